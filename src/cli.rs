@@ -1,0 +1,215 @@
+//! The command line (clap): `run`, `sweep`, `presets` and `gui`, over the same library the
+//! app uses. Bad input exits with status 2 and one line on stderr; any completed run, a
+//! divergent one included, exits 0.
+
+use crate::config::{self, ModelKind, Preset};
+use crate::library;
+use crate::output::{self, SampleCsv};
+use crate::sim::Simulation;
+use crate::sweep::{self, EtaAxis, SweepSpec};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+#[derive(Parser, Debug)]
+#[command(name = "catapult-lab", version, about = "Lazy, catapult and divergent phases of large-learning-rate gradient descent")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one preset to the end; per-step CSV and a summary JSON.
+    Run(RunArgs),
+    /// Run a grid over learning rate × width × seed in parallel; one summary row per run.
+    Sweep(SweepArgs),
+    /// List the shipped presets.
+    Presets,
+    /// Open the desktop app (the default with no command).
+    Gui {
+        /// A preset name or file to open on.
+        #[arg(long)]
+        preset: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct PresetArgs {
+    /// A preset file, or the name of a shipped preset (see `catapult-lab presets`).
+    #[arg(long)]
+    pub preset: String,
+    /// Override a dotted preset key, e.g. model.width=4000 or data.x=[1.0] (JSON, else string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Number of steps (same as --set train.steps=N).
+    #[arg(long)]
+    pub steps: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub preset: PresetArgs,
+    /// Write the per-step CSV here.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Write the summary JSON here (default: stdout).
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub preset: PresetArgs,
+    /// Learning rates in units of 1/λ̂0: FROM:TO:COUNT.
+    #[arg(long = "eta-scaled", value_name = "A:B:N", conflicts_with = "eta", required_unless_present = "eta")]
+    pub eta_scaled: Option<String>,
+    /// Raw learning rates: FROM:TO:COUNT.
+    #[arg(long, value_name = "A:B:N")]
+    pub eta: Option<String>,
+    /// Widths, comma-separated (default: the preset's).
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Vec<usize>,
+    /// Seeds per cell (seed, seed+1, …).
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    /// Write the sweep CSV here (default: stdout).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+/// A user error: printed as one line, exit status 2.
+pub struct UsageError(pub String);
+
+impl From<config::ConfigError> for UsageError {
+    fn from(e: config::ConfigError) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+/// Loads the preset named by the arguments with every override applied.
+pub fn load(args: &PresetArgs) -> Result<Preset, UsageError> {
+    let mut overrides: Vec<(String, Value)> = Vec::new();
+    for text in &args.set {
+        overrides.push(config::parse_override(text).map_err(UsageError)?);
+    }
+    if let Some(steps) = args.steps {
+        overrides.push(("train.steps".into(), Value::from(steps)));
+    }
+    Ok(library::resolve(&args.preset, &overrides)?)
+}
+
+fn create(path: &PathBuf) -> Result<std::io::BufWriter<std::fs::File>, UsageError> {
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| UsageError(format!("{}: cannot write: {e}", path.display())))
+}
+
+pub fn run(args: &RunArgs) -> Result<(), UsageError> {
+    let preset = load(&args.preset)?;
+    let mut sim = Simulation::new(&preset).map_err(|e| UsageError(format!("{}: {e}", args.preset.preset)))?;
+    let mut csv = match &args.csv {
+        Some(path) => Some(SampleCsv::new(create(path)?)),
+        None => None,
+    };
+    let mut write_error = None;
+    let summary = sim.run(|sample| {
+        if let Some(w) = csv.as_mut()
+            && let Err(e) = w.write(sample)
+        {
+            write_error.get_or_insert(e);
+        }
+    });
+    if let Some(w) = csv {
+        w.finish().map_err(|e| UsageError(format!("writing CSV: {e}")))?;
+    }
+    if let Some(e) = write_error {
+        return Err(UsageError(format!("writing CSV: {e}")));
+    }
+    let json = output::summary_json(&summary);
+    match &args.summary {
+        Some(path) => {
+            let mut f = create(path)?;
+            writeln!(f, "{json}").and_then(|_| f.flush()).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        }
+        None => println!("{json}"),
+    }
+    Ok(())
+}
+
+pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
+    let base = load(&args.preset)?;
+    let eta = match (&args.eta_scaled, &args.eta) {
+        (Some(text), _) => EtaAxis::parse(text, true),
+        (None, Some(text)) => EtaAxis::parse(text, false),
+        (None, None) => Err("give --eta-scaled A:B:N or --eta A:B:N".to_string()),
+    }
+    .map_err(|e| UsageError(format!("sweep: {e}")))?;
+    if args.seeds == 0 {
+        return Err(UsageError("sweep: --seeds must be at least 1".into()));
+    }
+    let spec = SweepSpec { base, eta, widths: args.widths.clone(), seeds: args.seeds };
+    let cells = spec.cells()?;
+    let total = cells.len();
+    let done = AtomicUsize::new(0);
+    let cancel = AtomicBool::new(false);
+    let results = sweep::run_sweep(&cells, &cancel, |_, _| {
+        let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if k == total || k % (total / 20).max(1) == 0 {
+            eprintln!("sweep: {k}/{total} runs done");
+        }
+    });
+    let mut rows = Vec::with_capacity(total);
+    for (cell, result) in cells.iter().zip(results) {
+        match result {
+            Some(Ok(summary)) => rows.push(summary),
+            Some(Err(e)) => {
+                return Err(UsageError(format!("sweep: width {} seed {}: {e}", cell.preset.model.width, cell.preset.seed)));
+            }
+            None => {}
+        }
+    }
+    match &args.csv {
+        Some(path) => output::write_summary_csv(create(path)?, &rows),
+        None => output::write_summary_csv(std::io::stdout().lock(), &rows),
+    }
+    .map_err(|e| UsageError(format!("writing sweep CSV: {e}")))
+}
+
+/// A one-line description of a preset's model.
+pub fn describe_model(p: &Preset) -> String {
+    let m = &p.model;
+    match m.kind {
+        ModelKind::TwoLayer => {
+            let act = if m.a_neg == 1.0 {
+                "linear".to_string()
+            } else if m.a_neg == 0.0 {
+                "ReLU".to_string()
+            } else {
+                format!("leaky a_neg={}", m.a_neg)
+            };
+            format!("two_layer {act} m={} {:?}", m.width, m.approx).to_lowercase()
+        }
+        ModelKind::Quadratic => format!("quadratic gamma={}", m.gamma),
+        ModelKind::LinearPredictor => "linear_predictor".to_string(),
+    }
+}
+
+pub fn presets() -> Result<(), UsageError> {
+    for (name, _) in library::SHIPPED {
+        let preset = library::shipped(name, &[]).expect("listed").map_err(UsageError::from)?;
+        let first_sentence = preset.notes.split(". ").next().unwrap_or("").trim_end_matches('.');
+        println!("{name:<24} {:<32} {first_sentence}", describe_model(&preset));
+    }
+    Ok(())
+}
+
+/// Opens the desktop app on a preset (default: the shipped catapult).
+pub fn gui(preset: Option<&str>) -> Result<(), UsageError> {
+    let preset = library::resolve(preset.unwrap_or(library::DEFAULT_PRESET), &[])?;
+    crate::app::run_native(preset).map_err(|e| UsageError(format!("cannot open the window: {e}")))
+}

@@ -1,0 +1,14 @@
+//! catapult-lab: the lazy, catapult and divergent phases of large-learning-rate gradient
+//! descent, simulated and measured (SPEC.md). This file only declares the modules.
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod kernel;
+pub mod library;
+pub mod loss;
+pub mod model;
+pub mod output;
+pub mod sim;
+pub mod sweep;
+pub mod app;

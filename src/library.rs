@@ -1,0 +1,46 @@
+//! The built-in preset library: every JSON file under `presets/`, compiled into the binary so
+//! `--preset NAME` works from any directory; `resolve` also accepts a path to a file.
+
+use crate::config::{self, ConfigError, Preset};
+use serde_json::Value;
+use std::path::Path;
+
+/// (name, JSON text) of every shipped preset, in the order `catapult-lab presets` lists them.
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("lazy-uv", include_str!("../presets/lazy-uv.json")),
+    ("catapult-uv", include_str!("../presets/catapult-uv.json")),
+    ("divergent-uv", include_str!("../presets/divergent-uv.json")),
+    ("zhu-one-example-relu", include_str!("../presets/zhu-one-example-relu.json")),
+    ("zhu-multi-example", include_str!("../presets/zhu-multi-example.json")),
+    ("zhu-multi-example-nqm", include_str!("../presets/zhu-multi-example-nqm.json")),
+    ("zhu-general-quadratic", include_str!("../presets/zhu-general-quadratic.json")),
+    ("huang-exp-degenerate", include_str!("../presets/huang-exp-degenerate.json")),
+];
+
+/// The preset the app opens on: a catapult, so a newcomer sees one at once.
+pub const DEFAULT_PRESET: &str = "catapult-uv";
+
+/// A shipped preset by name, with overrides applied.
+pub fn shipped(name: &str, overrides: &[(String, Value)]) -> Option<Result<Preset, ConfigError>> {
+    SHIPPED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, text)| config::parse_preset(text.as_bytes(), &format!("presets/{n}.json"), overrides))
+}
+
+/// A preset from a path (if such a file exists) or else a shipped name.
+pub fn resolve(name_or_path: &str, overrides: &[(String, Value)]) -> Result<Preset, ConfigError> {
+    let path = Path::new(name_or_path);
+    if path.is_file() {
+        return config::load_preset_file(path, overrides);
+    }
+    let stem = name_or_path.strip_suffix(".json").unwrap_or(name_or_path);
+    shipped(stem, overrides).unwrap_or_else(|| {
+        let names: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+        Err(ConfigError {
+            file: name_or_path.to_string(),
+            key: String::new(),
+            message: format!("no such file, and not a shipped preset (shipped: {})", names.join(", ")),
+        })
+    })
+}

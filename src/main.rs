@@ -1,0 +1,19 @@
+//! The `catapult-lab` binary: parses the command line and dispatches; no logic of its own.
+
+use catapult_lab::cli::{self, Cli, Command};
+use clap::Parser;
+
+fn main() {
+    let args = Cli::try_parse().unwrap_or_else(|e| e.exit());
+    let result = match &args.command {
+        Some(Command::Run(a)) => cli::run(a),
+        Some(Command::Sweep(a)) => cli::sweep(a),
+        Some(Command::Presets) => cli::presets(),
+        Some(Command::Gui { preset }) => cli::gui(preset.as_deref()),
+        None => cli::gui(None),
+    };
+    if let Err(cli::UsageError(message)) = result {
+        eprintln!("error: {message}");
+        std::process::exit(2);
+    }
+}

@@ -1,0 +1,559 @@
+//! One training run (SPEC §3–5): a preset becomes data, a model and a learning rate; `step`
+//! makes one gradient-descent update and returns the measured `Sample`; the run stops cleanly
+//! on divergence, classifies its phase and reports its `Summary`.
+
+use crate::config::{Approx, EtaSpec, LossKind, ModelKind, Preset};
+use crate::data::{self, Dataset, STREAM_BATCH, Separability, rng_for};
+use crate::kernel::{KernelMethod, KernelSolver};
+use crate::loss::Loss;
+use crate::model::{self, Model, dot, norm_sq};
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+/// Everything measured at one step (SPEC §4). Optional fields apply to some runs only.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sample {
+    pub step: u64,
+    pub eta: f64,
+    pub loss: f64,
+    pub lambda_hat: f64,
+    pub lambda_hat_2: f64,
+    pub lambda_raw: f64,
+    pub eta_lambda: f64,
+    pub weight_norm_sq: f64,
+    pub dist_from_init: f64,
+    pub u: f64,
+    pub v: f64,
+    pub train_acc: Option<f64>,
+    pub sparsity: Option<f64>,
+    pub rho: Option<f64>,
+    pub v_mean: Option<f64>,
+    /// λ_max(s·K), the papers' NTK eigenvalue (logistic and exponential loss only).
+    pub lambda_ntk: Option<f64>,
+}
+
+impl Sample {
+    /// True when every number is finite (what may be written or drawn).
+    pub fn is_finite(&self) -> bool {
+        [self.eta, self.loss, self.lambda_hat, self.lambda_hat_2, self.lambda_raw, self.weight_norm_sq, self.dist_from_init, self.u, self.v]
+            .iter()
+            .chain([self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk].iter().flatten())
+            .all(|x| x.is_finite())
+    }
+}
+
+/// The phase of a run (SPEC §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Lazy,
+    Catapult,
+    Divergent,
+    Oscillating,
+    Dead,
+    Unconverged,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Lazy => "lazy",
+            Phase::Catapult => "catapult",
+            Phase::Divergent => "divergent",
+            Phase::Oscillating => "oscillating",
+            Phase::Dead => "dead",
+            Phase::Unconverged => "unconverged",
+        }
+    }
+}
+
+/// Where a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    /// All `train.steps` updates done.
+    Finished,
+    /// Stopped at this step by the divergence rule.
+    Diverged(u64),
+}
+
+/// The run summary (SPEC §5), also one CSV row per run in sweeps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub lambda0: f64,
+    pub lambda0_2: f64,
+    pub eta: f64,
+    pub eta_scaled: f64,
+    pub eta_crit: f64,
+    pub eta_max_theory: Option<f64>,
+    pub loss0: f64,
+    pub peak_loss: f64,
+    pub peak_step: u64,
+    pub final_loss: f64,
+    pub final_lambda: f64,
+    pub final_eta_lambda: f64,
+    pub weight_norm_sq0: f64,
+    pub final_weight_norm_sq: f64,
+    pub max_dist_from_init: f64,
+    pub phase: Phase,
+    pub steps_run: u64,
+    pub diverged_at: Option<u64>,
+    pub seed: u64,
+    pub width: usize,
+}
+
+/// Steps over which the end of a run is judged converging or oscillating.
+const END_WINDOW: usize = 64;
+
+/// Running statistics the phase rules need.
+#[derive(Clone, Debug)]
+struct RunStats {
+    first: Sample,
+    last: Sample,
+    peak_loss: f64,
+    peak_step: u64,
+    max_dist: f64,
+    /// The losses of the last `END_WINDOW` steps, oldest first.
+    recent_losses: std::collections::VecDeque<f64>,
+    /// ‖f_t − f_{t−1}‖ / ‖f_t‖ at the last step.
+    last_move: f64,
+}
+
+impl RunStats {
+    fn new(first: Sample) -> Self {
+        RunStats {
+            peak_loss: first.loss,
+            peak_step: first.step,
+            max_dist: first.dist_from_init,
+            recent_losses: [first.loss].into_iter().collect(),
+            last: first.clone(),
+            first,
+            last_move: 0.0,
+        }
+    }
+
+    fn record(&mut self, sample: &Sample, last_move: f64) {
+        if sample.loss > self.peak_loss {
+            self.peak_loss = sample.loss;
+            self.peak_step = sample.step;
+        }
+        self.max_dist = self.max_dist.max(sample.dist_from_init);
+        if self.recent_losses.len() == END_WINDOW {
+            self.recent_losses.pop_front();
+        }
+        self.recent_losses.push_back(sample.loss);
+        self.last_move = last_move;
+        self.last = sample.clone();
+    }
+}
+
+/// The phase rules of SPEC §5 applied to what has happened so far.
+fn classify(stats: &RunStats, status: Status, relu: bool) -> Phase {
+    let (l0, lambda0) = (stats.first.loss, stats.first.lambda_hat);
+    let (end_loss, end_lambda) = (stats.last.loss, stats.last.lambda_hat);
+    if matches!(status, Status::Diverged(_)) {
+        return Phase::Divergent;
+    }
+    if relu && end_lambda < 1e-3 * lambda0 {
+        return Phase::Dead;
+    }
+    if stats.peak_loss > 2.0 * l0 && end_loss < l0 && end_lambda < lambda0 {
+        return Phase::Catapult;
+    }
+    if stats.peak_loss <= 1.01 * l0 && end_loss < l0 {
+        return Phase::Lazy;
+    }
+    let window_start = stats.recent_losses.front().copied().unwrap_or(end_loss);
+    let not_converging = end_loss >= 0.9 * window_start;
+    if stats.recent_losses.len() >= 4 && not_converging && stats.last_move > 1e-6 {
+        return Phase::Oscillating;
+    }
+    Phase::Unconverged
+}
+
+/// A training run.
+pub struct Simulation {
+    preset: Preset,
+    data: Dataset,
+    model: Box<dyn Model>,
+    loss: Loss,
+    solver: KernelSolver,
+    /// A second solver for λ_max(K) when ℓ'' is not constant.
+    raw_solver: Option<KernelSolver>,
+    eta: f64,
+    eta0: f64,
+    lambda0: f64,
+    lambda0_2: f64,
+    step: u64,
+    steps_limit: u64,
+    outputs: Vec<f64>,
+    previous_outputs: Vec<f64>,
+    grad: Vec<f64>,
+    z: Vec<f64>,
+    schedule_pos: usize,
+    batch_order: Vec<usize>,
+    batch_pos: usize,
+    batch_rng: ChaCha8Rng,
+    xt_y: Vec<f64>,
+    hessian_scale_sq: f64,
+    status: Status,
+    stats: RunStats,
+}
+
+impl Simulation {
+    /// Builds the run from a validated preset with the automatic kernel method.
+    pub fn new(preset: &Preset) -> Result<Simulation, String> {
+        Simulation::with_kernel_method(preset, KernelMethod::Auto)
+    }
+
+    /// Builds the run; `method` forces dense or Lanczos eigenvalues (tests compare them).
+    pub fn with_kernel_method(preset: &Preset, method: KernelMethod) -> Result<Simulation, String> {
+        let data = data::generate(&preset.data, preset.seed);
+        if preset.model.kind != ModelKind::TwoLayer && preset.model.w0.as_ref().is_some_and(|w0| w0.len() != data.d) {
+            return Err(format!("model.w0 has the wrong length for data of dimension {}", data.d));
+        }
+        let mut model = model::build(preset, &data);
+        let mut outputs = vec![0.0; data.n];
+        model.forward(&data, &mut outputs);
+        let loss = Loss { kind: preset.loss.kind, reduction: preset.loss.reduction };
+        let raw_solver = (!loss.constant_curvature()).then(|| KernelSolver::new(method));
+        let xt_y = data.xt_y();
+        let hessian_scale_sq = model.hessian_scale_sq(&data);
+        let batch_rng = rng_for(preset.seed, STREAM_BATCH);
+        let n_params = model.n_params();
+        let n = data.n;
+        let mut sim = Simulation {
+            preset: preset.clone(),
+            data,
+            model,
+            loss,
+            solver: KernelSolver::new(method),
+            raw_solver,
+            eta: 0.0,
+            eta0: 0.0,
+            lambda0: 0.0,
+            lambda0_2: 0.0,
+            step: 0,
+            steps_limit: preset.train.steps as u64,
+            previous_outputs: outputs.clone(),
+            outputs,
+            grad: vec![0.0; n_params],
+            z: vec![0.0; n],
+            schedule_pos: 0,
+            batch_order: Vec::new(),
+            batch_pos: 0,
+            batch_rng,
+            xt_y,
+            hessian_scale_sq,
+            status: Status::Running,
+            stats: RunStats::new(Sample {
+                step: 0, eta: 0.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
+                weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
+                v_mean: None, lambda_ntk: None,
+            }),
+        };
+        // λ̂0 first (η may be given in its units), then the step-0 sample with that η.
+        let (lambda0, lambda0_2, _) = sim.kernel_top2();
+        if !lambda0.is_finite() || !sim.outputs.iter().all(|f| f.is_finite()) {
+            return Err("the initial network output or kernel is not finite; lower model.init_scale".into());
+        }
+        sim.lambda0 = lambda0;
+        sim.lambda0_2 = lambda0_2;
+        sim.eta = sim.resolve_eta(preset.train.eta_spec())?;
+        sim.eta0 = sim.eta;
+        let first = sim.measure();
+        if !first.is_finite() {
+            return Err("the initial state is not finite; lower model.init_scale".into());
+        }
+        sim.stats = RunStats::new(first);
+        Ok(sim)
+    }
+
+    fn resolve_eta(&self, spec: EtaSpec) -> Result<f64, String> {
+        match spec {
+            EtaSpec::Raw(eta) => Ok(eta),
+            EtaSpec::Scaled(x) => {
+                if self.lambda0 > 0.0 {
+                    Ok(x / self.lambda0)
+                } else {
+                    Err("train.eta_scaled needs λ̂0 > 0, but the kernel at init is zero (e.g. model.init_scale = 0); set train.eta instead".into())
+                }
+            }
+        }
+    }
+
+    /// The normalized kernel's top two eigenvalues and top eigenvector at the current state.
+    fn kernel_top2(&mut self) -> (f64, f64, Vec<f64>) {
+        let s = self.loss.scale(self.data.n);
+        let weights: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect();
+        let top = self.solver.top2(self.model.as_ref(), &self.data, &weights);
+        let [p1, _] = top.vectors;
+        (top.values[0], top.values[1], p1)
+    }
+
+    /// Measures the current state.
+    fn measure(&mut self) -> Sample {
+        let loss = self.loss.total(&self.outputs, &self.data.y);
+        let finite = loss.is_finite() && self.outputs.iter().all(|f| f.is_finite());
+        let (lambda_hat, lambda_hat_2, p1) = if finite { self.kernel_top2() } else { (f64::NAN, f64::NAN, vec![0.0; self.data.n]) };
+        let s = self.loss.scale(self.data.n);
+        let (lambda_raw, lambda_ntk) = match (&mut self.raw_solver, finite) {
+            (Some(raw), true) => {
+                let ones = vec![1.0; self.data.n];
+                let raw_value = raw.top2(self.model.as_ref(), &self.data, &ones).values[0];
+                (raw_value, Some(s * raw_value))
+            }
+            (Some(_), false) => (f64::NAN, Some(f64::NAN)),
+            (None, _) => (lambda_hat / (s * self.loss.d2(0.0, 0.0)), None),
+        };
+        let residual: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(f, y)| f - y).collect();
+        let eta_e = 2.0 * s * self.eta;
+        let projection = dot(&residual, &p1);
+        let u = eta_e * eta_e * self.hessian_scale_sq * projection * projection;
+        let train_acc = self.data.has_pm1_labels().then(|| {
+            let correct = self.outputs.iter().zip(&self.data.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
+            correct as f64 / self.data.n as f64
+        });
+        let (rho, v_mean) = match self.model.feature_alignment(&self.xt_y) {
+            Some((rho, v_mean)) => (Some(rho), Some(v_mean)),
+            None => (None, None),
+        };
+        Sample {
+            step: self.step,
+            eta: self.eta,
+            loss,
+            lambda_hat,
+            lambda_hat_2,
+            lambda_raw,
+            eta_lambda: self.eta * lambda_hat,
+            weight_norm_sq: norm_sq(self.model.params()),
+            dist_from_init: model::dist_sq(self.model.params(), self.model.init_params()).sqrt(),
+            u,
+            v: self.eta * lambda_hat,
+            train_acc,
+            sparsity: self.model.sparsity(),
+            rho,
+            v_mean,
+            lambda_ntk,
+        }
+    }
+
+    /// The sample at step 0 (initialization).
+    pub fn first_sample(&self) -> &Sample {
+        &self.stats.first
+    }
+
+    /// The last finite sample.
+    pub fn last_sample(&self) -> &Sample {
+        &self.stats.last
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.status == Status::Running && self.step < self.steps_limit
+    }
+
+    pub fn step_count(&self) -> u64 {
+        self.step
+    }
+
+    pub fn preset(&self) -> &Preset {
+        &self.preset
+    }
+
+    pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+
+    pub fn eta(&self) -> f64 {
+        self.eta
+    }
+
+    /// λ̂0, the top eigenvalue of the normalized kernel at init.
+    pub fn lambda0(&self) -> f64 {
+        self.lambda0
+    }
+
+    /// η_crit = 2/λ̂0, the lazy stability edge.
+    pub fn eta_crit(&self) -> f64 {
+        2.0 / self.lambda0
+    }
+
+    /// η_max where theory gives one (SPEC §6): 4/λ̂0 for quadratic models and two-layer linear
+    /// nets, 2/λ̂0 for a linearized model (it is linear); MSE only.
+    pub fn eta_max_theory(&self) -> Option<f64> {
+        if self.loss.kind != LossKind::Mse || self.lambda0 <= 0.0 {
+            return None;
+        }
+        let m = &self.preset.model;
+        match m.kind {
+            ModelKind::Quadratic => Some(4.0 / self.lambda0),
+            ModelKind::LinearPredictor => Some(2.0 / self.lambda0),
+            ModelKind::TwoLayer => match m.approx {
+                Approx::Quadratic => Some(4.0 / self.lambda0),
+                Approx::Linearized => Some(2.0 / self.lambda0),
+                Approx::Network if m.a_neg == 1.0 => Some(4.0 / self.lambda0),
+                Approx::Network => None,
+            },
+        }
+    }
+
+    /// The separability class of the training data (SPEC §7).
+    pub fn separability(&self) -> Separability {
+        data::classify_separability(&self.data)
+    }
+
+    /// Sets η for the next steps (live control).
+    pub fn set_eta(&mut self, eta: f64) {
+        if eta.is_finite() && eta > 0.0 {
+            self.eta = eta;
+        }
+    }
+
+    /// Sets η = eta_scaled / λ̂0 for the next steps (live control).
+    pub fn set_eta_scaled(&mut self, eta_scaled: f64) {
+        if self.lambda0 > 0.0 {
+            self.set_eta(eta_scaled / self.lambda0);
+        }
+    }
+
+    /// Changes how many steps the run makes in all (live control); a finished run resumes.
+    pub fn set_steps_limit(&mut self, steps: u64) {
+        self.steps_limit = steps;
+        if self.status == Status::Finished && self.step < steps {
+            self.status = Status::Running;
+        }
+    }
+
+    pub fn steps_limit(&self) -> u64 {
+        self.steps_limit
+    }
+
+    /// The phase of the run so far.
+    pub fn phase(&self) -> Phase {
+        let m = &self.preset.model;
+        let relu = m.kind == ModelKind::TwoLayer && m.a_neg == 0.0 && m.approx == Approx::Network;
+        classify(&self.stats, self.status, relu)
+    }
+
+    /// Applies the schedule entries due at the current step.
+    fn apply_schedule(&mut self) {
+        let schedule = &self.preset.train.schedule;
+        while let Some(&(at, value)) = schedule.get(self.schedule_pos) {
+            if (at as u64) > self.step {
+                break;
+            }
+            self.schedule_pos += 1;
+            let spec = match self.preset.train.eta_spec() {
+                EtaSpec::Raw(_) => EtaSpec::Raw(value),
+                EtaSpec::Scaled(_) => EtaSpec::Scaled(value),
+            };
+            if let Ok(eta) = self.resolve_eta(spec) {
+                self.eta = eta;
+            }
+        }
+    }
+
+    /// Fills `z` with s_b ℓ'(f_i, y_i) on this step's batch and 0 elsewhere.
+    fn fill_loss_gradient(&mut self) {
+        let n = self.data.n;
+        let b = self.preset.train.batch_size;
+        if b == 0 || b >= n {
+            let s = self.loss.scale(n);
+            for i in 0..n {
+                self.z[i] = s * self.loss.d1(self.outputs[i], self.data.y[i]);
+            }
+            return;
+        }
+        if self.batch_pos + b > self.batch_order.len() {
+            self.batch_order = (0..n).collect();
+            self.batch_order.shuffle(&mut self.batch_rng);
+            self.batch_pos = 0;
+        }
+        self.z.iter_mut().for_each(|z| *z = 0.0);
+        let s = self.loss.scale(b);
+        for &i in &self.batch_order[self.batch_pos..self.batch_pos + b] {
+            self.z[i] = s * self.loss.d1(self.outputs[i], self.data.y[i]);
+        }
+        self.batch_pos += b;
+    }
+
+    /// One gradient-descent update. Returns the measured sample, or `None` when the run has
+    /// stopped (finished, diverged, or this step produced a non-finite state, which is never
+    /// returned).
+    pub fn step(&mut self) -> Option<Sample> {
+        if !self.is_running() {
+            if self.status == Status::Running {
+                self.status = Status::Finished;
+            }
+            return None;
+        }
+        self.apply_schedule();
+        self.fill_loss_gradient();
+        self.model.vjp(&self.data, &self.z, &mut self.grad);
+        self.model.add_to_params(-self.eta, &self.grad);
+        std::mem::swap(&mut self.previous_outputs, &mut self.outputs);
+        self.model.forward(&self.data, &mut self.outputs);
+        self.step += 1;
+        let sample = self.measure();
+        let first = &self.stats.first;
+        let blown_up = (first.loss > 0.0 && sample.loss > self.preset.train.divergence_factor * first.loss)
+            || (first.lambda_hat > 0.0 && sample.lambda_hat > 10.0 * first.lambda_hat);
+        if !sample.is_finite() {
+            self.status = Status::Diverged(self.step);
+            return None;
+        }
+        let change = model::dist_sq(&self.outputs, &self.previous_outputs).sqrt();
+        let last_move = change / norm_sq(&self.outputs).sqrt().max(1e-300);
+        self.stats.record(&sample, last_move);
+        if blown_up {
+            self.status = Status::Diverged(self.step);
+        } else if self.step >= self.steps_limit {
+            self.status = Status::Finished;
+        }
+        Some(sample)
+    }
+
+    /// Runs to the end, handing every sample (step 0 first) to `on_sample`.
+    pub fn run(&mut self, mut on_sample: impl FnMut(&Sample)) -> Summary {
+        on_sample(&self.stats.first.clone());
+        while let Some(sample) = self.step() {
+            on_sample(&sample);
+        }
+        self.summary()
+    }
+
+    /// The summary of the run so far (SPEC §5).
+    pub fn summary(&self) -> Summary {
+        let (first, last) = (&self.stats.first, &self.stats.last);
+        Summary {
+            lambda0: self.lambda0,
+            lambda0_2: self.lambda0_2,
+            eta: self.eta0,
+            eta_scaled: self.eta0 * self.lambda0,
+            eta_crit: self.eta_crit(),
+            eta_max_theory: self.eta_max_theory(),
+            loss0: first.loss,
+            peak_loss: self.stats.peak_loss,
+            peak_step: self.stats.peak_step,
+            final_loss: last.loss,
+            final_lambda: last.lambda_hat,
+            final_eta_lambda: last.eta_lambda,
+            weight_norm_sq0: first.weight_norm_sq,
+            final_weight_norm_sq: last.weight_norm_sq,
+            max_dist_from_init: self.stats.max_dist,
+            phase: self.phase(),
+            steps_run: self.step,
+            diverged_at: match self.status {
+                Status::Diverged(at) => Some(at),
+                _ => None,
+            },
+            seed: self.preset.seed,
+            width: self.preset.model.width,
+        }
+    }
+}
