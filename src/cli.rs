@@ -80,6 +80,9 @@ pub struct SweepArgs {
     /// Write the sweep CSV here (default: stdout).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Also render the sweep's main figure to this PNG file.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
 }
 
 /// A user error: printed as one line, exit status 2.
@@ -177,7 +180,12 @@ pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
         Some(path) => output::write_summary_csv(create(path)?, &rows),
         None => output::write_summary_csv(std::io::stdout().lock(), &rows),
     }
-    .map_err(|e| UsageError(format!("writing sweep CSV: {e}")))
+    .map_err(|e| UsageError(format!("writing sweep CSV: {e}")))?;
+    if let Some(path) = &args.plot {
+        crate::plot::render_sweep_png(&rows, path).map_err(|e| UsageError(format!("--plot {}: {e}", path.display())))?;
+        eprintln!("sweep: figure written to {}", path.display());
+    }
+    Ok(())
 }
 
 /// A one-line description of a preset's model.

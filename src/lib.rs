@@ -1,6 +1,7 @@
 //! catapult-lab: the lazy, catapult and divergent phases of large-learning-rate gradient
 //! descent, simulated and measured (SPEC.md). This file only declares the modules.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod data;
@@ -9,6 +10,6 @@ pub mod library;
 pub mod loss;
 pub mod model;
 pub mod output;
+pub mod plot;
 pub mod sim;
 pub mod sweep;
-pub mod app;
