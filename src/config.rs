@@ -300,6 +300,15 @@ pub fn parse_preset(bytes: &[u8], file: &str, overrides: &[(String, Value)]) -> 
     }
     for (key, v) in overrides {
         set_dotted(&mut value, key, v.clone()).map_err(|m| err(file, key, m))?;
+        // Overriding the learning rate in one unit replaces the file's rate in the other.
+        let replaced = match key.as_str() {
+            "train.eta" => Some("eta_scaled"),
+            "train.eta_scaled" => Some("eta"),
+            _ => None,
+        };
+        if let (Some(other), Some(train)) = (replaced, value.get_mut("train").and_then(Value::as_object_mut)) {
+            train.remove(other);
+        }
     }
     match value.get("version") {
         None => return Err(err(file, "version", format!("missing; this program reads version {PRESET_VERSION}"))),
