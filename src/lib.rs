@@ -10,6 +10,7 @@ pub mod library;
 pub mod loss;
 pub mod model;
 pub mod output;
+pub mod runner;
 pub mod plot;
 pub mod sim;
 pub mod sweep;

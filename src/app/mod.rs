@@ -1,5 +1,522 @@
-//! The desktop app (placeholder until the app lands).
+//! The desktop app (eframe): `App` owns the runner handle, the columnar history and the
+//! persisted UI preferences; each frame it drains the runner's events (never blocking), handles
+//! the keyboard, lays out the menu, status strip, side panel and the four plots, and sends the
+//! frame's commands at the end. UI only: every number shown comes from the runner.
+
+mod controls;
+mod history;
+mod phase_plane;
+mod plots;
+mod presets_ui;
+
+pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL, WIDTH_LABEL};
+pub use history::History;
+pub use phase_plane::PHASE_PLANE_TITLE;
+pub use plots::{LAMBDA_TITLE, LOSS_TITLE, WEIGHTS_TITLE};
+pub use presets_ui::{LOAD_PATH_BUTTON, LOAD_PATH_HINT};
+
+use eframe::egui;
+use crate::cli::describe_model;
 use crate::config::Preset;
-pub fn run_native(_preset: Preset) -> Result<(), String> {
-    Err("the app is not built yet".into())
+use crate::runner::{Command, Event, Regime, RunSnapshot, RunStatus, RunnerHandle, Speed};
+use crate::sim::Phase;
+use egui::{Color32, Key, Modifiers, RichText};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// The default speed: slow enough to watch the first ~20 steps of a catapult.
+pub const DEFAULT_STEPS_PER_SECOND: f64 = 20.0;
+pub const HELP_TITLE: &str = "Help: what you are looking at";
+
+/// UI preferences kept between sessions (eframe storage). Presets are JSON files, not here.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    pub dark: bool,
+    pub large_text: bool,
+    pub last_preset: String,
+    pub side_panel_width: f32,
+    pub steps_per_second: f64,
+    pub unlimited: bool,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs {
+            dark: true,
+            large_text: false,
+            last_preset: String::new(),
+            side_panel_width: 360.0,
+            steps_per_second: DEFAULT_STEPS_PER_SECOND,
+            unlimited: false,
+        }
+    }
+}
+
+/// The application.
+pub struct App {
+    prefs: Prefs,
+    runner: RunnerHandle,
+    history: History,
+    snapshot: Option<RunSnapshot>,
+    /// The preset of the run being shown.
+    preset: Preset,
+    /// The structural controls edit this copy; applying it restarts the run.
+    draft: Preset,
+    eta_scaled_ui: f64,
+    eta_ui: f64,
+    eta_editing: bool,
+    eta_sent_at: Option<Instant>,
+    steps_limit_ui: u64,
+    /// Commands gathered during the frame, sent at its end.
+    outbox: Vec<Command>,
+    last_error: Option<String>,
+    control_error: Option<String>,
+    info: Option<String>,
+    files: presets_ui::FileDialogs,
+    path_text: String,
+    help_open: bool,
+    reset_plots: bool,
+    /// Text sizes are scaled by this factor now (large text).
+    text_scale: f32,
+    samples_received: u64,
+}
+
+impl App {
+    /// An app on `preset`, running at once at the preferred speed. `repaint` is called by the
+    /// runner thread whenever new samples are waiting (pass `ctx.request_repaint()`).
+    pub fn new(preset: Preset, repaint: Box<dyn Fn() + Send>) -> App {
+        App::with_prefs(preset, repaint, Prefs::default(), false)
+    }
+
+    /// Like `new`, but the run starts paused (tests step it deterministically).
+    pub fn new_paused(preset: Preset, repaint: Box<dyn Fn() + Send>) -> App {
+        App::with_prefs(preset, repaint, Prefs::default(), true)
+    }
+
+    fn with_prefs(preset: Preset, repaint: Box<dyn Fn() + Send>, prefs: Prefs, start_paused: bool) -> App {
+        let speed = if prefs.unlimited { Speed::Unlimited } else { Speed::StepsPerSecond(prefs.steps_per_second) };
+        let runner = RunnerHandle::spawn(preset.clone(), speed, start_paused, repaint);
+        App {
+            prefs,
+            runner,
+            history: History::default(),
+            snapshot: None,
+            draft: preset.clone(),
+            steps_limit_ui: preset.train.steps as u64,
+            preset,
+            eta_scaled_ui: 0.0,
+            eta_ui: 0.0,
+            eta_editing: false,
+            eta_sent_at: None,
+            outbox: Vec::new(),
+            last_error: None,
+            control_error: None,
+            info: None,
+            files: presets_ui::FileDialogs::default(),
+            path_text: String::new(),
+            help_open: false,
+            reset_plots: false,
+            text_scale: 1.0,
+            samples_received: 0,
+        }
+    }
+
+    /// The eframe entry: restores preferences from storage and wires the repaint callback.
+    pub fn from_creation_context(cc: &eframe::CreationContext<'_>, preset: Preset) -> App {
+        let prefs: Prefs = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+        let ctx = cc.egui_ctx.clone();
+        let mut app = App::with_prefs(preset, Box::new(move || ctx.request_repaint()), prefs, false);
+        app.setup_context(&cc.egui_ctx);
+        app
+    }
+
+    /// Fonts, theme, text size and keyboard zoom.
+    pub fn setup_context(&mut self, ctx: &egui::Context) {
+        let mut fonts = egui::FontDefinitions::default();
+        // Hack covers arrows and math symbols the proportional font lacks.
+        if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+            family.push("Hack".to_owned());
+        }
+        ctx.set_fonts(fonts);
+        ctx.options_mut(|o| o.zoom_with_keyboard = true);
+        self.apply_theme(ctx);
+        self.apply_text_size(ctx);
+    }
+
+    fn apply_theme(&self, ctx: &egui::Context) {
+        ctx.set_theme(if self.prefs.dark { egui::Theme::Dark } else { egui::Theme::Light });
+    }
+
+    fn apply_text_size(&mut self, ctx: &egui::Context) {
+        let target = if self.prefs.large_text { 1.5 } else { 1.15 };
+        let factor = target / self.text_scale;
+        if (factor - 1.0).abs() > 1e-6 {
+            ctx.all_styles_mut(|style| {
+                for font in style.text_styles.values_mut() {
+                    font.size *= factor;
+                }
+            });
+        }
+        self.text_scale = target;
+    }
+
+    // ---- Read accessors (tests, status) ----
+
+    /// The step of the newest sample received.
+    pub fn step_count(&self) -> u64 {
+        self.history.last_step().unwrap_or(0)
+    }
+
+    /// η as the runner last reported it.
+    pub fn eta(&self) -> Option<f64> {
+        self.snapshot.as_ref().map(|s| s.eta)
+    }
+
+    /// η·λ̂0 as the runner last reported it.
+    pub fn eta_scaled(&self) -> Option<f64> {
+        self.snapshot.as_ref().map(|s| s.eta_scaled)
+    }
+
+    pub fn preset_name(&self) -> &str {
+        &self.preset.name
+    }
+
+    pub fn preset(&self) -> &Preset {
+        &self.preset
+    }
+
+    /// A one-line description of the running model.
+    pub fn model_description(&self) -> String {
+        describe_model(&self.preset)
+    }
+
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    pub fn status(&self) -> Option<RunStatus> {
+        self.snapshot.as_ref().map(|s| s.status)
+    }
+
+    pub fn snapshot(&self) -> Option<&RunSnapshot> {
+        self.snapshot.as_ref()
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Samples received since the app started (all runs).
+    pub fn samples_received(&self) -> u64 {
+        self.samples_received
+    }
+
+    pub fn zoom_factor_hint(ctx: &egui::Context) -> f32 {
+        ctx.zoom_factor()
+    }
+
+    /// Sends a command to the runner now (tests; the UI uses the same commands).
+    pub fn command(&mut self, command: Command) {
+        self.runner.send(command);
+    }
+
+    pub fn prefs(&self) -> &Prefs {
+        &self.prefs
+    }
+
+    // ---- Frame logic ----
+
+    /// Drains the runner's events into the history (never blocks).
+    fn drain_events(&mut self) {
+        for event in self.runner.drain() {
+            match event {
+                Event::NewRun { preset, first, snapshot } => {
+                    self.history.clear();
+                    self.history.push(&first, Regime::of(&first, snapshot.eta_max_theory.is_some()));
+                    self.samples_received += 1;
+                    self.steps_limit_ui = snapshot.steps_limit;
+                    self.eta_sent_at = None;
+                    self.preset = *preset;
+                    self.draft = self.preset.clone();
+                    self.snapshot = Some(snapshot);
+                    self.reset_plots = true;
+                }
+                Event::Batch { samples, regimes, snapshot } => {
+                    if self.snapshot.as_ref().is_some_and(|s| s.run_id != snapshot.run_id) {
+                        continue;
+                    }
+                    for (sample, regime) in samples.iter().zip(regimes) {
+                        self.history.push(sample, regime);
+                    }
+                    self.samples_received += samples.len() as u64;
+                    self.steps_limit_ui = snapshot.steps_limit;
+                    self.snapshot = Some(snapshot);
+                }
+                Event::Status(snapshot) => {
+                    if self.snapshot.as_ref().is_none_or(|s| s.run_id == snapshot.run_id) {
+                        self.steps_limit_ui = snapshot.steps_limit;
+                        self.snapshot = Some(snapshot);
+                    }
+                }
+                Event::Error(message) => self.last_error = Some(message),
+            }
+        }
+    }
+
+    /// Space play/pause, Right arrow step, R reset, F1 help; not while typing in a field.
+    fn handle_keys(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space)) {
+            self.toggle_pause();
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::ArrowRight)) {
+            self.outbox.push(Command::Step(1));
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::R)) {
+            self.outbox.push(Command::Reset);
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F1)) {
+            self.help_open = !self.help_open;
+        }
+    }
+
+    /// Validates the draft preset and, if it passes, restarts the run from it.
+    pub(super) fn apply_draft(&mut self) {
+        if self.draft == self.preset {
+            self.control_error = None;
+            return;
+        }
+        let mut candidate = self.draft.clone();
+        if !candidate.name.ends_with("(edited)") {
+            candidate.name = format!("{} (edited)", candidate.name);
+        }
+        match crate::config::validate(&candidate, "controls") {
+            Ok(()) => {
+                self.control_error = None;
+                self.last_error = None;
+                self.outbox.push(Command::SetPreset(Box::new(candidate)));
+            }
+            Err(e) => self.control_error = Some(format!("not applied: `{}` {}", e.key, e.message)),
+        }
+    }
+
+    fn flush_outbox(&mut self) {
+        for command in self.outbox.drain(..) {
+            self.runner.send(command);
+        }
+    }
+
+    // ---- Layout ----
+
+    fn status_strip_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            let Some(s) = self.snapshot.clone() else {
+                ui.label("starting…");
+                return;
+            };
+            let (phase_color, phase_tip) = phase_style(s.phase);
+            let badge = RichText::new(format!(" {} ", s.phase.label().to_uppercase()))
+                .strong()
+                .color(Color32::WHITE)
+                .background_color(phase_color);
+            ui.label(badge).on_hover_text(phase_tip);
+            match s.status {
+                RunStatus::DivergedAt(step) => {
+                    ui.label(RichText::new(format!("DIVERGED at step {step}")).strong().color(Color32::from_rgb(230, 60, 60)))
+                        .on_hover_text("The loss or the kernel blew up; the run stopped there. Lower η·λ₀ and press Reset.");
+                }
+                RunStatus::Failed => {
+                    ui.label(RichText::new("RUN FAILED").strong().color(Color32::from_rgb(230, 60, 60)));
+                }
+                RunStatus::Finished => {
+                    ui.label(RichText::new("finished").strong());
+                }
+                RunStatus::Paused => {
+                    ui.label(RichText::new("paused").strong());
+                }
+                RunStatus::Running => {
+                    ui.label(RichText::new("running").strong());
+                }
+            }
+            ui.separator();
+            ui.label(format!("step {} / {}", s.step, s.steps_limit)).on_hover_text("Gradient-descent steps made / steps limit.");
+            ui.separator();
+            ui.label(format!("λ₀ = {}", fmt_num(s.lambda0))).on_hover_text("Sharpness at initialization: top eigenvalue of the normalized tangent kernel.");
+            ui.label(format!("η = {}  (η·λ₀ = {:.3})", fmt_num(s.eta), s.eta_scaled)).on_hover_text("The learning rate now, and in units of 1/λ₀.");
+            ui.label(format!("η_crit = 2/λ₀ = {}", fmt_num(s.eta_crit))).on_hover_text("Above this learning rate the start is unstable: lazy training is impossible.");
+            match s.eta_max_theory {
+                Some(eta_max) => {
+                    ui.label(format!("η_max = {}", fmt_num(eta_max)))
+                        .on_hover_text("Theory's largest learning rate that still converges (4/λ₀ for quadratic models and two-layer linear nets).");
+                }
+                None => {
+                    ui.label("η_max: no theory").on_hover_text("No closed-form η_max for this model (e.g. ReLU nets catapult beyond 4/λ₀).");
+                }
+            }
+            ui.separator();
+            ui.label(format!("peak loss {} (step {})", fmt_num(s.peak_loss), s.peak_step)).on_hover_text("Largest loss so far, and when.");
+            ui.label(format!("data: {}", s.separability.label()))
+                .on_hover_text("Decided exactly (a linear program): separable through the origin, degenerate (same x, opposite labels), or non-separable.");
+            let speed = match s.status {
+                RunStatus::Running => format!("{:.0} steps/s", s.steps_per_second),
+                _ => "0 steps/s".to_string(),
+            };
+            ui.label(speed).on_hover_text("Steps computed per second right now.");
+        });
+    }
+
+    fn error_bar_ui(&mut self, ui: &mut egui::Ui) {
+        if let Some(error) = self.last_error.clone() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(format!("Error: {error}")).color(Color32::from_rgb(230, 70, 70)).strong());
+                if ui.small_button("dismiss").on_hover_text("Hide this message.").clicked() {
+                    self.last_error = None;
+                }
+            });
+        }
+    }
+
+    fn plots_ui(&mut self, ui: &mut egui::Ui) {
+        let inputs = plots::PlotInputs { history: &self.history, snapshot: self.snapshot.as_ref(), reset: self.reset_plots };
+        let available = ui.available_size();
+        let spacing = ui.spacing().item_spacing;
+        let title_height = ui.text_style_height(&egui::TextStyle::Body) * 1.1 + spacing.y;
+        let left_width = (available.x * 0.56).floor();
+        let right_width = available.x - left_width - spacing.x;
+        let plot_height = ((available.y - 3.0 * title_height - 3.0 * spacing.y) / 3.0 - 16.0).max(80.0);
+        let phase_height = (available.y - title_height - spacing.y - 16.0).max(120.0);
+        ui.horizontal_top(|ui| {
+            ui.allocate_ui_with_layout(egui::vec2(left_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
+                ui.set_width(left_width);
+                plots::loss_plot(ui, &inputs, plot_height);
+                plots::lambda_plot(ui, &inputs, plot_height);
+                plots::weights_plot(ui, &inputs, plot_height);
+            });
+            ui.allocate_ui_with_layout(egui::vec2(right_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
+                ui.set_width(right_width);
+                phase_plane::phase_plane(ui, &self.history, inputs.reset, phase_height);
+            });
+        });
+        self.reset_plots = false;
+    }
+
+    fn help_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.help_open;
+        egui::Window::new(HELP_TITLE).open(&mut open).default_width(560.0).vscroll(true).show(ctx, |ui| {
+            ui.heading("Three phases of gradient descent");
+            ui.label(
+                "A wide network is trained with plain gradient descent. What happens depends on the learning \
+                 rate η compared with the sharpness λ₀ of the loss at the start (the top eigenvalue of the \
+                 network's tangent kernel). The slider η·λ₀ is exactly that ratio.",
+            );
+            ui.label(RichText::new("Lazy (η·λ₀ < 2)").strong().color(phase_style(Phase::Lazy).0));
+            ui.label("Small steps. The loss falls smoothly, the sharpness hardly changes, the weights barely move.");
+            ui.label(RichText::new("Catapult (2 < η·λ₀ < 4)").strong().color(phase_style(Phase::Catapult).0));
+            ui.label(
+                "Steps are too big for the starting sharpness. The loss first explodes (the error flips sign \
+                 every step and grows), then the network is thrown to a flatter place: the sharpness λ drops \
+                 below 2/η and the loss comes down and converges. The bigger the network, the higher the spike.",
+            );
+            ui.label(RichText::new("Divergent (η·λ₀ > 4 for linear nets)").strong().color(phase_style(Phase::Divergent).0));
+            ui.label("Steps are so big that the sharpness grows instead of falling: the loss blows up and the run stops.");
+            ui.separator();
+            ui.heading("The plots");
+            ui.label(RichText::new(LOSS_TITLE).strong());
+            ui.label("Training loss per step, on a log scale (each grid line is ×10). The dashed line is the starting loss.");
+            ui.label(RichText::new(LAMBDA_TITLE).strong());
+            ui.label(
+                "The sharpness λ (and the second eigenvalue λ₂). The green dashed line is 2/η: below it a step is \
+                 stable. The red dashed line is 4/η. The background colour shows each step's regime.",
+            );
+            ui.label(RichText::new(WEIGHTS_TITLE).strong());
+            ui.label("How big the weights are, and how far they moved from where they started.");
+            ui.label(RichText::new(PHASE_PLANE_TITLE).strong());
+            ui.label(
+                "v = η·λ across, u (the error along the sharpest direction) up, on a log scale. The run starts at \
+                 the diamond. Under the orange line u = v − 2 the error grows; the catapult swings the point up \
+                 and to the left until it lands on the green bar (stable, u = 0 at the bottom edge).",
+            );
+            ui.separator();
+            ui.heading("Keys");
+            ui.label("Space: play/pause.  Right arrow: one step.  R: reset.  F1: this help.  Ctrl + / Ctrl −: zoom.");
+        });
+        self.help_open = open;
+    }
+}
+
+fn fmt_num(x: f64) -> String {
+    if x == 0.0 {
+        "0".to_string()
+    } else if (1e-3..1e4).contains(&x.abs()) {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+fn phase_style(phase: Phase) -> (Color32, &'static str) {
+    match phase {
+        Phase::Lazy => (Color32::from_rgb(40, 140, 70), "Lazy: the loss fell steadily and never rose."),
+        Phase::Catapult => (Color32::from_rgb(215, 120, 20), "Catapult: the loss spiked, the kernel flattened, training converged."),
+        Phase::Divergent => (Color32::from_rgb(200, 40, 40), "Divergent: the run blew up."),
+        Phase::Oscillating => (Color32::from_rgb(150, 80, 180), "Oscillating: bounded but not converging."),
+        Phase::Dead => (Color32::from_rgb(90, 90, 90), "Dead: the ReLU kernel collapsed."),
+        Phase::Unconverged => (
+            Color32::from_rgb(70, 110, 170),
+            "Not decided yet: the run has neither converged below its starting loss nor blown up (a catapult in progress shows this until the loss comes down).",
+        ),
+    }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events();
+        self.poll_file_dialogs();
+        self.handle_keys(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        egui::Panel::top("menu_bar").show(ui, |ui| self.menu_bar_ui(ui));
+        egui::Panel::top("status_strip").show(ui, |ui| {
+            self.status_strip_ui(ui);
+            self.error_bar_ui(ui);
+        });
+        let side = egui::Panel::left("controls")
+            .resizable(true)
+            .default_size(self.prefs.side_panel_width)
+            .size_range(260.0..=700.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.controls_ui(ui));
+            });
+        self.prefs.side_panel_width = side.response.rect.width();
+        egui::CentralPanel::default().show(ui, |ui| self.plots_ui(ui));
+        let ctx = ui.ctx().clone();
+        self.help_ui(&ctx);
+        self.flush_outbox();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
+    }
+}
+
+/// Opens the window on `preset` and runs until it is closed.
+pub fn run_native(preset: Preset) -> Result<(), String> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("catapult-lab: lazy, catapult and divergent gradient descent")
+            .with_app_id("catapult-lab")
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "catapult-lab",
+        options,
+        Box::new(move |cc| Ok(Box::new(App::from_creation_context(cc, preset)))),
+    )
+    .map_err(|e| e.to_string())
 }

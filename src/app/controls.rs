@@ -1,0 +1,422 @@
+//! The side panel's controls: run controls (play/pause, step, reset, speed, steps limit), the
+//! live learning rate (η·λ₀ slider with marks at 2 and 4, raw η), and the structural controls
+//! that edit a draft preset, validate it (config::validate) and restart the run from it.
+//! Every control carries a tooltip saying what it is and what it does to the dynamics.
+
+use eframe::egui;
+use super::App;
+use crate::config::{Approx, DataKind, LossKind, ModelKind, Reduction, XSpec, YSpec};
+use crate::runner::{Command, RunStatus, Speed};
+use egui::{Color32, ComboBox, DragValue, RichText, Slider};
+
+pub const PLAY_LABEL: &str = "Play";
+pub const PAUSE_LABEL: &str = "Pause";
+pub const STEP_LABEL: &str = "Step +1";
+pub const RESET_LABEL: &str = "↺ Reset";
+pub const ETA_SCALED_LABEL: &str = "η·λ₀";
+pub const ETA_LABEL: &str = "η (raw)";
+pub const WIDTH_LABEL: &str = "width m";
+pub const SPEED_LABEL: &str = "steps/s";
+
+/// The η·λ₀ slider's range.
+const ETA_SCALED_MAX: f64 = 6.0;
+
+fn section(ui: &mut egui::Ui, text: &str) {
+    ui.add_space(6.0);
+    ui.label(RichText::new(text).strong());
+}
+
+impl App {
+    /// The whole side panel body.
+    pub(super) fn controls_ui(&mut self, ui: &mut egui::Ui) {
+        ui.spacing_mut().slider_width = (ui.available_width() - 130.0).clamp(120.0, 320.0);
+        self.run_controls_ui(ui);
+        ui.separator();
+        self.eta_controls_ui(ui);
+        ui.separator();
+        self.structure_controls_ui(ui);
+        ui.separator();
+        self.preset_file_ui(ui);
+    }
+
+    fn run_controls_ui(&mut self, ui: &mut egui::Ui) {
+        section(ui, "Run");
+        let status = self.snapshot.as_ref().map(|s| s.status);
+        ui.horizontal(|ui| {
+            let running = status == Some(RunStatus::Running);
+            let (label, tip) = if running {
+                (PAUSE_LABEL, "Stop stepping; the state is kept (key: Space).")
+            } else {
+                (PLAY_LABEL, "Keep stepping at the chosen speed (key: Space).")
+            };
+            if ui.button(label).on_hover_text(tip).clicked() {
+                self.toggle_pause();
+            }
+            if ui.button(STEP_LABEL).on_hover_text("Pause and make exactly one gradient-descent step (key: Right arrow).").clicked() {
+                self.outbox.push(Command::Step(1));
+            }
+            if ui
+                .button(RESET_LABEL)
+                .on_hover_text("Start this preset again from the same random initialization (same seed, preset's η) (key: R).")
+                .clicked()
+            {
+                self.outbox.push(Command::Reset);
+            }
+        });
+        ui.horizontal(|ui| {
+            let mut speed = self.prefs.steps_per_second;
+            let response = ui
+                .add_enabled(!self.prefs.unlimited, Slider::new(&mut speed, 1.0..=2000.0).logarithmic(true).integer().text(SPEED_LABEL))
+                .on_hover_text("How many gradient-descent steps per second to show. The catapult happens in the first ~20 steps: keep this low to watch it.");
+            if response.changed() {
+                self.prefs.steps_per_second = speed;
+                self.send_speed();
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui
+                .checkbox(&mut self.prefs.unlimited, "unlimited speed")
+                .on_hover_text("Step as fast as the machine allows (useful for long runs).")
+                .changed()
+            {
+                self.send_speed();
+            }
+            let mut limit = self.steps_limit_ui;
+            let label = ui.label("steps limit");
+            let response = ui
+                .add(DragValue::new(&mut limit).range(1..=100_000_000u64).speed(10.0))
+                .labelled_by(label.id)
+                .on_hover_text("How many steps the run makes in all. Raising it lets a finished run continue.");
+            if response.changed() {
+                self.steps_limit_ui = limit;
+                self.outbox.push(Command::SetStepsLimit(limit));
+            }
+        });
+    }
+
+    fn eta_controls_ui(&mut self, ui: &mut egui::Ui) {
+        section(ui, "Learning rate (live)");
+        let recently_sent = self.eta_sent_at.is_some_and(|t| t.elapsed().as_secs_f64() < 0.5);
+        if let Some(s) = &self.snapshot
+            && !self.eta_editing
+            && !recently_sent
+        {
+            self.eta_scaled_ui = s.eta_scaled;
+            self.eta_ui = s.eta;
+        }
+        let slider_left = ui.cursor().left();
+        let mut scaled = self.eta_scaled_ui;
+        let response = ui
+            .add(Slider::new(&mut scaled, 0.0..=ETA_SCALED_MAX).text(ETA_SCALED_LABEL).fixed_decimals(2))
+            .on_hover_text(
+                "The learning rate in units of 1/λ₀ (λ₀ = sharpness at initialization). Below 2: lazy, the loss falls \
+                 smoothly. 2 to 4: catapult, the loss spikes and the kernel flattens. Above 4 (two-layer linear nets, \
+                 quadratic models): divergence. Applies from the next step: raise it after a catapult to trigger a second one.",
+            );
+        self.eta_editing = response.dragged() || response.has_focus();
+        if response.changed() {
+            self.eta_scaled_ui = scaled;
+            self.eta_sent_at = Some(std::time::Instant::now());
+            self.outbox.push(Command::SetEtaScaled(scaled));
+        }
+        self.eta_marks_ui(ui, slider_left);
+        ui.horizontal(|ui| {
+            let label = ui.label(ETA_LABEL);
+            let mut eta = self.eta_ui;
+            let response = ui
+                .add(DragValue::new(&mut eta).range(1e-9..=1e9).speed(self.eta_ui.abs().max(1e-6) * 0.005).max_decimals(6))
+                .labelled_by(label.id)
+                .on_hover_text("The learning rate η itself. η·λ₀ above is the same number in units of 1/λ₀. Applies from the next step.");
+            self.eta_editing |= response.dragged() || response.has_focus();
+            if response.changed() && eta > 0.0 {
+                self.eta_ui = eta;
+                self.eta_sent_at = Some(std::time::Instant::now());
+                self.outbox.push(Command::SetEta(eta));
+            }
+        });
+    }
+
+    /// Tick marks under the η·λ₀ slider at 2 (lazy edge) and 4 (catapult edge).
+    fn eta_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32) {
+        let width = ui.spacing().slider_width;
+        let handle_radius = ui.spacing().interact_size.y / 2.5;
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
+        let painter = ui.painter();
+        let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v / ETA_SCALED_MAX) as f32;
+        let font = egui::FontId::proportional(12.0);
+        for (value, text, color) in [
+            (2.0, "2: lazy edge", Color32::from_rgb(60, 170, 90)),
+            (4.0, "4: catapult edge", Color32::from_rgb(220, 60, 60)),
+        ] {
+            let x = x_of(value);
+            painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0)], egui::Stroke::new(2.0, color));
+            painter.text(egui::pos2(x, rect.top() + 5.0), egui::Align2::CENTER_TOP, text, font.clone(), color);
+        }
+    }
+
+    fn structure_controls_ui(&mut self, ui: &mut egui::Ui) {
+        section(ui, "Model, data, loss (restarts the run)");
+        ui.label(
+            RichText::new("Changing these builds a new run from a fresh initialization (same seed).")
+                .small()
+                .weak(),
+        );
+        let mut commit = false;
+        let before = self.draft.clone();
+        let draft = &mut self.draft;
+
+        egui::Grid::new("structure_grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
+            // Model.
+            ui.label("model");
+            ComboBox::from_id_salt("model_kind")
+                .selected_text(match draft.model.kind {
+                    ModelKind::TwoLayer => "two-layer net",
+                    ModelKind::Quadratic => "quadratic model",
+                    ModelKind::LinearPredictor => "linear predictor",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut draft.model.kind, ModelKind::TwoLayer, "two-layer net");
+                    ui.selectable_value(&mut draft.model.kind, ModelKind::Quadratic, "quadratic model");
+                    ui.selectable_value(&mut draft.model.kind, ModelKind::LinearPredictor, "linear predictor");
+                })
+                .response
+                .on_hover_text("What is trained: a two-layer network f = Σ v σ(u·x)/√m, a general quadratic model, or a linear predictor (the convex baseline).");
+            ui.end_row();
+
+            if draft.model.kind == ModelKind::TwoLayer {
+                ui.label("trained as");
+                ComboBox::from_id_salt("model_approx")
+                    .selected_text(match draft.model.approx {
+                        Approx::Network => "network",
+                        Approx::Quadratic => "quadratic (NQM)",
+                        Approx::Linearized => "linearized",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut draft.model.approx, Approx::Network, "network");
+                        ui.selectable_value(&mut draft.model.approx, Approx::Quadratic, "quadratic (NQM)");
+                        ui.selectable_value(&mut draft.model.approx, Approx::Linearized, "linearized");
+                    })
+                    .response
+                    .on_hover_text("Train the network itself, its second-order Taylor model (NQM: shows the catapult), or its first-order (linearized) model, which has no catapult: it simply diverges above η·λ₀ = 2.");
+                ui.end_row();
+
+                let label = ui.label(WIDTH_LABEL);
+                let response = ui
+                    .add(Slider::new(&mut draft.model.width, 10..=100_000).logarithmic(true))
+                    .labelled_by(label.id)
+                    .on_hover_text("Number of hidden units m. Wider nets are more 'lazy': the kernel moves less, and the catapult's loss peak grows in proportion to m.");
+                commit |= commits(&response);
+                ui.end_row();
+
+                let label = ui.label("a_neg");
+                let response = ui
+                    .add(Slider::new(&mut draft.model.a_neg, 0.0..=1.0).fixed_decimals(2))
+                    .labelled_by(label.id)
+                    .on_hover_text("Slope of the activation for negative inputs: 0 = ReLU, 1 = linear (no activation), in between = leaky. With ReLU the catapult range extends beyond η·λ₀ = 4.");
+                commit |= commits(&response);
+                ui.end_row();
+            }
+            if draft.model.kind == ModelKind::Quadratic {
+                let label = ui.label("γ");
+                let response = ui
+                    .add(Slider::new(&mut draft.model.gamma, 1e-5..=1.0).logarithmic(true))
+                    .labelled_by(label.id)
+                    .on_hover_text("Strength of the quadratic term; plays the role of 1/√m (smaller = wider = lazier).");
+                commit |= commits(&response);
+                ui.end_row();
+            }
+            if draft.model.kind != ModelKind::LinearPredictor {
+                let label = ui.label("init scale σ");
+                let response = ui
+                    .add(Slider::new(&mut draft.model.init_scale, 0.05..=4.0).logarithmic(true))
+                    .labelled_by(label.id)
+                    .on_hover_text("Standard deviation of the random initial weights. Larger init = sharper start (bigger λ₀), smaller = the slow 'rich' regime.");
+                commit |= commits(&response);
+                ui.end_row();
+            }
+
+            // Loss.
+            ui.label("loss");
+            ComboBox::from_id_salt("loss_kind")
+                .selected_text(loss_label(draft.loss.kind))
+                .show_ui(ui, |ui| {
+                    for kind in [LossKind::Mse, LossKind::Logistic, LossKind::Exponential] {
+                        ui.selectable_value(&mut draft.loss.kind, kind, loss_label(kind));
+                    }
+                })
+                .response
+                .on_hover_text("Per-example loss: squared error (catapults on any data), logistic or exponential (catapults only on degenerate or non-separable data).");
+            ui.end_row();
+            ui.label("reduction");
+            ComboBox::from_id_salt("loss_reduction")
+                .selected_text(reduction_label(draft.loss.reduction))
+                .show_ui(ui, |ui| {
+                    for r in [Reduction::SumHalf, Reduction::Mean, Reduction::HalfMean] {
+                        ui.selectable_value(&mut draft.loss.reduction, r, reduction_label(r));
+                    }
+                })
+                .response
+                .on_hover_text("How per-example losses are combined: ½·sum, mean (PyTorch default) or ½·mean. Changes the scale of λ and η, not the phases in η·λ₀ units.");
+            ui.end_row();
+
+            // Data.
+            ui.label("data");
+            let mut kind = draft.data.kind;
+            ComboBox::from_id_salt("data_kind")
+                .selected_text(data_label(kind))
+                .show_ui(ui, |ui| {
+                    for k in [DataKind::Single, DataKind::Points, DataKind::Clusters] {
+                        ui.selectable_value(&mut kind, k, data_label(k));
+                    }
+                    if matches!(draft.data.kind, DataKind::Teacher | DataKind::Digits) {
+                        ui.selectable_value(&mut kind, draft.data.kind, data_label(draft.data.kind));
+                    }
+                })
+                .response
+                .on_hover_text("Training data: one example (the exactly solvable u/v case), a few fixed points, or two Gaussian clusters with labels ±1.");
+            if kind != draft.data.kind {
+                switch_data_kind(draft, kind);
+            }
+            ui.end_row();
+
+            let has_n = matches!(draft.data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Digits);
+            let has_d = matches!(draft.data.kind, DataKind::Single | DataKind::Clusters | DataKind::Teacher);
+            if has_n {
+                let label = ui.label("n points");
+                let response = ui
+                    .add(DragValue::new(&mut draft.data.n).range(2..=100_000).speed(1.0))
+                    .labelled_by(label.id)
+                    .on_hover_text("Number of training examples. More examples: more kernel eigenvalues; the catapult acts on the top one.");
+                commit |= commits(&response);
+                ui.end_row();
+            }
+            if has_d {
+                let label = ui.label("d dims");
+                let mut d = draft.data.d.max(single_dim(draft));
+                let response = ui
+                    .add(DragValue::new(&mut d).range(1..=1000).speed(0.2))
+                    .labelled_by(label.id)
+                    .on_hover_text("Input dimension. With d = 1 and clusters the kernel has two big eigenvalues, one per side.");
+                if response.changed() {
+                    draft.data.d = d;
+                    if draft.data.kind == DataKind::Single {
+                        draft.data.x = Some(XSpec::One(vec![1.0; d]));
+                    }
+                }
+                commit |= commits(&response);
+                ui.end_row();
+            }
+            if draft.data.kind == DataKind::Clusters {
+                let label = ui.label("separation μ");
+                let response = ui
+                    .add(Slider::new(&mut draft.data.separation, 0.0..=6.0).fixed_decimals(2))
+                    .labelled_by(label.id)
+                    .on_hover_text("Distance of the two cluster centres from the origin (x = y·μ·e1 + noise). Large μ: linearly separable; 0: the classes overlap.");
+                commit |= commits(&response);
+                ui.end_row();
+                let label = ui.label("label flip");
+                let response = ui
+                    .add(Slider::new(&mut draft.data.flip, 0.0..=0.5).fixed_decimals(2))
+                    .labelled_by(label.id)
+                    .on_hover_text("Fraction of labels flipped at random: makes the data non-separable, where logistic/exponential losses can catapult too.");
+                commit |= commits(&response);
+                ui.end_row();
+            }
+            let label = ui.label("seed");
+            let response = ui
+                .add(DragValue::new(&mut draft.seed).range(0..=u64::MAX / 2).speed(0.2))
+                .labelled_by(label.id)
+                .on_hover_text("Random seed for the data and the initial weights: the same seed gives the same run, bit for bit.");
+            commit |= commits(&response);
+            ui.end_row();
+        });
+
+        // Combo boxes and kind switches change the draft without a drag: apply them at once.
+        let discrete_change = self.draft.model.kind != before.model.kind
+            || self.draft.model.approx != before.model.approx
+            || self.draft.loss != before.loss
+            || self.draft.data.kind != before.data.kind;
+        if commit || discrete_change {
+            self.apply_draft();
+        }
+        if let Some(message) = &self.control_error {
+            ui.label(RichText::new(format!("Error: {message}")).color(Color32::from_rgb(220, 60, 60)));
+        }
+    }
+
+    pub(super) fn send_speed(&mut self) {
+        let speed = if self.prefs.unlimited { Speed::Unlimited } else { Speed::StepsPerSecond(self.prefs.steps_per_second) };
+        self.outbox.push(Command::SetSpeed(speed));
+    }
+
+    pub(super) fn toggle_pause(&mut self) {
+        match self.snapshot.as_ref().map(|s| s.status) {
+            Some(RunStatus::Running) => self.outbox.push(Command::Pause),
+            _ => self.outbox.push(Command::Resume),
+        }
+    }
+}
+
+/// A structural edit is applied when a click or typed value changed it, or a drag ended.
+fn commits(response: &egui::Response) -> bool {
+    (response.changed() && !response.dragged()) || response.drag_stopped()
+}
+
+fn single_dim(draft: &crate::config::Preset) -> usize {
+    match (&draft.data.kind, &draft.data.x) {
+        (DataKind::Single, Some(XSpec::One(x))) => x.len(),
+        _ => 1,
+    }
+}
+
+fn loss_label(kind: LossKind) -> &'static str {
+    match kind {
+        LossKind::Mse => "squared error (mse)",
+        LossKind::Logistic => "logistic",
+        LossKind::Exponential => "exponential",
+    }
+}
+
+fn reduction_label(r: Reduction) -> &'static str {
+    match r {
+        Reduction::SumHalf => "½·sum",
+        Reduction::Mean => "mean",
+        Reduction::HalfMean => "½·mean",
+    }
+}
+
+fn data_label(kind: DataKind) -> &'static str {
+    match kind {
+        DataKind::Single => "one example",
+        DataKind::Points => "fixed points",
+        DataKind::Clusters => "two clusters",
+        DataKind::Teacher => "teacher (regression)",
+        DataKind::Digits => "digits",
+    }
+}
+
+/// Switches the data kind, filling in what the new kind needs.
+fn switch_data_kind(draft: &mut crate::config::Preset, kind: DataKind) {
+    let data = &mut draft.data;
+    data.kind = kind;
+    match kind {
+        DataKind::Single => {
+            data.x = Some(XSpec::One(vec![1.0; data.d.max(1)]));
+            data.y = Some(YSpec::One(0.0));
+        }
+        DataKind::Points => {
+            data.x = Some(XSpec::Many(vec![vec![1.0], vec![2.0], vec![-1.0], vec![-1.5]]));
+            data.y = Some(YSpec::Many(vec![1.0, 1.0, -1.0, -1.0]));
+            data.d = 1;
+        }
+        DataKind::Clusters | DataKind::Teacher | DataKind::Digits => {
+            data.x = None;
+            data.y = None;
+        }
+    }
+    // A linear predictor's w0 must match the new dimension; let the default take over.
+    draft.model.w0 = None;
+    if draft.train.batch_size > crate::config::data_shape(&draft.data).0 {
+        draft.train.batch_size = 0;
+    }
+}

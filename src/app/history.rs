@@ -1,0 +1,161 @@
+//! The UI-side record of a run: every streamed sample kept in compact columns (one `Vec<f64>`
+//! per metric), and the min/max-per-pixel decimation the plots draw so that a million steps
+//! still draw at full frame rate. Pure bookkeeping: no physics, no egui.
+
+use crate::runner::Regime;
+use crate::sim::Sample;
+
+/// The metrics the plots show, one column each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Metric {
+    Loss,
+    LambdaHat,
+    LambdaHat2,
+    WeightNormSq,
+    DistFromInit,
+}
+
+/// Columnar history of one run.
+#[derive(Default)]
+pub struct History {
+    pub step: Vec<f64>,
+    pub eta: Vec<f64>,
+    pub loss: Vec<f64>,
+    pub lambda_hat: Vec<f64>,
+    pub lambda_hat_2: Vec<f64>,
+    pub weight_norm_sq: Vec<f64>,
+    pub dist_from_init: Vec<f64>,
+    pub u: Vec<f64>,
+    pub v: Vec<f64>,
+    pub regime: Vec<Regime>,
+    /// Bumped on every change, so cached decimations know when they are stale.
+    pub generation: u64,
+}
+
+impl History {
+    pub fn clear(&mut self) {
+        let generation = self.generation + 1;
+        *self = History::default();
+        self.generation = generation;
+    }
+
+    pub fn push(&mut self, sample: &Sample, regime: Regime) {
+        self.step.push(sample.step as f64);
+        self.eta.push(sample.eta);
+        self.loss.push(sample.loss);
+        self.lambda_hat.push(sample.lambda_hat);
+        self.lambda_hat_2.push(sample.lambda_hat_2);
+        self.weight_norm_sq.push(sample.weight_norm_sq);
+        self.dist_from_init.push(sample.dist_from_init);
+        self.u.push(sample.u);
+        self.v.push(sample.v);
+        self.regime.push(regime);
+        self.generation += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.step.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.step.is_empty()
+    }
+
+    pub fn last_step(&self) -> Option<u64> {
+        self.step.last().map(|&s| s as u64)
+    }
+
+    pub fn column(&self, metric: Metric) -> &[f64] {
+        match metric {
+            Metric::Loss => &self.loss,
+            Metric::LambdaHat => &self.lambda_hat,
+            Metric::LambdaHat2 => &self.lambda_hat_2,
+            Metric::WeightNormSq => &self.weight_norm_sq,
+            Metric::DistFromInit => &self.dist_from_init,
+        }
+    }
+
+    /// Index range of the samples whose step lies in `[x_min, x_max]`, plus one either side so
+    /// lines run to the plot edge.
+    pub fn index_range(&self, x_min: f64, x_max: f64) -> std::ops::Range<usize> {
+        let start = self.step.partition_point(|&s| s < x_min).saturating_sub(1);
+        let end = (self.step.partition_point(|&s| s <= x_max) + 1).min(self.len());
+        start..end.max(start)
+    }
+}
+
+/// Points to draw for `ys` against `xs` over `range`: all of them when there are few, else per
+/// bucket (≈ one pixel column) the minimum and the maximum in the order they occur, which
+/// keeps every spike visible. `transform` maps a value to what is plotted (e.g. log10).
+pub fn decimate(xs: &[f64], ys: &[f64], range: std::ops::Range<usize>, buckets: usize, transform: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
+    let count = range.len();
+    let buckets = buckets.max(1);
+    if count <= 2 * buckets {
+        return range.map(|i| [xs[i], transform(ys[i])]).collect();
+    }
+    let mut out = Vec::with_capacity(2 * buckets + 2);
+    let start = range.start;
+    for b in 0..buckets {
+        let lo = start + b * count / buckets;
+        let hi = start + (b + 1) * count / buckets;
+        if lo >= hi {
+            continue;
+        }
+        let (mut i_min, mut i_max) = (lo, lo);
+        for i in lo..hi {
+            if ys[i] < ys[i_min] {
+                i_min = i;
+            }
+            if ys[i] > ys[i_max] {
+                i_max = i;
+            }
+        }
+        let (first, second) = if i_min <= i_max { (i_min, i_max) } else { (i_max, i_min) };
+        out.push([xs[first], transform(ys[first])]);
+        if second != first {
+            out.push([xs[second], transform(ys[second])]);
+        }
+    }
+    // Always end on the newest sample so the current point is where the line ends.
+    let last = range.end - 1;
+    if out.last().map(|p| p[0]) != Some(xs[last]) {
+        out.push([xs[last], transform(ys[last])]);
+    }
+    out
+}
+
+/// Runs of equal regime over `range` as (first step, last step, regime).
+pub fn regime_runs(xs: &[f64], regimes: &[Regime], range: std::ops::Range<usize>) -> Vec<(f64, f64, Regime)> {
+    let mut runs: Vec<(f64, f64, Regime)> = Vec::new();
+    for i in range {
+        match runs.last_mut() {
+            Some(run) if run.2 == regimes[i] => run.1 = xs[i],
+            _ => runs.push((xs[i], xs[i], regimes[i])),
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimation_keeps_extremes_and_last_point() {
+        let xs: Vec<f64> = (0..1_000_000).map(|i| i as f64).collect();
+        let mut ys: Vec<f64> = xs.iter().map(|x| (x * 0.001).sin()).collect();
+        ys[123_456] = 50.0;
+        let points = decimate(&xs, &ys, 0..xs.len(), 1000, |y| y);
+        assert!(points.len() <= 2001);
+        assert!(points.iter().any(|p| p[1] == 50.0));
+        assert_eq!(points.last().unwrap()[0], 999_999.0);
+        assert!(points.windows(2).all(|w| w[0][0] <= w[1][0]));
+    }
+
+    #[test]
+    fn small_histories_are_drawn_whole() {
+        let xs = [0.0, 1.0, 2.0];
+        let ys = [3.0, 1.0, 2.0];
+        assert_eq!(decimate(&xs, &ys, 0..3, 100, |y| y).len(), 3);
+    }
+}

@@ -1,0 +1,102 @@
+//! The u/v phase plane of Zhu et al. (SPEC §4): v = η·λ horizontally, u on a log axis
+//! vertically, with the overlays v = 2, v = 4, the growth boundary u = v − 2, the feasible
+//! parabola u = v²/4, the stable segment u = 0, 0 < v < 2 (drawn at the bottom of the log
+//! axis), and the trajectory with its start marked and the current point highlighted.
+
+use eframe::egui;
+use super::history::History;
+use super::plots::{decade_spacer, log10_clamped, pow10_label};
+use egui::{Color32, Id, RichText};
+use egui_plot::{AxisHints, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
+
+pub const PHASE_PLANE_TITLE: &str = "u/v phase plane";
+
+/// Trajectory points drawn at most (the history is strided beyond this).
+const MAX_TRAJECTORY_POINTS: usize = 4000;
+/// The lowest decade the log axis reaches down to.
+const LOWEST_DECADE: f64 = -8.0;
+
+/// The bottom of the log axis: one decade below the smallest u seen, never below 10^-9,
+/// never above 10^-3. u = 0 (the stable segment) is drawn there.
+fn axis_floor(u: &[f64]) -> f64 {
+    let smallest = u.iter().copied().filter(|&x| x > 0.0).fold(f64::INFINITY, f64::min);
+    let smallest_log = if smallest.is_finite() { smallest.log10() } else { -3.0 };
+    (smallest_log.max(LOWEST_DECADE) - 1.0).min(-3.0).floor()
+}
+
+pub fn phase_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32) {
+    ui.label(RichText::new(PHASE_PLANE_TITLE).strong().size(ui.style().text_styles[&egui::TextStyle::Body].size * 1.1))
+        .on_hover_text(
+            "Two numbers describe the whole run (exactly so for one example): v = η·λ, the learning rate \
+             times the sharpness, and u, the size of the error along the sharpest direction. Below v = 2 \
+             the error shrinks and the point drops to the bottom edge (u = 0, the stable segment). Between \
+             v = 2 and 4, below the line u = v − 2, the error grows: the point climbs, is thrown left (λ \
+             falls) and lands on the stable segment. That is the catapult. Beyond v = 4 it escapes.",
+        );
+    let floor = axis_floor(&history.u);
+    let n = history.len();
+    let stride = n.div_ceil(MAX_TRAJECTORY_POINTS).max(1);
+    let mut trajectory: Vec<[f64; 2]> = (0..n).step_by(stride).map(|i| [history.v[i], log10_clamped(history.u[i]).max(floor)]).collect();
+    if n > 0 && (n - 1) % stride != 0 {
+        trajectory.push([history.v[n - 1], log10_clamped(history.u[n - 1]).max(floor)]);
+    }
+    let v_max = history.v.iter().copied().fold(4.5f64, f64::max) * 1.05;
+    let start = trajectory.first().copied();
+    let current = trajectory.last().copied();
+
+    // u = v − 2 for v > 2, sampled densely near v = 2 where its log dives.
+    let steps = 200;
+    let top_log = (v_max - 2.0).log10();
+    let growth: Vec<[f64; 2]> = (0..=steps)
+        .map(|i| floor + (top_log - floor) * i as f64 / steps as f64)
+        .map(|log_u| [2.0 + 10f64.powf(log_u), log_u])
+        .collect();
+    // u = v²/4 for v > 0.
+    let parabola: Vec<[f64; 2]> = (0..=steps)
+        .map(|i| floor / 2.0 + ((v_max / 2.0).log10() - floor / 2.0) * i as f64 / steps as f64)
+        .map(|log_half_v| {
+            let v = 2.0 * 10f64.powf(log_half_v);
+            [v, log10_clamped(v * v / 4.0).max(floor)]
+        })
+        .collect();
+
+    let text_color = ui.visuals().text_color();
+    let y_axis = AxisHints::new_y().label("u (log scale)").formatter(|mark, _| pow10_label(mark.value));
+    let mut plot = Plot::new("plot_phase_plane")
+        .id(Id::unique("plot_phase_plane"))
+        .height(height)
+        .custom_y_axes(vec![y_axis])
+        .y_grid_spacer(decade_spacer)
+        .x_axis_label("v = η·λ")
+        .include_x(0.0)
+        .include_x(v_max)
+        .include_y(floor)
+        .include_y(top_log.max(1.0))
+        .allow_scroll(false)
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom).background_alpha(0.6).follow_insertion_order(true).text_style(egui::TextStyle::Small))
+        .label_formatter(move |pos| {
+            let (name, p) = match pos {
+                egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),
+                egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
+            };
+            let u = if p.y <= floor + 1e-9 { "0 (bottom edge)".to_string() } else { format!("{:.3e}", 10f64.powf(p.y)) };
+            Some(format!("{name}\nv = {:.3}\nu = {u}", p.x))
+        });
+    if reset {
+        plot = plot.reset();
+    }
+    plot.show(ui, |plot_ui| {
+        plot_ui.vline(VLine::new("v = 2 (stability edge)", 2.0).color(Color32::from_rgb(60, 170, 90)).style(LineStyle::dashed_dense()).width(1.5));
+        plot_ui.vline(VLine::new("v = 4 (catapult edge)", 4.0).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.5));
+        plot_ui.line(Line::new("u = v − 2 (u grows below it)", PlotPoints::new(growth)).color(Color32::from_rgb(235, 150, 30)).width(1.5));
+        plot_ui.line(Line::new("u = v²/4 (reachable limit)", PlotPoints::new(parabola)).color(Color32::from_rgb(150, 110, 200)).style(LineStyle::dotted_dense()).width(1.5));
+        plot_ui.line(Line::new("u = 0, 0 < v < 2 (stable)", PlotPoints::new(vec![[0.0, floor], [2.0, floor]])).color(Color32::from_rgb(60, 170, 90)).width(6.0));
+        plot_ui.line(Line::new("trajectory", PlotPoints::new(trajectory)).color(text_color.gamma_multiply(0.8)).width(1.5));
+        if let Some(p) = start {
+            plot_ui.points(Points::new("start", vec![p]).shape(MarkerShape::Diamond).radius(6.0).color(Color32::from_rgb(80, 140, 230)));
+        }
+        if let Some(p) = current {
+            plot_ui.points(Points::new("now", vec![p]).shape(MarkerShape::Circle).radius(7.0).color(Color32::from_rgb(230, 60, 160)));
+        }
+    });
+}

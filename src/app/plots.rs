@@ -1,0 +1,251 @@
+//! The three live step-axis plots (loss on a log axis; the kernel eigenvalues with the 2/η and
+//! 4/η stability lines, shaded by regime; weight norm² and distance from init). They share the
+//! step axis through one egui_plot link group and draw decimated history only.
+
+use eframe::egui;
+use super::history::{History, Metric, decimate, regime_runs};
+use crate::runner::{Regime, RunSnapshot};
+use egui::{Color32, Id, RichText};
+use egui_plot::{AxisHints, GridInput, GridMark, HLine, Legend, Line, LineStyle, Plot, PlotMemory, PlotPoints, Points, Span};
+
+/// Everything the plots read.
+pub struct PlotInputs<'a> {
+    pub history: &'a History,
+    pub snapshot: Option<&'a RunSnapshot>,
+    /// Forget zoom/pan (a new run started).
+    pub reset: bool,
+}
+
+pub const LOSS_TITLE: &str = "Loss (log scale)";
+pub const LAMBDA_TITLE: &str = "Kernel eigenvalues λ and λ₂";
+pub const WEIGHTS_TITLE: &str = "Weights: norm² and distance from init";
+
+const LINK_GROUP: &str = "catapult_step_axis";
+/// Steps the x axis shows at least, so the first catapult fills the view.
+const MIN_VISIBLE_STEPS: f64 = 40.0;
+/// Decades below the initial loss the loss axis reaches; smaller losses sit on its bottom edge.
+const LOSS_DECADES: f64 = 12.0;
+
+pub fn regime_color(regime: Regime) -> Color32 {
+    match regime {
+        Regime::Stable => Color32::from_rgb(60, 170, 90),
+        Regime::Catapult => Color32::from_rgb(235, 150, 30),
+        Regime::Divergent => Color32::from_rgb(220, 60, 60),
+    }
+}
+
+/// log10 of a positive value for a log axis; zero or negative values sit at 1e-300.
+pub fn log10_clamped(value: f64) -> f64 {
+    value.max(1e-300).log10()
+}
+
+/// Tick label for a log10 axis: 10^k at integers, the plain value elsewhere.
+pub fn pow10_label(log_value: f64) -> String {
+    let rounded = log_value.round();
+    if (log_value - rounded).abs() < 1e-9 {
+        let k = rounded as i64;
+        match k {
+            0 => "1".to_string(),
+            1 => "10".to_string(),
+            _ => format!("10^{k}"),
+        }
+    } else {
+        format!("{:.2e}", 10f64.powf(log_value))
+    }
+}
+
+/// Grid marks at whole decades (every k-th decade when the range is wide), or the default
+/// 1-2-5 marks when less than two decades are shown.
+pub fn decade_spacer(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let span = hi - lo;
+    if !(span.is_finite()) || span <= 0.0 {
+        return Vec::new();
+    }
+    if span < 2.0 {
+        return (egui_plot::log_grid_spacer(10))(input);
+    }
+    let every = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0].into_iter().find(|e| span / e <= 8.0).unwrap_or(100.0);
+    let mut marks = Vec::new();
+    let mut k = (lo / every).floor() * every;
+    while k <= hi {
+        if k >= lo {
+            marks.push(GridMark { value: k, step_size: every });
+        }
+        k += every;
+    }
+    marks
+}
+
+/// Hover text for a point on a log axis.
+fn log_hover(name: &str, x: f64, log_y: f64) -> String {
+    format!("{name}\nstep {x:.0}\n{:.4e}", 10f64.powf(log_y))
+}
+
+fn title(ui: &mut egui::Ui, text: &str, help: &str) {
+    ui.label(RichText::new(text).strong().size(ui.style().text_styles[&egui::TextStyle::Body].size * 1.1))
+        .on_hover_text(help);
+}
+
+/// The visible step range of a plot (last frame's bounds when the user zoomed, else all).
+fn visible_range(ctx: &egui::Context, id: Id, history: &History, reset: bool) -> std::ops::Range<usize> {
+    if !reset
+        && let Some(memory) = PlotMemory::load(ctx, id)
+        && !memory.auto_bounds.x
+    {
+        let range = memory.bounds().range_x();
+        return history.index_range(*range.start(), *range.end());
+    }
+    0..history.len()
+}
+
+fn base_plot(id: Id, height: f32, reset: bool) -> Plot<'static> {
+    let mut plot = Plot::new(id)
+        .id(id)
+        .height(height)
+        .link_axis(Id::unique(LINK_GROUP), [true, false])
+        .link_cursor(Id::unique(LINK_GROUP), [true, false])
+        .include_x(0.0)
+        .include_x(MIN_VISIBLE_STEPS)
+        .x_axis_label("step")
+        .legend(
+            Legend::default()
+                .position(egui_plot::Corner::RightTop)
+                .background_alpha(0.6)
+                .follow_insertion_order(true)
+                .text_style(egui::TextStyle::Small),
+        )
+        .allow_scroll(false);
+    if reset {
+        plot = plot.reset();
+    }
+    plot
+}
+
+/// Loss on a log10 axis.
+pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
+    // Converged runs reach 1e-30 and below; show at most LOSS_DECADES below the initial loss.
+    let floor = inputs.snapshot.map(|s| s.loss0).filter(|l| *l > 0.0).map_or(-300.0, |l0| l0.log10() - LOSS_DECADES);
+    let to_axis = move |loss: f64| log10_clamped(loss).max(floor);
+    title(
+        ui,
+        LOSS_TITLE,
+        "The training loss at every step, on a log scale. Lazy: it falls steadily. Catapult: it first \
+         shoots up (the residual flips sign each step), peaks, then collapses. Divergent: it only grows.",
+    );
+    let id = Id::unique("plot_loss");
+    let history = inputs.history;
+    let range = visible_range(ui.ctx(), id, history, inputs.reset);
+    let buckets = ui.available_width().max(100.0) as usize;
+    let points = decimate(&history.step, history.column(Metric::Loss), range, buckets, to_axis);
+    let current = history.loss.last().map(|&l| [history.step[history.len() - 1], to_axis(l)]);
+    let loss0 = inputs.snapshot.map(|s| s.loss0);
+    let y_axis = AxisHints::new_y().label("loss").formatter(|mark, _| pow10_label(mark.value));
+    base_plot(id, height, inputs.reset)
+        .custom_y_axes(vec![y_axis])
+        .y_grid_spacer(decade_spacer)
+        .label_formatter(|pos| match pos {
+            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } if position.y <= floor + 1e-9 => {
+                Some(format!("{plot_name}\nstep {:.0}\nbelow {:.1e} (bottom edge)", position.x, 10f64.powf(floor)))
+            }
+            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(log_hover(plot_name, position.x, position.y)),
+            egui_plot::HoverPosition::Elsewhere { position } => Some(log_hover("", position.x, position.y)),
+        })
+        .show(ui, |plot_ui| {
+            if let Some(l0) = loss0 {
+                plot_ui.hline(
+                    HLine::new("initial loss L0", log10_clamped(l0))
+                        .color(Color32::GRAY)
+                        .style(LineStyle::dashed_loose()),
+                );
+            }
+            plot_ui.line(Line::new("loss", PlotPoints::new(points)).color(Color32::from_rgb(80, 140, 230)).width(2.0));
+            if let Some(p) = current {
+                plot_ui.points(Points::new("", vec![p]).radius(4.0).color(Color32::from_rgb(80, 140, 230)));
+            }
+        });
+}
+
+/// λ̂ and λ̂_2 with the 2/η and 4/η lines; the background is shaded by the regime of each step.
+pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
+    title(
+        ui,
+        LAMBDA_TITLE,
+        "The top two eigenvalues of the (normalized) neural tangent kernel: how sharp the loss landscape is. \
+         Gradient descent is stable while λ stays below the dashed line 2/η. In a catapult λ falls until it is \
+         below 2/η again. Above 4/η (where theory gives it) the run diverges. The shading shows each step's \
+         regime: green stable, orange catapult zone, red divergent zone.",
+    );
+    let id = Id::unique("plot_lambda");
+    let history = inputs.history;
+    let range = visible_range(ui.ctx(), id, history, inputs.reset);
+    let buckets = ui.available_width().max(100.0) as usize;
+    let lambda = decimate(&history.step, history.column(Metric::LambdaHat), range.clone(), buckets, |y| y);
+    let lambda_2 = decimate(&history.step, history.column(Metric::LambdaHat2), range.clone(), buckets, |y| y);
+    let runs = regime_runs(&history.step, &history.regime, range);
+    let eta = inputs.snapshot.map(|s| s.eta);
+    let has_eta_max = inputs.snapshot.is_some_and(|s| s.eta_max_theory.is_some());
+    let current = history.lambda_hat.last().map(|&l| [history.step[history.len() - 1], l]);
+    let stroke_color = ui.visuals().text_color();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("shading:").small());
+        for regime in [Regime::Stable, Regime::Catapult, Regime::Divergent] {
+            ui.label(RichText::new(format!("■ {}", regime.label())).small().color(regime_color(regime)));
+        }
+    });
+    base_plot(id, height, inputs.reset)
+        .include_y(0.0)
+        .y_axis_label("eigenvalue")
+        .show(ui, |plot_ui| {
+            for (from, to, regime) in runs {
+                let color = regime_color(regime).gamma_multiply(0.16);
+                plot_ui.span(Span::new("", from - 0.5..=to + 0.5).fill(color).border_width(0.0));
+            }
+            if let Some(eta) = eta.filter(|e| *e > 0.0) {
+                plot_ui.hline(HLine::new("2/η (stability edge)", 2.0 / eta).color(Color32::from_rgb(60, 170, 90)).style(LineStyle::dashed_dense()).width(1.5));
+                if has_eta_max {
+                    plot_ui.hline(HLine::new("4/η (catapult edge)", 4.0 / eta).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.5));
+                }
+            }
+            plot_ui.line(Line::new("λ (top)", PlotPoints::new(lambda)).color(stroke_color).width(2.0));
+            plot_ui.line(Line::new("λ₂ (second)", PlotPoints::new(lambda_2)).color(Color32::from_rgb(150, 110, 200)).width(1.5));
+            if let Some(p) = current {
+                plot_ui.points(Points::new("", vec![p]).radius(4.0).color(stroke_color));
+            }
+        });
+}
+
+/// ‖w‖² and ‖w − w0‖.
+pub fn weights_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
+    title(
+        ui,
+        WEIGHTS_TITLE,
+        "How far training moves the weights. Lazy runs barely move (the kernel stays almost fixed). \
+         A catapult throws the weights a long way (about √m) to a flatter region before training settles.",
+    );
+    let id = Id::unique("plot_weights");
+    let history = inputs.history;
+    let range = visible_range(ui.ctx(), id, history, inputs.reset);
+    let buckets = ui.available_width().max(100.0) as usize;
+    let norm = decimate(&history.step, history.column(Metric::WeightNormSq), range.clone(), buckets, |y| y);
+    let dist = decimate(&history.step, history.column(Metric::DistFromInit), range, buckets, |y| y);
+    base_plot(id, height, inputs.reset)
+        .include_y(0.0)
+        .y_axis_label("size")
+        .show(ui, |plot_ui| {
+            plot_ui.line(Line::new("|w|² (weight norm²)", PlotPoints::new(norm)).color(Color32::from_rgb(200, 120, 60)).width(2.0));
+            plot_ui.line(Line::new("|w − w0| (distance from init)", PlotPoints::new(dist)).color(Color32::from_rgb(40, 160, 170)).width(2.0));
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decade_labels() {
+        assert_eq!(pow10_label(-3.0), "10^-3");
+        assert_eq!(pow10_label(0.0), "1");
+        assert_eq!(pow10_label(2.0), "10^2");
+    }
+}

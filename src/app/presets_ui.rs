@@ -1,0 +1,211 @@
+//! Presets in the app: the menu of shipped presets (with their notes), Open… and Save as…
+//! through rfd file dialogs on a helper thread (answers come back over a channel, so the UI
+//! never waits on a dialog), loading a file by path, and saving via a temp file + rename.
+
+use eframe::egui;
+use super::App;
+use crate::config::{self, Preset};
+use crate::library;
+use crate::runner::Command;
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use egui::{Color32, RichText};
+use std::path::{Path, PathBuf};
+
+pub const LOAD_PATH_HINT: &str = "preset file path";
+pub const LOAD_PATH_BUTTON: &str = "Load file";
+
+/// What a dialog thread reports.
+pub enum FileReply {
+    /// Open… finished: the chosen file, or none (cancelled, or no dialog available).
+    Opened(Option<PathBuf>),
+    /// Save as… finished: where it was written, or why not; `None` = no file chosen.
+    Saved(Option<Result<PathBuf, String>>),
+}
+
+/// The channel the dialog threads answer on.
+pub struct FileDialogs {
+    tx: Sender<FileReply>,
+    rx: Receiver<FileReply>,
+    /// A dialog is open (at most one at a time).
+    pub busy: bool,
+}
+
+impl Default for FileDialogs {
+    fn default() -> Self {
+        let (tx, rx) = unbounded();
+        FileDialogs { tx, rx, busy: false }
+    }
+}
+
+/// Writes `text` to `path` through a temp file in the same folder and a rename.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let file_name = path.file_name().ok_or_else(|| format!("{}: not a file path", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: cannot rename into place: {e}", path.display())
+    })
+}
+
+impl App {
+    /// The top menu bar: Presets, File, View, Help.
+    pub(super) fn menu_bar_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("Presets", |ui| {
+                ui.label(RichText::new("Shipped presets (hover for what to look for)").weak());
+                for (name, _) in library::SHIPPED {
+                    let notes = library::shipped(name, &[]).and_then(|r| r.ok()).map(|p| p.notes).unwrap_or_default();
+                    let current = self.preset.name == *name;
+                    if ui.selectable_label(current, *name).on_hover_text(&notes).clicked() {
+                        self.load_shipped(name);
+                        ui.close();
+                    }
+                }
+                if !self.prefs.last_preset.is_empty() && self.prefs.last_preset != self.preset.name {
+                    ui.separator();
+                    ui.label(RichText::new(format!("Last session: {}", self.prefs.last_preset)).weak());
+                }
+            });
+            ui.menu_button("File", |ui| {
+                if ui.button("Open preset…").on_hover_text("Load a preset JSON file (the current run stays if it is invalid).").clicked() {
+                    self.open_dialog();
+                    ui.close();
+                }
+                if ui.button("Save preset as…").on_hover_text("Save the running preset (with your edits) as a JSON file.").clicked() {
+                    self.save_dialog();
+                    ui.close();
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui.checkbox(&mut self.prefs.dark, "Dark theme").on_hover_text("Switch between dark and light colours.").changed() {
+                    self.apply_theme(ui.ctx());
+                }
+                if ui.checkbox(&mut self.prefs.large_text, "Large text").on_hover_text("Bigger text for a projector.").changed() {
+                    self.apply_text_size(ui.ctx());
+                }
+                ui.separator();
+                egui::gui_zoom::zoom_menu_buttons(ui);
+            });
+            if ui.button("Help (F1)").on_hover_text("What the three phases and each plot mean.").clicked() {
+                self.help_open = !self.help_open;
+            }
+            ui.separator();
+            let theme_label = if self.prefs.dark { "Light theme" } else { "Dark theme" };
+            if ui.button(theme_label).on_hover_text("Switch between dark and light colours.").clicked() {
+                self.prefs.dark = !self.prefs.dark;
+                self.apply_theme(ui.ctx());
+            }
+            if ui.selectable_label(self.prefs.large_text, "Large text").on_hover_text("Bigger text for a projector (Ctrl +/− zooms everything).").clicked() {
+                self.prefs.large_text = !self.prefs.large_text;
+                self.apply_text_size(ui.ctx());
+            }
+        });
+    }
+
+    /// The side panel's preset section: current preset and notes, load by path, open/save.
+    pub(super) fn preset_file_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(6.0);
+        ui.label(RichText::new(format!("Preset: {}", self.preset.name)).strong());
+        if !self.preset.notes.is_empty() {
+            ui.label(RichText::new(&self.preset.notes).small());
+        }
+        ui.horizontal(|ui| {
+            if ui.add_enabled(!self.files.busy, egui::Button::new("Open…")).on_hover_text("Load a preset JSON file.").clicked() {
+                self.open_dialog();
+            }
+            if ui.add_enabled(!self.files.busy, egui::Button::new("Save as…")).on_hover_text("Save the running preset as JSON.").clicked() {
+                self.save_dialog();
+            }
+        });
+        ui.horizontal(|ui| {
+            let response = ui.add(
+                egui::TextEdit::singleline(&mut self.path_text).hint_text(LOAD_PATH_HINT).desired_width(190.0),
+            );
+            let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button(LOAD_PATH_BUTTON).on_hover_text("Load the preset file at this path.").clicked() || enter {
+                let path = PathBuf::from(self.path_text.trim());
+                self.load_preset_path(&path);
+            }
+        });
+        if let Some(info) = &self.info {
+            ui.label(RichText::new(info).color(Color32::from_rgb(60, 150, 200)));
+        }
+    }
+
+    pub(super) fn load_shipped(&mut self, name: &str) {
+        match library::shipped(name, &[]) {
+            Some(Ok(preset)) => self.start_preset(preset),
+            Some(Err(e)) => self.last_error = Some(e.to_string()),
+            None => self.last_error = Some(format!("no shipped preset named {name}")),
+        }
+    }
+
+    /// Loads a preset file; a bad file leaves the current run untouched.
+    pub fn load_preset_path(&mut self, path: &Path) {
+        match config::load_preset_file(path, &[]) {
+            Ok(preset) => {
+                self.info = Some(format!("Loaded {}", path.display()));
+                self.start_preset(preset);
+            }
+            Err(e) => self.last_error = Some(format!("{e} (the current run continues)")),
+        }
+    }
+
+    pub(super) fn start_preset(&mut self, preset: Preset) {
+        self.last_error = None;
+        self.control_error = None;
+        self.prefs.last_preset = preset.name.clone();
+        self.outbox.push(Command::SetPreset(Box::new(preset)));
+    }
+
+    fn open_dialog(&mut self) {
+        if self.files.busy {
+            return;
+        }
+        self.files.busy = true;
+        let tx = self.files.tx.clone();
+        std::thread::spawn(move || {
+            let picked = rfd::FileDialog::new().set_title("Open a catapult-lab preset").add_filter("preset (JSON)", &["json"]).pick_file();
+            let _ = tx.send(FileReply::Opened(picked));
+        });
+    }
+
+    fn save_dialog(&mut self) {
+        if self.files.busy {
+            return;
+        }
+        self.files.busy = true;
+        let tx = self.files.tx.clone();
+        let json = config::preset_to_json(&self.preset);
+        let file_name = format!("{}.json", if self.preset.name.is_empty() { "preset" } else { &self.preset.name });
+        std::thread::spawn(move || {
+            let picked = rfd::FileDialog::new()
+                .set_title("Save the preset as")
+                .add_filter("preset (JSON)", &["json"])
+                .set_file_name(file_name)
+                .save_file();
+            let result = picked.map(|path| write_atomically(&path, &format!("{json}\n")).map(|()| path));
+            let _ = tx.send(FileReply::Saved(result));
+        });
+    }
+
+    /// Handles finished dialogs (called every frame; never blocks).
+    pub(super) fn poll_file_dialogs(&mut self) {
+        let replies: Vec<FileReply> = self.files.rx.try_iter().collect();
+        for reply in replies {
+            self.files.busy = false;
+            match reply {
+                FileReply::Opened(Some(path)) => {
+                    self.path_text = path.display().to_string();
+                    self.load_preset_path(&path);
+                }
+                FileReply::Opened(None) | FileReply::Saved(None) => {
+                    self.info = Some("No file chosen (cancelled, or no file dialog is available on this desktop: type a path and press Load file).".into());
+                }
+                FileReply::Saved(Some(Ok(path))) => self.info = Some(format!("Saved {}", path.display())),
+                FileReply::Saved(Some(Err(e))) => self.last_error = Some(e),
+            }
+        }
+    }
+}
