@@ -29,7 +29,8 @@ fn section(ui: &mut egui::Ui, text: &str) {
 impl App {
     /// The whole side panel body.
     pub(super) fn controls_ui(&mut self, ui: &mut egui::Ui) {
-        ui.spacing_mut().slider_width = (ui.available_width() - 130.0).clamp(120.0, 320.0);
+        // A fixed width: sizing from the panel's width would let the panel grow itself.
+        ui.spacing_mut().slider_width = 200.0 * self.text_scale / 1.15;
         self.run_controls_ui(ui);
         ui.separator();
         self.eta_controls_ui(ui);
@@ -96,6 +97,8 @@ impl App {
 
     fn eta_controls_ui(&mut self, ui: &mut egui::Ui) {
         section(ui, "Learning rate (live)");
+        // Until the runner reports, there is no η to show or change.
+        let known = self.snapshot.is_some();
         let recently_sent = self.eta_sent_at.is_some_and(|t| t.elapsed().as_secs_f64() < 0.5);
         if let Some(s) = &self.snapshot
             && !self.eta_editing
@@ -114,7 +117,7 @@ impl App {
                  quadratic models): divergence. Applies from the next step: raise it after a catapult to trigger a second one.",
             );
         self.eta_editing = response.dragged() || response.has_focus();
-        if response.changed() {
+        if response.changed() && known {
             self.eta_scaled_ui = scaled;
             self.eta_sent_at = Some(std::time::Instant::now());
             self.outbox.push(Command::SetEtaScaled(scaled));
@@ -124,11 +127,11 @@ impl App {
             let label = ui.label(ETA_LABEL);
             let mut eta = self.eta_ui;
             let response = ui
-                .add(DragValue::new(&mut eta).range(1e-9..=1e9).speed(self.eta_ui.abs().max(1e-6) * 0.005).max_decimals(6))
+                .add(DragValue::new(&mut eta).range(0.0..=1e9).speed(self.eta_ui.abs().max(1e-6) * 0.005).max_decimals(6))
                 .labelled_by(label.id)
                 .on_hover_text("The learning rate η itself. η·λ₀ above is the same number in units of 1/λ₀. Applies from the next step.");
             self.eta_editing |= response.dragged() || response.has_focus();
-            if response.changed() && eta > 0.0 {
+            if response.changed() && known && eta > 0.0 {
                 self.eta_ui = eta;
                 self.eta_sent_at = Some(std::time::Instant::now());
                 self.outbox.push(Command::SetEta(eta));
@@ -145,8 +148,8 @@ impl App {
         let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v / ETA_SCALED_MAX) as f32;
         let font = egui::FontId::proportional(12.0);
         for (value, text, color) in [
-            (2.0, "2: lazy edge", Color32::from_rgb(60, 170, 90)),
-            (4.0, "4: catapult edge", Color32::from_rgb(220, 60, 60)),
+            (2.0, "2 lazy edge", Color32::from_rgb(60, 170, 90)),
+            (4.0, "4", Color32::from_rgb(220, 60, 60)),
         ] {
             let x = x_of(value);
             painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0)], egui::Stroke::new(2.0, color));

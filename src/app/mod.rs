@@ -13,7 +13,7 @@ pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_L
 pub use history::History;
 pub use phase_plane::PHASE_PLANE_TITLE;
 pub use plots::{LAMBDA_TITLE, LOSS_TITLE, WEIGHTS_TITLE};
-pub use presets_ui::{LOAD_PATH_BUTTON, LOAD_PATH_HINT};
+pub use presets_ui::{LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL};
 
 use eframe::egui;
 use crate::cli::describe_model;

@@ -228,13 +228,14 @@ pub fn weights_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
     let range = visible_range(ui.ctx(), id, history, inputs.reset);
     let buckets = ui.available_width().max(100.0) as usize;
     let norm = decimate(&history.step, history.column(Metric::WeightNormSq), range.clone(), buckets, |y| y);
-    let dist = decimate(&history.step, history.column(Metric::DistFromInit), range, buckets, |y| y);
+    // Squared, so it shares the scale of |w|² (a catapult moves the weights by about √m).
+    let dist = decimate(&history.step, history.column(Metric::DistFromInit), range, buckets, |y| y * y);
     base_plot(id, height, inputs.reset)
         .include_y(0.0)
         .y_axis_label("size")
         .show(ui, |plot_ui| {
             plot_ui.line(Line::new("|w|² (weight norm²)", PlotPoints::new(norm)).color(Color32::from_rgb(200, 120, 60)).width(2.0));
-            plot_ui.line(Line::new("|w − w0| (distance from init)", PlotPoints::new(dist)).color(Color32::from_rgb(40, 160, 170)).width(2.0));
+            plot_ui.line(Line::new("|w − w0|² (distance² from init)", PlotPoints::new(dist)).color(Color32::from_rgb(40, 160, 170)).width(2.0));
         });
 }
 

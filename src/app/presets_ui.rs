@@ -12,6 +12,7 @@ use egui::{Color32, RichText};
 use std::path::{Path, PathBuf};
 
 pub const LOAD_PATH_HINT: &str = "preset file path";
+pub const LOAD_PATH_LABEL: &str = "file";
 pub const LOAD_PATH_BUTTON: &str = "Load file";
 
 /// What a dialog thread reports.
@@ -119,9 +120,11 @@ impl App {
             }
         });
         ui.horizontal(|ui| {
-            let response = ui.add(
-                egui::TextEdit::singleline(&mut self.path_text).hint_text(LOAD_PATH_HINT).desired_width(190.0),
-            );
+            let label = ui.label(LOAD_PATH_LABEL);
+            let response = ui
+                .add(egui::TextEdit::singleline(&mut self.path_text).hint_text(LOAD_PATH_HINT).desired_width(190.0))
+                .labelled_by(label.id)
+                .on_hover_text("Type the path of a preset JSON file and press Enter or Load file.");
             let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui.button(LOAD_PATH_BUTTON).on_hover_text("Load the preset file at this path.").clicked() || enter {
                 let path = PathBuf::from(self.path_text.trim());
