@@ -77,6 +77,34 @@ pub fn decade_spacer(input: GridInput) -> Vec<GridMark> {
     marks
 }
 
+/// Step-axis grid: major marks at a 1-2-5 step giving about six labels, minor marks at a
+/// fifth of it (the default base-10 spacer labels only 0 between 40 and 100 steps).
+pub fn step_spacer(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let span = hi - lo;
+    if !span.is_finite() || span <= 0.0 {
+        return Vec::new();
+    }
+    let raw = span / 6.0;
+    let decade = 10f64.powf(raw.log10().floor());
+    let major = [1.0, 2.0, 5.0, 10.0].into_iter().map(|f| f * decade).find(|s| *s >= raw).unwrap_or(10.0 * decade);
+    let minor = major / 5.0;
+    let mut marks = Vec::new();
+    let mut i = (lo / minor).floor() as i64;
+    loop {
+        let value = i as f64 * minor;
+        if value > hi {
+            break;
+        }
+        if value >= lo {
+            let is_major = (value / major - (value / major).round()).abs() < 1e-9;
+            marks.push(GridMark { value, step_size: if is_major { major } else { minor } });
+        }
+        i += 1;
+    }
+    marks
+}
+
 /// Hover text for a point on a log axis.
 fn log_hover(name: &str, x: f64, log_y: f64) -> String {
     format!("{name}\nstep {x:.0}\n{:.4e}", 10f64.powf(log_y))
@@ -108,6 +136,8 @@ fn base_plot(id: Id, height: f32, reset: bool) -> Plot<'static> {
         .include_x(0.0)
         .include_x(MIN_VISIBLE_STEPS)
         .x_axis_label("step")
+        .x_grid_spacer(step_spacer)
+        .y_axis_min_width(64.0)
         .legend(
             Legend::default()
                 .position(egui_plot::Corner::RightTop)
