@@ -158,6 +158,16 @@ fn classify(stats: &RunStats, status: Status, relu: bool) -> Phase {
     if relu && end_lambda < 1e-3 * lambda0 {
         return Phase::Dead;
     }
+    if status == Status::Running {
+        // A run in progress is named by what it has shown so far (the badge in the app).
+        return if stats.peak_loss > 2.0 * l0 {
+            Phase::Catapult
+        } else if stats.peak_loss <= 1.01 * l0 {
+            Phase::Lazy
+        } else {
+            Phase::Unconverged
+        };
+    }
     if stats.peak_loss > 2.0 * l0 && end_loss < l0 && end_lambda < lambda0 {
         return Phase::Catapult;
     }
@@ -433,7 +443,8 @@ impl Simulation {
         self.steps_limit
     }
 
-    /// The phase of the run so far.
+    /// The phase of the run: SPEC §5 once it has stopped; while it runs, what it shows so far
+    /// (catapult once the loss has more than doubled, lazy while it has not risen).
     pub fn phase(&self) -> Phase {
         let m = &self.preset.model;
         let relu = m.kind == ModelKind::TwoLayer && m.a_neg == 0.0 && m.approx == Approx::Network;

@@ -459,14 +459,14 @@ fn fmt_num(x: f64) -> String {
 
 fn phase_style(phase: Phase) -> (Color32, &'static str) {
     match phase {
-        Phase::Lazy => (Color32::from_rgb(40, 140, 70), "Lazy: the loss fell steadily and never rose."),
-        Phase::Catapult => (Color32::from_rgb(215, 120, 20), "Catapult: the loss spiked, the kernel flattened, training converged."),
+        Phase::Lazy => (Color32::from_rgb(40, 140, 70), "Lazy: the loss has fallen steadily and never rose; the kernel barely moves."),
+        Phase::Catapult => (Color32::from_rgb(215, 120, 20), "Catapult: the loss spiked to more than twice its start; as it comes back down the kernel flattens (η·λ ends below 2)."),
         Phase::Divergent => (Color32::from_rgb(200, 40, 40), "Divergent: the run blew up."),
         Phase::Oscillating => (Color32::from_rgb(150, 80, 180), "Oscillating: bounded but not converging."),
         Phase::Dead => (Color32::from_rgb(90, 90, 90), "Dead: the ReLU kernel collapsed."),
         Phase::Unconverged => (
             Color32::from_rgb(70, 110, 170),
-            "Not decided yet: the run has neither converged below its starting loss nor blown up (a catapult in progress shows this until the loss comes down).",
+            "Unconverged: the loss rose a little but not to a catapult, and has not settled below its start."
         ),
     }
 }
