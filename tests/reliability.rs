@@ -203,3 +203,24 @@ fn output_is_bit_identical_across_runs_and_thread_counts() {
     assert_eq!(one, four, "1 vs 4 threads");
     assert_eq!(csv_of("catapult-uv", "2", "200"), csv_of("catapult-uv", "2", "200"), "run vs rerun");
 }
+
+/// What the app's Save as… writes (`config::preset_to_json`) loads back identical, for every
+/// shipped preset and for randomly mutated presets the loader accepts.
+#[test]
+fn saved_presets_load_back_identical() {
+    let mut presets: Vec<config::Preset> =
+        library::SHIPPED.iter().map(|(name, _)| library::shipped(name, &[]).unwrap().unwrap()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    while presets.len() < 300 {
+        let bytes = serde_json::to_vec(&mutated_preset(&mut rng)).unwrap();
+        if let Ok(p) = parse_preset(&bytes, "mutated.json", &[]) {
+            presets.push(p);
+        }
+    }
+    for preset in presets {
+        let text = config::preset_to_json(&preset);
+        let back = parse_preset(text.as_bytes(), "saved.json", &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, preset, "{text}");
+        assert_eq!(config::preset_to_json(&back), text, "saving twice gives the same bytes");
+    }
+}
