@@ -296,3 +296,210 @@ fn snapshot_of_the_default_view() {
     let options = egui_kittest::SnapshotOptions::new().threshold(2.0).max_failed_pixels(2000);
     harness.snapshot_options("default_view", &options);
 }
+
+/// Types `text` into the text field labelled `label`.
+fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
+    harness.get_by_role_and_label(Role::TextInput, label).focus();
+    harness.step();
+    harness.get_by_role_and_label(Role::TextInput, label).type_text(text);
+    harness.step();
+}
+
+fn csv_rows(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).expect("readable CSV");
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
+    (header, rows)
+}
+
+#[test]
+fn a_sweep_from_the_ui_streams_rows_draws_a_phase_strip_and_exports_its_csv() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    harness.get_by_label(app::SWEEP_TAB_LABEL).click();
+    harness.step();
+    assert_eq!(harness.state().view(), app::View::Sweep);
+    {
+        let form = harness.state_mut().sweep_form_mut();
+        form.scaled = true;
+        form.from = 1.0;
+        form.to = 4.5;
+        form.count = 8;
+        form.widths_text = "100, 1000".into();
+        form.seeds = 1;
+        form.steps = 300;
+    }
+    harness.step();
+    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    step_until(&mut harness, "the sweep to start", |app| app.sweep_total() == 16);
+    step_until(&mut harness, "all 16 rows", |app| !app.sweep_running() && app.sweep_rows().len() == 16);
+    harness.run_steps(3);
+    for title in [app::SWEEP_FINAL_TITLE, app::SWEEP_PEAK_TITLE, app::SWEEP_NORM_TITLE, app::SWEEP_PHASE_TITLE] {
+        harness.get_by_label(title);
+    }
+    harness.get_by_label_contains("done: 16 runs");
+    let rows = harness.state().sweep_rows();
+    let phases: Vec<&str> = rows.iter().map(|r| r.phase.label()).collect();
+    assert!(phases.contains(&"lazy") && phases.contains(&"catapult"), "phases {phases:?}");
+    // The phase strip's legend names the phases present.
+    harness.get_by_label("lazy");
+    harness.get_by_label("catapult");
+    // The catapult's peak loss grows with the width.
+    let peak = |m: usize, x: f64| rows.iter().find(|r| r.width == m && (r.eta_scaled - x).abs() < 1e-9).unwrap().peak_loss;
+    assert!(peak(1000, 3.0) > 3.0 * peak(100, 3.0), "peak loss does not grow with m");
+
+    // Export the sweep CSV through the path field; it equals the CLI's writer on the rows shown.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sweep.csv");
+    harness.get_by_label(app::EXPORT_SECTION_LABEL).click();
+    harness.run_steps(2);
+    harness.get_by_role_and_label(Role::ComboBox, app::EXPORT_WHAT_LABEL).click();
+    harness.run_steps(2);
+    harness.get_by_label(&app::ExportTarget::SweepCsv.label()).click();
+    harness.run_steps(2);
+    type_into(&mut harness, app::EXPORT_PATH_LABEL, &path.display().to_string());
+    harness.get_by_label(app::EXPORT_WRITE_LABEL).click();
+    step_until(&mut harness, "the sweep CSV", |app| app.export_message().is_some());
+    assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
+    let mut expected = Vec::new();
+    catapult_lab::output::write_summary_csv(&mut expected, &harness.state().sweep_rows()).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), expected);
+}
+
+#[test]
+fn a_bad_sweep_grid_shows_an_error() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    harness.key_press(egui::Key::F2);
+    harness.run_steps(2);
+    assert_eq!(harness.state().view(), app::View::Sweep);
+    harness.state_mut().sweep_form_mut().widths_text = "100, 1000000000000".into();
+    harness.step();
+    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    harness.run_steps(2);
+    let error = harness.state().sweep_error().expect("an error").to_string();
+    assert!(error.contains("width"), "{error}");
+    harness.get_by_label_contains(&error);
+    assert!(!harness.state().sweep_running());
+}
+
+#[test]
+fn cancelling_a_sweep_stops_it() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    harness.get_by_label(app::SWEEP_TAB_LABEL).click();
+    harness.step();
+    {
+        let form = harness.state_mut().sweep_form_mut();
+        form.count = 60;
+        form.widths_text = "1000, 10000, 20000".into();
+        form.steps = 50_000;
+    }
+    harness.step();
+    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    step_until(&mut harness, "the sweep to run", |app| app.sweep_running());
+    step_for(&mut harness, Duration::from_millis(300));
+    harness.get_by_label(app::SWEEP_CANCEL_LABEL).click();
+    step_until(&mut harness, "the sweep to stop", |app| !app.sweep_running());
+    let done = harness.state().sweep_rows().len();
+    assert!(done < harness.state().sweep_total(), "cancel came too late to observe ({done} rows)");
+    harness.step();
+    harness.get_by_label_contains("cancelled");
+    harness.get_by_label(app::SWEEP_START_LABEL);
+}
+
+#[test]
+fn pinning_a_run_overlays_it_and_unpinning_removes_it() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    harness.get_by_label("unlimited speed").click();
+    step_until(&mut harness, "30 steps", |app| app.step_count() >= 30);
+    harness.get_by_label(app::PIN_LABEL).click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().pinned_count(), 1);
+    let label = harness.state().pins()[0].label.clone();
+    assert!(label.contains("η·λ₀ = 2.60") && label.contains("m = 1000"), "{label}");
+    // One legend entry per live plot (loss, λ, weights, phase plane).
+    let legend = harness.query_all_by_label_contains(&format!("pinned: {label}")).count();
+    assert!(legend >= 4, "the pinned run is in {legend} legends");
+    // More pins, each its own colour, up to MAX_PINS.
+    for _ in 1..app::MAX_PINS + 2 {
+        harness.state_mut().pin_current_run();
+    }
+    harness.step();
+    assert_eq!(harness.state().pinned_count(), app::MAX_PINS);
+    let mut colors: Vec<_> = harness.state().pins().iter().map(|p| p.color).collect();
+    colors.dedup();
+    assert_eq!(colors.len(), app::MAX_PINS);
+    harness.get_by_label(app::UNPIN_ALL_LABEL).click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().pinned_count(), 0);
+    assert!(harness.query_all_by_label_contains("pinned: η·λ₀").next().is_none());
+}
+
+#[test]
+fn exporting_the_run_as_csv_round_trips_the_shown_history() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "a few steps", |app| app.step_count() >= 5);
+    harness.key_press(egui::Key::Space);
+    step_until(&mut harness, "pause", |app| app.status() == Some(RunStatus::Paused));
+    harness.run_steps(2);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.csv");
+    harness.get_by_label(app::EXPORT_SECTION_LABEL).click();
+    harness.run_steps(2);
+    type_into(&mut harness, app::EXPORT_PATH_LABEL, &path.display().to_string());
+    harness.get_by_label(app::EXPORT_WRITE_LABEL).click();
+    step_until(&mut harness, "the run CSV", |app| app.export_message().is_some());
+    assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
+
+    let (header, rows) = csv_rows(&path);
+    assert_eq!(&header[..12], &catapult_lab::output::SAMPLE_COLUMNS[..]);
+    let history = harness.state().history();
+    assert_eq!(rows.len(), history.len());
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let number = |text: &str| text.parse::<f64>().unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(number(&row[column("step")]), history.step[i]);
+        assert_eq!(number(&row[column("eta")]), history.eta[i]);
+        assert_eq!(number(&row[column("loss")]), history.loss[i]);
+        assert_eq!(number(&row[column("lambda_hat")]), history.lambda_hat[i]);
+        assert_eq!(number(&row[column("lambda_hat_2")]), history.lambda_hat_2[i]);
+        assert_eq!(number(&row[column("weight_norm_sq")]), history.weight_norm_sq[i]);
+        assert_eq!(number(&row[column("dist_from_init")]), history.dist_from_init[i]);
+        assert_eq!(number(&row[column("u")]), history.u[i]);
+        assert_eq!(number(&row[column("v")]), history.v[i]);
+    }
+    // A pinned run exports the same way.
+    harness.get_by_label(app::PIN_LABEL).click();
+    harness.run_steps(2);
+    let pin_path = dir.path().join("pin.csv");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().export_to_path(&ctx, app::ExportTarget::PinCsv(0), pin_path.clone());
+    step_until(&mut harness, "the pinned CSV", |app| app.export_message().is_some());
+    assert_eq!(std::fs::read(&pin_path).unwrap(), std::fs::read(&path).unwrap());
+}
+
+#[test]
+fn exporting_the_window_and_a_plot_as_png() {
+    let preset = shipped(library::DEFAULT_PRESET);
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .wgpu()
+        .build_eframe(move |cc| {
+            let mut app = App::new_paused(preset, Box::new(|| {}));
+            app.setup_context(&cc.egui_ctx);
+            app
+        });
+    harness.step();
+    harness.state_mut().command(Command::Step(20));
+    step_until(&mut harness, "20 steps", |app| app.step_count() == 20);
+    harness.run_steps(2);
+    let dir = tempfile::tempdir().unwrap();
+    for (target, name) in [(app::ExportTarget::WindowPng, "window.png"), (app::ExportTarget::PlotPng(app::PlotId::Loss), "loss.png")] {
+        let path = dir.path().join(name);
+        let ctx = harness.ctx.clone();
+        harness.state_mut().export_to_path(&ctx, target, path.clone());
+        step_until(&mut harness, "the PNG", |app| app.export_message().is_some());
+        assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+    }
+}

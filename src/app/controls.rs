@@ -38,6 +38,9 @@ impl App {
         self.structure_controls_ui(ui);
         ui.separator();
         self.preset_file_ui(ui);
+        ui.separator();
+        self.pins_ui(ui);
+        self.export_ui(ui);
     }
 
     fn run_controls_ui(&mut self, ui: &mut egui::Ui) {

@@ -15,18 +15,26 @@ pub enum Metric {
     DistFromInit,
 }
 
-/// Columnar history of one run.
-#[derive(Default)]
+/// Columnar history of one run: every SPEC §4 column, so the exact samples can be rebuilt
+/// (CSV export writes what was shown).
+#[derive(Clone, Default)]
 pub struct History {
     pub step: Vec<f64>,
     pub eta: Vec<f64>,
     pub loss: Vec<f64>,
     pub lambda_hat: Vec<f64>,
     pub lambda_hat_2: Vec<f64>,
+    pub lambda_raw: Vec<f64>,
+    pub eta_lambda: Vec<f64>,
     pub weight_norm_sq: Vec<f64>,
     pub dist_from_init: Vec<f64>,
     pub u: Vec<f64>,
     pub v: Vec<f64>,
+    pub train_acc: Vec<Option<f64>>,
+    pub sparsity: Vec<Option<f64>>,
+    pub rho: Vec<Option<f64>>,
+    pub v_mean: Vec<Option<f64>>,
+    pub lambda_ntk: Vec<Option<f64>>,
     pub regime: Vec<Regime>,
     /// Bumped on every change, so cached decimations know when they are stale.
     pub generation: u64,
@@ -45,12 +53,50 @@ impl History {
         self.loss.push(sample.loss);
         self.lambda_hat.push(sample.lambda_hat);
         self.lambda_hat_2.push(sample.lambda_hat_2);
+        self.lambda_raw.push(sample.lambda_raw);
+        self.eta_lambda.push(sample.eta_lambda);
         self.weight_norm_sq.push(sample.weight_norm_sq);
         self.dist_from_init.push(sample.dist_from_init);
         self.u.push(sample.u);
         self.v.push(sample.v);
+        self.train_acc.push(sample.train_acc);
+        self.sparsity.push(sample.sparsity);
+        self.rho.push(sample.rho);
+        self.v_mean.push(sample.v_mean);
+        self.lambda_ntk.push(sample.lambda_ntk);
         self.regime.push(regime);
         self.generation += 1;
+    }
+
+    /// The sample at index `i`, rebuilt exactly from the columns.
+    pub fn sample(&self, i: usize) -> Sample {
+        Sample {
+            step: self.step[i] as u64,
+            eta: self.eta[i],
+            loss: self.loss[i],
+            lambda_hat: self.lambda_hat[i],
+            lambda_hat_2: self.lambda_hat_2[i],
+            lambda_raw: self.lambda_raw[i],
+            eta_lambda: self.eta_lambda[i],
+            weight_norm_sq: self.weight_norm_sq[i],
+            dist_from_init: self.dist_from_init[i],
+            u: self.u[i],
+            v: self.v[i],
+            train_acc: self.train_acc[i],
+            sparsity: self.sparsity[i],
+            rho: self.rho[i],
+            v_mean: self.v_mean[i],
+            lambda_ntk: self.lambda_ntk[i],
+        }
+    }
+
+    /// Every sample as CSV (SPEC §4 columns, via `output::SampleCsv`).
+    pub fn to_csv(&self) -> std::io::Result<Vec<u8>> {
+        let mut csv = crate::output::SampleCsv::new(Vec::new());
+        for i in 0..self.len() {
+            csv.write(&self.sample(i))?;
+        }
+        csv.finish()
     }
 
     pub fn len(&self) -> usize {

@@ -1,19 +1,29 @@
 //! The desktop app (eframe): `App` owns the runner handle, the columnar history and the
 //! persisted UI preferences; each frame it drains the runner's events (never blocking), handles
 //! the keyboard, lays out the menu, status strip, side panel and the four plots, and sends the
-//! frame's commands at the end. UI only: every number shown comes from the runner.
+//! frame's commands at the end. Two views share the window: the live run (default) and the
+//! sweep (F2 switches). UI only: every number shown comes from the runner or a sweep's summaries.
 
 mod controls;
+mod export;
 mod history;
 mod phase_plane;
+mod pins;
 mod plots;
 mod presets_ui;
+mod sweep_view;
 
 pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL, WIDTH_LABEL};
 pub use history::History;
 pub use phase_plane::PHASE_PLANE_TITLE;
 pub use plots::{LAMBDA_TITLE, LOSS_TITLE, WEIGHTS_TITLE};
 pub use presets_ui::{LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL};
+pub use export::{EXPORT_DIALOG_LABEL, EXPORT_PATH_LABEL, EXPORT_SECTION_LABEL, EXPORT_WHAT_LABEL, EXPORT_WRITE_LABEL, ExportTarget, PlotId};
+pub use pins::{MAX_PINS, PIN_LABEL, Pin, UNPIN_ALL_LABEL};
+pub use sweep_view::{
+    SWEEP_CANCEL_LABEL, SWEEP_COUNT_LABEL, SWEEP_FINAL_TITLE, SWEEP_FROM_LABEL, SWEEP_NORM_TITLE, SWEEP_PEAK_TITLE, SWEEP_PHASE_TITLE,
+    SWEEP_SEEDS_LABEL, SWEEP_START_LABEL, SWEEP_STEPS_LABEL, SWEEP_TO_LABEL, SWEEP_WIDTHS_LABEL, SweepForm,
+};
 
 use eframe::egui;
 use crate::cli::describe_model;
@@ -27,6 +37,17 @@ use std::time::Instant;
 /// The default speed: slow enough to watch the first ~20 steps of a catapult.
 pub const DEFAULT_STEPS_PER_SECOND: f64 = 20.0;
 pub const HELP_TITLE: &str = "Help: what you are looking at";
+pub const LIVE_TAB_LABEL: &str = "Live run";
+pub const SWEEP_TAB_LABEL: &str = "Sweep";
+
+/// Which view fills the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// One run, streaming (the default).
+    Live,
+    /// A grid of runs and its four panels.
+    Sweep,
+}
 
 /// UI preferences kept between sessions (eframe storage). Presets are JSON files, not here.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -80,6 +101,10 @@ pub struct App {
     /// Text sizes are scaled by this factor now (large text).
     text_scale: f32,
     samples_received: u64,
+    view: View,
+    pins: Vec<Pin>,
+    export: export::ExportState,
+    sweep: sweep_view::SweepState,
 }
 
 impl App {
@@ -97,6 +122,7 @@ impl App {
     fn with_prefs(preset: Preset, repaint: Box<dyn Fn() + Send>, prefs: Prefs, start_paused: bool) -> App {
         let speed = if prefs.unlimited { Speed::Unlimited } else { Speed::StepsPerSecond(prefs.steps_per_second) };
         let runner = RunnerHandle::spawn(preset.clone(), speed, start_paused, repaint);
+        let sweep = sweep_view::SweepState::new(&preset);
         App {
             prefs,
             runner,
@@ -119,6 +145,10 @@ impl App {
             reset_plots: false,
             text_scale: 1.0,
             samples_received: 0,
+            view: View::Live,
+            pins: Vec::new(),
+            export: export::ExportState::default(),
+            sweep,
         }
     }
 
@@ -225,6 +255,14 @@ impl App {
         &self.prefs
     }
 
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    pub fn set_view(&mut self, view: View) {
+        self.view = view;
+    }
+
     // ---- Frame logic ----
 
     /// Drains the runner's events into the history (never blocks).
@@ -280,6 +318,9 @@ impl App {
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F1)) {
             self.help_open = !self.help_open;
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F2)) {
+            self.view = if self.view == View::Live { View::Sweep } else { View::Live };
         }
     }
 
@@ -380,7 +421,8 @@ impl App {
     }
 
     fn plots_ui(&mut self, ui: &mut egui::Ui) {
-        let inputs = plots::PlotInputs { history: &self.history, snapshot: self.snapshot.as_ref(), reset: self.reset_plots };
+        let inputs = plots::PlotInputs { history: &self.history, snapshot: self.snapshot.as_ref(), reset: self.reset_plots, pins: &self.pins };
+        let mut rects = Vec::new();
         let available = ui.available_size();
         let spacing = ui.spacing().item_spacing;
         let title_height = ui.text_style_height(&egui::TextStyle::Body) * 1.1 + spacing.y;
@@ -391,16 +433,19 @@ impl App {
         ui.horizontal_top(|ui| {
             ui.allocate_ui_with_layout(egui::vec2(left_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(left_width);
-                plots::loss_plot(ui, &inputs, plot_height);
-                plots::lambda_plot(ui, &inputs, plot_height);
-                plots::weights_plot(ui, &inputs, plot_height);
+                rects.push((PlotId::Loss, plots::loss_plot(ui, &inputs, plot_height)));
+                rects.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
+                rects.push((PlotId::Weights, plots::weights_plot(ui, &inputs, plot_height)));
             });
             ui.allocate_ui_with_layout(egui::vec2(right_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(right_width);
-                phase_plane::phase_plane(ui, &self.history, inputs.reset, phase_height);
+                rects.push((PlotId::PhasePlane, phase_plane::phase_plane(ui, &self.history, &self.pins, inputs.reset, phase_height)));
             });
         });
         self.reset_plots = false;
+        for (id, rect) in rects {
+            self.export.plot_rects.insert(id, rect);
+        }
     }
 
     fn help_ui(&mut self, ctx: &egui::Context) {
@@ -441,7 +486,12 @@ impl App {
             );
             ui.separator();
             ui.heading("Keys");
-            ui.label("Space: play/pause.  Right arrow: one step.  R: reset.  F1: this help.  Ctrl + / Ctrl −: zoom.");
+            ui.label("Space: play/pause.  Right arrow: one step.  R: reset.  F1: this help.  F2: live run / sweep.  Ctrl + / Ctrl −: zoom.");
+            ui.separator();
+            ui.heading("Sweep and comparison");
+            ui.label(
+                "The Sweep view (F2) runs a whole grid of learning rates and widths and shows where each phase lies.                  Click a point to open that run here. Pin run keeps a copy of the current curves on the plots, to                  compare with the next run. Export writes runs and sweeps as CSV and the window or a plot as PNG.",
+            );
         });
         self.help_open = open;
     }
@@ -475,6 +525,8 @@ impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
         self.poll_file_dialogs();
+        self.poll_sweep();
+        self.poll_exports(ctx);
         self.handle_keys(ctx);
     }
 
@@ -489,10 +541,20 @@ impl eframe::App for App {
             .default_size(self.prefs.side_panel_width)
             .size_range(260.0..=700.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| self.controls_ui(ui));
+                egui::ScrollArea::vertical().show(ui, |ui| match self.view {
+                    View::Live => self.controls_ui(ui),
+                    View::Sweep => {
+                        self.sweep_controls_ui(ui);
+                        ui.separator();
+                        self.export_ui(ui);
+                    }
+                });
             });
         self.prefs.side_panel_width = side.response.rect.width();
-        egui::CentralPanel::default().show(ui, |ui| self.plots_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| match self.view {
+            View::Live => self.plots_ui(ui),
+            View::Sweep => self.sweep_panels_ui(ui),
+        });
         let ctx = ui.ctx().clone();
         self.help_ui(&ctx);
         self.flush_outbox();

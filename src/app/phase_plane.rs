@@ -5,6 +5,7 @@
 
 use eframe::egui;
 use super::history::History;
+use super::pins::Pin;
 use super::plots::{decade_spacer, log10_clamped, pow10_label};
 use egui::{Color32, Id, RichText};
 use egui_plot::{AxisHints, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
@@ -24,7 +25,18 @@ fn axis_floor(u: &[f64]) -> f64 {
     (smallest_log.max(LOWEST_DECADE) - 1.0).min(-3.0).floor()
 }
 
-pub fn phase_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32) {
+/// A trajectory as (v, log10 u) points, strided to at most `MAX_TRAJECTORY_POINTS`.
+fn trajectory_points(history: &History, floor: f64) -> Vec<[f64; 2]> {
+    let n = history.len();
+    let stride = n.div_ceil(MAX_TRAJECTORY_POINTS).max(1);
+    let mut points: Vec<[f64; 2]> = (0..n).step_by(stride).map(|i| [history.v[i], log10_clamped(history.u[i]).max(floor)]).collect();
+    if n > 0 && (n - 1) % stride != 0 {
+        points.push([history.v[n - 1], log10_clamped(history.u[n - 1]).max(floor)]);
+    }
+    points
+}
+
+pub fn phase_plane(ui: &mut egui::Ui, history: &History, pins: &[Pin], reset: bool, height: f32) -> egui::Rect {
     ui.label(RichText::new(PHASE_PLANE_TITLE).strong().size(ui.style().text_styles[&egui::TextStyle::Body].size * 1.1))
         .on_hover_text(
             "Two numbers describe the whole run (exactly so for one example): v = η·λ, the learning rate \
@@ -34,12 +46,12 @@ pub fn phase_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f3
              falls) and lands on the stable segment. That is the catapult. Beyond v = 4 it escapes.",
         );
     let floor = axis_floor(&history.u);
-    let n = history.len();
-    let stride = n.div_ceil(MAX_TRAJECTORY_POINTS).max(1);
-    let mut trajectory: Vec<[f64; 2]> = (0..n).step_by(stride).map(|i| [history.v[i], log10_clamped(history.u[i]).max(floor)]).collect();
-    if n > 0 && (n - 1) % stride != 0 {
-        trajectory.push([history.v[n - 1], log10_clamped(history.u[n - 1]).max(floor)]);
-    }
+    let trajectory = trajectory_points(history, floor);
+    let pinned: Vec<(String, Color32, Vec<[f64; 2]>)> = pins
+        .iter()
+        .filter(|pin| pin.visible)
+        .map(|pin| (format!("pinned: {}", pin.label), pin.color, trajectory_points(&pin.history, floor)))
+        .collect();
     let v_max = history.v.iter().copied().fold(4.5f64, f64::max) * 1.05;
     let start = trajectory.first().copied();
     let current = trajectory.last().copied();
@@ -85,12 +97,15 @@ pub fn phase_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f3
     if reset {
         plot = plot.reset();
     }
-    plot.show(ui, |plot_ui| {
+    let response = plot.show(ui, |plot_ui| {
         plot_ui.vline(VLine::new("v = 2 (stability edge)", 2.0).color(Color32::from_rgb(60, 170, 90)).style(LineStyle::dashed_dense()).width(1.5));
         plot_ui.vline(VLine::new("v = 4 (catapult edge)", 4.0).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.5));
         plot_ui.line(Line::new("u = v − 2 (u grows below it)", PlotPoints::new(growth)).color(Color32::from_rgb(235, 150, 30)).width(1.5));
         plot_ui.line(Line::new("u = v²/4 (reachable limit)", PlotPoints::new(parabola)).color(Color32::from_rgb(150, 110, 200)).style(LineStyle::dotted_dense()).width(1.5));
         plot_ui.line(Line::new("u = 0, 0 < v < 2 (stable)", PlotPoints::new(vec![[0.0, floor], [2.0, floor]])).color(Color32::from_rgb(60, 170, 90)).width(6.0));
+        for (name, color, points) in pinned {
+            plot_ui.line(Line::new(name, PlotPoints::new(points)).color(color).width(1.2));
+        }
         plot_ui.line(Line::new("trajectory", PlotPoints::new(trajectory)).color(text_color.gamma_multiply(0.8)).width(1.5));
         if let Some(p) = start {
             plot_ui.points(Points::new("start", vec![p]).shape(MarkerShape::Diamond).radius(6.0).color(Color32::from_rgb(80, 140, 230)));
@@ -99,4 +114,5 @@ pub fn phase_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f3
             plot_ui.points(Points::new("now", vec![p]).shape(MarkerShape::Circle).radius(7.0).color(Color32::from_rgb(230, 60, 160)));
         }
     });
+    response.response.rect
 }

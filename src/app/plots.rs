@@ -4,6 +4,7 @@
 
 use eframe::egui;
 use super::history::{History, Metric, decimate, regime_runs};
+use super::pins::Pin;
 use crate::runner::{Regime, RunSnapshot};
 use egui::{Color32, Id, RichText};
 use egui_plot::{AxisHints, GridInput, GridMark, HLine, Legend, Line, LineStyle, Plot, PlotMemory, PlotPoints, Points, Span};
@@ -14,6 +15,23 @@ pub struct PlotInputs<'a> {
     pub snapshot: Option<&'a RunSnapshot>,
     /// Forget zoom/pan (a new run started).
     pub reset: bool,
+    /// Pinned runs, overlaid when visible.
+    pub pins: &'a [Pin],
+}
+
+/// The visible pins' curves of `metric` (decimated over the visible steps), with their colours
+/// and labels.
+fn pin_lines(ctx: &egui::Context, id: Id, inputs: &PlotInputs, buckets: usize, metric: Metric, transform: impl Fn(f64) -> f64 + Copy) -> Vec<(String, Color32, Vec<[f64; 2]>)> {
+    inputs
+        .pins
+        .iter()
+        .filter(|pin| pin.visible && !pin.history.is_empty())
+        .map(|pin| {
+            let range = visible_range(ctx, id, &pin.history, inputs.reset);
+            let points = decimate(&pin.history.step, pin.history.column(metric), range, buckets, transform);
+            (format!("pinned: {}", pin.label), pin.color, points)
+        })
+        .collect()
 }
 
 pub const LOSS_TITLE: &str = "Loss (log scale)";
@@ -153,7 +171,7 @@ fn base_plot(id: Id, height: f32, reset: bool) -> Plot<'static> {
 }
 
 /// Loss on a log10 axis.
-pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
+pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui::Rect {
     // Converged runs reach 1e-30 and below; show at most LOSS_DECADES below the initial loss.
     let floor = inputs.snapshot.map(|s| s.loss0).filter(|l| *l > 0.0).map_or(-300.0, |l0| l0.log10() - LOSS_DECADES);
     let to_axis = move |loss: f64| log10_clamped(loss).max(floor);
@@ -170,6 +188,7 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
     let points = decimate(&history.step, history.column(Metric::Loss), range, buckets, to_axis);
     let current = history.loss.last().map(|&l| [history.step[history.len() - 1], to_axis(l)]);
     let loss0 = inputs.snapshot.map(|s| s.loss0);
+    let pinned = pin_lines(ui.ctx(), id, inputs, buckets, Metric::Loss, to_axis);
     let y_axis = AxisHints::new_y().label("loss").formatter(|mark, _| pow10_label(mark.value));
     base_plot(id, height, inputs.reset)
         .custom_y_axes(vec![y_axis])
@@ -189,15 +208,20 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
                         .style(LineStyle::dashed_loose()),
                 );
             }
+            for (name, color, points) in pinned {
+                plot_ui.line(Line::new(name, PlotPoints::new(points)).color(color).width(1.5));
+            }
             plot_ui.line(Line::new("loss", PlotPoints::new(points)).color(Color32::from_rgb(80, 140, 230)).width(2.0));
             if let Some(p) = current {
                 plot_ui.points(Points::new("", vec![p]).radius(4.0).color(Color32::from_rgb(80, 140, 230)));
             }
-        });
+        })
+        .response
+        .rect
 }
 
 /// λ̂ and λ̂_2 with the 2/η and 4/η lines; the background is shaded by the regime of each step.
-pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
+pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui::Rect {
     title(
         ui,
         LAMBDA_TITLE,
@@ -216,6 +240,7 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
     let eta = inputs.snapshot.map(|s| s.eta);
     let has_eta_max = inputs.snapshot.is_some_and(|s| s.eta_max_theory.is_some());
     let current = history.lambda_hat.last().map(|&l| [history.step[history.len() - 1], l]);
+    let pinned = pin_lines(ui.ctx(), id, inputs, buckets, Metric::LambdaHat, |y| y);
     let stroke_color = ui.visuals().text_color();
     ui.horizontal(|ui| {
         ui.label(RichText::new("shading:").small());
@@ -237,16 +262,21 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
                     plot_ui.hline(HLine::new("4/η (catapult edge)", 4.0 / eta).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.5));
                 }
             }
+            for (name, color, points) in pinned {
+                plot_ui.line(Line::new(name, PlotPoints::new(points)).color(color).width(1.5));
+            }
             plot_ui.line(Line::new("λ (top)", PlotPoints::new(lambda)).color(stroke_color).width(2.0));
             plot_ui.line(Line::new("λ₂ (second)", PlotPoints::new(lambda_2)).color(Color32::from_rgb(150, 110, 200)).width(1.5));
             if let Some(p) = current {
                 plot_ui.points(Points::new("", vec![p]).radius(4.0).color(stroke_color));
             }
-        });
+        })
+        .response
+        .rect
 }
 
 /// ‖w‖² and ‖w − w0‖.
-pub fn weights_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
+pub fn weights_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui::Rect {
     title(
         ui,
         WEIGHTS_TITLE,
@@ -260,13 +290,19 @@ pub fn weights_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) {
     let norm = decimate(&history.step, history.column(Metric::WeightNormSq), range.clone(), buckets, |y| y);
     // Squared, so it shares the scale of |w|² (a catapult moves the weights by about √m).
     let dist = decimate(&history.step, history.column(Metric::DistFromInit), range, buckets, |y| y * y);
+    let pinned = pin_lines(ui.ctx(), id, inputs, buckets, Metric::WeightNormSq, |y| y);
     base_plot(id, height, inputs.reset)
         .include_y(0.0)
         .y_axis_label("size")
         .show(ui, |plot_ui| {
             plot_ui.line(Line::new("|w|² (weight norm²)", PlotPoints::new(norm)).color(Color32::from_rgb(200, 120, 60)).width(2.0));
             plot_ui.line(Line::new("|w − w0|² (distance² from init)", PlotPoints::new(dist)).color(Color32::from_rgb(40, 160, 170)).width(2.0));
-        });
+            for (name, color, points) in pinned {
+                plot_ui.line(Line::new(format!("{name}: |w|²"), PlotPoints::new(points)).color(color).width(1.5));
+            }
+        })
+        .response
+        .rect
 }
 
 #[cfg(test)]

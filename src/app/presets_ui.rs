@@ -77,6 +77,17 @@ impl App {
                     self.save_dialog();
                     ui.close();
                 }
+                ui.separator();
+                for (text, target, tip) in [
+                    ("Export run as CSV…", super::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),
+                    ("Export sweep as CSV…", super::ExportTarget::SweepCsv, "One row per sweep run, as `catapult-lab sweep` writes."),
+                    ("Save window as PNG…", super::ExportTarget::WindowPng, "A picture of the whole window."),
+                ] {
+                    if ui.add_enabled(!self.export.busy, egui::Button::new(text)).on_hover_text(tip).clicked() {
+                        self.export_dialog(target);
+                        ui.close();
+                    }
+                }
             });
             ui.menu_button("View", |ui| {
                 if ui.checkbox(&mut self.prefs.dark, "Dark theme").on_hover_text("Switch between dark and light colours.").changed() {
@@ -88,6 +99,18 @@ impl App {
                 ui.separator();
                 egui::gui_zoom::zoom_menu_buttons(ui);
             });
+            ui.separator();
+            if ui.selectable_label(self.view == super::View::Live, super::LIVE_TAB_LABEL).on_hover_text("The live run: one run streaming step by step (F2 switches).").clicked() {
+                self.view = super::View::Live;
+            }
+            if ui
+                .selectable_label(self.view == super::View::Sweep, super::SWEEP_TAB_LABEL)
+                .on_hover_text("Run a grid of learning rates × widths and see the phases at a glance (F2 switches).")
+                .clicked()
+            {
+                self.view = super::View::Sweep;
+            }
+            ui.separator();
             if ui.button("Help (F1)").on_hover_text("What the three phases and each plot mean.").clicked() {
                 self.help_open = !self.help_open;
             }
