@@ -341,9 +341,9 @@ fn a_sweep_from_the_ui_streams_rows_draws_a_phase_strip_and_exports_its_csv() {
     let rows = harness.state().sweep_rows();
     let phases: Vec<&str> = rows.iter().map(|r| r.phase.label()).collect();
     assert!(phases.contains(&"lazy") && phases.contains(&"catapult"), "phases {phases:?}");
-    // The phase strip's legend names the phases present.
-    harness.get_by_label("lazy");
-    harness.get_by_label("catapult");
+    // The phase strip's colour key names the phases present.
+    harness.get_by_label(&app::phase_key_label(catapult_lab::sim::Phase::Lazy));
+    harness.get_by_label(&app::phase_key_label(catapult_lab::sim::Phase::Catapult));
     // The catapult's peak loss grows with the width.
     let peak = |m: usize, x: f64| rows.iter().find(|r| r.width == m && (r.eta_scaled - x).abs() < 1e-9).unwrap().peak_loss;
     assert!(peak(1000, 3.0) > 3.0 * peak(100, 3.0), "peak loss does not grow with m");
@@ -502,4 +502,38 @@ fn exporting_the_window_and_a_plot_as_png() {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
     }
+}
+
+#[test]
+fn clicking_a_phase_cell_opens_that_run_in_the_live_view() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    harness.key_press(egui::Key::F2);
+    harness.run_steps(2);
+    {
+        let form = harness.state_mut().sweep_form_mut();
+        form.scaled = true;
+        form.from = 1.0;
+        form.to = 4.5;
+        form.count = 3;
+        form.widths_text = "500".into();
+        form.seeds = 1;
+        form.steps = 200;
+    }
+    harness.step();
+    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    step_until(&mut harness, "the sweep to start", |app| app.sweep_total() == 3);
+    step_until(&mut harness, "all 3 rows", |app| !app.sweep_running() && app.sweep_rows().len() == 3);
+    harness.run_steps(3);
+    // One row of three cells (η·λ₀ = 1, 2.75, 4.5): the strip's centre is the middle cell.
+    let center = harness.state().plot_rect(app::PlotId::SweepPhase).expect("the phase strip is drawn").center();
+    harness.hover_at(center);
+    harness.step();
+    harness.drag_at(center);
+    harness.step();
+    harness.drop_at(center);
+    harness.step();
+    step_until(&mut harness, "the clicked run", |app| {
+        app.view() == app::View::Live && app.preset().model.width == 500 && app.eta_scaled().is_some_and(|x| (x - 2.75).abs() < 1e-9)
+    });
+    assert_eq!(harness.state().preset().train.steps, 200);
 }

@@ -195,6 +195,11 @@ impl App {
         self.export.message.as_ref()
     }
 
+    /// Where `plot` was drawn in the last frame that showed it (points).
+    pub fn plot_rect(&self, plot: PlotId) -> Option<egui::Rect> {
+        self.export.plot_rects.get(&plot).copied()
+    }
+
     /// Opens a save dialog for `target` on a helper thread.
     pub(super) fn export_dialog(&mut self, target: ExportTarget) {
         if self.export.busy {

@@ -25,9 +25,13 @@ pub struct Pin {
     pub preset_name: String,
 }
 
+/// The shared series colours in the order pins take them: the ones least like the live
+/// curves (blue loss, orange |w|², purple λ₂) first.
+const PIN_COLOR_ORDER: [usize; 8] = [6, 2, 5, 3, 4, 7, 1, 0];
+
 /// The overlay colour of the k-th colour slot.
 pub fn pin_color(slot: usize) -> Color32 {
-    let (r, g, b) = SERIES_COLORS[slot % SERIES_COLORS.len()];
+    let (r, g, b) = SERIES_COLORS[PIN_COLOR_ORDER[slot % PIN_COLOR_ORDER.len()]];
     Color32::from_rgb(r, g, b)
 }
 
@@ -43,7 +47,7 @@ impl App {
             return;
         }
         let used: Vec<Color32> = self.pins.iter().map(|p| p.color).collect();
-        let color = (0..SERIES_COLORS.len()).map(pin_color).find(|c| !used.contains(c)).unwrap_or_else(|| pin_color(self.pins.len()));
+        let color = (0..PIN_COLOR_ORDER.len()).map(pin_color).find(|c| !used.contains(c)).unwrap_or_else(|| pin_color(self.pins.len()));
         let (eta_scaled, eta) = self.snapshot.as_ref().map_or((f64::NAN, f64::NAN), |s| (s.eta_scaled, s.eta));
         let label = format!(
             "η·λ₀ = {eta_scaled:.2} (η = {}), m = {}, to step {}",

@@ -282,7 +282,14 @@ impl App {
     fn open_sweep_cell(&mut self, index: usize) {
         if let Some(cell) = self.sweep.cells.get(index) {
             let preset = cell.preset.clone();
+            let eta = match (preset.train.eta_scaled, preset.train.eta) {
+                (Some(scaled), _) => format!("η·λ₀ = {scaled:.3}"),
+                (None, Some(eta)) => format!("η = {eta}"),
+                (None, None) => String::new(),
+            };
+            let info = format!("Opened the sweep run {eta}, m = {}, seed {} ({} steps).", preset.model.width, preset.seed, preset.train.steps);
             self.start_preset(preset);
+            self.info = Some(info);
             self.view = super::View::Live;
         }
     }
@@ -445,8 +452,8 @@ impl App {
     }
 }
 
-fn sweep_plot(id: &str, height: f32, x_range: (f64, f64)) -> Plot<'static> {
-    Plot::new(id)
+fn sweep_plot(id: &str, height: f32, x_range: (f64, f64), with_legend: bool) -> Plot<'static> {
+    let plot = Plot::new(id)
         .id(Id::unique(id))
         .height(height)
         .include_x(x_range.0)
@@ -454,15 +461,21 @@ fn sweep_plot(id: &str, height: f32, x_range: (f64, f64)) -> Plot<'static> {
         .x_axis_label("η·λ₀ (learning rate × initial sharpness)")
         .y_axis_min_width(56.0)
         .allow_scroll(false)
-        .allow_double_click_reset(true)
-        .legend(Legend::default().position(egui_plot::Corner::LeftTop).background_alpha(0.7).follow_insertion_order(true).text_style(egui::TextStyle::Small))
+        .allow_double_click_reset(true);
+    if with_legend {
+        plot.legend(Legend::default().position(egui_plot::Corner::LeftTop).background_alpha(0.7).follow_insertion_order(true).text_style(egui::TextStyle::Small))
+    } else {
+        plot
+    }
 }
 
 /// The phase-boundary lines every η·λ₀ panel carries: 2 (lazy edge), 4 (catapult edge), and the
 /// theory's η_max·λ₀ where it differs from 4.
-fn phase_edges(plot_ui: &mut egui_plot::PlotUi, groups: &[(usize, Vec<(usize, &Summary)>)]) {
-    plot_ui.vline(VLine::new("η·λ₀ = 2 (lazy edge)", 2.0).color(Color32::from_rgb(60, 170, 90)).style(LineStyle::dashed_dense()).width(1.2));
-    plot_ui.vline(VLine::new("η·λ₀ = 4 (catapult edge, linear nets)", 4.0).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.2));
+/// Only the first panel names them in its legend (the others would repeat it).
+fn phase_edges(plot_ui: &mut egui_plot::PlotUi, groups: &[(usize, Vec<(usize, &Summary)>)], named: bool) {
+    let name = |text: &str| if named { text.to_string() } else { String::new() };
+    plot_ui.vline(VLine::new(name("η·λ₀ = 2 (lazy edge)"), 2.0).color(Color32::from_rgb(60, 170, 90)).style(LineStyle::dashed_dense()).width(1.2));
+    plot_ui.vline(VLine::new(name("η·λ₀ = 4 (catapult edge, linear nets)"), 4.0).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.2));
     let mut bounds: Vec<f64> = groups
         .iter()
         .flat_map(|(_, g)| g.iter().filter_map(|(_, r)| r.eta_max_theory.map(|e| e * r.lambda0)))
@@ -471,7 +484,7 @@ fn phase_edges(plot_ui: &mut egui_plot::PlotUi, groups: &[(usize, Vec<(usize, &S
     bounds.sort_by(f64::total_cmp);
     bounds.dedup_by(|a, b| (*a - *b).abs() < 1e-3);
     for b in bounds {
-        plot_ui.vline(VLine::new("η_max·λ₀ (theory)", b).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dotted_dense()).width(1.2));
+        plot_ui.vline(VLine::new(name("η_max·λ₀ (theory)"), b).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dotted_dense()).width(1.2));
     }
 }
 
@@ -516,7 +529,7 @@ fn final_eta_lambda_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summ
          clipped at the top (triangles).",
     );
     let top = x_range.1.max(4.5).min(8.0);
-    let response = sweep_plot("sweep_final_eta_lambda", height, x_range)
+    let response = sweep_plot("sweep_final_eta_lambda", height, x_range, true)
         .include_y(0.0)
         .include_y(top)
         .y_axis_label("final η·λ")
@@ -525,7 +538,7 @@ fn final_eta_lambda_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summ
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
-            phase_edges(plot_ui, groups);
+            phase_edges(plot_ui, groups, true);
             plot_ui.hline(HLine::new("η·λ = 2 (stable after training)", 2.0).color(Color32::GRAY).style(LineStyle::dashed_loose()));
             let (lo, hi) = (x_range.0.max(0.0), x_range.1.min(top));
             plot_ui.line(Line::new("η·λ = η·λ₀ (lazy: unchanged)", PlotPoints::new(vec![[lo, lo], [hi, hi]])).color(Color32::GRAY).style(LineStyle::dotted_dense()).width(1.2));
@@ -544,7 +557,7 @@ fn peak_loss_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)]
          networks sit higher by the ratio of the widths.",
     );
     let y_axis = AxisHints::new_y().label("peak loss").formatter(|mark, _| pow10_label(mark.value));
-    let response = sweep_plot("sweep_peak_loss", height, x_range)
+    let response = sweep_plot("sweep_peak_loss", height, x_range, true)
         .custom_y_axes(vec![y_axis])
         .y_grid_spacer(decade_spacer)
         .label_formatter(|pos| match pos {
@@ -554,7 +567,7 @@ fn peak_loss_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)]
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
-            phase_edges(plot_ui, groups);
+            phase_edges(plot_ui, groups, false);
             series(plot_ui, groups, |r| (r.peak_loss > 0.0 && r.peak_loss.is_finite()).then(|| r.peak_loss.log10()), None)
         });
     let hit = clicked_point(&response, &response.inner);
@@ -575,7 +588,7 @@ fn weight_norm_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>
         .fold(1.5f64, f64::max)
         .min(1e3)
         * 1.05;
-    let response = sweep_plot("sweep_weight_norm", height, x_range)
+    let response = sweep_plot("sweep_weight_norm", height, x_range, true)
         .include_y(0.0)
         .include_y(top)
         .y_axis_label("|w|² final / initial")
@@ -584,12 +597,17 @@ fn weight_norm_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
-            phase_edges(plot_ui, groups);
+            phase_edges(plot_ui, groups, false);
             plot_ui.hline(HLine::new("1 (unchanged)", 1.0).color(Color32::GRAY).style(LineStyle::dashed_loose()));
             series(plot_ui, groups, ratio, Some(top))
         });
     let hit = clicked_point(&response, &response.inner);
     (response.response.rect, hit)
+}
+
+/// The phase strip's colour key entry for `phase`.
+pub fn phase_key_label(phase: Phase) -> String {
+    format!("■ {}", phase.label())
 }
 
 /// Integer row marks for the phase strip's width axis.
@@ -605,6 +623,16 @@ fn phase_strip_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>
         "One row per width, one cell per learning rate (stacked thin stripes when there are several seeds), \
          coloured by the phase each run ended in. The lazy/catapult edge sits at η·λ₀ = 2 for every width.",
     );
+    // The colour key above the strip (a legend inside would cover cells).
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("colour:").small());
+        for phase in [Phase::Lazy, Phase::Catapult, Phase::Divergent, Phase::Oscillating, Phase::Dead, Phase::Unconverged] {
+            if groups.iter().any(|(_, g)| g.iter().any(|(_, r)| r.phase == phase)) {
+                ui.label(RichText::new(phase_key_label(phase)).small().strong().color(rgb(phase_color(phase))));
+            }
+        }
+    });
+    let height = height - ui.text_style_height(&egui::TextStyle::Small) - ui.spacing().item_spacing.y;
     let labels: Vec<String> = groups.iter().map(|(w, _)| format!("m = {w}")).collect();
     let rows = groups.len().max(1) as f64;
     let y_axis = AxisHints::new_y().label("width").formatter(move |mark, _| {
@@ -629,30 +657,22 @@ fn phase_strip_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>
             cells.push((*index, r.phase, left, right, bottom, bottom + stripe));
         }
     }
-    let response = sweep_plot("sweep_phase_strip", height, x_range)
+    let response = sweep_plot("sweep_phase_strip", height, x_range, false)
         .custom_y_axes(vec![y_axis])
         .y_grid_spacer(row_spacer)
         .include_y(-0.6)
         .include_y(rows - 0.4)
         .show_grid([true, false])
-        .legend(Legend::default().position(egui_plot::Corner::RightBottom).background_alpha(0.8).follow_insertion_order(true).text_style(egui::TextStyle::Small))
         .label_formatter(|pos| match pos {
             egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(format!("{plot_name}\nη·λ₀ ≈ {:.3}\n(click to open this run)", position.x)),
             egui_plot::HoverPosition::Elsewhere { position } => Some(format!("η·λ₀ = {:.3}", position.x)),
         })
         .show(ui, |plot_ui| {
-            // Legend first, in a fixed order, then the cells under the same names.
-            for phase in [Phase::Lazy, Phase::Catapult, Phase::Divergent, Phase::Oscillating, Phase::Dead, Phase::Unconverged] {
-                if let Some(&(_, _, l, r, b, t)) = cells.iter().find(|c| c.1 == phase) {
-                    let color = rgb(phase_color(phase));
-                    plot_ui.polygon(Polygon::new(phase.label(), PlotPoints::new(vec![[l, b], [r, b], [r, t], [l, t]])).fill_color(color).stroke((0.5, color)));
-                }
-            }
             for &(_, phase, l, r, b, t) in &cells {
                 let color = rgb(phase_color(phase));
                 plot_ui.polygon(Polygon::new(phase.label(), PlotPoints::new(vec![[l, b], [r, b], [r, t], [l, t]])).fill_color(color).stroke((0.5, color)));
             }
-            phase_edges(plot_ui, groups);
+            phase_edges(plot_ui, groups, false);
         });
     let mut hit = None;
     if response.response.clicked()
