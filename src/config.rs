@@ -500,13 +500,22 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     if data.classes[0] > 9 || data.classes[1] > 9 || data.classes[0] == data.classes[1] {
         return Err(err(file, "data.classes", format!("value {:?}: need two different digits 0 to 9", data.classes)));
     }
-    if matches!(data.kind, DataKind::Teacher | DataKind::Digits) {
+    if data.kind == DataKind::Teacher && data.d < crate::data::teacher::min_dimension(data.teacher) {
         return Err(err(
             file,
-            "data.kind",
-            format!("`{}` data is not available in this build yet; use single, points or clusters",
-                if data.kind == DataKind::Teacher { "teacher" } else { "digits" }),
+            "data.d",
+            format!("value {} is too small for the {:?} teacher; it needs d >= {}", data.d, data.teacher,
+                crate::data::teacher::min_dimension(data.teacher)).to_lowercase(),
         ));
+    }
+    if data.kind == DataKind::Teacher && data.test_n > 1_000_000 {
+        return Err(err(file, "data.test_n", format!("value {} is out of range; allowed: 0 to 1000000", data.test_n)));
+    }
+    if data.kind == DataKind::Digits {
+        let available = crate::data::digits::available(data.classes);
+        if data.n > available {
+            return Err(err(file, "data.n", format!("value {} is more than the {available} images of digits {:?}", data.n, data.classes)));
+        }
     }
     if m.kind == ModelKind::LinearPredictor && m.w0.is_none() && d == 0 {
         return Err(err(file, "model.w0", "needed for the linear predictor"));

@@ -1,7 +1,10 @@
-//! Data sets of SPEC §7 (single, points, clusters), generated from the seed alone with a
-//! ChaCha stream of their own, so the same seed gives the same bytes whatever the model.
+//! Data sets of SPEC §7 (single, points, clusters, teacher, digits), generated from the seed
+//! alone with a ChaCha stream of their own, so the same seed gives the same bytes whatever the
+//! model.
 
+pub mod digits;
 pub mod separability;
+pub mod teacher;
 
 use crate::config::{DataConfig, DataKind, XSpec, YSpec};
 use rand::seq::SliceRandom;
@@ -15,6 +18,7 @@ pub use separability::{classify_separability, Separability};
 pub const STREAM_DATA: u64 = 1;
 pub const STREAM_INIT: u64 = 2;
 pub const STREAM_BATCH: u64 = 3;
+pub const STREAM_TEST: u64 = 4;
 
 /// A seeded ChaCha generator on one of the streams above.
 pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -89,7 +93,17 @@ pub fn generate(cfg: &DataConfig, seed: u64) -> Dataset {
             let d = rows.first().map_or(1, |r| r.len());
             Dataset { n: rows.len(), d, x: rows.concat(), y }
         }
-        DataKind::Clusters | DataKind::Teacher | DataKind::Digits => clusters(cfg.n, cfg.d, cfg.separation, cfg.flip, seed),
+        DataKind::Clusters => clusters(cfg.n, cfg.d, cfg.separation, cfg.flip, seed),
+        DataKind::Teacher => teacher::sample(cfg.teacher, cfg.n, cfg.d, cfg.noise, seed, STREAM_DATA),
+        DataKind::Digits => digits::load(cfg.classes, cfg.n, seed),
+    }
+}
+
+/// The held-out test set, for data kinds that have one (teacher: `data.test_n` fresh draws).
+pub fn generate_test(cfg: &DataConfig, seed: u64) -> Option<Dataset> {
+    match cfg.kind {
+        DataKind::Teacher if cfg.test_n > 0 => Some(teacher::sample(cfg.teacher, cfg.test_n, cfg.d, cfg.noise, seed, STREAM_TEST)),
+        _ => None,
     }
 }
 
