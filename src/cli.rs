@@ -1,4 +1,4 @@
-//! The command line (clap): `run`, `sweep`, `presets` and `gui`, over the same library the
+//! The command line (clap): `run`, `sweep`, `presets`, `bench` and `gui`, over the same library the
 //! app uses. Bad input exits with status 2 and one line on stderr; any completed run, a
 //! divergent one included, exits 0.
 
@@ -28,6 +28,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// List the shipped presets.
     Presets,
+    /// Time the fixed speed workloads W1–W4 (or export them for bench/reference.py).
+    Bench(BenchArgs),
     /// Open the desktop app (the default with no command).
     Gui {
         /// A preset name or file to open on.
@@ -83,6 +85,19 @@ pub struct SweepArgs {
     /// Also render the sweep's main figure to this PNG file.
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Fewer steps per workload (a smoke run).
+    #[arg(long)]
+    pub quick: bool,
+    /// Only these workloads (W1, W2, W3, W4), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Instead of timing: write each workload's data, initial weights and first 100 steps here.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
 }
 
 /// A user error: printed as one line, exit status 2.
@@ -186,6 +201,13 @@ pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
         eprintln!("sweep: figure written to {}", path.display());
     }
     Ok(())
+}
+
+pub fn bench(args: &BenchArgs) -> Result<(), UsageError> {
+    match &args.export {
+        Some(dir) => crate::bench::export(dir).map_err(|e| UsageError(format!("bench --export: {e}"))),
+        None => crate::bench::run_all(args.quick, &args.only).map(|_| ()).map_err(|e| UsageError(format!("bench: {e}"))),
+    }
 }
 
 /// A one-line description of a preset's model.

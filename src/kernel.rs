@@ -9,6 +9,8 @@ use nalgebra::{DMatrix, SymmetricEigen};
 
 /// Largest n for which the automatic choice forms K and decomposes it densely.
 pub const DENSE_MAX_N: usize = 64;
+/// Lanczos products per step the automatic choice's cost model expects (warm-started).
+pub const EXPECTED_APPLIES: f64 = 12.0;
 /// Lanczos stops when both residuals ‖K̂y − θy‖ fall below this times θ1.
 pub const LANCZOS_TOL: f64 = 1e-11;
 const LANCZOS_MAX_BASIS: usize = 80;
@@ -182,14 +184,39 @@ pub struct KernelSolver {
     dense: Vec<f64>,
     param_buf: Vec<f64>,
     sample_buf: Vec<f64>,
+    /// Work done so far: matrix-free K·x products, dense kernels formed, Lanczos products on a
+    /// formed kernel.
+    pub matrix_free_applies: u64,
+    pub dense_kernels: u64,
+    pub dense_applies: u64,
+}
+
+/// How one call computes the top pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Form K and decompose it completely (exact; small n, or `KernelMethod::Dense`).
+    DenseEigen,
+    /// Form K (blocked Gram products), then warm-started Lanczos on the formed matrix.
+    DenseLanczos,
+    /// Warm-started Lanczos on x ↦ J(Jᵀx), K never formed.
+    MatrixFree,
 }
 
 impl KernelSolver {
     pub fn new(method: KernelMethod) -> Self {
-        KernelSolver { method, previous: None, dense: Vec::new(), param_buf: Vec::new(), sample_buf: Vec::new() }
+        KernelSolver {
+            method,
+            previous: None,
+            dense: Vec::new(),
+            param_buf: Vec::new(),
+            sample_buf: Vec::new(),
+            matrix_free_applies: 0,
+            dense_kernels: 0,
+            dense_applies: 0,
+        }
     }
 
-    /// Whether this solver decomposes a dense n × n kernel.
+    /// Whether this solver decomposes a dense n × n kernel (without a model: the size rule).
     pub fn uses_dense(&self, n: usize) -> bool {
         match self.method {
             KernelMethod::Dense => true,
@@ -198,44 +225,83 @@ impl KernelSolver {
         }
     }
 
+    /// The plan for this model: the automatic method forms K when that costs less than the
+    /// expected number of matrix-free products (cost model of `Model::kernel_costs`).
+    pub fn plan(&self, model: &dyn Model, n: usize) -> Plan {
+        match self.method {
+            KernelMethod::Dense => Plan::DenseEigen,
+            KernelMethod::Lanczos => Plan::MatrixFree,
+            KernelMethod::Auto if n <= DENSE_MAX_N => Plan::DenseEigen,
+            KernelMethod::Auto => {
+                let (dense, apply) = model.kernel_costs(n);
+                if dense < EXPECTED_APPLIES * apply { Plan::DenseLanczos } else { Plan::MatrixFree }
+            }
+        }
+    }
+
     /// Top-2 eigenpairs of W^{1/2} K W^{1/2}, `weights` = diag(W) (non-negative).
     pub fn top2(&mut self, model: &dyn Model, data: &Dataset, weights: &[f64]) -> Top2 {
         let n = data.n;
         let root: Vec<f64> = weights.iter().map(|w| w.max(0.0).sqrt()).collect();
-        let result = if self.uses_dense(n) {
-            self.dense.resize(n * n, 0.0);
-            model.kernel(data, &mut self.dense);
-            for i in 0..n {
-                for j in 0..n {
-                    self.dense[i * n + j] *= root[i] * root[j];
-                }
-            }
-            dense_top2(&self.dense, n)
-        } else {
-            let start: Vec<f64> = match &self.previous {
+        let plan = self.plan(model, n);
+        let start = || -> Vec<f64> {
+            match &self.previous {
                 Some(prev) => {
                     let jitter = pseudo_random(n, 7);
                     (0..n).map(|i| prev.vectors[0][i] + prev.vectors[1][i] + 1e-3 * jitter[i]).collect()
                 }
                 None => pseudo_random(n, 1),
-            };
-            self.param_buf.resize(model.n_params(), 0.0);
+            }
+        };
+        let result = if plan != Plan::MatrixFree {
+            self.dense.resize(n * n, 0.0);
+            model.kernel(data, &mut self.dense);
+            self.dense_kernels += 1;
+            for i in 0..n {
+                for j in 0..n {
+                    self.dense[i * n + j] *= root[i] * root[j];
+                }
+            }
+            if plan == Plan::DenseEigen {
+                dense_top2(&self.dense, n)
+            } else {
+                let start = start();
+                let dense = &self.dense;
+                let mut applies = 0;
+                let top = lanczos_top2(
+                    n,
+                    |x, out| {
+                        applies += 1;
+                        for (o, row) in out.iter_mut().zip(dense.chunks(n)) {
+                            *o = dot(row, x);
+                        }
+                    },
+                    &start,
+                );
+                self.dense_applies += applies;
+                top
+            }
+        } else {
+            let start = start();
             self.sample_buf.resize(n, 0.0);
             let (param_buf, sample_buf) = (&mut self.param_buf, &mut self.sample_buf);
-            lanczos_top2(
+            let mut applies = 0;
+            let top = lanczos_top2(
                 n,
                 |x, out| {
+                    applies += 1;
                     for i in 0..n {
                         sample_buf[i] = root[i] * x[i];
                     }
-                    model.vjp(data, sample_buf, param_buf);
-                    model.jvp(data, param_buf, out);
+                    model.kernel_apply(data, sample_buf, out, param_buf);
                     for i in 0..n {
                         out[i] *= root[i];
                     }
                 },
                 &start,
-            )
+            );
+            self.matrix_free_applies += applies;
+            top
         };
         self.previous = Some(result.clone());
         result

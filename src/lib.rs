@@ -2,6 +2,7 @@
 //! descent, simulated and measured (SPEC.md). This file only declares the modules.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -9,6 +9,7 @@ fn main() {
         Some(Command::Run(a)) => cli::run(a),
         Some(Command::Sweep(a)) => cli::sweep(a),
         Some(Command::Presets) => cli::presets(),
+        Some(Command::Bench(a)) => cli::bench(a),
         Some(Command::Gui { preset }) => cli::gui(preset.as_deref()),
         None => cli::gui(None),
     };

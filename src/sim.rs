@@ -116,7 +116,8 @@ struct RunStats {
     max_dist: f64,
     /// The losses of the last `END_WINDOW` steps, oldest first.
     recent_losses: std::collections::VecDeque<f64>,
-    /// ‖f_t − f_{t−1}‖ / ‖f_t‖ at the last step.
+    /// ‖f_t − f_{t−1}‖ / max(‖f_t‖, ‖f_0‖) at the last step: stays large on a cycle, goes
+    /// to 0 when the outputs converge (also to f = 0).
     last_move: f64,
 }
 
@@ -199,6 +200,8 @@ pub struct Simulation {
     steps_limit: u64,
     outputs: Vec<f64>,
     previous_outputs: Vec<f64>,
+    /// ‖f(w0)‖ on the training data, the scale against which output moves are judged.
+    output_norm0: f64,
     grad: Vec<f64>,
     z: Vec<f64>,
     schedule_pos: usize,
@@ -209,6 +212,18 @@ pub struct Simulation {
     hessian_scale_sq: f64,
     status: Status,
     stats: RunStats,
+    timing: StepTiming,
+}
+
+/// Wall-clock time spent inside `step` so far, split by stage (for `catapult-lab bench`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepTiming {
+    /// Gradient (Jᵀ·z), the update and the forward pass.
+    pub forward_backward_secs: f64,
+    /// The kernel's top-2 eigenpairs.
+    pub kernel_secs: f64,
+    /// Everything else in `step` (the other measurements, bookkeeping).
+    pub other_secs: f64,
 }
 
 impl Simulation {
@@ -247,6 +262,7 @@ impl Simulation {
             step: 0,
             steps_limit: preset.train.steps as u64,
             previous_outputs: outputs.clone(),
+            output_norm0: norm_sq(&outputs).sqrt(),
             outputs,
             grad: vec![0.0; n_params],
             z: vec![0.0; n],
@@ -257,6 +273,7 @@ impl Simulation {
             xt_y,
             hessian_scale_sq,
             status: Status::Running,
+            timing: StepTiming::default(),
             stats: RunStats::new(Sample {
                 step: 0, eta: 0.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
                 weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
@@ -297,7 +314,9 @@ impl Simulation {
     fn kernel_top2(&mut self) -> (f64, f64, Vec<f64>) {
         let s = self.loss.scale(self.data.n);
         let weights: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect();
+        let started = std::time::Instant::now();
         let top = self.solver.top2(self.model.as_ref(), &self.data, &weights);
+        self.timing.kernel_secs += started.elapsed().as_secs_f64();
         let [p1, _] = top.vectors;
         (top.values[0], top.values[1], p1)
     }
@@ -347,6 +366,21 @@ impl Simulation {
             v_mean,
             lambda_ntk,
         }
+    }
+
+    /// Time spent in `step` so far, by stage.
+    pub fn timing(&self) -> StepTiming {
+        self.timing
+    }
+
+    /// The model being trained (read only).
+    pub fn model(&self) -> &dyn Model {
+        self.model.as_ref()
+    }
+
+    /// The kernel solver of λ̂ (its work counters).
+    pub fn kernel_solver(&self) -> &KernelSolver {
+        &self.solver
     }
 
     /// The sample at step 0 (initialization).
@@ -503,14 +537,20 @@ impl Simulation {
             }
             return None;
         }
+        let started = std::time::Instant::now();
+        let kernel_before = self.timing.kernel_secs;
         self.apply_schedule();
         self.fill_loss_gradient();
         self.model.vjp(&self.data, &self.z, &mut self.grad);
         self.model.add_to_params(-self.eta, &self.grad);
         std::mem::swap(&mut self.previous_outputs, &mut self.outputs);
         self.model.forward(&self.data, &mut self.outputs);
+        let updated = started.elapsed().as_secs_f64();
+        self.timing.forward_backward_secs += updated;
         self.step += 1;
         let sample = self.measure();
+        let kernel = self.timing.kernel_secs - kernel_before;
+        self.timing.other_secs += started.elapsed().as_secs_f64() - updated - kernel;
         let first = &self.stats.first;
         let blown_up = (first.loss > 0.0 && sample.loss > self.preset.train.divergence_factor * first.loss)
             || (first.lambda_hat > 0.0 && sample.lambda_hat > 10.0 * first.lambda_hat);
@@ -519,7 +559,8 @@ impl Simulation {
             return None;
         }
         let change = model::dist_sq(&self.outputs, &self.previous_outputs).sqrt();
-        let last_move = change / norm_sq(&self.outputs).sqrt().max(1e-300);
+        let scale = norm_sq(&self.outputs).sqrt().max(self.output_norm0).max(1e-300);
+        let last_move = change / scale;
         self.stats.record(&sample, last_move);
         if blown_up {
             self.status = Status::Diverged(self.step);

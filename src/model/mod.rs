@@ -27,6 +27,18 @@ pub trait Model: Send {
     fn vjp(&self, data: &Dataset, z: &[f64], out: &mut [f64]);
     /// The raw tangent kernel K = J Jᵀ (n × n, row-major) at the last `forward`.
     fn kernel(&self, data: &Dataset, out: &mut [f64]);
+    /// (flops to form the dense kernel, flops of one matrix-free K·x product), for the choice
+    /// between a dense kernel and Lanczos (`kernel::KernelSolver`).
+    fn kernel_costs(&self, n: usize) -> (f64, f64) {
+        let p = self.n_params() as f64;
+        (2.0 * (n * n) as f64 * p, 4.0 * n as f64 * p)
+    }
+    /// `out` = K·x = J(Jᵀx) without forming K; `scratch` is a reusable buffer.
+    fn kernel_apply(&self, data: &Dataset, x: &[f64], out: &mut [f64], scratch: &mut Vec<f64>) {
+        scratch.resize(self.n_params(), 0.0);
+        self.vjp(data, x, scratch);
+        self.jvp(data, scratch, out);
+    }
     /// h², the squared Hessian scale of SPEC §4 (0 for a linear model).
     fn hessian_scale_sq(&self, data: &Dataset) -> f64;
     /// Fraction of gates with σ' = a_neg (two-layer nets with a_neg < 1 only).
@@ -48,17 +60,41 @@ pub fn build(preset: &Preset, data: &Dataset) -> Box<dyn Model> {
     }
 }
 
+/// Lanes of the multi-accumulator reductions below: independent partial sums (added in a fixed
+/// order at the end) let the compiler vectorize a sum it may not reorder itself.
+const LANES: usize = 8;
+
+/// Σ_i f(a_i, b_i) with `LANES` fixed partial sums (deterministic, SIMD-friendly).
+#[inline(always)]
+fn pair_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let mut acc = [0.0; LANES];
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..LANES {
+            acc[l] += f(x[l], y[l]);
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ar.iter().zip(br) {
+        tail += f(*x, *y);
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// ‖a − b‖².
 pub fn dist_sq(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    pair_sum(a, b, |x, y| (x - y) * (x - y))
 }
 
 /// ‖a‖².
 pub fn norm_sq(a: &[f64]) -> f64 {
-    a.iter().map(|x| x * x).sum()
+    pair_sum(a, a, |x, _| x * x)
 }
 
 /// Dot product.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    pair_sum(a, b, |x, y| x * y)
 }

@@ -17,10 +17,33 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
-/// Neurons per work chunk (fixed, so the summation order never depends on the thread count).
-const CHUNK: usize = 256;
+/// Fewest neurons per work chunk.
+const CHUNK_MIN: usize = 64;
+/// Multiply-adds a chunk should hold (a chunk is sized from the problem's shape only, never
+/// from the thread count, so the summation order is the same on every machine).
+const CHUNK_WORK: usize = 1 << 15;
 /// Below this many multiply-adds per pass the loops stay on the calling thread.
-const PARALLEL_WORK: usize = 1 << 16;
+const PARALLEL_WORK: usize = 1 << 17;
+/// From this input dimension on, the n × d products go through a blocked matrix product.
+const GEMM_D: usize = 8;
+/// Output block of the dense kernel's Gram products.
+const GRAM_BLOCK: usize = 64;
+
+/// C (rows × cols) = alpha · A (rows × inner) · B (inner × cols), strides in elements.
+#[allow(clippy::too_many_arguments)]
+fn gemm(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f64], a_strides: (isize, isize), b: &[f64], b_strides: (isize, isize), c: &mut [f64], c_strides: (isize, isize)) {
+    let extent = |r: usize, k: usize, (rs, cs): (isize, isize)| if r == 0 || k == 0 { 0 } else { (r - 1) * rs as usize + (k - 1) * cs as usize + 1 };
+    assert!(a.len() >= extent(rows, inner, a_strides) && b.len() >= extent(inner, cols, b_strides) && c.len() >= extent(rows, cols, c_strides));
+    // SAFETY: the asserts above keep every strided access inside the slices.
+    unsafe {
+        matrixmultiply::dgemm(rows, inner, cols, alpha, a.as_ptr(), a_strides.0, a_strides.1, b.as_ptr(), b_strides.0, b_strides.1, 0.0, c.as_mut_ptr(), c_strides.0, c_strides.1);
+    }
+}
+
+thread_local! {
+    /// Per-thread scratch for a chunk's temporaries (no allocation in the step loop).
+    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 pub struct TwoLayer {
     m: usize,
@@ -43,6 +66,8 @@ pub struct TwoLayer {
     gate: Vec<f64>,
     /// f(x_i) at init (linearized model only).
     f0: Vec<f64>,
+    /// An m × n buffer for the dense kernel's scaled gate matrices.
+    gram_buf: std::sync::Mutex<Vec<f64>>,
 }
 
 impl TwoLayer {
@@ -82,6 +107,7 @@ impl TwoLayer {
             pre0: Vec::new(),
             gate: vec![0.0; m * n],
             f0: Vec::new(),
+            gram_buf: std::sync::Mutex::new(Vec::new()),
         };
         if net.approx != Approx::Network {
             // A network forward at init sets the gates σ'(z0) that the Taylor models keep
@@ -109,17 +135,34 @@ impl TwoLayer {
     }
 
     fn parallel(&self) -> bool {
-        self.m * self.n * self.d.max(1) >= PARALLEL_WORK
+        self.m * self.n * (self.d + 1) >= PARALLEL_WORK && self.m > self.chunk()
+    }
+
+    /// Neurons per work chunk, from the problem's shape only.
+    fn chunk(&self) -> usize {
+        CHUNK_WORK.div_ceil(self.n * (self.d + 1)).max(CHUNK_MIN)
     }
 
     /// Runs `f` on every neuron chunk and returns the per-chunk results in chunk order.
     fn map_chunks<T: Send>(&self, f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send) -> Vec<T> {
-        let chunks = self.m.div_ceil(CHUNK);
-        let range = |c: usize| c * CHUNK..((c + 1) * CHUNK).min(self.m);
+        let size = self.chunk();
+        let chunks = self.m.div_ceil(size);
+        let range = |c: usize| c * size..((c + 1) * size).min(self.m);
         if self.parallel() {
             (0..chunks).into_par_iter().map(|c| f(range(c))).collect()
         } else {
             (0..chunks).map(|c| f(range(c))).collect()
+        }
+    }
+
+    /// Runs `f(first neuron, rows of a, rows of b)` on matching neuron chunks of two
+    /// neuron-major arrays with `wa` and `wb` values per neuron.
+    fn for_chunks_mut(&self, a: &mut [f64], wa: usize, b: &mut [f64], wb: usize, f: impl Fn(usize, &mut [f64], &mut [f64]) + Sync + Send) {
+        let size = self.chunk();
+        if self.parallel() {
+            a.par_chunks_mut(size * wa).zip(b.par_chunks_mut(size * wb)).enumerate().for_each(|(c, (ra, rb))| f(c * size, ra, rb));
+        } else {
+            a.chunks_mut(size * wa).zip(b.chunks_mut(size * wb)).enumerate().for_each(|(c, (ra, rb))| f(c * size, ra, rb));
         }
     }
 }
@@ -152,25 +195,38 @@ impl Model for TwoLayer {
 
     fn forward(&mut self, data: &Dataset, out: &mut [f64]) {
         let (m, d, n, s_inv) = (self.m, self.d, self.n, self.s_inv);
-        // Pre-activations, neuron by neuron.
+        // Pre-activations, a chunk of neurons at a time, and the network's gates.
         let u = &self.w[..m * d];
-        let fill = |(k, row): (usize, &mut [f64])| {
-            let uk = &u[k * d..(k + 1) * d];
-            for (i, z) in row.iter_mut().enumerate() {
-                *z = super::dot(uk, data.row(i)) * s_inv;
+        let (network, a_neg) = (self.approx == Approx::Network, self.a_neg);
+        let mut pre = std::mem::take(&mut self.pre);
+        let mut gate = std::mem::take(&mut self.gate);
+        self.for_chunks_mut(&mut pre, n, &mut gate, n, |k0, pre_rows, gate_rows| {
+            let rows = pre_rows.len() / n;
+            let u_rows = &u[k0 * d..(k0 + rows) * d];
+            if d >= GEMM_D {
+                gemm(rows, d, n, s_inv, u_rows, (d as isize, 1), &data.x, (1, d as isize), pre_rows, (n as isize, 1));
+            } else if d == 1 {
+                for (row, &uk) in pre_rows.chunks_mut(n).zip(u_rows) {
+                    let scale = uk * s_inv;
+                    for (z, &x) in row.iter_mut().zip(&data.x) {
+                        *z = scale * x;
+                    }
+                }
+            } else {
+                for (row, uk) in pre_rows.chunks_mut(n).zip(u_rows.chunks(d)) {
+                    for (i, z) in row.iter_mut().enumerate() {
+                        *z = super::dot(uk, data.row(i)) * s_inv;
+                    }
+                }
             }
-        };
-        if self.parallel() {
-            self.pre.par_chunks_mut(n).enumerate().for_each(fill);
-        } else {
-            self.pre.chunks_mut(n).enumerate().for_each(fill);
-        }
-        if self.approx == Approx::Network {
-            let a_neg = self.a_neg;
-            for (g, &z) in self.gate.iter_mut().zip(&self.pre) {
-                *g = if z >= 0.0 { 1.0 } else { a_neg };
+            if network {
+                for (g, &z) in gate_rows.iter_mut().zip(pre_rows.iter()) {
+                    *g = if z >= 0.0 { 1.0 } else { a_neg };
+                }
             }
-        }
+        });
+        self.pre = pre;
+        self.gate = gate;
         // The Taylor models keep the gates set at init (see `new`).
         let v = &self.w[m * d..];
         let v0 = &self.w0[m * d..];
@@ -180,8 +236,9 @@ impl Model for TwoLayer {
                 let (g, z) = (&self.gate[k * n..(k + 1) * n], &self.pre[k * n..(k + 1) * n]);
                 match self.approx {
                     Approx::Network | Approx::Quadratic => {
-                        for i in 0..n {
-                            acc[i] += v[k] * g[i] * z[i];
+                        let vk = v[k];
+                        for ((o, &gi), &zi) in acc.iter_mut().zip(g).zip(z) {
+                            *o += vk * gi * zi;
                         }
                     }
                     Approx::Linearized => {
@@ -229,67 +286,152 @@ impl Model for TwoLayer {
         let (a, b) = (self.a_coeffs(), self.b_cache());
         let (c, s_inv) = (self.c, self.s_inv);
         let (out_u, out_v) = out.split_at_mut(m * d);
-        let neuron = |k: usize, du_k: &mut [f64], dv_k: &mut f64| {
-            let g = &self.gate[k * n..(k + 1) * n];
-            let bk = &b[k * n..(k + 1) * n];
-            du_k.iter_mut().for_each(|x| *x = 0.0);
-            let mut acc_v = 0.0;
-            for i in 0..n {
-                let t = z[i] * g[i];
-                if t != 0.0 {
-                    acc_v += t * bk[i];
-                    for (o, x) in du_k.iter_mut().zip(data.row(i)) {
-                        *o += t * x;
+        self.for_chunks_mut(out_u, d, out_v, 1, |k0, du_rows, dv_rows| {
+            let rows = dv_rows.len();
+            SCRATCH.with_borrow_mut(|t| {
+                // t_ki = z_i g_ki; then du = T X (one product) and dv_k = Σ_i t_ki b_ki.
+                t.resize(rows * n, 0.0);
+                for (r, t_row) in t.chunks_mut(n).enumerate() {
+                    let g = &self.gate[(k0 + r) * n..(k0 + r + 1) * n];
+                    for ((ti, &gi), &zi) in t_row.iter_mut().zip(g).zip(z) {
+                        *ti = gi * zi;
+                    }
+                    let bk = &b[(k0 + r) * n..(k0 + r + 1) * n];
+                    dv_rows[r] = c * super::dot(t_row, bk);
+                }
+                if d >= GEMM_D {
+                    gemm(rows, n, d, 1.0, t, (n as isize, 1), &data.x, (d as isize, 1), du_rows, (d as isize, 1));
+                } else {
+                    for (t_row, du_k) in t.chunks(n).zip(du_rows.chunks_mut(d)) {
+                        if d == 1 {
+                            du_k[0] = super::dot(t_row, &data.x);
+                        } else {
+                            du_k.iter_mut().for_each(|x| *x = 0.0);
+                            for (i, &ti) in t_row.iter().enumerate() {
+                                for (o, x) in du_k.iter_mut().zip(data.row(i)) {
+                                    *o += ti * x;
+                                }
+                            }
+                        }
                     }
                 }
-            }
-            let scale = c * a[k] * s_inv;
-            du_k.iter_mut().for_each(|x| *x *= scale);
-            *dv_k = c * acc_v;
-        };
-        if self.parallel() {
-            out_u.par_chunks_mut(d).zip(out_v.par_iter_mut()).enumerate().for_each(|(k, (du, dv))| neuron(k, du, dv));
-        } else {
-            out_u.chunks_mut(d).zip(out_v.iter_mut()).enumerate().for_each(|(k, (du, dv))| neuron(k, du, dv));
-        }
+                for (r, du_k) in du_rows.chunks_mut(d).enumerate() {
+                    let scale = c * a[k0 + r] * s_inv;
+                    du_k.iter_mut().for_each(|x| *x *= scale);
+                }
+            });
+        });
     }
 
-    fn kernel(&self, data: &Dataset, out: &mut [f64]) {
-        let n = self.n;
+    fn kernel_costs(&self, n: usize) -> (f64, f64) {
+        let (m, d) = (self.m as f64, self.d as f64);
+        let n = n as f64;
+        // Dense: two symmetric Gram products over the neurons (block upper triangle, about
+        // 5/8 of a full product at n = 256) plus the gate matrix fills; matrix-free: the fused
+        // Jᵀ then J pass, 2 n m (d + 1) multiply-adds.
+        let blocks = (n / GRAM_BLOCK as f64).ceil().max(1.0);
+        let triangle = (blocks + 1.0) / (2.0 * blocks);
+        (2.0 * 2.0 * n * n * m * triangle + 4.0 * n * m, 4.0 * n * m * (d + 1.0))
+    }
+
+    fn kernel_apply(&self, data: &Dataset, x: &[f64], out: &mut [f64], _scratch: &mut Vec<f64>) {
+        // K x = c² Σ_k g_k ∘ [a_k² s² X (Xᵀ(g_k ∘ x)) + b_k (b_k · (g_k ∘ x))], one pass over
+        // the neurons with Jᵀ and J fused (each neuron's rows are read once, from cache).
+        let (d, n) = (self.d, self.n);
         let (a, b) = (self.a_coeffs(), self.b_cache());
-        // A_ij = Σ_k a_k² g_ki g_kj,  B_ij = Σ_k (g b)_ki (g b)_kj  (upper triangles).
+        let s2 = self.s_inv * self.s_inv;
         let partials = self.map_chunks(|range| {
-            let mut acc = vec![0.0; 2 * n * n];
-            let mut gb = vec![0.0; n];
+            let mut acc = vec![0.0; n];
+            let mut gx = vec![0.0; n];
+            let mut t = vec![0.0; d];
             for k in range {
                 let g = &self.gate[k * n..(k + 1) * n];
                 let bk = &b[k * n..(k + 1) * n];
-                for i in 0..n {
-                    gb[i] = g[i] * bk[i];
+                for ((o, &gi), &xi) in gx.iter_mut().zip(g).zip(x) {
+                    *o = gi * xi;
                 }
-                let a2 = a[k] * a[k];
-                for i in 0..n {
-                    let (ga, gbi) = (a2 * g[i], gb[i]);
-                    let row_a = &mut acc[i * n..(i + 1) * n];
-                    for j in i..n {
-                        row_a[j] += ga * g[j];
+                let tv = super::dot(&gx, bk);
+                let coef = a[k] * a[k] * s2;
+                if d == 1 {
+                    let tu = coef * super::dot(&gx, &data.x);
+                    for (((o, &gi), &bi), &xi) in acc.iter_mut().zip(g).zip(bk).zip(&data.x) {
+                        *o += gi * (tu * xi + tv * bi);
                     }
-                    let row_b = &mut acc[n * n + i * n..n * n + (i + 1) * n];
-                    for j in i..n {
-                        row_b[j] += gbi * gb[j];
+                } else {
+                    t.iter_mut().for_each(|v| *v = 0.0);
+                    for (i, &gxi) in gx.iter().enumerate() {
+                        for (tj, xj) in t.iter_mut().zip(data.row(i)) {
+                            *tj += gxi * xj;
+                        }
+                    }
+                    for i in 0..n {
+                        acc[i] += g[i] * (coef * super::dot(&t, data.row(i)) + tv * bk[i]);
                     }
                 }
             }
             acc
         });
-        let mut total = vec![0.0; 2 * n * n];
-        sum_partials(partials, &mut total);
+        sum_partials(partials, out);
+        let c2 = self.c * self.c;
+        out.iter_mut().for_each(|o| *o *= c2);
+    }
+
+    fn kernel(&self, data: &Dataset, out: &mut [f64]) {
+        let (m, n) = (self.m, self.n);
+        let (a, b) = (self.a_coeffs(), self.b_cache());
+        // A = Gᵀ diag(a²) G and B = (G∘b)ᵀ(G∘b) over the neurons (G neuron-major, m × n), as
+        // blocked matrix products over the upper-triangle output blocks only; each block is
+        // one product on one thread, so the result does not depend on the thread count.
+        let mut buf = self.gram_buf.lock().unwrap_or_else(|e| e.into_inner());
+        buf.resize(m * n, 0.0);
+        let blocks = n.div_ceil(GRAM_BLOCK);
+        let pairs: Vec<(usize, usize)> = (0..blocks).flat_map(|i| (i..blocks).map(move |j| (i, j))).collect();
+        let mut grams = vec![vec![0.0; n * n]; 2];
+        for (which, gram) in grams.iter_mut().enumerate() {
+            // Left factor: rows a_k g_k (A) or g_k b_k (B); right factor: g_k (A) or g_k b_k (B).
+            let gate = &self.gate;
+            let fill = |(k, row): (usize, &mut [f64])| {
+                let g = &gate[k * n..(k + 1) * n];
+                if which == 0 {
+                    let scale = a[k] * a[k];
+                    row.iter_mut().zip(g).for_each(|(r, &gi)| *r = scale * gi);
+                } else {
+                    let bk = &b[k * n..(k + 1) * n];
+                    row.iter_mut().zip(g).zip(bk).for_each(|((r, &gi), &bi)| *r = gi * bi);
+                }
+            };
+            if self.parallel() {
+                buf.par_chunks_mut(n).enumerate().with_min_len(self.chunk()).for_each(fill);
+            } else {
+                buf.chunks_mut(n).enumerate().for_each(fill);
+            }
+            let right: &[f64] = if which == 0 { gate } else { &buf };
+            let left: &[f64] = &buf;
+            let block = |&(bi, bj): &(usize, usize)| {
+                let (i0, i1) = (bi * GRAM_BLOCK, ((bi + 1) * GRAM_BLOCK).min(n));
+                let (j0, j1) = (bj * GRAM_BLOCK, ((bj + 1) * GRAM_BLOCK).min(n));
+                let mut c = vec![0.0; (i1 - i0) * (j1 - j0)];
+                gemm(i1 - i0, m, j1 - j0, 1.0, &left[i0..], (1, n as isize), &right[j0..], (n as isize, 1), &mut c, ((j1 - j0) as isize, 1));
+                c
+            };
+            let results: Vec<Vec<f64>> = if self.parallel() { pairs.par_iter().map(block).collect() } else { pairs.iter().map(block).collect() };
+            for (&(bi, bj), c) in pairs.iter().zip(results) {
+                let (i0, i1) = (bi * GRAM_BLOCK, ((bi + 1) * GRAM_BLOCK).min(n));
+                let (j0, j1) = (bj * GRAM_BLOCK, ((bj + 1) * GRAM_BLOCK).min(n));
+                let w = j1 - j0;
+                for i in i0..i1 {
+                    for j in j0.max(i)..j1 {
+                        gram[i * n + j] = c[(i - i0) * w + (j - j0)];
+                    }
+                }
+            }
+        }
         let c2 = self.c * self.c;
         let s2 = self.s_inv * self.s_inv;
         for i in 0..n {
             for j in i..n {
                 let gram = super::dot(data.row(i), data.row(j));
-                let k_ij = c2 * (s2 * gram * total[i * n + j] + total[n * n + i * n + j]);
+                let k_ij = c2 * (s2 * gram * grams[0][i * n + j] + grams[1][i * n + j]);
                 out[i * n + j] = k_ij;
                 out[j * n + i] = k_ij;
             }
