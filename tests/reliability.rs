@@ -109,7 +109,7 @@ fn loader_property_test_never_panics_and_always_explains() {
         match parsed {
             Ok(preset) => {
                 accepted += 1;
-                if config::estimated_bytes(&preset) < 5e7 && preset.model.width <= 20_000 {
+                if config::estimated_bytes(&preset) < 4e6 && preset.model.width <= 20_000 {
                     let sim = std::panic::catch_unwind(|| match Simulation::new(&preset) {
                         Ok(mut sim) => {
                             for _ in 0..3 {
