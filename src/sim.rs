@@ -119,6 +119,8 @@ struct RunStats {
     /// ‖f_t − f_{t−1}‖ / max(‖f_t‖, ‖f_0‖) at the last step: stays large on a cycle, goes
     /// to 0 when the outputs converge (also to f = 0).
     last_move: f64,
+    /// ‖f_t − f_{t−2}‖ on the same scale: near 0 on a 2-cycle, larger than the move otherwise.
+    last_return: f64,
 }
 
 impl RunStats {
@@ -131,10 +133,11 @@ impl RunStats {
             last: first.clone(),
             first,
             last_move: 0.0,
+            last_return: 0.0,
         }
     }
 
-    fn record(&mut self, sample: &Sample, last_move: f64) {
+    fn record(&mut self, sample: &Sample, last_move: f64, last_return: f64) {
         if sample.loss > self.peak_loss {
             self.peak_loss = sample.loss;
             self.peak_step = sample.step;
@@ -145,6 +148,7 @@ impl RunStats {
         }
         self.recent_losses.push_back(sample.loss);
         self.last_move = last_move;
+        self.last_return = last_return;
         self.last = sample.clone();
     }
 }
@@ -172,13 +176,15 @@ fn classify(stats: &RunStats, status: Status, relu: bool) -> Phase {
     if stats.peak_loss > 2.0 * l0 && end_loss < l0 && end_lambda < lambda0 {
         return Phase::Catapult;
     }
-    if stats.peak_loss <= 1.01 * l0 && end_loss < l0 {
-        return Phase::Lazy;
-    }
+    // Oscillating: the loss has stopped falling while the outputs keep jumping back and forth
+    // (f_t far from f_{t−1} but close to f_{t−2}: a 2-cycle), even if the loss is below L0.
     let window_start = stats.recent_losses.front().copied().unwrap_or(end_loss);
     let not_converging = end_loss >= 0.9 * window_start;
-    if stats.recent_losses.len() >= 4 && not_converging && stats.last_move > 1e-6 {
+    if stats.recent_losses.len() >= 4 && not_converging && stats.last_move > 1e-6 && stats.last_return < 0.5 * stats.last_move {
         return Phase::Oscillating;
+    }
+    if stats.peak_loss <= 1.01 * l0 && end_loss < l0 {
+        return Phase::Lazy;
     }
     Phase::Unconverged
 }
@@ -200,6 +206,8 @@ pub struct Simulation {
     steps_limit: u64,
     outputs: Vec<f64>,
     previous_outputs: Vec<f64>,
+    /// f at the step before `previous_outputs` (2-cycle detection).
+    outputs_two_back: Vec<f64>,
     /// ‖f(w0)‖ on the training data, the scale against which output moves are judged.
     output_norm0: f64,
     grad: Vec<f64>,
@@ -262,6 +270,7 @@ impl Simulation {
             step: 0,
             steps_limit: preset.train.steps as u64,
             previous_outputs: outputs.clone(),
+            outputs_two_back: outputs.clone(),
             output_norm0: norm_sq(&outputs).sqrt(),
             outputs,
             grad: vec![0.0; n_params],
@@ -543,6 +552,7 @@ impl Simulation {
         self.fill_loss_gradient();
         self.model.vjp(&self.data, &self.z, &mut self.grad);
         self.model.add_to_params(-self.eta, &self.grad);
+        std::mem::swap(&mut self.outputs_two_back, &mut self.previous_outputs);
         std::mem::swap(&mut self.previous_outputs, &mut self.outputs);
         self.model.forward(&self.data, &mut self.outputs);
         let updated = started.elapsed().as_secs_f64();
@@ -552,8 +562,11 @@ impl Simulation {
         let kernel = self.timing.kernel_secs - kernel_before;
         self.timing.other_secs += started.elapsed().as_secs_f64() - updated - kernel;
         let first = &self.stats.first;
+        // SPEC §5, with one refinement: λ̂ > 10 λ̂0 counts as divergence only while the loss is
+        // above L0 — a kernel that grows while the loss falls (feature learning from a small
+        // init) is not a blow-up.
         let blown_up = (first.loss > 0.0 && sample.loss > self.preset.train.divergence_factor * first.loss)
-            || (first.lambda_hat > 0.0 && sample.lambda_hat > 10.0 * first.lambda_hat);
+            || (first.lambda_hat > 0.0 && sample.lambda_hat > 10.0 * first.lambda_hat && sample.loss > first.loss);
         if !sample.is_finite() {
             self.status = Status::Diverged(self.step);
             return None;
@@ -561,7 +574,8 @@ impl Simulation {
         let change = model::dist_sq(&self.outputs, &self.previous_outputs).sqrt();
         let scale = norm_sq(&self.outputs).sqrt().max(self.output_norm0).max(1e-300);
         let last_move = change / scale;
-        self.stats.record(&sample, last_move);
+        let last_return = model::dist_sq(&self.outputs, &self.outputs_two_back).sqrt() / scale;
+        self.stats.record(&sample, last_move, last_return);
         if blown_up {
             self.status = Status::Diverged(self.step);
         } else if self.step >= self.steps_limit {

@@ -154,3 +154,27 @@ fn homogeneous_net_weight_norm_identity() {
         assert!(steps > 3, "a_neg {a_neg}: ran {steps} steps");
     }
 }
+
+/// Huang et al. 2025: a mean-field two-layer linear net from a small init learns in two
+/// stages (a plateau, then a drop) and its first layer aligns with Xᵀy: ρ/v̄ rises to √γ_y,
+/// γ_y = yᵀXXᵀy. The kernel grows ~10⁴× meanwhile, which is not a divergence.
+#[test]
+fn mean_field_small_init_two_stages_and_alignment() {
+    let preset = catapult_lab::library::shipped("huang2025-two-stage", &[]).unwrap().unwrap();
+    let mut sim = Simulation::new(&preset).unwrap();
+    let xt_y = sim.data().xt_y();
+    let sqrt_gamma_y = xt_y.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let mut samples = vec![sim.first_sample().clone()];
+    let summary = sim.run(|s| samples.push(s.clone()));
+    assert_ne!(summary.phase, Phase::Divergent, "{summary:?}");
+    let l0 = samples[0].loss;
+    assert!(samples[100].loss > 0.99 * l0, "plateau: {} at step 100", samples[100].loss);
+    assert!(summary.final_loss < 0.7 * l0, "then a drop: {}", summary.final_loss);
+    assert!(summary.final_lambda > 1e3 * summary.lambda0, "the kernel grew from the small init");
+    // Stage 1 aligns every neuron with Xᵀy, so ρ/v̄ climbs to √γ_y by the end of the drop;
+    // afterwards it relaxes toward the least-squares direction (not Xᵀy for unwhitened data).
+    let ratios: Vec<f64> = samples.iter().filter_map(|s| Some(s.rho? / s.v_mean?)).filter(|r| r.is_finite()).collect();
+    let peak = ratios.iter().fold(0.0f64, |a, &r| a.max(r.abs()));
+    eprintln!("max rho/v = {peak}, sqrt(gamma_y) = {sqrt_gamma_y}");
+    assert!(rel_err(peak, sqrt_gamma_y) < 0.03, "ρ/v̄ reaches {peak} vs √γ_y = {sqrt_gamma_y}");
+}
