@@ -60,7 +60,7 @@ pub fn sweep_spec() -> Result<SweepSpec, ConfigError> {
 }
 
 /// What one timed workload measured.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
     pub name: String,
     pub steps: usize,
@@ -71,6 +71,9 @@ pub struct Report {
     /// Floating-point operations the timed steps did (see `flops`).
     pub flops: f64,
     pub plan: String,
+    /// Achieved GFLOP/s and its fraction of the machine's peak (filled by `run_all`).
+    pub gflops: f64,
+    pub peak_fraction: f64,
 }
 
 impl Report {
@@ -116,7 +119,14 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
     let kernel_flops = (after.0 - before.0) * apply_cost + (after.1 - before.1) * dense_cost + (after.2 - before.2) * 2.0 * n * n;
     let flops = done as f64 * (4.0 * n * m * d + 6.0 * n * m) + kernel_flops;
     let timing = sim.timing();
-    let plan = format!("{:?}", sim.kernel_solver().plan(sim.model(), sim.data().n));
+    let per_step = |a: f64, b: f64| if done > 0 { (b - a) / done as f64 } else { 0.0 };
+    let plan = format!(
+        "{:?} ({:.1} matrix-free + {:.1} formed-kernel products, {:.2} dense kernels per step)",
+        sim.kernel_solver().plan(sim.model(), sim.data().n),
+        per_step(before.0, after.0),
+        per_step(before.2, after.2),
+        per_step(before.1, after.1)
+    );
     Ok(Report {
         name: name.to_string(),
         steps: done,
@@ -126,6 +136,8 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
         other_secs: timing.other_secs,
         flops,
         plan,
+        gflops: 0.0,
+        peak_fraction: 0.0,
     })
 }
 
@@ -157,6 +169,8 @@ pub fn run_sweep_workload(quick: bool) -> Result<Report, String> {
         other_secs: f64::NAN,
         flops,
         plan: format!("{} runs", cells.len()),
+        gflops: 0.0,
+        peak_fraction: 0.0,
     })
 }
 
@@ -188,12 +202,16 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<Vec<Report>, String> {
             continue;
         }
         let steps = if quick { (w.steps / 5).max(2) } else { w.steps };
-        let report = run_workload(w.name, &w.preset, steps)?;
+        let mut report = run_workload(w.name, &w.preset, steps)?;
+        report.gflops = report.gflops();
+        report.peak_fraction = report.gflops / peak;
         print(&report);
         reports.push(report);
     }
     if wanted("W4") {
-        let report = run_sweep_workload(quick)?;
+        let mut report = run_sweep_workload(quick)?;
+        report.gflops = report.gflops();
+        report.peak_fraction = report.gflops / peak;
         println!("{:<4} {:>7} total {:.2} s for the sweep ({}), {:.2} GFLOP/s", report.name, report.steps, report.secs, report.plan, report.gflops());
         reports.push(report);
     }

@@ -98,6 +98,9 @@ pub struct BenchArgs {
     /// Instead of timing: write each workload's data, initial weights and first 100 steps here.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
+    /// Also write the measurements as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// A user error: printed as one line, exit status 2.
@@ -206,7 +209,15 @@ pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
 pub fn bench(args: &BenchArgs) -> Result<(), UsageError> {
     match &args.export {
         Some(dir) => crate::bench::export(dir).map_err(|e| UsageError(format!("bench --export: {e}"))),
-        None => crate::bench::run_all(args.quick, &args.only).map(|_| ()).map_err(|e| UsageError(format!("bench: {e}"))),
+        None => {
+            let reports = crate::bench::run_all(args.quick, &args.only).map_err(|e| UsageError(format!("bench: {e}")))?;
+            if let Some(path) = &args.json {
+                let (peak, machine) = crate::bench::peak_gflops();
+                let json = serde_json::json!({"machine": machine, "peak_gflops": peak, "workloads": reports});
+                std::fs::write(path, json.to_string()).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+            }
+            Ok(())
+        }
     }
 }
 

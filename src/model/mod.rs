@@ -66,7 +66,7 @@ const LANES: usize = 8;
 
 /// Σ_i f(a_i, b_i) with `LANES` fixed partial sums (deterministic, SIMD-friendly).
 #[inline(always)]
-fn pair_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+pub(crate) fn pair_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
     let mut acc = [0.0; LANES];

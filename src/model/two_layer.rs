@@ -40,6 +40,13 @@ fn gemm(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f64], a_strides
     }
 }
 
+/// σ'(z): 1 for z ≥ 0, a_neg below, without a branch (random signs would mispredict one).
+#[inline(always)]
+fn gate_of(z: f64, a_neg: f64) -> f64 {
+    let mask = ((z >= 0.0) as u64).wrapping_neg();
+    f64::from_bits((1f64.to_bits() & mask) | (a_neg.to_bits() & !mask))
+}
+
 thread_local! {
     /// Per-thread scratch for a chunk's temporaries (no allocation in the step loop).
     static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -66,6 +73,11 @@ pub struct TwoLayer {
     gate: Vec<f64>,
     /// f(x_i) at init (linearized model only).
     f0: Vec<f64>,
+    /// d = 1: gates and pre-activations are recomputed from u and x where needed (one
+    /// multiply each) instead of being stored and re-read (m × n caches stay empty).
+    recompute: bool,
+    /// Fraction of negative pre-activations at the last forward (recompute mode).
+    negative_fraction: f64,
     /// An m × n buffer for the dense kernel's scaled gate matrices.
     gram_buf: std::sync::Mutex<Vec<f64>>,
 }
@@ -103,9 +115,11 @@ impl TwoLayer {
             approx: cfg.approx,
             w0: w.clone(),
             w,
-            pre: vec![0.0; m * n],
+            pre: if d == 1 { Vec::new() } else { vec![0.0; m * n] },
             pre0: Vec::new(),
-            gate: vec![0.0; m * n],
+            gate: if d == 1 { Vec::new() } else { vec![0.0; m * n] },
+            recompute: d == 1,
+            negative_fraction: 0.0,
             f0: Vec::new(),
             gram_buf: std::sync::Mutex::new(Vec::new()),
         };
@@ -117,7 +131,9 @@ impl TwoLayer {
             let mut f0 = vec![0.0; n];
             net.forward(data, &mut f0);
             net.approx = saved;
-            net.pre0 = net.pre.clone();
+            if !net.recompute {
+                net.pre0 = net.pre.clone();
+            }
             net.f0 = f0;
         }
         net
@@ -132,6 +148,103 @@ impl TwoLayer {
     /// The factor b of ∂f/∂v: the current pre-activations, or the initial ones when linearized.
     fn b_cache(&self) -> &[f64] {
         if self.approx == Approx::Linearized { &self.pre0 } else { &self.pre }
+    }
+
+    /// The gate row g_k· and the b row of neuron k: borrowed from the caches, or recomputed
+    /// into `buf` (length ≥ 2n) in recompute mode.
+    #[inline(always)]
+    fn rows<'s>(&'s self, data: &Dataset, k: usize, buf: &'s mut [f64]) -> (&'s [f64], &'s [f64]) {
+        let n = self.n;
+        if !self.recompute {
+            let b = self.b_cache();
+            return (&self.gate[k * n..(k + 1) * n], &b[k * n..(k + 1) * n]);
+        }
+        let (gbuf, bbuf) = buf[..2 * n].split_at_mut(n);
+        let (u, u0, a_neg) = (self.w[k] * self.s_inv, self.w0[k] * self.s_inv, self.a_neg);
+        let gate = |z: f64| gate_of(z, a_neg);
+        match self.approx {
+            Approx::Network => {
+                for ((g, b), &x) in gbuf.iter_mut().zip(bbuf.iter_mut()).zip(&data.x) {
+                    let z = u * x;
+                    *b = z;
+                    *g = gate(z);
+                }
+            }
+            Approx::Quadratic => {
+                for ((g, b), &x) in gbuf.iter_mut().zip(bbuf.iter_mut()).zip(&data.x) {
+                    *b = u * x;
+                    *g = gate(u0 * x);
+                }
+            }
+            Approx::Linearized => {
+                for ((g, b), &x) in gbuf.iter_mut().zip(bbuf.iter_mut()).zip(&data.x) {
+                    let z0 = u0 * x;
+                    *b = z0;
+                    *g = gate(z0);
+                }
+            }
+        }
+        (gbuf, bbuf)
+    }
+
+    /// d = 1, recompute mode: (g_i, b_i) of a neuron with u·s = `u`, u0·s = `u0` at input x.
+    #[inline(always)]
+    fn gb_line(&self, u: f64, u0: f64, x: f64) -> (f64, f64) {
+        match self.approx {
+            Approx::Network => (gate_of(u * x, self.a_neg), u * x),
+            Approx::Quadratic => (gate_of(u0 * x, self.a_neg), u * x),
+            Approx::Linearized => (gate_of(u0 * x, self.a_neg), u0 * x),
+        }
+    }
+
+    /// d = 1, recompute mode: (Σ_i g_i r_i x_i, Σ_i g_i r_i b_i) for neuron k, 8 partial sums.
+    #[inline(always)]
+    fn line_sums(&self, data: &Dataset, k: usize, r: &[f64]) -> (f64, f64) {
+        let (u, u0) = (self.w[k] * self.s_inv, self.w0[k] * self.s_inv);
+        let (mut su, mut sv) = ([0.0; 8], [0.0; 8]);
+        let (xc, rc) = (data.x.chunks_exact(8), r.chunks_exact(8));
+        let (xt, rt) = (xc.remainder(), rc.remainder());
+        for (x8, r8) in xc.zip(rc) {
+            for l in 0..8 {
+                let (g, b) = self.gb_line(u, u0, x8[l]);
+                let t = g * r8[l];
+                su[l] += t * x8[l];
+                sv[l] += t * b;
+            }
+        }
+        let (mut tu, mut tv) = (0.0, 0.0);
+        for (&x, &ri) in xt.iter().zip(rt) {
+            let (g, b) = self.gb_line(u, u0, x);
+            tu += g * ri * x;
+            tv += g * ri * b;
+        }
+        let fold = |a: [f64; 8]| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+        (fold(su) + tu, fold(sv) + tv)
+    }
+
+    /// One example on the line (n = d = 1): Σ_k term(u_k, u0_k, v_k, v0_k) over the neurons,
+    /// in fixed chunks with 8 partial sums each (branch-free, so it vectorizes).
+    fn neuron_sum(&self, term: impl Fn(f64, f64, f64, f64) -> f64 + Sync + Send) -> f64 {
+        const LANES: usize = 8;
+        let m = self.m;
+        let partials = self.map_chunks(|range| {
+            let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
+            let (v, v0) = (&self.w[m + range.start..m + range.end], &self.w0[m + range.start..m + range.end]);
+            let mut acc = [0.0; LANES];
+            let full = u.len() / LANES * LANES;
+            for base in (0..full).step_by(LANES) {
+                let (u, u0, v, v0) = (&u[base..base + LANES], &u0[base..base + LANES], &v[base..base + LANES], &v0[base..base + LANES]);
+                for l in 0..LANES {
+                    acc[l] += term(u[l], u0[l], v[l], v0[l]);
+                }
+            }
+            let mut tail = 0.0;
+            for j in full..u.len() {
+                tail += term(u[j], u0[j], v[j], v0[j]);
+            }
+            ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+        });
+        partials.iter().sum()
     }
 
     fn parallel(&self) -> bool {
@@ -177,6 +290,65 @@ fn sum_partials(partials: Vec<Vec<f64>>, out: &mut [f64]) {
     }
 }
 
+impl TwoLayer {
+    /// `forward` in recompute mode (d = 1): outputs and the negative-gate count, no caches.
+    fn forward_recompute(&mut self, data: &Dataset, out: &mut [f64]) {
+        let (m, n, c) = (self.m, self.n, self.c);
+        let linearized = self.approx == Approx::Linearized;
+        if n == 1 {
+            let (xs, a_neg) = (data.x[0] * self.s_inv, self.a_neg);
+            let gate = move |z: f64| gate_of(z, a_neg);
+            let f = match self.approx {
+                Approx::Network => self.neuron_sum(|u, _, v, _| v * gate(u * xs) * (u * xs)),
+                Approx::Quadratic => self.neuron_sum(|u, u0, v, _| v * gate(u0 * xs) * (u * xs)),
+                Approx::Linearized => self.neuron_sum(|u, u0, v, v0| {
+                    let (z, z0) = (u * xs, u0 * xs);
+                    gate(z0) * (v0 * (z - z0) + (v - v0) * z0)
+                }),
+            };
+            if a_neg < 1.0 {
+                let negative = self.neuron_sum(|u, _, _, _| (u * xs < 0.0) as u8 as f64);
+                self.negative_fraction = negative / m as f64;
+            }
+            out[0] = c * f + if linearized { self.f0[0] } else { 0.0 };
+            return;
+        }
+        let partials = self.map_chunks(|range| {
+            let mut acc = vec![0.0; n + 1];
+            let mut buf = vec![0.0; 3 * n];
+            for k in range {
+                let (v, v0) = (self.w[m + k], self.w0[m + k]);
+                let (u, u0) = (self.w[k] * self.s_inv, self.w0[k] * self.s_inv);
+                let (rows, zbuf) = buf.split_at_mut(2 * n);
+                let (g, _) = self.rows(data, k, rows);
+                let mut negative = 0.0;
+                for (z, &x) in zbuf.iter_mut().zip(&data.x) {
+                    *z = u * x;
+                    negative += (*z < 0.0) as u8 as f64;
+                }
+                acc[n] += negative;
+                if linearized {
+                    for (i, (o, &gi)) in acc[..n].iter_mut().zip(g).enumerate() {
+                        let z0 = u0 * data.x[i];
+                        *o += gi * (v0 * (zbuf[i] - z0) + (v - v0) * z0);
+                    }
+                } else {
+                    for ((o, &gi), &zi) in acc[..n].iter_mut().zip(g).zip(zbuf.iter()) {
+                        *o += v * gi * zi;
+                    }
+                }
+            }
+            acc
+        });
+        let mut total = vec![0.0; n + 1];
+        sum_partials(partials, &mut total);
+        self.negative_fraction = total[n] / (m * n) as f64;
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = c * total[i] + if linearized { self.f0[i] } else { 0.0 };
+        }
+    }
+}
+
 impl Model for TwoLayer {
     fn n_params(&self) -> usize {
         self.w.len()
@@ -195,6 +367,10 @@ impl Model for TwoLayer {
 
     fn forward(&mut self, data: &Dataset, out: &mut [f64]) {
         let (m, d, n, s_inv) = (self.m, self.d, self.n, self.s_inv);
+        if self.recompute {
+            self.forward_recompute(data, out);
+            return;
+        }
         // Pre-activations, a chunk of neurons at a time, and the network's gates.
         let u = &self.w[..m * d];
         let (network, a_neg) = (self.approx == Approx::Network, self.a_neg);
@@ -221,7 +397,7 @@ impl Model for TwoLayer {
             }
             if network {
                 for (g, &z) in gate_rows.iter_mut().zip(pre_rows.iter()) {
-                    *g = if z >= 0.0 { 1.0 } else { a_neg };
+                    *g = gate_of(z, a_neg);
                 }
             }
         });
@@ -262,13 +438,13 @@ impl Model for TwoLayer {
 
     fn jvp(&self, data: &Dataset, dir: &[f64], out: &mut [f64]) {
         let (m, d, n) = (self.m, self.d, self.n);
-        let (a, b) = (self.a_coeffs(), self.b_cache());
+        let a = self.a_coeffs();
         let (du, dv) = dir.split_at(m * d);
         let partials = self.map_chunks(|range| {
             let mut acc = vec![0.0; n];
+            let mut buf = vec![0.0; 2 * n];
             for k in range {
-                let g = &self.gate[k * n..(k + 1) * n];
-                let bk = &b[k * n..(k + 1) * n];
+                let (g, bk) = self.rows(data, k, &mut buf);
                 let du_k = &du[k * d..(k + 1) * d];
                 let coef = a[k] * self.s_inv;
                 for i in 0..n {
@@ -283,20 +459,61 @@ impl Model for TwoLayer {
 
     fn vjp(&self, data: &Dataset, z: &[f64], out: &mut [f64]) {
         let (m, d, n) = (self.m, self.d, self.n);
-        let (a, b) = (self.a_coeffs(), self.b_cache());
+        let a = self.a_coeffs();
         let (c, s_inv) = (self.c, self.s_inv);
         let (out_u, out_v) = out.split_at_mut(m * d);
+        if self.recompute && n == 1 {
+            // One example on the line: every neuron is a few multiplies.
+            let (xs, zc, a_neg) = (data.x[0] * s_inv, z[0] * c, self.a_neg);
+            let gate = move |z: f64| gate_of(z, a_neg);
+            let approx = self.approx;
+            self.for_chunks_mut(out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
+                let r = k0..k0 + du_rows.len();
+                let (u, u0) = (&self.w[r.clone()], &self.w0[r.clone()]);
+                let (v, v0) = (&self.w[m + r.start..m + r.end], &self.w0[m + r.start..m + r.end]);
+                let rows = du_rows.iter_mut().zip(dv_rows.iter_mut()).zip(u.iter().zip(u0)).zip(v.iter().zip(v0));
+                match approx {
+                    Approx::Network => rows.for_each(|(((du, dv), (&u, _)), (&v, _))| {
+                        let t = zc * gate(u * xs);
+                        *du = t * v * xs;
+                        *dv = t * (u * xs);
+                    }),
+                    Approx::Quadratic => rows.for_each(|(((du, dv), (&u, &u0)), (&v, _))| {
+                        let t = zc * gate(u0 * xs);
+                        *du = t * v * xs;
+                        *dv = t * (u * xs);
+                    }),
+                    Approx::Linearized => rows.for_each(|(((du, dv), (_, &u0)), (_, &v0))| {
+                        let t = zc * gate(u0 * xs);
+                        *du = t * v0 * xs;
+                        *dv = t * (u0 * xs);
+                    }),
+                }
+            });
+            return;
+        }
+        if self.recompute {
+            // d = 1: du_k = c a_k s Σ_i g z x, dv_k = c Σ_i g z b in one pass per neuron.
+            self.for_chunks_mut(out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
+                for (r, (du, dv)) in du_rows.iter_mut().zip(dv_rows.iter_mut()).enumerate() {
+                    let (tu, tv) = self.line_sums(data, k0 + r, z);
+                    *du = c * a[k0 + r] * s_inv * tu;
+                    *dv = c * tv;
+                }
+            });
+            return;
+        }
         self.for_chunks_mut(out_u, d, out_v, 1, |k0, du_rows, dv_rows| {
             let rows = dv_rows.len();
+            let mut buf = vec![0.0; 2 * n];
             SCRATCH.with_borrow_mut(|t| {
                 // t_ki = z_i g_ki; then du = T X (one product) and dv_k = Σ_i t_ki b_ki.
                 t.resize(rows * n, 0.0);
                 for (r, t_row) in t.chunks_mut(n).enumerate() {
-                    let g = &self.gate[(k0 + r) * n..(k0 + r + 1) * n];
+                    let (g, bk) = self.rows(data, k0 + r, &mut buf);
                     for ((ti, &gi), &zi) in t_row.iter_mut().zip(g).zip(z) {
                         *ti = gi * zi;
                     }
-                    let bk = &b[(k0 + r) * n..(k0 + r + 1) * n];
                     dv_rows[r] = c * super::dot(t_row, bk);
                 }
                 if d >= GEMM_D {
@@ -338,15 +555,57 @@ impl Model for TwoLayer {
         // K x = c² Σ_k g_k ∘ [a_k² s² X (Xᵀ(g_k ∘ x)) + b_k (b_k · (g_k ∘ x))], one pass over
         // the neurons with Jᵀ and J fused (each neuron's rows are read once, from cache).
         let (d, n) = (self.d, self.n);
-        let (a, b) = (self.a_coeffs(), self.b_cache());
+        let a = self.a_coeffs();
         let s2 = self.s_inv * self.s_inv;
+        let c2 = self.c * self.c;
+        if self.recompute && n == 1 {
+            // K = c² Σ_k g_k² (a_k² s² x² + b_k²), a 1 × 1 matrix.
+            let (xs, a_neg) = (data.x[0] * self.s_inv, self.a_neg);
+            let gate = move |z: f64| gate_of(z, a_neg);
+            let xx = xs * xs;
+            let sum = match self.approx {
+                Approx::Network => self.neuron_sum(|u, _, v, _| {
+                    let (z, g) = (u * xs, gate(u * xs));
+                    g * g * (v * v * xx + z * z)
+                }),
+                Approx::Quadratic => self.neuron_sum(|u, u0, v, _| {
+                    let (z, g) = (u * xs, gate(u0 * xs));
+                    g * g * (v * v * xx + z * z)
+                }),
+                Approx::Linearized => self.neuron_sum(|_, u0, _, v0| {
+                    let (z0, g) = (u0 * xs, gate(u0 * xs));
+                    g * g * (v0 * v0 * xx + z0 * z0)
+                }),
+            };
+            out[0] = c2 * x[0] * sum;
+            return;
+        }
+        if self.recompute {
+            // d = 1: two passes per neuron over the n inputs, gates recomputed, nothing stored.
+            let partials = self.map_chunks(|range| {
+                let mut acc = vec![0.0; n];
+                for k in range {
+                    let (tu, tv) = self.line_sums(data, k, x);
+                    let tu = tu * a[k] * a[k] * s2;
+                    let (u, u0) = (self.w[k] * self.s_inv, self.w0[k] * self.s_inv);
+                    for (o, &xi) in acc.iter_mut().zip(&data.x) {
+                        let (g, b) = self.gb_line(u, u0, xi);
+                        *o += g * (tu * xi + tv * b);
+                    }
+                }
+                acc
+            });
+            sum_partials(partials, out);
+            out.iter_mut().for_each(|o| *o *= c2);
+            return;
+        }
         let partials = self.map_chunks(|range| {
             let mut acc = vec![0.0; n];
             let mut gx = vec![0.0; n];
             let mut t = vec![0.0; d];
+            let mut buf = vec![0.0; 2 * n];
             for k in range {
-                let g = &self.gate[k * n..(k + 1) * n];
-                let bk = &b[k * n..(k + 1) * n];
+                let (g, bk) = self.rows(data, k, &mut buf);
                 for ((o, &gi), &xi) in gx.iter_mut().zip(g).zip(x) {
                     *o = gi * xi;
                 }
@@ -372,13 +631,31 @@ impl Model for TwoLayer {
             acc
         });
         sum_partials(partials, out);
-        let c2 = self.c * self.c;
         out.iter_mut().for_each(|o| *o *= c2);
     }
 
     fn kernel(&self, data: &Dataset, out: &mut [f64]) {
         let (m, n) = (self.m, self.n);
-        let (a, b) = (self.a_coeffs(), self.b_cache());
+        let a = self.a_coeffs();
+        if self.recompute && n == 1 {
+            self.kernel_apply(data, &[1.0], out, &mut Vec::new());
+            return;
+        }
+        // In recompute mode the gate and b matrices are materialized for the products.
+        let mut gate_b = (Vec::new(), Vec::new());
+        let (gate_all, b): (&[f64], &[f64]) = if self.recompute {
+            gate_b.0.resize(m * n, 0.0);
+            gate_b.1.resize(m * n, 0.0);
+            let mut buf = vec![0.0; 2 * n];
+            for k in 0..m {
+                let (g, bk) = self.rows(data, k, &mut buf);
+                gate_b.0[k * n..(k + 1) * n].copy_from_slice(g);
+                gate_b.1[k * n..(k + 1) * n].copy_from_slice(bk);
+            }
+            (&gate_b.0, &gate_b.1)
+        } else {
+            (&self.gate, self.b_cache())
+        };
         // A = Gᵀ diag(a²) G and B = (G∘b)ᵀ(G∘b) over the neurons (G neuron-major, m × n), as
         // blocked matrix products over the upper-triangle output blocks only; each block is
         // one product on one thread, so the result does not depend on the thread count.
@@ -389,7 +666,7 @@ impl Model for TwoLayer {
         let mut grams = vec![vec![0.0; n * n]; 2];
         for (which, gram) in grams.iter_mut().enumerate() {
             // Left factor: rows a_k g_k (A) or g_k b_k (B); right factor: g_k (A) or g_k b_k (B).
-            let gate = &self.gate;
+            let gate = gate_all;
             let fill = |(k, row): (usize, &mut [f64])| {
                 let g = &gate[k * n..(k + 1) * n];
                 if which == 0 {
@@ -443,8 +720,11 @@ impl Model for TwoLayer {
     }
 
     fn sparsity(&self) -> Option<f64> {
-        if self.a_neg >= 1.0 || self.gate.is_empty() {
+        if self.a_neg >= 1.0 {
             return None;
+        }
+        if self.recompute {
+            return Some(self.negative_fraction);
         }
         // Count the network's own gates at the current weights, whatever is trained.
         let off = self.pre.iter().filter(|&&z| z < 0.0).count();
@@ -453,12 +733,20 @@ impl Model for TwoLayer {
 
     fn feature_alignment(&self, xt_y: &[f64]) -> Option<(f64, f64)> {
         let (m, d) = (self.m, self.d);
-        let mut rho = 0.0;
-        for k in 0..m {
-            let du: f64 = (0..d).map(|j| (self.w[k * d + j] - self.w0[k * d + j]) * xt_y[j]).sum();
-            rho += du;
+        // ρ = (1/m) Σ_j (Xᵀy)_j Σ_k (u_kj − u0_kj): column sums of u − u0, vectorized over k.
+        let mut columns = vec![0.0; d];
+        if d == 1 {
+            columns[0] = super::pair_sum(&self.w[..m], &self.w0[..m], |u, u0| u - u0);
+        } else {
+            for (u_k, u0_k) in self.w[..m * d].chunks(d).zip(self.w0[..m * d].chunks(d)) {
+                for ((col, &u), &u0) in columns.iter_mut().zip(u_k).zip(u0_k) {
+                    *col += u - u0;
+                }
+            }
         }
-        let v_mean = self.w[m * d..].iter().sum::<f64>() / m as f64;
+        let rho = super::dot(&columns, xt_y);
+        let v = &self.w[m * d..];
+        let v_mean = super::pair_sum(v, v, |x, _| x) / m as f64;
         Some((rho / m as f64, v_mean))
     }
 }
