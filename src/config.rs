@@ -412,6 +412,22 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
     floats * 8.0
 }
 
+/// Floating-point operations one training step of this preset costs, roughly (±3×): the
+/// forward and backward passes (4·n·m·d for the two-layer net) plus the top-2 eigenvalues
+/// (a dense n×n kernel, 2·n²·m, for small n; about 20 Lanczos products of 4·n·m·d otherwise).
+/// The app uses it to refuse controls that would take many seconds per step.
+pub fn estimated_work_per_step(preset: &Preset) -> f64 {
+    let (n, d) = data_shape(&preset.data);
+    let (n, d) = (n.max(1) as f64, d.max(1) as f64);
+    let p = match preset.model.kind {
+        ModelKind::TwoLayer => preset.model.width as f64 * (d + 1.0),
+        ModelKind::Quadratic | ModelKind::LinearPredictor => d,
+    };
+    let pass = 2.0 * n * p;
+    let kernel = if n <= 64.0 { n * n * p / d.max(1.0) * 2.0 } else { 20.0 * 2.0 * pass };
+    2.0 * pass + kernel
+}
+
 /// Checks every value against its allowed range; the first problem is returned.
 pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     let m = &p.model;

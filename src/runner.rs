@@ -43,6 +43,9 @@ pub enum Command {
     Step(u64),
     /// Rebuild the run from the same preset (same seed).
     Reset,
+    /// Makes the next step panic inside the simulation, to prove the runner survives a fault
+    /// (used by the tests; the run then reports Failed like any other panic).
+    InjectFault,
     Shutdown,
 }
 
@@ -211,6 +214,8 @@ struct Runner {
     speed: Speed,
     paused: bool,
     failed: bool,
+    /// Set by `Command::InjectFault`: the next step panics.
+    fault_armed: bool,
     shutdown: bool,
     run: Option<Run>,
     run_id: u64,
@@ -237,6 +242,7 @@ impl Runner {
             speed,
             paused,
             failed: false,
+            fault_armed: false,
             shutdown: false,
             run: None,
             run_id: 0,
@@ -426,6 +432,7 @@ impl Runner {
                     }
                 }
             }
+            Command::InjectFault => self.fault_armed = true,
             Command::Shutdown => self.shutdown = true,
         }
     }
@@ -437,7 +444,13 @@ impl Runner {
         }
         let Some(run) = self.run.as_mut() else { return false };
         let has_eta_max = run.sim.eta_max_theory().is_some();
-        match catch_unwind(AssertUnwindSafe(|| run.sim.step())) {
+        let fault = std::mem::take(&mut self.fault_armed);
+        match catch_unwind(AssertUnwindSafe(|| {
+            if fault {
+                panic!("injected fault");
+            }
+            run.sim.step()
+        })) {
             Ok(Some(sample)) => {
                 self.pending_regimes.push(Regime::of(&sample, has_eta_max));
                 self.pending.push(sample);
@@ -603,5 +616,30 @@ mod tests {
         wait_for(&handle, |e| matches!(e, Event::Error(m) if m.contains("previous run continues")));
         handle.send(Command::Step(1));
         wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 1 && snapshot.run_id == 1));
+    }
+
+    /// A panic inside the simulation is caught, reported, and a reset starts a working run.
+    #[test]
+    fn a_panic_in_the_simulation_is_reported_and_a_new_run_can_start() {
+        let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, true, Box::new(|| {}));
+        wait_for(&handle, |e| matches!(e, Event::NewRun { .. }));
+        handle.send(Command::Step(3));
+        wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 3));
+        handle.send(Command::InjectFault);
+        handle.send(Command::Step(1));
+        let (mut reported, mut failed) = (false, false);
+        wait_for(&handle, |e| {
+            match e {
+                Event::Error(m) => reported |= m.contains("failed at step 3") && m.contains("injected fault"),
+                Event::Status(s) | Event::Batch { snapshot: s, .. } => failed |= s.status == RunStatus::Failed,
+                _ => {}
+            }
+            reported && failed
+        });
+        assert!(handle.is_alive(), "the runner thread survives");
+        handle.send(Command::Reset);
+        wait_for(&handle, |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.step == 0 && snapshot.run_id == 2));
+        handle.send(Command::Step(2));
+        wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 2 && snapshot.run_id == 2));
     }
 }

@@ -537,3 +537,82 @@ fn clicking_a_phase_cell_opens_that_run_in_the_live_view() {
     });
     assert_eq!(harness.state().preset().train.steps, 200);
 }
+
+fn resident_bytes() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse::<usize>().ok().map(|kb| kb * 1024)
+}
+
+/// A panic inside the runner's simulation shows an error; Reset starts a new, working run.
+#[test]
+fn a_runner_panic_shows_an_error_and_reset_recovers() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    harness.state_mut().command(Command::Pause);
+    harness.state_mut().command(Command::InjectFault);
+    harness.state_mut().command(Command::Step(1));
+    step_until(&mut harness, "the fault to be reported", |app| app.last_error().is_some_and(|e| e.contains("injected fault")));
+    step_until(&mut harness, "the failed status", |app| app.status() == Some(RunStatus::Failed));
+    harness.get_by_label_contains("injected fault");
+    harness.get_by_label(app::RESET_LABEL).click();
+    step_until(&mut harness, "a new run", |app| app.status() != Some(RunStatus::Failed) && app.step_count() == 0);
+    harness.state_mut().command(Command::Step(3));
+    step_until(&mut harness, "steps after the reset", |app| app.step_count() == 3);
+}
+
+/// The monkey: thousands of random slider values (extremes included), button clicks and key
+/// presses on the real app with its real runner. No panic, the runner keeps answering, memory
+/// stays bounded.
+#[test]
+fn monkey_thousands_of_random_actions() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    let before = resident_bytes();
+    let mut rng = StdRng::seed_from_u64(2026);
+    let keys = [egui::Key::Space, egui::Key::ArrowRight, egui::Key::R, egui::Key::F1, egui::Key::F2, egui::Key::Escape];
+    let extremes = [-1e9, -1.0, 0.0, 1e-12, 0.5, 1.0, 2.0, 4.0, 6.0, 1e3, 1e5, 1e12];
+    let actions = 3000;
+    for action in 0..actions {
+        match rng.random_range(0..10) {
+            0 | 1 => harness.key_press(keys[rng.random_range(0..keys.len())]),
+            2..=5 => {
+                let sliders = harness.query_all_by_role(Role::Slider).collect::<Vec<_>>();
+                if !sliders.is_empty() {
+                    let value = if rng.random_bool(0.3) { extremes[rng.random_range(0..extremes.len())] } else { rng.random_range(0.0..10.0) };
+                    sliders[rng.random_range(0..sliders.len())].set_value_accesskit(value);
+                }
+            }
+            _ => {
+                // Dialog buttons would only open rfd (no portal here) and the export button
+                // writes files: skip them.
+                let buttons = harness
+                    .query_all_by(|node| {
+                        node.role() == Role::Button
+                            && node.label().is_none_or(|label| !label.contains('…') && !label.contains("Write to path"))
+                    })
+                    .collect::<Vec<_>>();
+                if !buttons.is_empty() {
+                    buttons[rng.random_range(0..buttons.len())].click();
+                }
+            }
+        }
+        harness.step();
+        if action % 500 == 0 {
+            assert!(harness.state().history().len() <= app::HISTORY_LIMIT);
+        }
+    }
+    // The runner still answers: a known preset, running, streams new samples.
+    harness.state_mut().set_view(app::View::Live);
+    harness.state_mut().command(Command::SetPreset(Box::new(shipped("lazy-uv"))));
+    harness.state_mut().command(Command::Resume);
+    step_until(&mut harness, "the lazy preset", |app| app.preset_name() == "lazy-uv");
+    let received = harness.state().samples_received();
+    step_until(&mut harness, "samples after the monkey", |app| app.samples_received() > received + 5);
+    assert!(harness.state().history().loss.iter().all(|x| x.is_finite()));
+    if let (Some(before), Some(after)) = (before, resident_bytes()) {
+        let grown = after.saturating_sub(before);
+        eprintln!("monkey: {actions} actions, resident memory grew by {} MB", grown / (1 << 20));
+        assert!(grown < 1 << 30, "resident memory grew by {grown} bytes");
+    }
+}

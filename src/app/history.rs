@@ -40,7 +40,64 @@ pub struct History {
     pub generation: u64,
 }
 
+/// The most samples a history keeps. Beyond it, every other stored sample is dropped (the
+/// first and the newest always stay), so a run of any length keeps the whole span at a coarser
+/// resolution for its older part. Bound: `HISTORY_LIMIT` × `BYTES_PER_SAMPLE` ≈ 45 MB.
+pub const HISTORY_LIMIT: usize = 1 << 18;
+/// Bytes one stored sample takes in the columns (11 f64, 5 Option<f64>, the regime).
+pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 5 * 16 + 1;
+
+/// Keeps the elements of `column` whose index `keep` accepts.
+fn retain_indexed<T>(column: &mut Vec<T>, keep: impl Fn(usize) -> bool) {
+    let mut index = 0;
+    column.retain(|_| {
+        let kept = keep(index);
+        index += 1;
+        kept
+    });
+}
+
 impl History {
+    /// Bytes held by the columns now (capacity, not just length).
+    pub fn memory_bytes(&self) -> usize {
+        let f = |v: &Vec<f64>| v.capacity() * 8;
+        let o = |v: &Vec<Option<f64>>| v.capacity() * 16;
+        [&self.step, &self.eta, &self.loss, &self.lambda_hat, &self.lambda_hat_2, &self.lambda_raw, &self.eta_lambda,
+            &self.weight_norm_sq, &self.dist_from_init, &self.u, &self.v]
+            .iter()
+            .map(|v| f(v))
+            .sum::<usize>()
+            + [&self.train_acc, &self.sparsity, &self.rho, &self.v_mean, &self.lambda_ntk].iter().map(|v| o(v)).sum::<usize>()
+            + self.regime.capacity()
+    }
+
+    /// Drops every other sample (keeping the first and the newest) when the limit is reached,
+    /// before the columns would grow past it (so their capacity never exceeds the limit).
+    fn thin_if_full(&mut self) {
+        let len = self.len();
+        if len < HISTORY_LIMIT {
+            return;
+        }
+        let keep = |i: usize| i % 2 == 0 || i + 1 == len;
+        retain_indexed(&mut self.step, keep);
+        retain_indexed(&mut self.eta, keep);
+        retain_indexed(&mut self.loss, keep);
+        retain_indexed(&mut self.lambda_hat, keep);
+        retain_indexed(&mut self.lambda_hat_2, keep);
+        retain_indexed(&mut self.lambda_raw, keep);
+        retain_indexed(&mut self.eta_lambda, keep);
+        retain_indexed(&mut self.weight_norm_sq, keep);
+        retain_indexed(&mut self.dist_from_init, keep);
+        retain_indexed(&mut self.u, keep);
+        retain_indexed(&mut self.v, keep);
+        retain_indexed(&mut self.train_acc, keep);
+        retain_indexed(&mut self.sparsity, keep);
+        retain_indexed(&mut self.rho, keep);
+        retain_indexed(&mut self.v_mean, keep);
+        retain_indexed(&mut self.lambda_ntk, keep);
+        retain_indexed(&mut self.regime, keep);
+    }
+
     pub fn clear(&mut self) {
         let generation = self.generation + 1;
         *self = History::default();
@@ -48,6 +105,7 @@ impl History {
     }
 
     pub fn push(&mut self, sample: &Sample, regime: Regime) {
+        self.thin_if_full();
         self.step.push(sample.step as f64);
         self.eta.push(sample.eta);
         self.loss.push(sample.loss);
@@ -185,6 +243,42 @@ pub fn regime_runs(xs: &[f64], regimes: &[Regime], range: std::ops::Range<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resident_bytes() -> Option<usize> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse::<usize>().ok().map(|kb| kb * 1024)
+    }
+
+    /// A long headless run (1.5 million steps of a real Simulation) stays within the stated
+    /// bound: at most `HISTORY_LIMIT` samples, columns of at most that capacity.
+    #[test]
+    fn a_long_run_stays_within_the_memory_bound() {
+        let overrides = [
+            ("model.width".to_string(), serde_json::json!(10)),
+            ("train.steps".to_string(), serde_json::json!(1_500_000)),
+            ("train.eta_scaled".to_string(), serde_json::json!(1.5)),
+        ];
+        let preset = crate::library::shipped("catapult-uv", &overrides).unwrap().unwrap();
+        let mut sim = crate::sim::Simulation::new(&preset).unwrap();
+        let before = resident_bytes();
+        let mut history = History::default();
+        history.push(sim.first_sample(), Regime::Stable);
+        while let Some(sample) = sim.step() {
+            history.push(&sample, Regime::Stable);
+        }
+        let bound = HISTORY_LIMIT * BYTES_PER_SAMPLE;
+        assert!(history.len() <= HISTORY_LIMIT, "{} samples kept", history.len());
+        assert!(history.memory_bytes() <= bound, "{} bytes > bound {bound}", history.memory_bytes());
+        assert_eq!(history.step[0], 0.0, "the start is kept");
+        assert_eq!(history.last_step(), Some(1_500_000), "the newest sample is kept");
+        assert!(history.step.windows(2).all(|w| w[0] < w[1]), "steps stay in order");
+        if let (Some(before), Some(after)) = (before, resident_bytes()) {
+            // Other tests run in this process too: allow generous slack over the bound.
+            assert!(after.saturating_sub(before) < 4 * bound, "resident memory grew by {} bytes", after - before);
+        }
+        eprintln!("history: {} samples, {} bytes (bound {bound})", history.len(), history.memory_bytes());
+    }
 
     #[test]
     fn decimation_keeps_extremes_and_last_point() {

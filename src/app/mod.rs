@@ -14,7 +14,7 @@ mod presets_ui;
 mod sweep_view;
 
 pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL, WIDTH_LABEL};
-pub use history::History;
+pub use history::{HISTORY_LIMIT, History};
 pub use phase_plane::PHASE_PLANE_TITLE;
 pub use plots::{LAMBDA_TITLE, LOSS_TITLE, WEIGHTS_TITLE};
 pub use presets_ui::{LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL};
@@ -37,6 +37,9 @@ use std::time::Instant;
 /// The default speed: slow enough to watch the first ~20 steps of a catapult.
 pub const DEFAULT_STEPS_PER_SECOND: f64 = 20.0;
 pub const HELP_TITLE: &str = "Help: what you are looking at";
+/// The most work per step (estimated floating-point operations) a control may ask the live
+/// run for: about a second per step on a laptop core. Larger runs belong on the command line.
+pub const APP_WORK_LIMIT: f64 = 5e10;
 pub const LIVE_TAB_LABEL: &str = "Live run";
 pub const SWEEP_TAB_LABEL: &str = "Sweep";
 
@@ -333,6 +336,18 @@ impl App {
         let mut candidate = self.draft.clone();
         if !candidate.name.ends_with("(edited)") {
             candidate.name = format!("{} (edited)", candidate.name);
+        }
+        let work = crate::config::estimated_work_per_step(&candidate);
+        if crate::config::validate(&candidate, "controls").is_ok() && work > APP_WORK_LIMIT {
+            self.control_error = Some(format!(
+                "not applied: width {} with n = {}, d = {} needs about {:.0} GFLOP per step (the app's limit is {:.0}, so the window stays responsive); use `catapult-lab run` for runs this large",
+                candidate.model.width,
+                crate::config::data_shape(&candidate.data).0,
+                crate::config::data_shape(&candidate.data).1,
+                work / 1e9,
+                APP_WORK_LIMIT / 1e9
+            ));
+            return;
         }
         match crate::config::validate(&candidate, "controls") {
             Ok(()) => {
