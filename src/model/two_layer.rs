@@ -222,6 +222,52 @@ impl TwoLayer {
         (fold(su) + tu, fold(sv) + tv)
     }
 
+    /// d = 1: every gate row is one of three vectors, fixed by the sign class of the weight
+    /// that sets the gates (u, or u0 for the Taylor models): g⁺ = σ'(x), g⁻ = σ'(−x), g⁰ = 1;
+    /// and b_k = q_k s x. So K = c² s² Σ_σ W_σ (g^σ∘x)(g^σ∘x)ᵀ, W_σ = Σ_{k∈σ} (a_k² + q_k²),
+    /// exact, in O(m + n²) instead of O(n² m). Returns [W⁺, W⁻, W⁰].
+    fn line_class_weights(&self) -> [f64; 3] {
+        let terms = |u: f64, u0: f64, v: f64, v0: f64| -> (f64, f64) {
+            match self.approx {
+                Approx::Network => (u, v * v + u * u),
+                Approx::Quadratic => (u0, v * v + u * u),
+                Approx::Linearized => (u0, v0 * v0 + u0 * u0),
+            }
+        };
+        // One pass: 8 partial sums per class, in fixed chunks.
+        let m = self.m;
+        let partials = self.map_chunks(|range| {
+            let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
+            let (v, v0) = (&self.w[m + range.start..m + range.end], &self.w0[m + range.start..m + range.end]);
+            let mut acc = [[0.0; 8]; 3];
+            for (j, (((&u, &u0), &v), &v0)) in u.iter().zip(u0).zip(v).zip(v0).enumerate() {
+                let (q, w) = terms(u, u0, v, v0);
+                let l = j % 8;
+                acc[0][l] += (q > 0.0) as u8 as f64 * w;
+                acc[1][l] += (q < 0.0) as u8 as f64 * w;
+                acc[2][l] += (q == 0.0) as u8 as f64 * w;
+            }
+            acc.map(|a| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])))
+        });
+        let mut total = [0.0; 3];
+        for p in partials {
+            for (t, x) in total.iter_mut().zip(p) {
+                *t += x;
+            }
+        }
+        total
+    }
+
+    /// The class gate g^σ_i (see `line_class_weights`).
+    #[inline(always)]
+    fn line_class_gate(&self, class: usize, x: f64) -> f64 {
+        match class {
+            0 => gate_of(x, self.a_neg),
+            1 => gate_of(-x, self.a_neg),
+            _ => 1.0,
+        }
+    }
+
     /// One example on the line (n = d = 1): Σ_k term(u_k, u0_k, v_k, v0_k) over the neurons,
     /// in fixed chunks with 8 partial sums each (branch-free, so it vectorizes).
     fn neuron_sum(&self, term: impl Fn(f64, f64, f64, f64) -> f64 + Sync + Send) -> f64 {
@@ -543,6 +589,10 @@ impl Model for TwoLayer {
     fn kernel_costs(&self, n: usize) -> (f64, f64) {
         let (m, d) = (self.m as f64, self.d as f64);
         let n = n as f64;
+        if self.recompute {
+            // d = 1: the sign-class form (three weighted sums over the neurons).
+            return (12.0 * m + 6.0 * n * n, 12.0 * m + 12.0 * n);
+        }
         // Dense: two symmetric Gram products over the neurons (block upper triangle, about
         // 5/8 of a full product at n = 256) plus the gate matrix fills; matrix-free: the fused
         // Jᵀ then J pass, 2 n m (d + 1) multiply-adds.
@@ -558,45 +608,20 @@ impl Model for TwoLayer {
         let a = self.a_coeffs();
         let s2 = self.s_inv * self.s_inv;
         let c2 = self.c * self.c;
-        if self.recompute && n == 1 {
-            // K = c² Σ_k g_k² (a_k² s² x² + b_k²), a 1 × 1 matrix.
-            let (xs, a_neg) = (data.x[0] * self.s_inv, self.a_neg);
-            let gate = move |z: f64| gate_of(z, a_neg);
-            let xx = xs * xs;
-            let sum = match self.approx {
-                Approx::Network => self.neuron_sum(|u, _, v, _| {
-                    let (z, g) = (u * xs, gate(u * xs));
-                    g * g * (v * v * xx + z * z)
-                }),
-                Approx::Quadratic => self.neuron_sum(|u, u0, v, _| {
-                    let (z, g) = (u * xs, gate(u0 * xs));
-                    g * g * (v * v * xx + z * z)
-                }),
-                Approx::Linearized => self.neuron_sum(|_, u0, _, v0| {
-                    let (z0, g) = (u0 * xs, gate(u0 * xs));
-                    g * g * (v0 * v0 * xx + z0 * z0)
-                }),
-            };
-            out[0] = c2 * x[0] * sum;
-            return;
-        }
         if self.recompute {
-            // d = 1: two passes per neuron over the n inputs, gates recomputed, nothing stored.
-            let partials = self.map_chunks(|range| {
-                let mut acc = vec![0.0; n];
-                for k in range {
-                    let (tu, tv) = self.line_sums(data, k, x);
-                    let tu = tu * a[k] * a[k] * s2;
-                    let (u, u0) = (self.w[k] * self.s_inv, self.w0[k] * self.s_inv);
-                    for (o, &xi) in acc.iter_mut().zip(&data.x) {
-                        let (g, b) = self.gb_line(u, u0, xi);
-                        *o += g * (tu * xi + tv * b);
-                    }
+            // d = 1: K r = c² s² Σ_σ W_σ (g^σ∘x) ((g^σ∘x)·r), O(m + n).
+            let weights = self.line_class_weights();
+            out.iter_mut().for_each(|o| *o = 0.0);
+            for (class, &w) in weights.iter().enumerate() {
+                if w == 0.0 {
+                    continue;
                 }
-                acc
-            });
-            sum_partials(partials, out);
-            out.iter_mut().for_each(|o| *o *= c2);
+                let proj: f64 = data.x.iter().zip(x).map(|(&xi, &ri)| self.line_class_gate(class, xi) * xi * ri).sum();
+                for (o, &xi) in out.iter_mut().zip(&data.x) {
+                    *o += w * proj * self.line_class_gate(class, xi) * xi;
+                }
+            }
+            out.iter_mut().for_each(|o| *o *= c2 * s2);
             return;
         }
         let partials = self.map_chunks(|range| {
@@ -637,25 +662,21 @@ impl Model for TwoLayer {
     fn kernel(&self, data: &Dataset, out: &mut [f64]) {
         let (m, n) = (self.m, self.n);
         let a = self.a_coeffs();
-        if self.recompute && n == 1 {
-            self.kernel_apply(data, &[1.0], out, &mut Vec::new());
+        if self.recompute {
+            // d = 1: K = c² s² Σ_σ W_σ (g^σ∘x)(g^σ∘x)ᵀ (see `line_class_weights`).
+            let weights = self.line_class_weights();
+            let scale = self.c * self.c * self.s_inv * self.s_inv;
+            let h: Vec<[f64; 3]> = data.x.iter().map(|&xi| [0, 1, 2].map(|cl| self.line_class_gate(cl, xi) * xi)).collect();
+            for i in 0..n {
+                for j in i..n {
+                    let k_ij = scale * (0..3).map(|cl| weights[cl] * h[i][cl] * h[j][cl]).sum::<f64>();
+                    out[i * n + j] = k_ij;
+                    out[j * n + i] = k_ij;
+                }
+            }
             return;
         }
-        // In recompute mode the gate and b matrices are materialized for the products.
-        let mut gate_b = (Vec::new(), Vec::new());
-        let (gate_all, b): (&[f64], &[f64]) = if self.recompute {
-            gate_b.0.resize(m * n, 0.0);
-            gate_b.1.resize(m * n, 0.0);
-            let mut buf = vec![0.0; 2 * n];
-            for k in 0..m {
-                let (g, bk) = self.rows(data, k, &mut buf);
-                gate_b.0[k * n..(k + 1) * n].copy_from_slice(g);
-                gate_b.1[k * n..(k + 1) * n].copy_from_slice(bk);
-            }
-            (&gate_b.0, &gate_b.1)
-        } else {
-            (&self.gate, self.b_cache())
-        };
+        let (gate_all, b): (&[f64], &[f64]) = (&self.gate, self.b_cache());
         // A = Gᵀ diag(a²) G and B = (G∘b)ᵀ(G∘b) over the neurons (G neuron-major, m × n), as
         // blocked matrix products over the upper-triangle output blocks only; each block is
         // one product on one thread, so the result does not depend on the thread count.
