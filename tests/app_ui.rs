@@ -616,3 +616,38 @@ fn monkey_thousands_of_random_actions() {
         assert!(grown < 1 << 30, "resident memory grew by {grown} bytes");
     }
 }
+
+/// A file dialog that returns nothing or fails changes nothing: same preset, the run goes on.
+#[test]
+fn a_cancelled_or_failed_dialog_changes_nothing() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    let preset = harness.state().preset().clone();
+    harness.state_mut().deliver_file_reply(app::FileReply::Opened(None));
+    step_until(&mut harness, "the no-file message", |app| app.info().is_some_and(|m| m.contains("No file chosen")));
+    harness.state_mut().deliver_file_reply(app::FileReply::Saved(None));
+    harness.state_mut().deliver_file_reply(app::FileReply::Saved(Some(Err("/read-only/x.json: cannot write: permission denied".into()))));
+    step_until(&mut harness, "the save error", |app| app.last_error().is_some_and(|e| e.contains("permission denied")));
+    assert_eq!(harness.state().preset(), &preset, "the preset is untouched");
+    let steps = harness.state().step_count();
+    step_until(&mut harness, "the run to go on", |app| app.step_count() > steps);
+}
+
+/// Save as… writes through a temp file and a rename; what it wrote loads back identical.
+#[test]
+fn saving_is_atomic_and_loads_back_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("saved.json");
+    std::fs::write(&path, "old contents").unwrap();
+    for (name, _) in library::SHIPPED {
+        let preset = shipped(name);
+        app::write_atomically(&path, &format!("{}\n", catapult_lab::config::preset_to_json(&preset))).unwrap();
+        let back = catapult_lab::config::load_preset_file(&path, &[]).unwrap();
+        assert_eq!(back, preset, "{name}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "no temp file left behind: {leftovers:?}");
+    let missing_dir = dir.path().join("no/such/dir/x.json");
+    let err = app::write_atomically(&missing_dir, "{}").unwrap_err();
+    assert!(err.contains("cannot write"), "{err}");
+}

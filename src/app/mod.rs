@@ -17,7 +17,7 @@ pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_L
 pub use history::{HISTORY_LIMIT, History};
 pub use phase_plane::PHASE_PLANE_TITLE;
 pub use plots::{LAMBDA_TITLE, LOSS_TITLE, WEIGHTS_TITLE};
-pub use presets_ui::{LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL};
+pub use presets_ui::{FileReply, LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL, write_atomically};
 pub use export::{EXPORT_DIALOG_LABEL, EXPORT_PATH_LABEL, EXPORT_SECTION_LABEL, EXPORT_WHAT_LABEL, EXPORT_WRITE_LABEL, ExportTarget, PlotId};
 pub use pins::{MAX_PINS, PIN_LABEL, Pin, UNPIN_ALL_LABEL};
 pub use sweep_view::{
@@ -222,6 +222,11 @@ impl App {
     /// A one-line description of the running model.
     pub fn model_description(&self) -> String {
         describe_model(&self.preset)
+    }
+
+    /// The last informational message (e.g. "No file chosen …").
+    pub fn info(&self) -> Option<&str> {
+        self.info.as_deref()
     }
 
     pub fn last_error(&self) -> Option<&str> {

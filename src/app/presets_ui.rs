@@ -216,6 +216,13 @@ impl App {
         });
     }
 
+    /// Hands a dialog's answer to the app as a dialog thread would (tests use this to check
+    /// that a cancelled or failed dialog changes nothing, without depending on a desktop portal).
+    pub fn deliver_file_reply(&mut self, reply: FileReply) {
+        self.files.busy = true;
+        let _ = self.files.tx.send(reply);
+    }
+
     /// Handles finished dialogs (called every frame; never blocks).
     pub(super) fn poll_file_dialogs(&mut self) {
         let replies: Vec<FileReply> = self.files.rx.try_iter().collect();
