@@ -134,7 +134,7 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
     let preset = load(&args.preset)?;
     let mut sim = Simulation::new(&preset).map_err(|e| UsageError(format!("{}: {e}", args.preset.preset)))?;
     let mut csv = match &args.csv {
-        Some(path) => Some(SampleCsv::new(create(path)?)),
+        Some(path) => Some(SampleCsv::with_columns(create(path)?, sim.extra_columns())),
         None => None,
     };
     let mut write_error = None;

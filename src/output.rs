@@ -12,10 +12,25 @@ pub const SAMPLE_COLUMNS: [&str; 12] = [
 ];
 
 /// Optional columns, written when the first sample has them.
-pub const EXTRA_COLUMNS: [&str; 4] = ["sparsity", "rho", "v_mean", "lambda_ntk"];
+pub const EXTRA_COLUMNS: [&str; 8] =
+    ["sparsity", "rho", "v_mean", "lambda_ntk", "loss_top", "test_loss", "agop_alignment", "batch_crit_eta"];
 
-fn extras(sample: &Sample) -> [Option<f64>; 4] {
-    [sample.sparsity, sample.rho, sample.v_mean, sample.lambda_ntk]
+/// Which optional columns a sample has.
+pub fn extra_presence(sample: &Sample) -> [bool; 8] {
+    extras(sample).map(|e| e.is_some())
+}
+
+fn extras(sample: &Sample) -> [Option<f64>; 8] {
+    [
+        sample.sparsity,
+        sample.rho,
+        sample.v_mean,
+        sample.lambda_ntk,
+        sample.loss_top,
+        sample.test_loss,
+        sample.agop_alignment,
+        sample.batch_crit_eta,
+    ]
 }
 
 fn cell(value: Option<f64>) -> String {
@@ -25,29 +40,34 @@ fn cell(value: Option<f64>) -> String {
     }
 }
 
-/// Streams samples as CSV rows; the header is fixed by the first sample.
+/// Streams samples as CSV rows under one header.
 pub struct SampleCsv<W: Write> {
     out: W,
-    extras: Option<[bool; 4]>,
+    /// The optional columns written (`EXTRA_COLUMNS` order); None until the first sample.
+    extras: Option<[bool; 8]>,
+    header_written: bool,
 }
 
 impl<W: Write> SampleCsv<W> {
+    /// The optional columns are those the first sample has.
     pub fn new(out: W) -> Self {
-        SampleCsv { out, extras: None }
+        SampleCsv { out, extras: None, header_written: false }
+    }
+
+    /// The optional columns are fixed up front, e.g. from `Simulation::extra_columns`, for
+    /// columns the first sample cannot have yet (the batch critical rate of SGD).
+    pub fn with_columns(out: W, present: [bool; 8]) -> Self {
+        SampleCsv { out, extras: Some(present), header_written: false }
     }
 
     pub fn write(&mut self, sample: &Sample) -> std::io::Result<()> {
-        let present = match self.extras {
-            Some(p) => p,
-            None => {
-                let p = extras(sample).map(|e| e.is_some());
-                let mut header: Vec<&str> = SAMPLE_COLUMNS.to_vec();
-                header.extend(EXTRA_COLUMNS.iter().zip(p).filter(|(_, on)| *on).map(|(name, _)| *name));
-                writeln!(self.out, "{}", header.join(","))?;
-                self.extras = Some(p);
-                p
-            }
-        };
+        let present = *self.extras.get_or_insert_with(|| extra_presence(sample));
+        if !self.header_written {
+            let mut header: Vec<&str> = SAMPLE_COLUMNS.to_vec();
+            header.extend(EXTRA_COLUMNS.iter().zip(present).filter(|(_, on)| *on).map(|(name, _)| *name));
+            writeln!(self.out, "{}", header.join(","))?;
+            self.header_written = true;
+        }
         let mut row = vec![
             sample.step.to_string(),
             cell(Some(sample.eta)),

@@ -4,7 +4,7 @@
 
 use crate::config::{Approx, EtaSpec, LossKind, ModelKind, Preset};
 use crate::data::{self, Dataset, STREAM_BATCH, Separability, rng_for};
-use crate::kernel::{KernelMethod, KernelSolver};
+use crate::kernel::{KernelMethod, KernelSolver, dense_top2};
 use crate::loss::Loss;
 use crate::model::{self, Model, dot, norm_sq};
 use rand::seq::SliceRandom;
@@ -31,6 +31,14 @@ pub struct Sample {
     pub v_mean: Option<f64>,
     /// λ_max(s·K), the papers' NTK eigenvalue (logistic and exponential loss only).
     pub lambda_ntk: Option<f64>,
+    /// The part of the loss along the top-2 kernel eigenvectors, s Σ_{j≤2} ⟨r, p̂_j⟩² (MSE).
+    pub loss_top: Option<f64>,
+    /// Loss on the held-out test set (teacher data).
+    pub test_loss: Option<f64>,
+    /// cos(G, G*) between the model's and the teacher's AGOP (teacher data).
+    pub agop_alignment: Option<f64>,
+    /// 2/λ̂(batch) of the batch that produced this step (SGD only).
+    pub batch_crit_eta: Option<f64>,
 }
 
 impl Sample {
@@ -38,7 +46,11 @@ impl Sample {
     pub fn is_finite(&self) -> bool {
         [self.eta, self.loss, self.lambda_hat, self.lambda_hat_2, self.lambda_raw, self.weight_norm_sq, self.dist_from_init, self.u, self.v]
             .iter()
-            .chain([self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk].iter().flatten())
+            .chain(
+                [self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk, self.loss_top, self.test_loss, self.agop_alignment, self.batch_crit_eta]
+                    .iter()
+                    .flatten(),
+            )
             .all(|x| x.is_finite())
     }
 }
@@ -189,6 +201,28 @@ fn classify(stats: &RunStats, status: Status, relu: bool) -> Phase {
     Phase::Unconverged
 }
 
+/// SGD bookkeeping: steps, steps with η above the batch critical rate, loss increases and
+/// those among them that happened with η above it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SgdStats {
+    pub steps: u64,
+    pub steps_above: u64,
+    pub loss_rises: u64,
+    pub rises_above: u64,
+}
+
+impl SgdStats {
+    /// Share of steps with η > 2/λ̂(batch).
+    pub fn share_above(&self) -> f64 {
+        self.steps_above as f64 / self.steps.max(1) as f64
+    }
+
+    /// Share of loss increases that happened with η > 2/λ̂(batch) (None before any rise).
+    pub fn match_rate(&self) -> Option<f64> {
+        (self.loss_rises > 0).then(|| self.rises_above as f64 / self.loss_rises as f64)
+    }
+}
+
 /// A training run.
 pub struct Simulation {
     preset: Preset,
@@ -220,6 +254,13 @@ pub struct Simulation {
     hessian_scale_sq: f64,
     status: Status,
     stats: RunStats,
+    /// Held-out test set (teacher data).
+    test: Option<Dataset>,
+    /// The teacher's AGOP on the training inputs (teacher data).
+    agop_target: Option<Vec<f64>>,
+    /// The batch critical rate of the update just made (SGD), reported with its sample.
+    last_batch_crit: Option<f64>,
+    sgd: SgdStats,
     timing: StepTiming,
 }
 
@@ -282,13 +323,31 @@ impl Simulation {
             xt_y,
             hessian_scale_sq,
             status: Status::Running,
+            test: data::generate_test(&preset.data, preset.seed),
+            agop_target: None,
+            last_batch_crit: None,
+            sgd: SgdStats::default(),
             timing: StepTiming::default(),
             stats: RunStats::new(Sample {
                 step: 0, eta: 0.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
                 weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
-                v_mean: None, lambda_ntk: None,
+                v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, agop_alignment: None, batch_crit_eta: None,
             }),
         };
+        if preset.data.kind == crate::config::DataKind::Teacher {
+            let d = sim.data.d;
+            let mut grad = vec![0.0; d];
+            let mut target = vec![0.0; d * d];
+            for i in 0..sim.data.n {
+                data::teacher::gradient(preset.data.teacher, sim.data.row(i), &mut grad);
+                for a in 0..d {
+                    for b in 0..d {
+                        target[a * d + b] += grad[a] * grad[b] / sim.data.n as f64;
+                    }
+                }
+            }
+            sim.agop_target = Some(target);
+        }
         // λ̂0 first (η may be given in its units), then the step-0 sample with that η.
         let (lambda0, lambda0_2, _) = sim.kernel_top2();
         if !lambda0.is_finite() || !sim.outputs.iter().all(|f| f.is_finite()) {
@@ -320,21 +379,21 @@ impl Simulation {
     }
 
     /// The normalized kernel's top two eigenvalues and top eigenvector at the current state.
-    fn kernel_top2(&mut self) -> (f64, f64, Vec<f64>) {
+    fn kernel_top2(&mut self) -> (f64, f64, [Vec<f64>; 2]) {
         let s = self.loss.scale(self.data.n);
         let weights: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect();
         let started = std::time::Instant::now();
         let top = self.solver.top2(self.model.as_ref(), &self.data, &weights);
         self.timing.kernel_secs += started.elapsed().as_secs_f64();
-        let [p1, _] = top.vectors;
-        (top.values[0], top.values[1], p1)
+        (top.values[0], top.values[1], top.vectors)
     }
 
     /// Measures the current state.
     fn measure(&mut self) -> Sample {
         let loss = self.loss.total(&self.outputs, &self.data.y);
         let finite = loss.is_finite() && self.outputs.iter().all(|f| f.is_finite());
-        let (lambda_hat, lambda_hat_2, p1) = if finite { self.kernel_top2() } else { (f64::NAN, f64::NAN, vec![0.0; self.data.n]) };
+        let (lambda_hat, lambda_hat_2, [p1, p2]) =
+            if finite { self.kernel_top2() } else { (f64::NAN, f64::NAN, [vec![0.0; self.data.n], vec![0.0; self.data.n]]) };
         let s = self.loss.scale(self.data.n);
         let (lambda_raw, lambda_ntk) = match (&mut self.raw_solver, finite) {
             (Some(raw), true) => {
@@ -349,6 +408,11 @@ impl Simulation {
         let eta_e = 2.0 * s * self.eta;
         let projection = dot(&residual, &p1);
         let u = eta_e * eta_e * self.hessian_scale_sq * projection * projection;
+        let loss_top = (self.loss.kind == LossKind::Mse).then(|| {
+            let second = dot(&residual, &p2);
+            s * (projection * projection + second * second)
+        });
+        let (test_loss, agop_alignment) = if finite { self.teacher_measurements() } else { (None, None) };
         let train_acc = self.data.has_pm1_labels().then(|| {
             let correct = self.outputs.iter().zip(&self.data.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
             correct as f64 / self.data.n as f64
@@ -374,7 +438,104 @@ impl Simulation {
             rho,
             v_mean,
             lambda_ntk,
+            loss_top,
+            test_loss,
+            agop_alignment,
+            batch_crit_eta: self.last_batch_crit.take(),
         }
+    }
+
+    /// Test loss and AGOP alignment cos(G, G*) for teacher data (None otherwise).
+    fn teacher_measurements(&self) -> (Option<f64>, Option<f64>) {
+        let Some(test) = &self.test else { return (None, None) };
+        let predictions: Vec<f64> = (0..test.n).map(|i| self.model.output_at(test.row(i))).collect();
+        let test_loss = self.loss.total(&predictions, &test.y);
+        let alignment = self.agop_target.as_ref().and_then(|target| {
+            let g = self.agop()?;
+            let (gg, tt): (f64, f64) = (norm_sq(&g), norm_sq(target));
+            (gg > 0.0 && tt > 0.0).then(|| dot(&g, target) / (gg * tt).sqrt())
+        });
+        (Some(test_loss), alignment)
+    }
+
+    /// The model's AGOP G = (1/n) Σ ∇ₓf(x_i) ∇ₓf(x_i)ᵀ on the training inputs (d × d).
+    pub fn agop(&self) -> Option<Vec<f64>> {
+        let d = self.data.d;
+        let mut grad = vec![0.0; d];
+        let mut g = vec![0.0; d * d];
+        for i in 0..self.data.n {
+            if !self.model.input_gradient(self.data.row(i), &mut grad) {
+                return None;
+            }
+            for a in 0..d {
+                for b in 0..d {
+                    g[a * d + b] += grad[a] * grad[b] / self.data.n as f64;
+                }
+            }
+        }
+        Some(g)
+    }
+
+    /// The teacher's AGOP G* = (1/n) Σ ∇f*(x_i) ∇f*(x_i)ᵀ on the training inputs (teacher data).
+    pub fn agop_target(&self) -> Option<&[f64]> {
+        self.agop_target.as_deref()
+    }
+
+    /// 2/λ̂ of the normalized kernel of one batch at the current weights (SGD's batch
+    /// critical rate); None when the batch Jacobian would be too large to form (> 2·10⁷ entries).
+    fn batch_critical_eta(&self, batch: &[usize]) -> Option<f64> {
+        let (b, p) = (batch.len(), self.model.n_params());
+        if b * p > 20_000_000 {
+            return None;
+        }
+        let mut rows = vec![0.0; b * p];
+        for (r, &i) in batch.iter().enumerate() {
+            self.model.jacobian_row(self.data.row(i), &mut rows[r * p..(r + 1) * p]);
+        }
+        let s = self.loss.scale(b);
+        let root: Vec<f64> = batch.iter().map(|&i| (s * self.loss.d2(self.outputs[i], self.data.y[i])).max(0.0).sqrt()).collect();
+        let mut kernel = vec![0.0; b * b];
+        for r in 0..b {
+            for c in r..b {
+                let k = root[r] * root[c] * dot(&rows[r * p..(r + 1) * p], &rows[c * p..(c + 1) * p]);
+                kernel[r * b + c] = k;
+                kernel[c * b + r] = k;
+            }
+        }
+        let top = dense_top2(&kernel, b).values[0];
+        (top > 0.0).then(|| 2.0 / top)
+    }
+
+    /// SGD statistics so far (SGD runs only): how often η exceeded the batch critical rate,
+    /// and which share of the loss increases happened on such steps (the match rate).
+    pub fn sgd_stats(&self) -> Option<SgdStats> {
+        (self.sgd.steps > 0).then_some(self.sgd)
+    }
+
+    /// γ_y = yᵀXXᵀy = ‖Xᵀy‖² (Huang et al. 2025: ρ/v̄ rises to √γ_y).
+    pub fn gamma_y(&self) -> f64 {
+        norm_sq(&self.xt_y)
+    }
+
+    /// Meltzer–Liu bounds (SPEC §6) in η·λ̂0 units, for a two-layer homogeneous net on one
+    /// example with y = 0 and MSE: (catapult guaranteed below, divergence guaranteed above —
+    /// None for ReLU, a_neg = 0).
+    pub fn meltzer_liu_bounds(&self) -> Option<(f64, Option<f64>)> {
+        let m = &self.preset.model;
+        let applies = m.kind == ModelKind::TwoLayer
+            && m.approx == Approx::Network
+            && self.data.n == 1
+            && self.data.y[0] == 0.0
+            && self.loss.kind == LossKind::Mse;
+        let theta0_sq = self.stats.first.weight_norm_sq;
+        let kappa = self.hessian_scale_sq;
+        if !applies || theta0_sq <= 0.0 || kappa <= 0.0 || self.lambda0 <= 0.0 {
+            return None;
+        }
+        let two_s = 2.0 * self.loss.scale(1);
+        let catapult = self.lambda0 * 4.0 / (two_s * kappa * theta0_sq);
+        let divergence = (m.a_neg > 0.0).then(|| self.lambda0 * 4.0 / (two_s * kappa * m.a_neg * m.a_neg * theta0_sq));
+        Some((catapult, divergence))
     }
 
     /// Time spent in `step` so far, by stage.
@@ -390,6 +551,15 @@ impl Simulation {
     /// The kernel solver of λ̂ (its work counters).
     pub fn kernel_solver(&self) -> &KernelSolver {
         &self.solver
+    }
+
+    /// The optional CSV columns this run has (`output::EXTRA_COLUMNS` order): those of its
+    /// first sample, plus the batch critical rate for SGD.
+    pub fn extra_columns(&self) -> [bool; 8] {
+        let mut present = crate::output::extra_presence(&self.stats.first);
+        let b = self.preset.train.batch_size;
+        present[7] |= b > 0 && b < self.data.n;
+        present
     }
 
     /// The sample at step 0 (initialization).
@@ -533,6 +703,8 @@ impl Simulation {
         for &i in &self.batch_order[self.batch_pos..self.batch_pos + b] {
             self.z[i] = s * self.loss.d1(self.outputs[i], self.data.y[i]);
         }
+        let batch = self.batch_order[self.batch_pos..self.batch_pos + b].to_vec();
+        self.last_batch_crit = self.batch_critical_eta(&batch);
         self.batch_pos += b;
     }
 
@@ -575,6 +747,14 @@ impl Simulation {
         let scale = norm_sq(&self.outputs).sqrt().max(self.output_norm0).max(1e-300);
         let last_move = change / scale;
         let last_return = model::dist_sq(&self.outputs, &self.outputs_two_back).sqrt() / scale;
+        if let Some(critical) = sample.batch_crit_eta {
+            let above = sample.eta > critical;
+            let rose = sample.loss > self.stats.last.loss;
+            self.sgd.steps += 1;
+            self.sgd.steps_above += above as u64;
+            self.sgd.loss_rises += rose as u64;
+            self.sgd.rises_above += (rose && above) as u64;
+        }
         self.stats.record(&sample, last_move, last_return);
         if blown_up {
             self.status = Status::Diverged(self.step);

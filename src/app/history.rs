@@ -35,6 +35,10 @@ pub struct History {
     pub rho: Vec<Option<f64>>,
     pub v_mean: Vec<Option<f64>>,
     pub lambda_ntk: Vec<Option<f64>>,
+    pub loss_top: Vec<Option<f64>>,
+    pub test_loss: Vec<Option<f64>>,
+    pub agop_alignment: Vec<Option<f64>>,
+    pub batch_crit_eta: Vec<Option<f64>>,
     pub regime: Vec<Regime>,
     /// Bumped on every change, so cached decimations know when they are stale.
     pub generation: u64,
@@ -42,10 +46,10 @@ pub struct History {
 
 /// The most samples a history keeps. Beyond it, every other stored sample is dropped (the
 /// first and the newest always stay), so a run of any length keeps the whole span at a coarser
-/// resolution for its older part. Bound: `HISTORY_LIMIT` × `BYTES_PER_SAMPLE` ≈ 45 MB.
+/// resolution for its older part. Bound: `HISTORY_LIMIT` × `BYTES_PER_SAMPLE` ≈ 61 MB.
 pub const HISTORY_LIMIT: usize = 1 << 18;
-/// Bytes one stored sample takes in the columns (11 f64, 5 Option<f64>, the regime).
-pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 5 * 16 + 1;
+/// Bytes one stored sample takes in the columns (11 f64, 9 Option<f64>, the regime).
+pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 9 * 16 + 1;
 
 /// Keeps the elements of `column` whose index `keep` accepts.
 fn retain_indexed<T>(column: &mut Vec<T>, keep: impl Fn(usize) -> bool) {
@@ -67,7 +71,18 @@ impl History {
             .iter()
             .map(|v| f(v))
             .sum::<usize>()
-            + [&self.train_acc, &self.sparsity, &self.rho, &self.v_mean, &self.lambda_ntk].iter().map(|v| o(v)).sum::<usize>()
+            + [
+                &self.train_acc,
+                &self.sparsity,
+                &self.rho,
+                &self.v_mean,
+                &self.lambda_ntk,
+                &self.loss_top,
+                &self.test_loss,
+                &self.agop_alignment,
+                &self.batch_crit_eta,
+            ]
+            .iter().map(|v| o(v)).sum::<usize>()
             + self.regime.capacity()
     }
 
@@ -95,6 +110,10 @@ impl History {
         retain_indexed(&mut self.rho, keep);
         retain_indexed(&mut self.v_mean, keep);
         retain_indexed(&mut self.lambda_ntk, keep);
+        retain_indexed(&mut self.loss_top, keep);
+        retain_indexed(&mut self.test_loss, keep);
+        retain_indexed(&mut self.agop_alignment, keep);
+        retain_indexed(&mut self.batch_crit_eta, keep);
         retain_indexed(&mut self.regime, keep);
     }
 
@@ -122,6 +141,10 @@ impl History {
         self.rho.push(sample.rho);
         self.v_mean.push(sample.v_mean);
         self.lambda_ntk.push(sample.lambda_ntk);
+        self.loss_top.push(sample.loss_top);
+        self.test_loss.push(sample.test_loss);
+        self.agop_alignment.push(sample.agop_alignment);
+        self.batch_crit_eta.push(sample.batch_crit_eta);
         self.regime.push(regime);
         self.generation += 1;
     }
@@ -145,12 +168,23 @@ impl History {
             rho: self.rho[i],
             v_mean: self.v_mean[i],
             lambda_ntk: self.lambda_ntk[i],
+            loss_top: self.loss_top[i],
+            test_loss: self.test_loss[i],
+            agop_alignment: self.agop_alignment[i],
+            batch_crit_eta: self.batch_crit_eta[i],
         }
     }
 
     /// Every sample as CSV (SPEC §4 columns, via `output::SampleCsv`).
     pub fn to_csv(&self) -> std::io::Result<Vec<u8>> {
-        let mut csv = crate::output::SampleCsv::new(Vec::new());
+        // Every optional column any sample has (SGD's batch rate is absent at step 0).
+        let mut present = [false; 8];
+        for i in 0..self.len() {
+            for (p, has) in present.iter_mut().zip(crate::output::extra_presence(&self.sample(i))) {
+                *p |= has;
+            }
+        }
+        let mut csv = crate::output::SampleCsv::with_columns(Vec::new(), present);
         for i in 0..self.len() {
             csv.write(&self.sample(i))?;
         }

@@ -14,7 +14,7 @@ mod presets_ui;
 mod sweep_view;
 
 pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL, WIDTH_LABEL};
-pub use history::{HISTORY_LIMIT, History};
+pub use history::{BYTES_PER_SAMPLE, HISTORY_LIMIT, History};
 pub use phase_plane::PHASE_PLANE_TITLE;
 pub use plots::{LAMBDA_TITLE, LOSS_TITLE, WEIGHTS_TITLE};
 pub use presets_ui::{FileReply, LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL, write_atomically};

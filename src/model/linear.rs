@@ -62,4 +62,14 @@ impl Model for LinearPredictor {
     fn hessian_scale_sq(&self, _data: &Dataset) -> f64 {
         0.0
     }
+    fn output_at(&self, x: &[f64]) -> f64 {
+        dot(&self.w, x)
+    }
+    fn jacobian_row(&self, x: &[f64], out: &mut [f64]) {
+        out.copy_from_slice(x);
+    }
+    fn input_gradient(&self, _x: &[f64], out: &mut [f64]) -> bool {
+        out.copy_from_slice(&self.w);
+        true
+    }
 }

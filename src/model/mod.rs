@@ -45,6 +45,14 @@ pub trait Model: Send {
     fn sparsity(&self) -> Option<f64> {
         None
     }
+    /// f(x) at one input (any point, not only the training data; no caches used).
+    fn output_at(&self, x: &[f64]) -> f64;
+    /// The Jacobian row ∂f(x)/∂w at one input (length P).
+    fn jacobian_row(&self, x: &[f64], out: &mut [f64]);
+    /// ∇_x f(x) at one input (length d), for the AGOP; false where not available.
+    fn input_gradient(&self, _x: &[f64], _out: &mut [f64]) -> bool {
+        false
+    }
     /// (ρ, mean v): ρ = mean_i ⟨u_i − u0_i, Xᵀy⟩ (two-layer nets only).
     fn feature_alignment(&self, _xt_y: &[f64]) -> Option<(f64, f64)> {
         None

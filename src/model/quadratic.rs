@@ -10,6 +10,8 @@ use rand_distr::{Distribution, StandardNormal};
 
 pub struct QuadraticModel {
     gamma: f64,
+    /// φ(x) = x/‖x‖ (true) or φ = 0.
+    normalized: bool,
     /// φ(x_i), row-major n × p.
     features: Vec<f64>,
     /// The diagonal of Σ (±1).
@@ -40,7 +42,7 @@ impl QuadraticModel {
                 }
             }
         }
-        QuadraticModel { gamma: cfg.gamma, features, sigma, w: w0.clone(), w0, curvature_grad: vec![0.0; p] }
+        QuadraticModel { gamma: cfg.gamma, normalized: cfg.phi == Phi::Normalized, features, sigma, w: w0.clone(), w0, curvature_grad: vec![0.0; p] }
     }
 
     fn feature(&self, i: usize) -> &[f64] {
@@ -102,5 +104,17 @@ impl Model for QuadraticModel {
     }
     fn hessian_scale_sq(&self, _data: &Dataset) -> f64 {
         self.gamma * self.gamma
+    }
+    fn output_at(&self, x: &[f64]) -> f64 {
+        let quad: f64 = 0.5 * self.gamma * self.w.iter().zip(&self.sigma).map(|(w, s)| s * w * w).sum::<f64>();
+        let linear = if self.normalized { dot(&self.w, x) / dot(x, x).sqrt().max(f64::MIN_POSITIVE) } else { 0.0 };
+        linear + quad
+    }
+    fn jacobian_row(&self, x: &[f64], out: &mut [f64]) {
+        let norm = dot(x, x).sqrt();
+        for (((o, w), s), xv) in out.iter_mut().zip(&self.w).zip(&self.sigma).zip(x) {
+            let phi = if self.normalized && norm > 0.0 { xv / norm } else { 0.0 };
+            *o = phi + self.gamma * s * w;
+        }
     }
 }

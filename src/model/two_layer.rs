@@ -26,8 +26,8 @@ const CHUNK_WORK: usize = 1 << 15;
 const PARALLEL_WORK: usize = 1 << 17;
 /// From this input dimension on, the n × d products go through a blocked matrix product.
 const GEMM_D: usize = 8;
-/// Output block of the dense kernel's Gram products.
-const GRAM_BLOCK: usize = 64;
+/// Neurons per chunk of the dense kernel's Gram products.
+const GRAM_NEURONS: usize = 512;
 
 /// C (rows × cols) = alpha · A (rows × inner) · B (inner × cols), strides in elements.
 #[allow(clippy::too_many_arguments)]
@@ -593,12 +593,9 @@ impl Model for TwoLayer {
             // d = 1: the sign-class form (three weighted sums over the neurons).
             return (12.0 * m + 6.0 * n * n, 12.0 * m + 12.0 * n);
         }
-        // Dense: two symmetric Gram products over the neurons (block upper triangle, about
-        // 5/8 of a full product at n = 256) plus the gate matrix fills; matrix-free: the fused
-        // Jᵀ then J pass, 2 n m (d + 1) multiply-adds.
-        let blocks = (n / GRAM_BLOCK as f64).ceil().max(1.0);
-        let triangle = (blocks + 1.0) / (2.0 * blocks);
-        (2.0 * 2.0 * n * n * m * triangle + 4.0 * n * m, 4.0 * n * m * (d + 1.0))
+        // Dense: two Gram products over the neurons, 2 n² m flops each, plus the fills;
+        // matrix-free: the fused Jᵀ then J pass, 2 n m (d + 1) multiply-adds.
+        (2.0 * 2.0 * n * n * m + 4.0 * n * m, 4.0 * n * m * (d + 1.0))
     }
 
     fn kernel_apply(&self, data: &Dataset, x: &[f64], out: &mut [f64], _scratch: &mut Vec<f64>) {
@@ -677,53 +674,38 @@ impl Model for TwoLayer {
             return;
         }
         let (gate_all, b): (&[f64], &[f64]) = (&self.gate, self.b_cache());
-        // A = Gᵀ diag(a²) G and B = (G∘b)ᵀ(G∘b) over the neurons (G neuron-major, m × n), as
-        // blocked matrix products over the upper-triangle output blocks only; each block is
-        // one product on one thread, so the result does not depend on the thread count.
-        let mut buf = self.gram_buf.lock().unwrap_or_else(|e| e.into_inner());
-        buf.resize(m * n, 0.0);
-        let blocks = n.div_ceil(GRAM_BLOCK);
-        let pairs: Vec<(usize, usize)> = (0..blocks).flat_map(|i| (i..blocks).map(move |j| (i, j))).collect();
-        let mut grams = vec![vec![0.0; n * n]; 2];
-        for (which, gram) in grams.iter_mut().enumerate() {
-            // Left factor: rows a_k g_k (A) or g_k b_k (B); right factor: g_k (A) or g_k b_k (B).
-            let gate = gate_all;
-            let fill = |(k, row): (usize, &mut [f64])| {
-                let g = &gate[k * n..(k + 1) * n];
-                if which == 0 {
-                    let scale = a[k] * a[k];
-                    row.iter_mut().zip(g).for_each(|(r, &gi)| *r = scale * gi);
-                } else {
-                    let bk = &b[k * n..(k + 1) * n];
-                    row.iter_mut().zip(g).zip(bk).for_each(|((r, &gi), &bi)| *r = gi * bi);
-                }
-            };
-            if self.parallel() {
-                buf.par_chunks_mut(n).enumerate().with_min_len(self.chunk()).for_each(fill);
-            } else {
-                buf.chunks_mut(n).enumerate().for_each(fill);
-            }
-            let right: &[f64] = if which == 0 { gate } else { &buf };
-            let left: &[f64] = &buf;
-            let block = |&(bi, bj): &(usize, usize)| {
-                let (i0, i1) = (bi * GRAM_BLOCK, ((bi + 1) * GRAM_BLOCK).min(n));
-                let (j0, j1) = (bj * GRAM_BLOCK, ((bj + 1) * GRAM_BLOCK).min(n));
-                let mut c = vec![0.0; (i1 - i0) * (j1 - j0)];
-                gemm(i1 - i0, m, j1 - j0, 1.0, &left[i0..], (1, n as isize), &right[j0..], (n as isize, 1), &mut c, ((j1 - j0) as isize, 1));
-                c
-            };
-            let results: Vec<Vec<f64>> = if self.parallel() { pairs.par_iter().map(block).collect() } else { pairs.iter().map(block).collect() };
-            for (&(bi, bj), c) in pairs.iter().zip(results) {
-                let (i0, i1) = (bi * GRAM_BLOCK, ((bi + 1) * GRAM_BLOCK).min(n));
-                let (j0, j1) = (bj * GRAM_BLOCK, ((bj + 1) * GRAM_BLOCK).min(n));
-                let w = j1 - j0;
-                for i in i0..i1 {
-                    for j in j0.max(i)..j1 {
-                        gram[i * n + j] = c[(i - i0) * w + (j - j0)];
+        // A = Gᵀ diag(a²) G and B = (G∘b)ᵀ(G∘b) (G neuron-major, m × n) as one blocked matrix
+        // product per fixed chunk of neurons (the scaled copies of the chunk stay in cache and
+        // are packed once), partial n × n results added in chunk order: the result does not
+        // depend on the thread count.
+        let chunks = m.div_ceil(GRAM_NEURONS);
+        let work = |ch: usize| -> Vec<f64> {
+            let (k0, k1) = (ch * GRAM_NEURONS, ((ch + 1) * GRAM_NEURONS).min(m));
+            let rows = k1 - k0;
+            SCRATCH.with_borrow_mut(|buf| {
+                buf.resize(2 * rows * n, 0.0);
+                let (ga, gb) = buf.split_at_mut(rows * n);
+                for r in 0..rows {
+                    let k = k0 + r;
+                    let (g, bk) = (&gate_all[k * n..(k + 1) * n], &b[k * n..(k + 1) * n]);
+                    let a2 = a[k] * a[k];
+                    for (((o_a, o_b), &gi), &bi) in ga[r * n..(r + 1) * n].iter_mut().zip(gb[r * n..(r + 1) * n].iter_mut()).zip(g).zip(bk) {
+                        *o_a = a2 * gi;
+                        *o_b = gi * bi;
                     }
                 }
-            }
-        }
+                let mut out = vec![0.0; 2 * n * n];
+                let (out_a, out_b) = out.split_at_mut(n * n);
+                let stride = (n as isize, 1);
+                gemm(n, rows, n, 1.0, ga, (1, n as isize), &gate_all[k0 * n..k1 * n], stride, out_a, stride);
+                gemm(n, rows, n, 1.0, gb, (1, n as isize), gb, stride, out_b, stride);
+                out
+            })
+        };
+        let partials: Vec<Vec<f64>> = if self.parallel() { (0..chunks).into_par_iter().map(work).collect() } else { (0..chunks).map(work).collect() };
+        let mut total = vec![0.0; 2 * n * n];
+        sum_partials(partials, &mut total);
+        let grams = [&total[..n * n], &total[n * n..]];
         let c2 = self.c * self.c;
         let s2 = self.s_inv * self.s_inv;
         for i in 0..n {
@@ -752,6 +734,51 @@ impl Model for TwoLayer {
         Some(off as f64 / self.pre.len() as f64)
     }
 
+    fn output_at(&self, x: &[f64]) -> f64 {
+        let mut total = 0.0;
+        self.for_each_neuron_at(x, |k, g, z, z0| {
+            let (v, v0) = (self.w[self.m * self.d + k], self.w0[self.m * self.d + k]);
+            total += match self.approx {
+                Approx::Network | Approx::Quadratic => v * g * z,
+                Approx::Linearized => g * (v0 * z + (v - v0) * z0),
+            };
+        });
+        self.c * total
+    }
+
+    fn jacobian_row(&self, x: &[f64], out: &mut [f64]) {
+        let (m, d) = (self.m, self.d);
+        let a = self.a_coeffs().to_vec();
+        let (out_u, out_v) = out.split_at_mut(m * d);
+        self.for_each_neuron_at(x, |k, g, z, z0| {
+            let scale = self.c * a[k] * g * self.s_inv;
+            for (o, xv) in out_u[k * d..(k + 1) * d].iter_mut().zip(x) {
+                *o = scale * xv;
+            }
+            out_v[k] = self.c * g * if self.approx == Approx::Linearized { z0 } else { z };
+        });
+    }
+
+    fn input_gradient(&self, x: &[f64], out: &mut [f64]) -> bool {
+        let (m, d) = (self.m, self.d);
+        out.iter_mut().for_each(|o| *o = 0.0);
+        self.for_each_neuron_at(x, |k, g, _, _| {
+            let (v, v0) = (self.w[m * d + k], self.w0[m * d + k]);
+            let (u, u0) = (&self.w[k * d..(k + 1) * d], &self.w0[k * d..(k + 1) * d]);
+            for j in 0..d {
+                // ∂/∂x of the three variants (gates are piecewise constant in x).
+                let term = match self.approx {
+                    Approx::Network | Approx::Quadratic => v * u[j],
+                    Approx::Linearized => v0 * u[j] + (v - v0) * u0[j],
+                };
+                out[j] += g * term;
+            }
+        });
+        let scale = self.c * self.s_inv;
+        out.iter_mut().for_each(|o| *o *= scale);
+        true
+    }
+
     fn feature_alignment(&self, xt_y: &[f64]) -> Option<(f64, f64)> {
         let (m, d) = (self.m, self.d);
         // ρ = (1/m) Σ_j (Xᵀy)_j Σ_k (u_kj − u0_kj): column sums of u − u0, vectorized over k.
@@ -769,5 +796,19 @@ impl Model for TwoLayer {
         let v = &self.w[m * d..];
         let v_mean = super::pair_sum(v, v, |x, _| x) / m as f64;
         Some((rho / m as f64, v_mean))
+    }
+}
+
+impl TwoLayer {
+    /// Calls `f(k, gate, z, z0)` for every neuron at one input x: z = u_kᵀx/s_d now, z0 at
+    /// init, and the gate σ'(z) for the network or σ'(z0) for the Taylor models.
+    fn for_each_neuron_at(&self, x: &[f64], mut f: impl FnMut(usize, f64, f64, f64)) {
+        let d = self.d;
+        for k in 0..self.m {
+            let z = super::dot(&self.w[k * d..(k + 1) * d], x) * self.s_inv;
+            let z0 = super::dot(&self.w0[k * d..(k + 1) * d], x) * self.s_inv;
+            let gate = gate_of(if self.approx == Approx::Network { z } else { z0 }, self.a_neg);
+            f(k, gate, z, z0);
+        }
     }
 }
