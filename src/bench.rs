@@ -108,6 +108,7 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
     let mut sim = Simulation::new(&preset)?;
     let (n, d, m) = (sim.data().n as f64, sim.data().d as f64, preset.model.width as f64);
     let before = counters(&sim);
+    let timing0 = sim.timing();
     let started = Instant::now();
     let mut done = 0;
     while sim.step().is_some() {
@@ -118,7 +119,12 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
     let (dense_cost, apply_cost) = sim.model().kernel_costs(sim.data().n);
     let kernel_flops = (after.0 - before.0) * apply_cost + (after.1 - before.1) * dense_cost + (after.2 - before.2) * 2.0 * n * n;
     let flops = done as f64 * (4.0 * n * m * d + 6.0 * n * m) + kernel_flops;
-    let timing = sim.timing();
+    let timing1 = sim.timing();
+    let timing = crate::sim::StepTiming {
+        forward_backward_secs: timing1.forward_backward_secs - timing0.forward_backward_secs,
+        kernel_secs: timing1.kernel_secs - timing0.kernel_secs,
+        other_secs: timing1.other_secs - timing0.other_secs,
+    };
     let per_step = |a: f64, b: f64| if done > 0 { (b - a) / done as f64 } else { 0.0 };
     let plan = format!(
         "{:?} ({:.1} matrix-free + {:.1} formed-kernel products, {:.2} dense kernels per step)",

@@ -78,8 +78,6 @@ pub struct TwoLayer {
     recompute: bool,
     /// Fraction of negative pre-activations at the last forward (recompute mode).
     negative_fraction: f64,
-    /// An m × n buffer for the dense kernel's scaled gate matrices.
-    gram_buf: std::sync::Mutex<Vec<f64>>,
 }
 
 impl TwoLayer {
@@ -121,7 +119,6 @@ impl TwoLayer {
             recompute: d == 1,
             negative_fraction: 0.0,
             f0: Vec::new(),
-            gram_buf: std::sync::Mutex::new(Vec::new()),
         };
         if net.approx != Approx::Network {
             // A network forward at init sets the gates σ'(z0) that the Taylor models keep
@@ -422,6 +419,7 @@ impl Model for TwoLayer {
         let (network, a_neg) = (self.approx == Approx::Network, self.a_neg);
         let mut pre = std::mem::take(&mut self.pre);
         let mut gate = std::mem::take(&mut self.gate);
+        let negatives = std::sync::atomic::AtomicU64::new(0);
         self.for_chunks_mut(&mut pre, n, &mut gate, n, |k0, pre_rows, gate_rows| {
             let rows = pre_rows.len() / n;
             let u_rows = &u[k0 * d..(k0 + rows) * d];
@@ -446,9 +444,15 @@ impl Model for TwoLayer {
                     *g = gate_of(z, a_neg);
                 }
             }
+            if a_neg < 1.0 {
+                // Integer counts add up the same in any order.
+                let count = pre_rows.iter().map(|&z| (z < 0.0) as u64).sum::<u64>();
+                negatives.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+            }
         });
         self.pre = pre;
         self.gate = gate;
+        self.negative_fraction = negatives.into_inner() as f64 / (m * n).max(1) as f64;
         // The Taylor models keep the gates set at init (see `new`).
         let v = &self.w[m * d..];
         let v0 = &self.w0[m * d..];
@@ -726,12 +730,8 @@ impl Model for TwoLayer {
         if self.a_neg >= 1.0 {
             return None;
         }
-        if self.recompute {
-            return Some(self.negative_fraction);
-        }
-        // Count the network's own gates at the current weights, whatever is trained.
-        let off = self.pre.iter().filter(|&&z| z < 0.0).count();
-        Some(off as f64 / self.pre.len() as f64)
+        // Counted by the last forward pass: the network's own gates at the current weights.
+        Some(self.negative_fraction)
     }
 
     fn output_at(&self, x: &[f64]) -> f64 {
