@@ -5,7 +5,8 @@
 
 use crate::config::Preset;
 use crate::data::Separability;
-use crate::sim::{Phase, Sample, Simulation, Status};
+use crate::sim::{Phase, Sample, SgdStats, Simulation, Status};
+use std::sync::Arc;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded, unbounded};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread::JoinHandle;
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 
 /// How long one slice of stepping lasts before a batch is sent.
 const SLICE: Duration = Duration::from_millis(8);
+/// The AGOP matrices (d × d, O(n·m·d) to compute) are refreshed at most this often while running.
+const AGOP_REFRESH: Duration = Duration::from_millis(500);
 /// Batches the channel holds before the runner waits for the UI to catch up.
 const EVENT_CAPACITY: usize = 64;
 
@@ -113,6 +116,23 @@ pub struct RunSnapshot {
     /// Measured over the last half second of stepping.
     pub steps_per_second: f64,
     pub speed: Speed,
+    /// SGD bookkeeping (SGD runs only): steps above the batch critical rate, loss rises, match rate.
+    pub sgd: Option<SgdStats>,
+    /// γ_y = yᵀXXᵀy (Huang et al. 2025: ρ/v̄ tends to √γ_y).
+    pub gamma_y: f64,
+    /// Meltzer–Liu bounds in η·λ̂0 units (catapult guaranteed below, diverges above), where they apply.
+    pub meltzer_liu: Option<(f64, Option<f64>)>,
+    /// The model's and the teacher's AGOP (teacher data), refreshed at most every ~0.5 s and on pause.
+    pub agop: Option<Arc<AgopMatrices>>,
+}
+
+/// The model's AGOP G and the teacher's G* (both d × d, row-major), as of `step`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgopMatrices {
+    pub d: usize,
+    pub step: u64,
+    pub model: Vec<f64>,
+    pub target: Vec<f64>,
 }
 
 /// What the runner reports.
@@ -230,6 +250,9 @@ struct Runner {
     steps_per_second: f64,
     /// A status event is owed (state changed without new samples).
     status_dirty: bool,
+    /// The last AGOP computed for this run, and when.
+    agop: Option<Arc<AgopMatrices>>,
+    agop_at: Instant,
 }
 
 impl Runner {
@@ -254,6 +277,8 @@ impl Runner {
             rate_window_steps: 0,
             steps_per_second: 0.0,
             status_dirty: false,
+            agop: None,
+            agop_at: now,
         }
     }
 
@@ -336,7 +361,35 @@ impl Runner {
             status: self.status(),
             steps_per_second: self.steps_per_second,
             speed: self.speed,
+            sgd: sim.sgd_stats(),
+            gamma_y: sim.gamma_y(),
+            meltzer_liu: sim.meltzer_liu_bounds(),
+            agop: self.agop.clone(),
         })
+    }
+
+    /// Recomputes the AGOP matrices (teacher data only) when the last ones are older than
+    /// `AGOP_REFRESH`, or at once when the run is not stepping (paused, finished) and they are stale.
+    fn refresh_agop(&mut self) {
+        let stepping = self.can_step();
+        let Some(run) = self.run.as_ref() else { return };
+        let sim = &run.sim;
+        let Some(target) = sim.agop_target() else {
+            self.agop = None;
+            return;
+        };
+        let step = sim.step_count();
+        let fresh = self.agop.as_ref().is_some_and(|a| a.step == step);
+        let due = self.agop.is_none() || (!fresh && (!stepping || self.agop_at.elapsed() >= AGOP_REFRESH));
+        if !due {
+            return;
+        }
+        let computed = catch_unwind(AssertUnwindSafe(|| sim.agop())).ok().flatten();
+        if let Some(model) = computed {
+            let d = sim.data().d;
+            self.agop = Some(Arc::new(AgopMatrices { d, step, model, target: target.to_vec() }));
+            self.agop_at = Instant::now();
+        }
     }
 
     /// Sends an event; false when the UI has gone away.
@@ -367,6 +420,8 @@ impl Runner {
                 self.pending_regimes.clear();
                 self.allowance = 0.0;
                 self.last_tick = Instant::now();
+                self.agop = None;
+                self.refresh_agop();
                 let first = self.run.as_ref().map(|r| r.sim.first_sample().clone()).expect("just built");
                 if let Some(snapshot) = self.snapshot() {
                     self.send(Event::NewRun { preset: Box::new(preset), first, snapshot });
@@ -518,6 +573,7 @@ impl Runner {
         if self.pending.is_empty() && !self.status_dirty {
             return;
         }
+        self.refresh_agop();
         let Some(snapshot) = self.snapshot() else {
             self.status_dirty = false;
             return;
@@ -641,5 +697,26 @@ mod tests {
         wait_for(&handle, |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.step == 0 && snapshot.run_id == 2));
         handle.send(Command::Step(2));
         wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 2 && snapshot.run_id == 2));
+    }
+
+    /// Teacher data: the snapshot carries G and G* (d × d) and the SGD stats; one-example runs
+    /// carry the Meltzer–Liu bounds and no AGOP.
+    #[test]
+    fn snapshots_carry_agop_sgd_stats_and_bounds() {
+        let handle = RunnerHandle::spawn(preset("zhu-sgd-batch-10"), Speed::Unlimited, true, Box::new(|| {}));
+        wait_for(&handle, |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.agop.is_some()));
+        handle.send(Command::Step(2));
+        let events = wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 2));
+        let Some(Event::Batch { snapshot, .. }) = events.last() else { unreachable!() };
+        let agop = snapshot.agop.as_ref().expect("AGOP for teacher data");
+        assert_eq!((agop.d, agop.step, agop.model.len(), agop.target.len()), (50, 2, 2500, 2500));
+        assert_eq!(snapshot.sgd.map(|s| s.steps), Some(2));
+        assert!(snapshot.meltzer_liu.is_none());
+
+        let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, true, Box::new(|| {}));
+        let events = wait_for(&handle, |e| matches!(e, Event::NewRun { .. }));
+        let Some(Event::NewRun { snapshot, .. }) = events.last() else { unreachable!() };
+        assert!(snapshot.agop.is_none() && snapshot.sgd.is_none());
+        assert!(snapshot.meltzer_liu.is_some_and(|(catapult, _)| catapult > 2.0));
     }
 }

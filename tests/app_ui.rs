@@ -8,7 +8,7 @@ use catapult_lab::runner::{Command, RunStatus};
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
@@ -124,6 +124,8 @@ fn loading_a_shipped_preset_changes_the_model() {
     step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     assert_eq!(harness.state().model_description(), "two_layer linear m=1000 network");
     harness.get_by_label("Presets").click();
+    harness.run_steps(3);
+    harness.get_by_label("Zhu et al.").click();
     harness.run_steps(3);
     harness.get_by_label("zhu-multi-example").click();
     step_until(&mut harness, "the new preset", |app| app.preset_name() == "zhu-multi-example");
@@ -245,6 +247,10 @@ fn a_burst_of_random_input_leaves_no_panic_and_samples_keep_arriving() {
                 let name = library::SHIPPED[rng.random_range(0..3)].0;
                 harness.get_by_label("Presets").click();
                 harness.step();
+                if let Some(group) = harness.query_by_label_contains("Basics") {
+                    group.click();
+                    harness.step();
+                }
                 if let Some(item) = harness.query_by_label(name) {
                     item.click();
                 }
@@ -443,10 +449,15 @@ fn exporting_the_run_as_csv_round_trips_the_shown_history() {
     harness.run_steps(2);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.csv");
+    // The export section sits low in the side panel: scroll it into view before clicking.
+    harness.get_by_label(app::EXPORT_SECTION_LABEL).scroll_to_me();
+    harness.run_steps(2);
     harness.get_by_label(app::EXPORT_SECTION_LABEL).click();
     harness.run_steps(2);
     type_into(&mut harness, app::EXPORT_PATH_LABEL, &path.display().to_string());
-    harness.get_by_label(app::EXPORT_WRITE_LABEL).click();
+    harness.get_by_label(app::EXPORT_WRITE_LABEL).scroll_to_me();
+    harness.run_steps(2);
+    harness.get_by_label(app::EXPORT_WRITE_LABEL).click_accesskit();
     step_until(&mut harness, "the run CSV", |app| app.export_message().is_some());
     assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
 
@@ -650,4 +661,145 @@ fn saving_is_atomic_and_loads_back_identical() {
     let missing_dir = dir.path().join("no/such/dir/x.json");
     let err = app::write_atomically(&missing_dir, "{}").unwrap_err();
     assert!(err.contains("cannot write"), "{err}");
+}
+
+/// Clicks "unlimited speed" so a test does not wait on the watchable default speed.
+fn unlimited(harness: &mut Harness<'static, App>) {
+    harness.get_by_label("unlimited speed").click();
+    harness.step();
+}
+
+#[test]
+fn an_sgd_teacher_preset_shows_the_batch_rate_match_rate_test_loss_and_agop() {
+    let mut harness = harness_on("zhu-sgd-batch-10");
+    unlimited(&mut harness);
+    step_until(&mut harness, "SGD samples with the batch critical rate", |app| {
+        app.step_count() >= 10 && app.snapshot().is_some_and(|s| s.sgd.is_some() && s.agop.is_some())
+    });
+    harness.run_steps(2);
+    harness.get_by_label(app::SGD_TITLE);
+    harness.get_by_label_contains(app::BATCH_CRIT_SERIES);
+    if harness.state().snapshot().unwrap().sgd.unwrap().steps_above > 0 {
+        harness.get_by_label_contains(app::ETA_ABOVE_SERIES);
+    }
+    harness.get_by_label_contains(app::MATCH_RATE_LABEL);
+    harness.get_by_label_contains("SGD: η > 2/λ(batch) on");
+    // Teacher data: test loss, the loss split, the AGOP heatmaps and the alignment.
+    harness.get_by_label_contains(app::TEST_LOSS_SERIES);
+    harness.get_by_label_contains(app::LOSS_TOP_SERIES);
+    harness.get_by_label_contains(app::LOSS_REST_SERIES);
+    harness.get_by_label(app::AGOP_MODEL_LABEL);
+    harness.get_by_label(app::AGOP_TARGET_LABEL);
+    harness.get_by_label(app::AGOP_ALIGNMENT_TITLE);
+    harness.get_by_label_contains("AGOP alignment cos(G, G*) =");
+    let agop = harness.state().snapshot().unwrap().agop.clone().unwrap();
+    assert_eq!(agop.d, 50);
+    assert_eq!(agop.model.len(), 50 * 50);
+    assert_eq!(agop.target.len(), 50 * 50);
+    // The stats in the strip are the engine's.
+    let sgd = harness.state().snapshot().unwrap().sgd.unwrap();
+    assert!(sgd.steps >= 10 && sgd.steps_above <= sgd.steps);
+}
+
+#[test]
+fn the_default_view_has_no_sgd_or_teacher_elements() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 2);
+    harness.run_steps(2);
+    for label in [app::SGD_TITLE, app::AGOP_MODEL_LABEL, app::AGOP_ALIGNMENT_TITLE, app::RHO_TOGGLE_LABEL] {
+        assert!(harness.query_by_label(label).is_none(), "{label} shown for a one-example full-batch run");
+    }
+    assert!(harness.query_by_label_contains(app::MATCH_RATE_LABEL).is_none());
+}
+
+#[test]
+fn the_schedule_table_loads_a_schedule_and_an_applied_edit_restarts_the_run() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    harness.state_mut().load_shipped("zhu-multiple-catapults");
+    step_until(&mut harness, "the multiple-catapult preset", |app| app.preset_name() == "zhu-multiple-catapults");
+    harness.run_steps(2);
+    harness.get_by_label(app::SCHEDULE_SECTION_LABEL);
+    let expected = [(100usize, 2.5f64), (200, 4.0), (300, 6.0)];
+    for (row, (step, value)) in expected.iter().enumerate() {
+        let (step_label, value_label) = (app::schedule_step_label(row + 1), app::schedule_value_label(row + 1));
+        let step_field = harness.get_by_role_and_label(Role::SpinButton, &step_label);
+        assert_eq!(step_field.accesskit_node().numeric_value(), Some(*step as f64));
+        let value_field = harness.get_by_role_and_label(Role::SpinButton, &value_label);
+        assert_eq!(value_field.accesskit_node().numeric_value(), Some(*value));
+    }
+    // Edit the second change to η·λ₀ = 3.5 and apply: the run restarts with the new schedule.
+    let label = app::schedule_value_label(2);
+    harness.get_by_role_and_label(Role::SpinButton, &label).set_value_accesskit(3.5);
+    harness.run_steps(2);
+    let run_before = harness.state().snapshot().unwrap().run_id;
+    harness.get_by_label(app::SCHEDULE_APPLY_LABEL).click();
+    step_until(&mut harness, "the run restarted with the edited schedule", |app| {
+        app.snapshot().is_some_and(|s| s.run_id > run_before) && app.preset().train.schedule == vec![(100, 2.5), (200, 3.5), (300, 6.0)]
+    });
+    assert!(harness.state().preset_name().ends_with("(edited)"));
+    // Adding and removing rows edits the draft only; a bad value is refused by validation.
+    harness.get_by_label(app::SCHEDULE_ADD_LABEL).click();
+    harness.run_steps(2);
+    let label = app::schedule_step_label(4);
+    harness.get_by_role_and_label(Role::SpinButton, &label);
+    assert_eq!(harness.state().preset().train.schedule.len(), 3, "adding a row does not restart the run");
+}
+
+#[test]
+fn the_rho_v_mean_toggle_shows_the_sqrt_gamma_line() {
+    let mut harness = harness_on("huang2025-two-stage");
+    unlimited(&mut harness);
+    step_until(&mut harness, "some steps", |app| app.step_count() > 20);
+    harness.get_by_label(app::PHASE_PLANE_TITLE);
+    harness.get_by_label(app::RHO_TOGGLE_LABEL).click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().phase_view(), app::PhaseView::RhoVMean);
+    harness.get_by_label(app::RHO_PLANE_TITLE);
+    harness.get_by_label_contains(app::SQRT_GAMMA_LINE_LABEL);
+    harness.get_by_label_contains("√γ_y =");
+    assert!(harness.state().snapshot().unwrap().gamma_y > 0.0);
+    harness.get_by_label(app::UV_TOGGLE_LABEL).click();
+    harness.run_steps(2);
+    harness.get_by_label(app::PHASE_PLANE_TITLE);
+}
+
+#[test]
+fn every_shipped_preset_loads_in_the_app_and_streams_samples() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    unlimited(&mut harness);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    for (name, _) in library::SHIPPED {
+        let received = harness.state().samples_received();
+        harness.state_mut().load_shipped(name);
+        // Step 0 comes with the new run; at least one step must follow it.
+        step_until(&mut harness, &format!("{name} to start and stream samples"), |app| {
+            app.preset_name() == *name && app.samples_received() >= received + 2 && app.step_count() > 0
+        });
+        harness.run_steps(2);
+        assert!(harness.state().last_error().is_none(), "{name}: {:?}", harness.state().last_error());
+        assert!(app::preset_group(name).is_some(), "{name} is in no Presets submenu");
+        let snapshot = harness.state().snapshot().unwrap();
+        if name.starts_with("meltzer-homogeneous") {
+            assert!(snapshot.meltzer_liu.is_some(), "{name}: no Meltzer–Liu bounds");
+            harness.get_by_label_contains("Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ <");
+        }
+        if name.ends_with("-logistic") || name.ends_with("-exponential") {
+            harness.get_by_label_contains(app::LAMBDA_NTK_SERIES);
+        }
+    }
+}
+
+#[test]
+fn the_presets_menu_groups_presets_by_source() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    harness.get_by_label("Presets").click();
+    harness.run_steps(3);
+    for (group, _) in app::PRESET_GROUPS {
+        assert!(harness.query_all_by_label_contains(group).count() >= 1, "no submenu {group}");
+    }
+    harness.get_by_label("Huang et al. 2025").click();
+    harness.run_steps(3);
+    harness.get_by_label("huang2025-two-stage").click();
+    step_until(&mut harness, "the Huang 2025 preset", |app| app.preset_name() == "huang2025-two-stage");
 }

@@ -37,6 +37,8 @@ impl App {
         ui.separator();
         self.structure_controls_ui(ui);
         ui.separator();
+        self.schedule_ui(ui);
+        ui.separator();
         self.preset_file_ui(ui);
         ui.separator();
         self.pins_ui(ui);
@@ -142,8 +144,44 @@ impl App {
         });
     }
 
-    /// Tick marks under the η·λ₀ slider at 2 (lazy edge) and 4 (catapult edge).
+    /// Tick marks under the η·λ₀ slider at 2 (lazy edge) and 4 (catapult edge), and, where the
+    /// engine gives them, a second row with the Meltzer–Liu bounds.
     fn eta_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32) {
+        self.eta_edge_marks_ui(ui, slider_left);
+        if let Some((catapult, divergence)) = self.snapshot.as_ref().and_then(|s| s.meltzer_liu) {
+            self.meltzer_liu_marks_ui(ui, slider_left, catapult, divergence);
+        }
+    }
+
+    /// The Meltzer–Liu row: ▲ at the catapult-guaranteed bound and at the divergence bound
+    /// (arrows at the edge when a bound lies beyond the slider), and a line saying what they are.
+    fn meltzer_liu_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32, catapult: f64, divergence: Option<f64>) {
+        let width = ui.spacing().slider_width;
+        let handle_radius = ui.spacing().interact_size.y / 2.5;
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
+        let painter = ui.painter();
+        let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v.clamp(0.0, ETA_SCALED_MAX) / ETA_SCALED_MAX) as f32;
+        let font = egui::FontId::proportional(11.0);
+        let mut marks = vec![(catapult, "catapult below", Color32::from_rgb(235, 150, 30), egui::Align2::RIGHT_TOP)];
+        if let Some(d) = divergence {
+            marks.push((d, "diverges above", Color32::from_rgb(200, 60, 150), egui::Align2::LEFT_TOP));
+        }
+        for (value, text, color, align) in marks {
+            let x = x_of(value);
+            let beyond = value > ETA_SCALED_MAX;
+            painter.text(egui::pos2(x, rect.top()), egui::Align2::CENTER_TOP, if beyond { "▶" } else { "▲" }, font.clone(), color);
+            let offset = if align == egui::Align2::RIGHT_TOP { -6.0 } else { 6.0 };
+            let (text, align) = if beyond { (format!("{text} {value:.2}"), egui::Align2::RIGHT_TOP) } else { (text.to_string(), align) };
+            painter.text(egui::pos2(x + if beyond { -10.0 } else { offset }, rect.top() + 1.0), align, text, font.clone(), color);
+        }
+        let divergence_text = divergence.map_or("no divergence bound (ReLU)".to_string(), |d| format!("diverges above {d:.2}"));
+        let tip = "Meltzer & Liu's bounds for a two-layer homogeneous net on one example with y = 0, computed by the                    engine for this initialization: for η·λ₀ between 2 and the first bound a catapult is guaranteed;                    above the second the run must diverge. In between, theory does not decide.";
+        response.on_hover_text(tip);
+        ui.label(RichText::new(format!("Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ < {catapult:.2}; {divergence_text}")).small())
+            .on_hover_text(tip);
+    }
+
+    fn eta_edge_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32) {
         let width = ui.spacing().slider_width;
         let handle_radius = ui.spacing().interact_size.y / 2.5;
         let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());

@@ -262,6 +262,21 @@ pub fn decimate(xs: &[f64], ys: &[f64], range: std::ops::Range<usize>, buckets: 
     out
 }
 
+/// True when a recent sample of an optional column carries a value (the column applies to this
+/// run; e.g. SGD's batch rate is absent at step 0 only).
+pub fn has_values(column: &[Option<f64>]) -> bool {
+    column.iter().rev().take(4).any(Option::is_some)
+}
+
+/// Like `decimate`, for an optional column: the samples without a value are skipped.
+pub fn decimate_present(xs: &[f64], ys: &[Option<f64>], range: std::ops::Range<usize>, buckets: usize, transform: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
+    let (steps, values): (Vec<f64>, Vec<f64>) = range.filter_map(|i| ys[i].map(|y| (xs[i], y))).unzip();
+    if steps.is_empty() {
+        return Vec::new();
+    }
+    decimate(&steps, &values, 0..steps.len(), buckets, transform)
+}
+
 /// Runs of equal regime over `range` as (first step, last step, regime).
 pub fn regime_runs(xs: &[f64], regimes: &[Regime], range: std::ops::Range<usize>) -> Vec<(f64, f64, Regime)> {
     let mut runs: Vec<(f64, f64, Regime)> = Vec::new();

@@ -4,6 +4,7 @@
 //! frame's commands at the end. Two views share the window: the live run (default) and the
 //! sweep (F2 switches). UI only: every number shown comes from the runner or a sweep's summaries.
 
+mod agop_view;
 mod controls;
 mod export;
 mod history;
@@ -11,19 +12,28 @@ mod phase_plane;
 mod pins;
 mod plots;
 mod presets_ui;
+mod schedule;
 mod sweep_view;
 
 pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL, WIDTH_LABEL};
 pub use history::{BYTES_PER_SAMPLE, HISTORY_LIMIT, History};
-pub use phase_plane::PHASE_PLANE_TITLE;
-pub use plots::{LAMBDA_TITLE, LOSS_TITLE, WEIGHTS_TITLE};
-pub use presets_ui::{FileReply, LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL, write_atomically};
+pub use agop_view::{AGOP_HEATMAPS_TITLE, AGOP_MODEL_LABEL, AGOP_TARGET_LABEL};
+pub use phase_plane::{PHASE_PLANE_TITLE, PhaseView, RHO_PLANE_TITLE, RHO_TOGGLE_LABEL, SQRT_GAMMA_LINE_LABEL, UV_TOGGLE_LABEL};
+pub use plots::{
+    AGOP_ALIGNMENT_TITLE, BATCH_CRIT_SERIES, ETA_ABOVE_SERIES, LAMBDA_NTK_SERIES, LAMBDA_TITLE, LOSS_REST_SERIES, LOSS_TITLE, LOSS_TOP_SERIES,
+    RISE_ABOVE_SERIES, SGD_TITLE, TEST_LOSS_SERIES, WEIGHTS_TITLE,
+};
+pub use presets_ui::{FileReply, LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL, PRESET_GROUPS, preset_group, write_atomically};
+pub use schedule::{SCHEDULE_ADD_LABEL, SCHEDULE_APPLY_LABEL, SCHEDULE_SECTION_LABEL, schedule_step_label, schedule_value_label};
 pub use export::{EXPORT_DIALOG_LABEL, EXPORT_PATH_LABEL, EXPORT_SECTION_LABEL, EXPORT_WHAT_LABEL, EXPORT_WRITE_LABEL, ExportTarget, PlotId};
 pub use pins::{MAX_PINS, PIN_LABEL, Pin, UNPIN_ALL_LABEL};
 pub use sweep_view::{
     SWEEP_CANCEL_LABEL, SWEEP_COUNT_LABEL, SWEEP_FINAL_TITLE, SWEEP_FROM_LABEL, SWEEP_NORM_TITLE, SWEEP_PEAK_TITLE, SWEEP_PHASE_TITLE,
     SWEEP_SEEDS_LABEL, SWEEP_START_LABEL, SWEEP_STEPS_LABEL, SWEEP_TO_LABEL, SWEEP_WIDTHS_LABEL, SweepForm, phase_key_label,
+    ML_CATAPULT_LABEL, ML_DIVERGENCE_LABEL,
 };
+/// The status-strip text of the SGD match rate starts with this.
+pub const MATCH_RATE_LABEL: &str = "match rate";
 
 use eframe::egui;
 use crate::cli::describe_model;
@@ -108,6 +118,8 @@ pub struct App {
     pins: Vec<Pin>,
     export: export::ExportState,
     sweep: sweep_view::SweepState,
+    /// The phase-plane panel's view (u/v or ρ/v̄).
+    phase_view: PhaseView,
 }
 
 impl App {
@@ -152,6 +164,7 @@ impl App {
             pins: Vec::new(),
             export: export::ExportState::default(),
             sweep,
+            phase_view: PhaseView::default(),
         }
     }
 
@@ -269,6 +282,10 @@ impl App {
 
     pub fn set_view(&mut self, view: View) {
         self.view = view;
+    }
+
+    pub fn phase_view(&self) -> PhaseView {
+        self.phase_view
     }
 
     // ---- Frame logic ----
@@ -419,6 +436,32 @@ impl App {
             }
             ui.separator();
             ui.label(format!("peak loss {} (step {})", fmt_num(s.peak_loss), s.peak_step)).on_hover_text("Largest loss so far, and when.");
+            if let Some(sgd) = s.sgd {
+                ui.separator();
+                ui.label(format!("SGD: η > 2/λ(batch) on {:.0}% of steps", 100.0 * sgd.share_above())).on_hover_text(format!(
+                    "Each SGD step uses one batch, whose own sharpness λ(batch) sets its critical rate 2/λ(batch). \
+                     {} of {} steps so far had η above it (unstable for that batch: a small catapult).",
+                    sgd.steps_above, sgd.steps
+                ));
+                let (text, color) = match sgd.match_rate() {
+                    Some(rate) => (format!("{MATCH_RATE_LABEL} {:.0}% ({} of {} loss rises)", 100.0 * rate, sgd.rises_above, sgd.loss_rises), Color32::from_rgb(235, 150, 30)),
+                    None => (format!("{MATCH_RATE_LABEL}: no loss rise yet"), ui.visuals().text_color()),
+                };
+                ui.label(RichText::new(text).color(color)).on_hover_text(
+                    "Zhu's test of the SGD catapult picture: of the steps where the training loss rose, the share that \
+                     had η above the batch critical rate. Near 100%: the loss spikes are catapults of the batch kernel.",
+                );
+            }
+            if let Some(alignment) = self.history.agop_alignment.last().copied().flatten() {
+                ui.label(format!("AGOP alignment cos(G, G*) = {alignment:.3}")).on_hover_text(
+                    "How well the model's average gradient outer product G matches the teacher's G* (1 = the same \
+                     feature directions). Feature learning raises it; smaller batches raise it more.",
+                );
+            }
+            if let Some(test_loss) = self.history.test_loss.last().copied().flatten() {
+                ui.label(format!("test loss {}", fmt_num(test_loss))).on_hover_text("Loss on 1000 held-out teacher examples (generalization).");
+            }
+            ui.separator();
             ui.label(format!("data: {}", s.separability.label()))
                 .on_hover_text("Decided exactly (a linear program): separable through the origin, degenerate (same x, opposite labels), or non-separable.");
             let speed = match s.status {
@@ -448,18 +491,38 @@ impl App {
         let title_height = ui.text_style_height(&egui::TextStyle::Body) * 1.1 + spacing.y;
         let left_width = (available.x * 0.56).floor();
         let right_width = available.x - left_width - spacing.x;
-        let plot_height = ((available.y - 3.0 * title_height - 3.0 * spacing.y) / 3.0 - 16.0).max(80.0);
+        // SGD runs get a fourth plot (η against the batch critical rate); teacher data gets the
+        // AGOP heatmaps and the alignment plot under a shorter phase plane.
+        let sgd = history::has_values(&self.history.batch_crit_eta);
+        let teacher = history::has_values(&self.history.agop_alignment) || self.snapshot.as_ref().is_some_and(|s| s.agop.is_some());
+        let left_plots = if sgd { 4.0 } else { 3.0 };
+        let plot_height = ((available.y - left_plots * title_height - left_plots * spacing.y) / left_plots - 16.0).max(80.0);
         let phase_height = (available.y - title_height - spacing.y - 16.0).max(120.0);
+        let gamma_y = self.snapshot.as_ref().map(|s| s.gamma_y);
+        let agop = self.snapshot.as_ref().and_then(|s| s.agop.clone());
+        let phase_view = &mut self.phase_view;
         ui.horizontal_top(|ui| {
             ui.allocate_ui_with_layout(egui::vec2(left_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(left_width);
                 rects.push((PlotId::Loss, plots::loss_plot(ui, &inputs, plot_height)));
                 rects.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
                 rects.push((PlotId::Weights, plots::weights_plot(ui, &inputs, plot_height)));
+                if sgd {
+                    plots::sgd_rate_plot(ui, &inputs, plot_height);
+                }
             });
             ui.allocate_ui_with_layout(egui::vec2(right_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(right_width);
-                rects.push((PlotId::PhasePlane, phase_plane::phase_plane(ui, &self.history, &self.pins, inputs.reset, phase_height)));
+                if teacher {
+                    let phase_height = (available.y * 0.36).max(120.0);
+                    rects.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, inputs.history, inputs.pins, inputs.reset, phase_height, phase_view, gamma_y)));
+                    let heatmap_height = (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height);
+                    agop_view::agop_heatmaps(ui, agop.as_deref(), heatmap_height);
+                    let alignment_height = (ui.available_height() - title_height - 16.0).max(80.0);
+                    plots::agop_alignment_plot(ui, &inputs, alignment_height);
+                } else {
+                    rects.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, inputs.history, inputs.pins, inputs.reset, phase_height, phase_view, gamma_y)));
+                }
             });
         });
         self.reset_plots = false;

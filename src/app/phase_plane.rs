@@ -1,16 +1,124 @@
 //! The u/v phase plane of Zhu et al. (SPEC §4): v = η·λ horizontally, u on a log axis
 //! vertically, with the overlays v = 2, v = 4, the growth boundary u = v − 2, the feasible
 //! parabola u = v²/4, the stable segment u = 0, 0 < v < 2 (drawn at the bottom of the log
-//! axis), and the trajectory with its start marked and the current point highlighted.
+//! axis), and the trajectory with its start marked and the current point highlighted. For
+//! two-layer nets on data with γ_y > 0 a toggle switches to the (ρ, v̄) plane of Huang et al. 2025:
+//! v̄ against ρ with the line ρ = √γ_y·v̄ that the trajectory approaches.
 
 use eframe::egui;
-use super::history::History;
+use super::history::{History, has_values};
 use super::pins::Pin;
 use super::plots::{decade_spacer, log10_clamped, pow10_label};
 use egui::{Color32, Id, RichText};
 use egui_plot::{AxisHints, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
 
 pub const PHASE_PLANE_TITLE: &str = "u/v phase plane";
+pub const RHO_PLANE_TITLE: &str = "ρ/⟨v⟩ plane (Huang et al. 2025)";
+pub const UV_TOGGLE_LABEL: &str = "u/v";
+pub const RHO_TOGGLE_LABEL: &str = "ρ/⟨v⟩";
+/// Legend name of the line the (ρ, v̄) trajectory approaches.
+pub const SQRT_GAMMA_LINE_LABEL: &str = "ρ = √γ_y·⟨v⟩ (first layer aligned with X^T y)";
+
+/// Which plane the phase-plane panel shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PhaseView {
+    /// Zhu et al.'s (u, v) plane.
+    #[default]
+    UV,
+    /// Huang et al. 2025's (ρ, v̄) plane.
+    RhoVMean,
+}
+
+/// The phase-plane panel: the toggle (when the ρ/v̄ view applies), then the chosen plane.
+pub fn phase_panel(ui: &mut egui::Ui, history: &History, pins: &[Pin], reset: bool, height: f32, view: &mut PhaseView, gamma_y: Option<f64>) -> egui::Rect {
+    let gamma_y = gamma_y.filter(|g| *g > 0.0 && g.is_finite());
+    let rho_applies = gamma_y.is_some() && has_values(&history.rho) && has_values(&history.v_mean);
+    if !rho_applies {
+        return phase_plane(ui, history, pins, reset, height);
+    }
+    let row_height = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
+    ui.horizontal(|ui| {
+        ui.label("view:");
+        ui.selectable_value(view, PhaseView::UV, UV_TOGGLE_LABEL)
+            .on_hover_text("Zhu et al.'s plane: v = η·λ across, u (error along the sharpest direction) up.");
+        ui.selectable_value(view, PhaseView::RhoVMean, RHO_TOGGLE_LABEL)
+            .on_hover_text("Huang et al. 2025's plane for two-layer linear nets: ρ (how far the first layer moved along X^T y) across, ⟨v⟩ (the mean second-layer weight) up.");
+    });
+    match view {
+        PhaseView::UV => phase_plane(ui, history, pins, reset, height - row_height),
+        PhaseView::RhoVMean => rho_plane(ui, history, reset, height - row_height, gamma_y.unwrap_or(0.0)),
+    }
+}
+
+/// v̄ against ρ, with the line ρ = √γ_y·v̄, the start and the current point.
+fn rho_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32, gamma_y: f64) -> egui::Rect {
+    let sqrt_gamma = gamma_y.sqrt();
+    let n = history.len();
+    let stride = n.div_ceil(MAX_TRAJECTORY_POINTS).max(1);
+    let mut trajectory: Vec<[f64; 2]> = (0..n)
+        .step_by(stride)
+        .filter_map(|i| Some([history.rho[i]?, history.v_mean[i]?]))
+        .collect();
+    if n > 0 && (n - 1) % stride != 0 && let (Some(rho), Some(v)) = (history.rho[n - 1], history.v_mean[n - 1]) {
+        trajectory.push([rho, v]);
+    }
+    let start = trajectory.first().copied();
+    let current = trajectory.last().copied();
+    let ratio = current.filter(|p| p[1].abs() > 1e-300).map(|p| p[0] / p[1]);
+    ui.label(RichText::new(RHO_PLANE_TITLE).strong().size(ui.style().text_styles[&egui::TextStyle::Body].size * 1.1)).on_hover_text(
+        "A two-layer linear net f = ⟨v⟩-weighted sum of u_i·x. ρ = mean ⟨u_i − u_i(0), X^T y⟩ measures how far the first \
+         layer has moved along the data's correlation with the labels, X^T y; ⟨v⟩ is the mean second-layer weight. From \
+         a small initialization both start near 0. Stage one: the weights grow while the loss sits on a plateau. \
+         Stage two: the loss drops and the ratio ρ/⟨v⟩ settles at √γ_y, γ_y = y^T X X^T y: the point runs along the dashed line.",
+    );
+    let ratio_text = match ratio {
+        Some(r) => format!("ρ/⟨v⟩ now = {}   √γ_y = {}", super::fmt_num(r), super::fmt_num(sqrt_gamma)),
+        None => format!("√γ_y = {}", super::fmt_num(sqrt_gamma)),
+    };
+    ui.label(RichText::new(ratio_text).small()).on_hover_text("The current ratio ρ/⟨v⟩ and the value √γ_y it tends to (γ_y from the engine).");
+    let label_height = 2.0 * (ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y);
+    let (v_lo, v_hi) = trajectory.iter().fold((0.0f64, 0.0f64), |(lo, hi), p| (lo.min(p[1]), hi.max(p[1])));
+    let (rho_lo, rho_hi) = trajectory.iter().fold((0.0f64, 0.0f64), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
+    // The line over the v̄ range shown, clipped to the ρ range (so a steep line does not flatten the view).
+    let v_span = (v_hi - v_lo).max(1e-12);
+    let line: Vec<[f64; 2]> = (0..=100)
+        .map(|i| v_lo - 0.05 * v_span + 1.1 * v_span * i as f64 / 100.0)
+        .map(|v| [sqrt_gamma * v, v])
+        .filter(|p| p[0] >= rho_lo - 0.1 * (rho_hi - rho_lo).abs().max(1e-12) && p[0] <= rho_hi + 0.1 * (rho_hi - rho_lo).abs().max(1e-12))
+        .collect();
+    let text_color = ui.visuals().text_color();
+    let mut plot = Plot::new("plot_rho_plane")
+        .id(Id::unique("plot_rho_plane"))
+        .height((height - label_height).max(100.0))
+        .x_axis_label("ρ = mean ⟨u_i − u_i(0), X^T y⟩")
+        .y_axis_label("⟨v⟩ (mean second-layer weight)")
+        .include_x(0.0)
+        .include_y(0.0)
+        .allow_scroll(false)
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom).background_alpha(0.6).follow_insertion_order(true).text_style(egui::TextStyle::Small))
+        .label_formatter(|pos| {
+            let (name, p) = match pos {
+                egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),
+                egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
+            };
+            Some(format!("{name}\nρ = {:.4e}\n⟨v⟩ = {:.4e}", p.x, p.y))
+        });
+    if reset {
+        plot = plot.reset();
+    }
+    plot.show(ui, |plot_ui| {
+        plot_ui.line(Line::new(SQRT_GAMMA_LINE_LABEL, PlotPoints::new(line)).color(Color32::from_rgb(235, 150, 30)).style(LineStyle::dashed_dense()).width(1.8));
+        plot_ui.line(Line::new("trajectory", PlotPoints::new(trajectory)).color(text_color.gamma_multiply(0.8)).width(1.5));
+        if let Some(p) = start {
+            plot_ui.points(Points::new("start", vec![p]).shape(MarkerShape::Diamond).radius(6.0).color(Color32::from_rgb(80, 140, 230)));
+        }
+        if let Some(p) = current {
+            plot_ui.points(Points::new("now", vec![p]).shape(MarkerShape::Circle).radius(7.0).color(Color32::from_rgb(230, 60, 160)));
+        }
+    })
+    .response
+    .rect
+}
 
 /// Trajectory points drawn at most (the history is strided beyond this).
 const MAX_TRAJECTORY_POINTS: usize = 4000;

@@ -3,7 +3,7 @@
 //! step axis through one egui_plot link group and draw decimated history only.
 
 use eframe::egui;
-use super::history::{History, Metric, decimate, regime_runs};
+use super::history::{History, Metric, decimate, decimate_present, has_values, regime_runs};
 use super::pins::Pin;
 use crate::runner::{Regime, RunSnapshot};
 use egui::{Color32, Id, RichText};
@@ -37,6 +37,17 @@ fn pin_lines(ctx: &egui::Context, id: Id, inputs: &PlotInputs, buckets: usize, m
 pub const LOSS_TITLE: &str = "Loss (log scale)";
 pub const LAMBDA_TITLE: &str = "Kernel eigenvalues λ and λ₂";
 pub const WEIGHTS_TITLE: &str = "Weights: norm² and distance from init";
+pub const SGD_TITLE: &str = "SGD: learning rate η against each batch's critical rate";
+pub const AGOP_ALIGNMENT_TITLE: &str = "Feature learning: AGOP alignment cos(G, G*)";
+/// Legend names of the SGD and teacher series (tests find them by label).
+pub const BATCH_CRIT_SERIES: &str = "batch critical rate 2/λ(batch)";
+pub const ETA_ABOVE_SERIES: &str = "η > 2/λ(batch) (step above the batch's edge)";
+pub const TEST_LOSS_SERIES: &str = "test loss (held-out data)";
+pub const LOSS_TOP_SERIES: &str = "loss in the top-2 kernel directions";
+pub const LOSS_REST_SERIES: &str = "loss in all other directions";
+pub const RISE_ABOVE_SERIES: &str = "loss rose, η above the batch's edge";
+pub const RISE_BELOW_SERIES: &str = "loss rose, η below the batch's edge";
+pub const LAMBDA_NTK_SERIES: &str = "λ_ntk = λmax(s·K): the papers' NTK eigenvalue";
 
 const LINK_GROUP: &str = "catapult_step_axis";
 /// Steps the x axis shows at least, so the first catapult fills the view.
@@ -185,10 +196,22 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui::R
     let history = inputs.history;
     let range = visible_range(ui.ctx(), id, history, inputs.reset);
     let buckets = ui.available_width().max(100.0) as usize;
-    let points = decimate(&history.step, history.column(Metric::Loss), range, buckets, to_axis);
+    let points = decimate(&history.step, history.column(Metric::Loss), range.clone(), buckets, to_axis);
     let current = history.loss.last().map(|&l| [history.step[history.len() - 1], to_axis(l)]);
     let loss0 = inputs.snapshot.map(|s| s.loss0);
     let pinned = pin_lines(ui.ctx(), id, inputs, buckets, Metric::Loss, to_axis);
+    // SGD and teacher runs: test loss, the loss split by kernel direction, and the steps where the loss rose.
+    let sgd = has_values(&history.batch_crit_eta);
+    let teacher = has_values(&history.test_loss);
+    let test_loss = teacher.then(|| decimate_present(&history.step, &history.test_loss, range.clone(), buckets, to_axis));
+    let split = (sgd || teacher) && has_values(&history.loss_top);
+    let loss_top = split.then(|| decimate_present(&history.step, &history.loss_top, range.clone(), buckets, to_axis));
+    let loss_rest = split.then(|| {
+        let rest: Vec<Option<f64>> = range.clone().map(|i| history.loss_top[i].map(|top| history.loss[i] - top)).collect();
+        let steps = &history.step[range.clone()];
+        decimate_present(steps, &rest, 0..rest.len(), buckets, to_axis)
+    });
+    let rises = sgd.then(|| loss_rises(history, range.clone(), to_axis));
     let y_axis = AxisHints::new_y().label("loss").formatter(|mark, _| pow10_label(mark.value));
     base_plot(id, height, inputs.reset)
         .custom_y_axes(vec![y_axis])
@@ -211,13 +234,40 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui::R
             for (name, color, points) in pinned {
                 plot_ui.line(Line::new(name, PlotPoints::new(points)).color(color).width(1.5));
             }
-            plot_ui.line(Line::new("loss", PlotPoints::new(points)).color(Color32::from_rgb(80, 140, 230)).width(2.0));
+            plot_ui.line(Line::new(if teacher { "training loss" } else { "loss" }, PlotPoints::new(points)).color(Color32::from_rgb(80, 140, 230)).width(2.0));
+            if let Some(points) = test_loss {
+                plot_ui.line(Line::new(TEST_LOSS_SERIES, PlotPoints::new(points)).color(Color32::from_rgb(235, 150, 30)).width(1.8));
+            }
+            if let Some(points) = loss_top {
+                plot_ui.line(Line::new(LOSS_TOP_SERIES, PlotPoints::new(points)).color(Color32::from_rgb(220, 80, 80)).width(1.2));
+            }
+            if let Some(points) = loss_rest {
+                plot_ui.line(Line::new(LOSS_REST_SERIES, PlotPoints::new(points)).color(Color32::from_rgb(120, 190, 120)).width(1.2).style(LineStyle::dashed_dense()));
+            }
+            if let Some((above, below)) = rises {
+                plot_ui.points(Points::new(RISE_ABOVE_SERIES, above).radius(3.0).color(Color32::from_rgb(230, 50, 50)));
+                plot_ui.points(Points::new(RISE_BELOW_SERIES, below).radius(3.0).filled(false).color(Color32::GRAY));
+            }
             if let Some(p) = current {
                 plot_ui.points(Points::new("", vec![p]).radius(4.0).color(Color32::from_rgb(80, 140, 230)));
             }
         })
         .response
         .rect
+}
+
+/// The steps (in `range`) where the training loss rose, split by whether η was above the
+/// batch critical rate of the batch that made the step (the engine counts them the same way).
+fn loss_rises(history: &History, range: std::ops::Range<usize>, to_axis: impl Fn(f64) -> f64) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+    let (mut above, mut below) = (Vec::new(), Vec::new());
+    for i in range.start.max(1)..range.end {
+        let Some(critical) = history.batch_crit_eta[i] else { continue };
+        if history.loss[i] > history.loss[i - 1] {
+            let point = [history.step[i], to_axis(history.loss[i])];
+            if history.eta[i] > critical { above.push(point) } else { below.push(point) }
+        }
+    }
+    (above, below)
 }
 
 /// λ̂ and λ̂_2 with the 2/η and 4/η lines; the background is shaded by the regime of each step.
@@ -236,6 +286,7 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui:
     let buckets = ui.available_width().max(100.0) as usize;
     let lambda = decimate(&history.step, history.column(Metric::LambdaHat), range.clone(), buckets, |y| y);
     let lambda_2 = decimate(&history.step, history.column(Metric::LambdaHat2), range.clone(), buckets, |y| y);
+    let lambda_ntk = has_values(&history.lambda_ntk).then(|| decimate_present(&history.step, &history.lambda_ntk, range.clone(), buckets, |y| y));
     let runs = regime_runs(&history.step, &history.regime, range);
     let eta = inputs.snapshot.map(|s| s.eta);
     let has_eta_max = inputs.snapshot.is_some_and(|s| s.eta_max_theory.is_some());
@@ -265,8 +316,12 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui:
             for (name, color, points) in pinned {
                 plot_ui.line(Line::new(name, PlotPoints::new(points)).color(color).width(1.5));
             }
-            plot_ui.line(Line::new("λ (top)", PlotPoints::new(lambda)).color(stroke_color).width(2.0));
+            let top_name = if lambda_ntk.is_some() { "λ (top; effective sharpness, with ℓ'')" } else { "λ (top)" };
+            plot_ui.line(Line::new(top_name, PlotPoints::new(lambda)).color(stroke_color).width(2.0));
             plot_ui.line(Line::new("λ₂ (second)", PlotPoints::new(lambda_2)).color(Color32::from_rgb(150, 110, 200)).width(1.5));
+            if let Some(points) = lambda_ntk {
+                plot_ui.line(Line::new(LAMBDA_NTK_SERIES, PlotPoints::new(points)).color(Color32::from_rgb(40, 170, 200)).width(1.8));
+            }
             if let Some(p) = current {
                 plot_ui.points(Points::new("", vec![p]).radius(4.0).color(stroke_color));
             }
@@ -300,6 +355,68 @@ pub fn weights_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui
             for (name, color, points) in pinned {
                 plot_ui.line(Line::new(format!("{name}: |w|²"), PlotPoints::new(points)).color(color).width(1.5));
             }
+        })
+        .response
+        .rect
+}
+
+/// SGD: the learning rate η against the batch critical rate 2/λ̂(batch) of the batch behind each
+/// step (log axis); steps with η above it are marked.
+pub fn sgd_rate_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui::Rect {
+    title(
+        ui,
+        SGD_TITLE,
+        "Stochastic gradient descent takes each step on a small batch. That batch has its own sharpness \
+         λ(batch) and so its own critical rate 2/λ(batch): a step with η above it is unstable for that batch \
+         and can throw a small catapult. The grey line is each step's batch critical rate, the blue line η. Red \
+         dots: steps where η was above it. Compare with the red dots on the loss plot (steps where the loss rose): \
+         smaller batches are sharper, so η crosses their edge more often.",
+    );
+    let id = Id::unique("plot_sgd_rate");
+    let history = inputs.history;
+    let range = visible_range(ui.ctx(), id, history, inputs.reset);
+    let buckets = ui.available_width().max(100.0) as usize;
+    let critical = decimate_present(&history.step, &history.batch_crit_eta, range.clone(), buckets, log10_clamped);
+    let eta = decimate(&history.step, &history.eta, range.clone(), buckets, log10_clamped);
+    let above: Vec<[f64; 2]> = range
+        .filter_map(|i| history.batch_crit_eta[i].filter(|c| history.eta[i] > *c).map(|c| [history.step[i], log10_clamped(c)]))
+        .collect();
+    let y_axis = AxisHints::new_y().label("learning rate").formatter(|mark, _| pow10_label(mark.value));
+    base_plot(id, height, inputs.reset)
+        .custom_y_axes(vec![y_axis])
+        .label_formatter(|pos| match pos {
+            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(log_hover(plot_name, position.x, position.y)),
+            egui_plot::HoverPosition::Elsewhere { position } => Some(log_hover("", position.x, position.y)),
+        })
+        .show(ui, |plot_ui| {
+            plot_ui.line(Line::new(BATCH_CRIT_SERIES, PlotPoints::new(critical)).color(Color32::GRAY).width(1.2));
+            plot_ui.line(Line::new("η (learning rate)", PlotPoints::new(eta)).color(Color32::from_rgb(80, 140, 230)).width(2.0));
+            plot_ui.points(Points::new(ETA_ABOVE_SERIES, above).radius(2.5).color(Color32::from_rgb(230, 50, 50)));
+        })
+        .response
+        .rect
+}
+
+/// Teacher data: the alignment cos(G, G*) of the model's AGOP with the teacher's, per step.
+pub fn agop_alignment_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui::Rect {
+    title(
+        ui,
+        AGOP_ALIGNMENT_TITLE,
+        "How much the network has learned the teacher's features: the cosine between the model's average \
+         gradient outer product G = mean ∇_xf ∇_xf^T and the teacher's G*. 1 = the same directions. A kernel \
+         (lazy) model barely moves it; catapults raise it, and smaller SGD batches (more catapults) raise it more.",
+    );
+    let id = Id::unique("plot_agop_alignment");
+    let history = inputs.history;
+    let range = visible_range(ui.ctx(), id, history, inputs.reset);
+    let buckets = ui.available_width().max(100.0) as usize;
+    let alignment = decimate_present(&history.step, &history.agop_alignment, range, buckets, |y| y);
+    base_plot(id, height, inputs.reset)
+        .include_y(0.0)
+        .include_y(1.0)
+        .y_axis_label("cos(G, G*)")
+        .show(ui, |plot_ui| {
+            plot_ui.line(Line::new("AGOP alignment cos(G, G*)", PlotPoints::new(alignment)).color(Color32::from_rgb(200, 120, 220)).width(2.0));
         })
         .response
         .rect

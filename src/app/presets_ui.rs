@@ -49,19 +49,57 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     })
 }
 
+/// The Presets menu's submenus, by source, with what each holds.
+pub const PRESET_GROUPS: &[(&str, &str)] = &[
+    ("Basics", "The two-layer linear net on one example: lazy, catapult and divergent runs."),
+    ("Zhu et al.", "Zhu et al., quadratic models and catapults: one example (NQM, network, linearized), multi-example bands, the general quadratic model."),
+    ("Zhu thesis: SGD", "Zhu's thesis ch. 4: catapults in SGD on a rank-2 teacher (batch sizes 5/10/50/full) and repeated catapults from a schedule."),
+    ("Meltzer–Liu", "Meltzer & Liu: the pure quadratic model and homogeneous/ReLU nets on one example, with the catapult/divergence bounds."),
+    ("Huang et al. 2022", "Huang et al. 2022: catapults with exponential and logistic loss (Examples 1–4, degenerate data)."),
+    ("Huang et al. 2025", "Huang et al. 2025: the two-stage plateau-then-drop of a small-init two-layer linear net, ρ/⟨v⟩ → √γ_y."),
+];
+
+/// The Presets submenu a shipped preset belongs to (by its name), None for unknown names.
+pub fn preset_group(name: &str) -> Option<&'static str> {
+    let group = if ["lazy-uv", "catapult-uv", "divergent-uv"].contains(&name) {
+        "Basics"
+    } else if name.starts_with("zhu-sgd-") || name == "zhu-multiple-catapults" {
+        "Zhu thesis: SGD"
+    } else if name.starts_with("zhu-") {
+        "Zhu et al."
+    } else if name.starts_with("meltzer-") {
+        "Meltzer–Liu"
+    } else if name.starts_with("huang2025-") {
+        "Huang et al. 2025"
+    } else if name.starts_with("huang-") {
+        "Huang et al. 2022"
+    } else {
+        return None;
+    };
+    Some(group)
+}
+
 impl App {
     /// The top menu bar: Presets, File, View, Help.
     pub(super) fn menu_bar_ui(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("Presets", |ui| {
-                ui.label(RichText::new("Shipped presets (hover for what to look for)").weak());
-                for (name, _) in library::SHIPPED {
-                    let notes = library::shipped(name, &[]).and_then(|r| r.ok()).map(|p| p.notes).unwrap_or_default();
-                    let current = self.preset.name == *name;
-                    if ui.selectable_label(current, *name).on_hover_text(&notes).clicked() {
-                        self.load_shipped(name);
-                        ui.close();
-                    }
+                ui.label(RichText::new("Shipped presets by source (hover for what to look for)").weak());
+                for (group, about) in PRESET_GROUPS {
+                    let current_group = preset_group(&self.preset.name) == Some(*group);
+                    let title = if current_group { format!("● {group}") } else { group.to_string() };
+                    ui.menu_button(title, |ui| {
+                        for (name, _) in library::SHIPPED.iter().filter(|(n, _)| preset_group(n) == Some(*group)) {
+                            let notes = library::shipped(name, &[]).and_then(|r| r.ok()).map(|p| p.notes).unwrap_or_default();
+                            let current = self.preset.name == *name;
+                            if ui.selectable_label(current, *name).on_hover_text(&notes).clicked() {
+                                self.load_shipped(name);
+                                ui.close();
+                            }
+                        }
+                    })
+                    .response
+                    .on_hover_text(*about);
                 }
                 if !self.prefs.last_preset.is_empty() && self.prefs.last_preset != self.preset.name {
                     ui.separator();
@@ -159,7 +197,8 @@ impl App {
         }
     }
 
-    pub(super) fn load_shipped(&mut self, name: &str) {
+    /// Loads a shipped preset by name, as the Presets menu does.
+    pub fn load_shipped(&mut self, name: &str) {
         match library::shipped(name, &[]) {
             Some(Ok(preset)) => self.start_preset(preset),
             Some(Err(e)) => self.last_error = Some(e.to_string()),
@@ -240,5 +279,20 @@ impl App {
                 FileReply::Saved(Some(Err(e))) => self.last_error = Some(e),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_preset_has_a_menu_group() {
+        for (name, _) in library::SHIPPED {
+            let group = preset_group(name).unwrap_or_else(|| panic!("{name} has no Presets submenu"));
+            assert!(PRESET_GROUPS.iter().any(|(g, _)| *g == group));
+        }
+        assert_eq!(preset_group("zhu-multi-example"), Some("Zhu et al."));
+        assert_eq!(preset_group("huang2025-two-stage"), Some("Huang et al. 2025"));
     }
 }

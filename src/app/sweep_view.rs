@@ -421,24 +421,25 @@ impl App {
         let x_hi = groups_owned.iter().map(|(_, r)| r.eta_scaled).fold(f64::NEG_INFINITY, f64::max);
         let pad = if x_lo.is_finite() { ((x_hi - x_lo) * 0.03).max(0.05) } else { 0.0 };
         let x_range = if x_lo.is_finite() { (x_lo - pad, x_hi + pad) } else { (0.0, 5.0) };
+        let ml = self.snapshot.as_ref().and_then(|s| s.meltzer_liu);
         let mut clicked = None;
         let mut rects = Vec::new();
         ui.horizontal_top(|ui| {
             ui.allocate_ui_with_layout(egui::vec2(half_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(half_width);
-                let (rect, hit) = final_eta_lambda_panel(ui, &groups, x_range, plot_height);
+                let (rect, hit) = final_eta_lambda_panel(ui, &groups, x_range, plot_height, ml);
                 rects.push((PlotId::SweepFinalEtaLambda, rect));
                 clicked = clicked.or(hit);
-                let (rect, hit) = weight_norm_panel(ui, &groups, x_range, plot_height);
+                let (rect, hit) = weight_norm_panel(ui, &groups, x_range, plot_height, ml);
                 rects.push((PlotId::SweepWeightNorm, rect));
                 clicked = clicked.or(hit);
             });
             ui.allocate_ui_with_layout(egui::vec2(half_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(half_width);
-                let (rect, hit) = peak_loss_panel(ui, &groups, x_range, plot_height);
+                let (rect, hit) = peak_loss_panel(ui, &groups, x_range, plot_height, ml);
                 rects.push((PlotId::SweepPeakLoss, rect));
                 clicked = clicked.or(hit);
-                let (rect, hit) = phase_strip_panel(ui, &groups, x_range, plot_height);
+                let (rect, hit) = phase_strip_panel(ui, &groups, x_range, plot_height, ml);
                 rects.push((PlotId::SweepPhase, rect));
                 clicked = clicked.or(hit);
             });
@@ -472,7 +473,7 @@ fn sweep_plot(id: &str, height: f32, x_range: (f64, f64), with_legend: bool) -> 
 /// The phase-boundary lines every η·λ₀ panel carries: 2 (lazy edge), 4 (catapult edge), and the
 /// theory's η_max·λ₀ where it differs from 4.
 /// Only the first panel names them in its legend (the others would repeat it).
-fn phase_edges(plot_ui: &mut egui_plot::PlotUi, groups: &[(usize, Vec<(usize, &Summary)>)], named: bool) {
+fn phase_edges(plot_ui: &mut egui_plot::PlotUi, groups: &[(usize, Vec<(usize, &Summary)>)], named: bool, ml: Option<(f64, Option<f64>)>) {
     let name = |text: &str| if named { text.to_string() } else { String::new() };
     plot_ui.vline(VLine::new(name("η·λ₀ = 2 (lazy edge)"), 2.0).color(Color32::from_rgb(60, 170, 90)).style(LineStyle::dashed_dense()).width(1.2));
     plot_ui.vline(VLine::new(name("η·λ₀ = 4 (catapult edge, linear nets)"), 4.0).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.2));
@@ -486,7 +487,18 @@ fn phase_edges(plot_ui: &mut egui_plot::PlotUi, groups: &[(usize, Vec<(usize, &S
     for b in bounds {
         plot_ui.vline(VLine::new(name("η_max·λ₀ (theory)"), b).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dotted_dense()).width(1.2));
     }
+    // Meltzer–Liu (SPEC §6), as the engine gives them for the live run's initialization.
+    if let Some((catapult, divergence)) = ml {
+        plot_ui.vline(VLine::new(name(ML_CATAPULT_LABEL), catapult).color(Color32::from_rgb(235, 150, 30)).style(LineStyle::dashed_loose()).width(1.6));
+        if let Some(divergence) = divergence {
+            plot_ui.vline(VLine::new(name(ML_DIVERGENCE_LABEL), divergence).color(Color32::from_rgb(170, 40, 120)).style(LineStyle::dashed_loose()).width(1.6));
+        }
+    }
 }
+
+/// Legend names of the Meltzer–Liu bounds in the sweep panels.
+pub const ML_CATAPULT_LABEL: &str = "catapult guaranteed below (Meltzer–Liu)";
+pub const ML_DIVERGENCE_LABEL: &str = "diverges above (Meltzer–Liu)";
 
 /// Lines and points per width of `value` (None = not drawn); returns the drawn points for clicks.
 fn series(
@@ -520,7 +532,7 @@ fn series(
     hits
 }
 
-fn final_eta_lambda_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32) -> (egui::Rect, Option<usize>) {
+fn final_eta_lambda_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32, ml: Option<(f64, Option<f64>)>) -> (egui::Rect, Option<usize>) {
     panel_title(
         ui,
         SWEEP_FINAL_TITLE,
@@ -538,7 +550,7 @@ fn final_eta_lambda_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summ
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
-            phase_edges(plot_ui, groups, true);
+            phase_edges(plot_ui, groups, true, ml);
             plot_ui.hline(HLine::new("η·λ = 2 (stable after training)", 2.0).color(Color32::GRAY).style(LineStyle::dashed_loose()));
             let (lo, hi) = (x_range.0.max(0.0), x_range.1.min(top));
             plot_ui.line(Line::new("η·λ = η·λ₀ (lazy: unchanged)", PlotPoints::new(vec![[lo, lo], [hi, hi]])).color(Color32::GRAY).style(LineStyle::dotted_dense()).width(1.2));
@@ -548,7 +560,7 @@ fn final_eta_lambda_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summ
     (response.response.rect, hit)
 }
 
-fn peak_loss_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32) -> (egui::Rect, Option<usize>) {
+fn peak_loss_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32, ml: Option<(f64, Option<f64>)>) -> (egui::Rect, Option<usize>) {
     panel_title(
         ui,
         SWEEP_PEAK_TITLE,
@@ -567,14 +579,14 @@ fn peak_loss_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)]
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
-            phase_edges(plot_ui, groups, false);
+            phase_edges(plot_ui, groups, false, ml);
             series(plot_ui, groups, |r| (r.peak_loss > 0.0 && r.peak_loss.is_finite()).then(|| r.peak_loss.log10()), None)
         });
     let hit = clicked_point(&response, &response.inner);
     (response.response.rect, hit)
 }
 
-fn weight_norm_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32) -> (egui::Rect, Option<usize>) {
+fn weight_norm_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32, ml: Option<(f64, Option<f64>)>) -> (egui::Rect, Option<usize>) {
     panel_title(
         ui,
         SWEEP_NORM_TITLE,
@@ -597,7 +609,7 @@ fn weight_norm_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
-            phase_edges(plot_ui, groups, false);
+            phase_edges(plot_ui, groups, false, ml);
             plot_ui.hline(HLine::new("1 (unchanged)", 1.0).color(Color32::GRAY).style(LineStyle::dashed_loose()));
             series(plot_ui, groups, ratio, Some(top))
         });
@@ -616,7 +628,7 @@ fn row_spacer(input: GridInput) -> Vec<GridMark> {
     ((lo.ceil() as i64)..=(hi.floor() as i64)).map(|k| GridMark { value: k as f64, step_size: 1.0 }).collect()
 }
 
-fn phase_strip_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32) -> (egui::Rect, Option<usize>) {
+fn phase_strip_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32, ml: Option<(f64, Option<f64>)>) -> (egui::Rect, Option<usize>) {
     panel_title(
         ui,
         SWEEP_PHASE_TITLE,
@@ -672,7 +684,7 @@ fn phase_strip_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>
                 let color = rgb(phase_color(phase));
                 plot_ui.polygon(Polygon::new(phase.label(), PlotPoints::new(vec![[l, b], [r, b], [r, t], [l, t]])).fill_color(color).stroke((0.5, color)));
             }
-            phase_edges(plot_ui, groups, false);
+            phase_edges(plot_ui, groups, false, ml);
         });
     let mut hit = None;
     if response.response.clicked()
