@@ -357,7 +357,7 @@ impl Simulation {
         sim.lambda0_2 = lambda0_2;
         sim.eta = sim.resolve_eta(preset.train.eta_spec())?;
         sim.eta0 = sim.eta;
-        let first = sim.measure();
+        let first = sim.measure(None);
         if !first.is_finite() {
             return Err("the initial state is not finite; lower model.init_scale".into());
         }
@@ -389,13 +389,23 @@ impl Simulation {
     }
 
     /// Measures the current state.
-    fn measure(&mut self) -> Sample {
+    /// Measures the current state; `fused` carries what a fused one-example step already
+    /// computed (kernel, norms, alignment), so no second pass over the weights is made.
+    fn measure(&mut self, fused: Option<model::FusedOneExample>) -> Sample {
         let loss = self.loss.total(&self.outputs, &self.data.y);
         let finite = loss.is_finite() && self.outputs.iter().all(|f| f.is_finite());
-        let (lambda_hat, lambda_hat_2, [p1, p2]) =
-            if finite { self.kernel_top2() } else { (f64::NAN, f64::NAN, [vec![0.0; self.data.n], vec![0.0; self.data.n]]) };
         let s = self.loss.scale(self.data.n);
+        let (lambda_hat, lambda_hat_2, [p1, p2]) = match (fused, finite) {
+            (_, false) => (f64::NAN, f64::NAN, [vec![0.0; self.data.n], vec![0.0; self.data.n]]),
+            // n = 1: K̂ = s ℓ'' K is 1 × 1, its eigenvector is 1.
+            (Some(state), true) => (s * self.loss.d2(self.outputs[0], self.data.y[0]) * state.kernel, 0.0, [vec![1.0], vec![0.0]]),
+            (None, true) => self.kernel_top2(),
+        };
         let (lambda_raw, lambda_ntk) = match (&mut self.raw_solver, finite) {
+            (Some(_), true) if fused.is_some() => {
+                let raw_value = fused.map_or(0.0, |state| state.kernel);
+                (raw_value, Some(s * raw_value))
+            }
             (Some(raw), true) => {
                 let ones = vec![1.0; self.data.n];
                 let raw_value = raw.top2(self.model.as_ref(), &self.data, &ones).values[0];
@@ -417,9 +427,13 @@ impl Simulation {
             let correct = self.outputs.iter().zip(&self.data.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
             correct as f64 / self.data.n as f64
         });
-        let (rho, v_mean) = match self.model.feature_alignment(&self.xt_y) {
+        let (rho, v_mean) = match fused.map(|state| (state.rho, state.v_mean)).or_else(|| self.model.feature_alignment(&self.xt_y)) {
             Some((rho, v_mean)) => (Some(rho), Some(v_mean)),
             None => (None, None),
+        };
+        let (weight_norm_sq, dist_from_init) = match fused {
+            Some(state) => (state.weight_norm_sq, state.dist_from_init_sq.sqrt()),
+            None => (norm_sq(self.model.params()), model::dist_sq(self.model.params(), self.model.init_params()).sqrt()),
         };
         Sample {
             step: self.step,
@@ -429,8 +443,8 @@ impl Simulation {
             lambda_hat_2,
             lambda_raw,
             eta_lambda: self.eta * lambda_hat,
-            weight_norm_sq: norm_sq(self.model.params()),
-            dist_from_init: model::dist_sq(self.model.params(), self.model.init_params()).sqrt(),
+            weight_norm_sq,
+            dist_from_init,
             u,
             v: self.eta * lambda_hat,
             train_acc,
@@ -721,16 +735,28 @@ impl Simulation {
         let started = std::time::Instant::now();
         let kernel_before = self.timing.kernel_secs;
         self.apply_schedule();
-        self.fill_loss_gradient();
-        self.model.vjp(&self.data, &self.z, &mut self.grad);
-        self.model.add_to_params(-self.eta, &self.grad);
+        // One example, full batch: the model may make the whole step in one fused pass.
+        let fused = if self.data.n == 1 {
+            let z = self.loss.scale(1) * self.loss.d1(self.outputs[0], self.data.y[0]);
+            self.model.fused_one_example_step(&self.data, self.eta, z, &self.xt_y)
+        } else {
+            None
+        };
+        if fused.is_none() {
+            self.fill_loss_gradient();
+            self.model.vjp(&self.data, &self.z, &mut self.grad);
+            self.model.add_to_params(-self.eta, &self.grad);
+        }
         std::mem::swap(&mut self.outputs_two_back, &mut self.previous_outputs);
         std::mem::swap(&mut self.previous_outputs, &mut self.outputs);
-        self.model.forward(&self.data, &mut self.outputs);
+        match fused {
+            Some(state) => self.outputs[0] = state.output,
+            None => self.model.forward(&self.data, &mut self.outputs),
+        }
         let updated = started.elapsed().as_secs_f64();
         self.timing.forward_backward_secs += updated;
         self.step += 1;
-        let sample = self.measure();
+        let sample = self.measure(fused);
         let kernel = self.timing.kernel_secs - kernel_before;
         self.timing.other_secs += started.elapsed().as_secs_f64() - updated - kernel;
         let first = &self.stats.first;

@@ -53,10 +53,30 @@ pub trait Model: Send {
     fn input_gradient(&self, _x: &[f64], _out: &mut [f64]) -> bool {
         false
     }
+    /// One whole gradient step on a single example in one pass, where the model has such a
+    /// path (two-layer net, n = d = 1): w ← w − η z ∇f, then the new output and everything
+    /// `Simulation` measures. `z` = s ℓ'(f, y). None: use the general products instead.
+    fn fused_one_example_step(&mut self, _data: &Dataset, _eta: f64, _z: f64, _xt_y: &[f64]) -> Option<FusedOneExample> {
+        None
+    }
     /// (ρ, mean v): ρ = mean_i ⟨u_i − u0_i, Xᵀy⟩ (two-layer nets only).
     fn feature_alignment(&self, _xt_y: &[f64]) -> Option<(f64, f64)> {
         None
     }
+}
+
+/// What a fused one-example step measures at the new weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FusedOneExample {
+    /// f(x) after the update.
+    pub output: f64,
+    /// The raw kernel K = ‖∇f(x)‖² after the update.
+    pub kernel: f64,
+    pub weight_norm_sq: f64,
+    pub dist_from_init_sq: f64,
+    /// (ρ, mean v) as `feature_alignment` reports them.
+    pub rho: f64,
+    pub v_mean: f64,
 }
 
 /// Builds the model a preset asks for, initialized from the preset's seed.

@@ -779,6 +779,27 @@ impl Model for TwoLayer {
         true
     }
 
+    fn fused_one_example_step(&mut self, data: &Dataset, eta: f64, z: f64, xt_y: &[f64]) -> Option<super::FusedOneExample> {
+        if !(self.recompute && self.n == 1) {
+            return None;
+        }
+        let sums = self.fused_line_step(data.x[0] * self.s_inv, eta, z);
+        let [f, kernel, norm, dist, du_sum, v_sum, negative] = sums;
+        let m = self.m as f64;
+        if self.a_neg < 1.0 {
+            self.negative_fraction = negative / m;
+        }
+        let c = self.c;
+        Some(super::FusedOneExample {
+            output: c * f + if self.approx == Approx::Linearized { self.f0[0] } else { 0.0 },
+            kernel: c * c * kernel,
+            weight_norm_sq: norm,
+            dist_from_init_sq: dist,
+            rho: du_sum * xt_y[0] / m,
+            v_mean: v_sum / m,
+        })
+    }
+
     fn feature_alignment(&self, xt_y: &[f64]) -> Option<(f64, f64)> {
         let (m, d) = (self.m, self.d);
         // ρ = (1/m) Σ_j (Xᵀy)_j Σ_k (u_kj − u0_kj): column sums of u − u0, vectorized over k.
@@ -810,5 +831,86 @@ impl TwoLayer {
             let gate = gate_of(if self.approx == Approx::Network { z } else { z0 }, self.a_neg);
             f(k, gate, z, z0);
         }
+    }
+}
+
+/// Sums a fused one-example step accumulates per neuron: f/c, K/c², ‖w‖², ‖w − w0‖²,
+/// Σ (u − u0), Σ v, negative pre-activations.
+const FUSED_SUMS: usize = 7;
+
+impl TwoLayer {
+    /// The fused step for n = d = 1 (see `Model::fused_one_example_step`): updates u and v in
+    /// place and returns the `FUSED_SUMS` sums at the new weights. Chunks are fixed by shape
+    /// and each chunk sums in 8 lanes, so results do not depend on the thread count.
+    fn fused_line_step(&mut self, xs: f64, eta: f64, z: f64) -> [f64; FUSED_SUMS] {
+        const LANES: usize = 8;
+        let (m, c, a_neg, approx) = (self.m, self.c, self.a_neg, self.approx);
+        let size = self.chunk();
+        let parallel = self.parallel();
+        let (u_all, v_all) = self.w.split_at_mut(m);
+        let (u0_all, v0_all) = self.w0.split_at(m);
+        // One neuron: update, then its contributions at the new weights.
+        let neuron = move |u: &mut f64, v: &mut f64, u0: f64, v0: f64| -> [f64; FUSED_SUMS] {
+            let z_old = *u * xs;
+            let z0 = u0 * xs;
+            let g = gate_of(if approx == Approx::Network { z_old } else { z0 }, a_neg);
+            let (a, b) = if approx == Approx::Linearized { (v0, z0) } else { (*v, z_old) };
+            *u -= eta * c * a * g * xs * z;
+            *v -= eta * c * g * b * z;
+            let z_new = *u * xs;
+            let g_new = if approx == Approx::Network { gate_of(z_new, a_neg) } else { g };
+            let (a_new, b_new) = if approx == Approx::Linearized { (v0, z0) } else { (*v, z_new) };
+            let f = if approx == Approx::Linearized { g * (v0 * (z_new - z0) + (*v - v0) * z0) } else { *v * g_new * z_new };
+            let (du, dv) = (*u - u0, *v - v0);
+            [
+                f,
+                g_new * g_new * (a_new * a_new * xs * xs + b_new * b_new),
+                *u * *u + *v * *v,
+                du * du + dv * dv,
+                du,
+                *v,
+                (z_new < 0.0) as u8 as f64,
+            ]
+        };
+        let chunk_sums = |(u, v, u0, v0): (&mut [f64], &mut [f64], &[f64], &[f64])| -> [f64; FUSED_SUMS] {
+            let mut acc = [[0.0; LANES]; FUSED_SUMS];
+            let full = u.len() / LANES * LANES;
+            let (u_body, u_tail) = u.split_at_mut(full);
+            let (v_body, v_tail) = v.split_at_mut(full);
+            for (((uc, vc), u0c), v0c) in
+                u_body.chunks_exact_mut(LANES).zip(v_body.chunks_exact_mut(LANES)).zip(u0.chunks_exact(LANES)).zip(v0.chunks_exact(LANES))
+            {
+                for l in 0..LANES {
+                    let terms = neuron(&mut uc[l], &mut vc[l], u0c[l], v0c[l]);
+                    for (a, t) in acc.iter_mut().zip(terms) {
+                        a[l] += t;
+                    }
+                }
+            }
+            let mut out = [0.0; FUSED_SUMS];
+            for (o, a) in out.iter_mut().zip(&acc) {
+                *o = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+            }
+            for (j, (uu, vv)) in u_tail.iter_mut().zip(v_tail.iter_mut()).enumerate() {
+                let terms = neuron(uu, vv, u0[full + j], v0[full + j]);
+                for (o, t) in out.iter_mut().zip(terms) {
+                    *o += t;
+                }
+            }
+            out
+        };
+        let chunks = u_all.chunks_mut(size).zip(v_all.chunks_mut(size)).zip(u0_all.chunks(size)).zip(v0_all.chunks(size));
+        let partials: Vec<[f64; FUSED_SUMS]> = if parallel {
+            chunks.map(|(((u, v), u0), v0)| (u, v, u0, v0)).collect::<Vec<_>>().into_par_iter().map(chunk_sums).collect()
+        } else {
+            chunks.map(|(((u, v), u0), v0)| chunk_sums((u, v, u0, v0))).collect()
+        };
+        let mut total = [0.0; FUSED_SUMS];
+        for part in partials {
+            for (t, p) in total.iter_mut().zip(part) {
+                *t += p;
+            }
+        }
+        total
     }
 }
