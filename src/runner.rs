@@ -291,8 +291,8 @@ impl Runner {
             }
             if self.can_step() && self.pending.is_empty() {
                 // Apply what is waiting, then step one slice.
-                while let Ok(command) = self.commands.try_recv() {
-                    self.apply(command);
+                if let Ok(command) = self.commands.try_recv() {
+                    self.apply_waiting(command);
                 }
                 if self.shutdown {
                     break;
@@ -303,7 +303,7 @@ impl Runner {
             } else if !self.pending.is_empty() {
                 // The UI is behind: wait a little for room, still listening for commands.
                 match self.commands.recv_timeout(SLICE) {
-                    Ok(command) => self.apply(command),
+                    Ok(command) => self.apply_waiting(command),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => self.shutdown = true,
                 }
@@ -311,7 +311,7 @@ impl Runner {
                 // Paused, finished, diverged or failed: block until told something.
                 self.steps_per_second = 0.0;
                 match self.commands.recv() {
-                    Ok(command) => self.apply(command),
+                    Ok(command) => self.apply_waiting(command),
                     Err(_) => self.shutdown = true,
                 }
                 self.last_tick = Instant::now();
@@ -380,7 +380,9 @@ impl Runner {
         };
         let step = sim.step_count();
         let fresh = self.agop.as_ref().is_some_and(|a| a.step == step);
-        let due = self.agop.is_none() || (!fresh && (!stepping || self.agop_at.elapsed() >= AGOP_REFRESH));
+        // Paused: refresh once the command backlog is done (not after every queued Step).
+        let idle = !stepping && self.commands.is_empty();
+        let due = self.agop.is_none() || (!fresh && (idle || self.agop_at.elapsed() >= AGOP_REFRESH));
         if !due {
             return;
         }
@@ -432,6 +434,20 @@ impl Runner {
                 let name = if preset.name.is_empty() { "preset".to_string() } else { format!("preset `{}`", preset.name) };
                 let kept = if self.run.is_some() { "; the previous run continues" } else { "" };
                 self.error(format!("cannot start {name}: {message}{kept}"));
+            }
+        }
+    }
+
+    /// Applies `first` and every command already waiting behind it, without the steps that a
+    /// later preset change or reset would throw away (a backlog of Step clicks on a slow run must
+    /// not delay loading another preset).
+    fn apply_waiting(&mut self, first: Command) {
+        let mut batch = vec![first];
+        batch.extend(self.commands.try_iter());
+        for command in coalesce(batch) {
+            self.apply(command);
+            if self.shutdown {
+                break;
             }
         }
     }
@@ -604,6 +620,30 @@ impl Runner {
     }
 }
 
+/// Drops what the last SetPreset or Reset of `batch` makes moot: the Steps before it, the Resets
+/// before it, and every SetPreset before it but the last one (a later Reset rebuilds that one).
+/// Everything else keeps its order. A backlog of clicks on a slow run then never delays loading
+/// another preset.
+fn coalesce(batch: Vec<Command>) -> Vec<Command> {
+    let Some(last_restart) = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_) | Command::Reset)) else {
+        return batch;
+    };
+    let last_set = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_)));
+    batch
+        .into_iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            *i >= last_restart
+                || match c {
+                    Command::Step(_) | Command::Reset => false,
+                    Command::SetPreset(_) => Some(*i) == last_set,
+                    _ => true,
+                }
+        })
+        .map(|(_, c)| c)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,5 +758,19 @@ mod tests {
         let Some(Event::NewRun { snapshot, .. }) = events.last() else { unreachable!() };
         assert!(snapshot.agop.is_none() && snapshot.sgd.is_none());
         assert!(snapshot.meltzer_liu.is_some_and(|(catapult, _)| catapult > 2.0));
+    }
+
+    #[test]
+    fn steps_queued_before_a_preset_change_are_dropped() {
+        let batch = vec![Command::Step(1), Command::Pause, Command::Step(1), Command::SetPreset(Box::new(preset("lazy-uv"))), Command::Step(2)];
+        let kept = coalesce(batch);
+        assert_eq!(kept.len(), 3);
+        assert!(matches!(kept[0], Command::Pause));
+        assert!(matches!(kept[1], Command::SetPreset(_)));
+        assert!(matches!(kept[2], Command::Step(2)));
+        assert_eq!(coalesce(vec![Command::Step(1), Command::Step(1)]).len(), 2);
+        let kept = coalesce(vec![Command::Reset, Command::SetPreset(Box::new(preset("lazy-uv"))), Command::Step(1), Command::Reset, Command::Step(1)]);
+        assert_eq!(kept.len(), 3, "the last preset, the reset after it and the step after that");
+        assert!(matches!((&kept[0], &kept[1], &kept[2]), (Command::SetPreset(_), Command::Reset, Command::Step(1))));
     }
 }

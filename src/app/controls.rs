@@ -272,7 +272,7 @@ impl App {
             if draft.model.kind != ModelKind::LinearPredictor {
                 let label = ui.label("init scale σ");
                 let response = ui
-                    .add(Slider::new(&mut draft.model.init_scale, 0.05..=4.0).logarithmic(true))
+                    .add(Slider::new(&mut draft.model.init_scale, 0.001..=4.0).logarithmic(true))
                     .labelled_by(label.id)
                     .on_hover_text("Standard deviation of the random initial weights. Larger init = sharper start (bigger λ₀), smaller = the slow 'rich' regime.");
                 commit |= commits(&response);

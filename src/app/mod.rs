@@ -498,7 +498,9 @@ impl App {
         let left_plots = if sgd { 4.0 } else { 3.0 };
         let plot_height = ((available.y - left_plots * title_height - left_plots * spacing.y) / left_plots - 16.0).max(80.0);
         let phase_height = (available.y - title_height - spacing.y - 16.0).max(120.0);
-        let gamma_y = self.snapshot.as_ref().map(|s| s.gamma_y);
+        // The ρ/⟨v⟩ plane is Huang et al. 2025's view of two-layer *linear* nets.
+        let linear_net = self.preset.model.kind == crate::config::ModelKind::TwoLayer && self.preset.model.a_neg == 1.0;
+        let gamma_y = self.snapshot.as_ref().map(|s| s.gamma_y).filter(|_| linear_net);
         let agop = self.snapshot.as_ref().and_then(|s| s.agop.clone());
         let phase_view = &mut self.phase_view;
         ui.horizontal_top(|ui| {

@@ -50,6 +50,17 @@ pub fn phase_panel(ui: &mut egui::Ui, history: &History, pins: &[Pin], reset: bo
     }
 }
 
+/// A tick label with three significant digits (the ρ and ⟨v⟩ scales depend on the data).
+fn short_number(value: f64) -> String {
+    if value == 0.0 {
+        "0".to_string()
+    } else if (1e-3..1e4).contains(&value.abs()) {
+        format!("{}", (value * 1e6).round() / 1e6)
+    } else {
+        format!("{value:.2e}")
+    }
+}
+
 /// v̄ against ρ, with the line ρ = √γ_y·v̄, the start and the current point.
 fn rho_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32, gamma_y: f64) -> egui::Rect {
     let sqrt_gamma = gamma_y.sqrt();
@@ -94,6 +105,8 @@ fn rho_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32, gam
         .y_axis_label("⟨v⟩ (mean second-layer weight)")
         .include_x(0.0)
         .include_y(0.0)
+        .x_axis_formatter(|mark, _| short_number(mark.value))
+        .y_axis_formatter(|mark, _| short_number(mark.value))
         .allow_scroll(false)
         .legend(Legend::default().position(egui_plot::Corner::RightBottom).background_alpha(0.6).follow_insertion_order(true).text_style(egui::TextStyle::Small))
         .label_formatter(|pos| {

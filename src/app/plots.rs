@@ -361,7 +361,7 @@ pub fn weights_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui
 }
 
 /// SGD: the learning rate η against the batch critical rate 2/λ̂(batch) of the batch behind each
-/// step (log axis); steps with η above it are marked.
+/// step; steps with η above it are marked.
 pub fn sgd_rate_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egui::Rect {
     title(
         ui,
@@ -376,18 +376,14 @@ pub fn sgd_rate_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egu
     let history = inputs.history;
     let range = visible_range(ui.ctx(), id, history, inputs.reset);
     let buckets = ui.available_width().max(100.0) as usize;
-    let critical = decimate_present(&history.step, &history.batch_crit_eta, range.clone(), buckets, log10_clamped);
-    let eta = decimate(&history.step, &history.eta, range.clone(), buckets, log10_clamped);
+    let critical = decimate_present(&history.step, &history.batch_crit_eta, range.clone(), buckets, |y| y);
+    let eta = decimate(&history.step, &history.eta, range.clone(), buckets, |y| y);
     let above: Vec<[f64; 2]> = range
-        .filter_map(|i| history.batch_crit_eta[i].filter(|c| history.eta[i] > *c).map(|c| [history.step[i], log10_clamped(c)]))
+        .filter_map(|i| history.batch_crit_eta[i].filter(|c| history.eta[i] > *c).map(|c| [history.step[i], c]))
         .collect();
-    let y_axis = AxisHints::new_y().label("learning rate").formatter(|mark, _| pow10_label(mark.value));
     base_plot(id, height, inputs.reset)
-        .custom_y_axes(vec![y_axis])
-        .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(log_hover(plot_name, position.x, position.y)),
-            egui_plot::HoverPosition::Elsewhere { position } => Some(log_hover("", position.x, position.y)),
-        })
+        .include_y(0.0)
+        .y_axis_label("learning rate")
         .show(ui, |plot_ui| {
             plot_ui.line(Line::new(BATCH_CRIT_SERIES, PlotPoints::new(critical)).color(Color32::GRAY).width(1.2));
             plot_ui.line(Line::new("η (learning rate)", PlotPoints::new(eta)).color(Color32::from_rgb(80, 140, 230)).width(2.0));
