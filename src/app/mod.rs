@@ -506,9 +506,11 @@ impl App {
         ui.horizontal_top(|ui| {
             ui.allocate_ui_with_layout(egui::vec2(left_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(left_width);
-                rects.push((PlotId::Loss, plots::loss_plot(ui, &inputs, plot_height)));
+                // With four plots the loss (which carries the most series) gets more room, the weights less.
+                let (loss_height, weights_height) = if sgd { (plot_height * 1.4, plot_height * 0.6) } else { (plot_height, plot_height) };
+                rects.push((PlotId::Loss, plots::loss_plot(ui, &inputs, loss_height)));
                 rects.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
-                rects.push((PlotId::Weights, plots::weights_plot(ui, &inputs, plot_height)));
+                rects.push((PlotId::Weights, plots::weights_plot(ui, &inputs, weights_height)));
                 if sgd {
                     plots::sgd_rate_plot(ui, &inputs, plot_height);
                 }

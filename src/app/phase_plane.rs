@@ -106,6 +106,8 @@ fn rho_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32, gam
         .include_x(0.0)
         .include_y(0.0)
         .x_axis_formatter(|mark, _| short_number(mark.value))
+        // About six labelled marks (the default spacing is too dense for x labels to show).
+        .x_grid_spacer(super::plots::step_spacer)
         .y_axis_formatter(|mark, _| short_number(mark.value))
         .allow_scroll(false)
         .legend(Legend::default().position(egui_plot::Corner::RightBottom).background_alpha(0.6).follow_insertion_order(true).text_style(egui::TextStyle::Small))
