@@ -222,6 +222,11 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<Vec<Report>, String> {
         reports.push(report);
     }
     println!("(ms/step columns: total, then forward+backward, kernel top-2, other measurements)");
+    if wanted("P1") {
+        let (samples, frames) = if quick { (200_000, 20) } else { (PLOT_SAMPLES, 50) };
+        let (ms, kept) = plot_preparation_ms(samples, frames);
+        println!("P1   plot preparation: {ms:.3} ms per frame for the four live plots after {samples} steps ({kept} samples kept; min/max decimation to {PLOT_BUCKETS} columns; budget 8 ms per frame)");
+    }
     Ok(reports)
 }
 
@@ -300,4 +305,62 @@ pub fn export(dir: &Path) -> Result<(), String> {
     index.insert("W4".into(), json!("sweep: 64 eta_scaled in [0.5, 5] x widths 250/1000/2000/4000 x 500 steps, one-example linear net"));
     std::fs::write(dir.join("index.json"), Value::Object(index).to_string()).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Samples in the history for the plot-preparation workload P1.
+pub const PLOT_SAMPLES: usize = 1_000_000;
+/// Pixel columns a plot decimates to (a wide plot on a 1600-pixel screen).
+pub const PLOT_BUCKETS: usize = 1200;
+
+/// P1: milliseconds per frame (and the samples the history kept) to prepare what the four live
+/// plots draw after `samples` steps — the same `decimate` / `regime_runs` calls the plots make (loss in log10,
+/// λ̂ and λ̂₂, regime shading, |w|² and |w − w0|², η), plus the u/v trajectory thinned to the
+/// same budget — averaged over `frames` frames. (Drawing itself is egui's; the app's View menu
+/// shows the measured frame time.)
+pub fn plot_preparation_ms(samples: usize, frames: usize) -> (f64, usize) {
+    use crate::app::{History, decimate, regime_runs};
+    use crate::runner::Regime;
+    let mut history = History::default();
+    for step in 0..samples {
+        let t = step as f64;
+        let sample = crate::sim::Sample {
+            step: step as u64,
+            eta: 1.0,
+            loss: (1.0 + (t * 1e-3).sin()).max(1e-12) * (-t * 1e-6).exp(),
+            lambda_hat: 2.0 + (t * 7e-4).cos(),
+            lambda_hat_2: 0.5,
+            lambda_raw: 2.0,
+            eta_lambda: 2.0,
+            weight_norm_sq: 1000.0 + t * 1e-3,
+            dist_from_init: (t * 1e-3).sqrt(),
+            u: 1e-3 * (1.0 + (t * 3e-3).sin()),
+            v: 2.0 + (t * 1e-3).cos(),
+            train_acc: None,
+            sparsity: None,
+            rho: None,
+            v_mean: None,
+            lambda_ntk: None,
+            loss_top: None,
+            test_loss: None,
+            agop_alignment: None,
+            batch_crit_eta: None,
+        };
+        history.push(&sample, if step % 1000 < 500 { Regime::Stable } else { Regime::Catapult });
+    }
+    let started = Instant::now();
+    let mut drawn = 0usize;
+    for _ in 0..frames {
+        let range = history.index_range(0.0, samples as f64);
+        drawn += decimate(&history.step, &history.loss, range.clone(), PLOT_BUCKETS, |y| y.max(1e-300).log10()).len();
+        drawn += decimate(&history.step, &history.lambda_hat, range.clone(), PLOT_BUCKETS, |y| y).len();
+        drawn += decimate(&history.step, &history.lambda_hat_2, range.clone(), PLOT_BUCKETS, |y| y).len();
+        drawn += regime_runs(&history.step, &history.regime, range.clone()).len();
+        drawn += decimate(&history.step, &history.weight_norm_sq, range.clone(), PLOT_BUCKETS, |y| y).len();
+        drawn += decimate(&history.step, &history.dist_from_init, range.clone(), PLOT_BUCKETS, |y| y * y).len();
+        drawn += decimate(&history.step, &history.eta, range.clone(), PLOT_BUCKETS, |y| y).len();
+        let stride = (history.len() / (4 * PLOT_BUCKETS)).max(1);
+        drawn += (0..history.len()).step_by(stride).map(|i| history.v[i] + history.u[i].log10()).filter(|x| x.is_finite()).count();
+    }
+    assert!(drawn > 0);
+    (1e3 * started.elapsed().as_secs_f64() / frames as f64, history.len())
 }

@@ -816,3 +816,18 @@ fn the_presets_menu_groups_presets_by_source() {
     harness.get_by_label("huang2025-two-stage").click();
     step_until(&mut harness, "the Huang 2025 preset", |app| app.preset_name() == "huang2025-two-stage");
 }
+
+/// The frame-time readout (View → Frame time) shows how long the UI thread takes per frame.
+#[test]
+fn the_frame_time_readout_can_be_shown() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    assert!(harness.state().frame_ms() > 0.0);
+    harness.get_by_label("View").click();
+    harness.run_steps(3);
+    harness.get_by_label("Frame time (debug)").click();
+    harness.run_steps(3);
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    harness.get_by_label_contains("samples in history");
+}

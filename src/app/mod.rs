@@ -16,7 +16,7 @@ mod schedule;
 mod sweep_view;
 
 pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL, WIDTH_LABEL};
-pub use history::{BYTES_PER_SAMPLE, HISTORY_LIMIT, History};
+pub use history::{BYTES_PER_SAMPLE, HISTORY_LIMIT, History, decimate, regime_runs};
 pub use agop_view::{AGOP_HEATMAPS_TITLE, AGOP_MODEL_LABEL, AGOP_TARGET_LABEL};
 pub use phase_plane::{PHASE_PLANE_TITLE, PhaseView, RHO_PLANE_TITLE, RHO_TOGGLE_LABEL, SQRT_GAMMA_LINE_LABEL, UV_TOGGLE_LABEL};
 pub use plots::{
@@ -107,6 +107,11 @@ pub struct App {
     last_error: Option<String>,
     control_error: Option<String>,
     info: Option<String>,
+    /// Time the UI thread spends building a frame (ms): a moving average and a slowly
+    /// decaying maximum, shown when `show_frame_time` is on (View menu).
+    frame_ms: f64,
+    frame_ms_max: f64,
+    show_frame_time: bool,
     files: presets_ui::FileDialogs,
     path_text: String,
     help_open: bool,
@@ -154,6 +159,9 @@ impl App {
             last_error: None,
             control_error: None,
             info: None,
+            frame_ms: 0.0,
+            frame_ms_max: 0.0,
+            show_frame_time: false,
             files: presets_ui::FileDialogs::default(),
             path_text: String::new(),
             help_open: false,
@@ -389,7 +397,23 @@ impl App {
 
     // ---- Layout ----
 
+    fn record_frame_time(&mut self, ms: f64) {
+        self.frame_ms = if self.frame_ms == 0.0 { ms } else { 0.9 * self.frame_ms + 0.1 * ms };
+        self.frame_ms_max = ms.max(0.995 * self.frame_ms_max);
+    }
+
+    /// The moving average of the time the UI thread spends building a frame, in ms.
+    pub fn frame_ms(&self) -> f64 {
+        self.frame_ms
+    }
+
     fn status_strip_ui(&mut self, ui: &mut egui::Ui) {
+        if self.show_frame_time {
+            ui.horizontal(|ui| {
+                ui.label(format!("frame {:.2} ms (recent max {:.1} ms), {} samples in history", self.frame_ms, self.frame_ms_max, self.history.len()))
+                    .on_hover_text("Time the UI thread spends building each frame, plots included (GPU drawing excluded). The plots decimate to one min/max pair per pixel column, so this stays flat as the history grows.");
+            });
+        }
         ui.horizontal_wrapped(|ui| {
             let Some(s) = self.snapshot.clone() else {
                 ui.label("starting…");
@@ -618,6 +642,7 @@ impl eframe::App for App {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let frame_started = std::time::Instant::now();
         egui::Panel::top("menu_bar").show(ui, |ui| self.menu_bar_ui(ui));
         egui::Panel::top("status_strip").show(ui, |ui| {
             self.status_strip_ui(ui);
@@ -645,6 +670,7 @@ impl eframe::App for App {
         let ctx = ui.ctx().clone();
         self.help_ui(&ctx);
         self.flush_outbox();
+        self.record_frame_time(frame_started.elapsed().as_secs_f64() * 1e3);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -134,6 +134,8 @@ impl App {
                 if ui.checkbox(&mut self.prefs.large_text, "Large text").on_hover_text("Bigger text for a projector.").changed() {
                     self.apply_text_size(ui.ctx());
                 }
+                ui.checkbox(&mut self.show_frame_time, "Frame time (debug)")
+                    .on_hover_text("Show how long the UI thread takes per frame, and how many samples the history holds.");
                 ui.separator();
                 egui::gui_zoom::zoom_menu_buttons(ui);
             });
