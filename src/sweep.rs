@@ -117,17 +117,26 @@ pub fn run_cell(preset: &Preset, cancel: &AtomicBool) -> Option<CellResult> {
 /// Runs every cell in parallel; `on_row(index, result)` is called as each finishes (from
 /// worker threads). Returns the results in grid order; cancelled cells are `None`.
 pub fn run_sweep(cells: &[Cell], cancel: &AtomicBool, on_row: impl Fn(usize, &CellResult) + Sync) -> Vec<Option<CellResult>> {
-    cells
-        .par_iter()
-        .map(|cell| {
-            if cancel.load(Ordering::Relaxed) {
-                return None;
-            }
-            let result = run_cell(&cell.preset, cancel);
-            if let Some(r) = &result {
-                on_row(cell.index, r);
-            }
-            result
-        })
-        .collect()
+    let run = || {
+        cells
+            .par_iter()
+            .map(|cell| {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let result = run_cell(&cell.preset, cancel);
+                if let Some(r) = &result {
+                    on_row(cell.index, r);
+                }
+                result
+            })
+            .collect()
+    };
+    // A pool of its own: the cells (and their models' inner parallel loops) must not occupy
+    // rayon's global pool, which the app's live run uses — a sweep would otherwise stall it.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("sweep-{i}")).build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
 }
