@@ -44,6 +44,23 @@ fn step_until_within(harness: &mut Harness<'static, App>, timeout: Duration, wha
     }
 }
 
+/// Fills the Sweep view's grid (η·λ̂0 from 1 to 4.5 in `count` points, `widths`, one seed,
+/// `steps` per run) and presses Run sweep.
+fn start_ui_sweep(harness: &mut Harness<'static, App>, count: usize, widths: &str, steps: usize) {
+    {
+        let form = harness.state_mut().sweep_form_mut();
+        form.scaled = true;
+        form.from = 1.0;
+        form.to = 4.5;
+        form.count = count;
+        form.widths_text = widths.into();
+        form.seeds = 1;
+        form.steps = steps;
+    }
+    harness.step();
+    harness.get_by_label(app::SWEEP_START_LABEL).click();
+}
+
 /// Steps frames for about `duration` of wall time.
 fn step_for(harness: &mut Harness<'static, App>, duration: Duration) {
     let start = Instant::now();
@@ -330,18 +347,7 @@ fn a_sweep_from_the_ui_streams_rows_draws_a_phase_strip_and_exports_its_csv() {
     harness.get_by_label(app::SWEEP_TAB_LABEL).click();
     harness.step();
     assert_eq!(harness.state().view(), app::View::Sweep);
-    {
-        let form = harness.state_mut().sweep_form_mut();
-        form.scaled = true;
-        form.from = 1.0;
-        form.to = 4.5;
-        form.count = 8;
-        form.widths_text = "100, 1000".into();
-        form.seeds = 1;
-        form.steps = 300;
-    }
-    harness.step();
-    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    start_ui_sweep(&mut harness, 8, "100, 1000", 300);
     step_until(&mut harness, "the sweep to start", |app| app.sweep_total() == 16);
     step_until(&mut harness, "all 16 rows", |app| !app.sweep_running() && app.sweep_rows().len() == 16);
     harness.run_steps(3);
@@ -398,14 +404,7 @@ fn cancelling_a_sweep_stops_it() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     harness.get_by_label(app::SWEEP_TAB_LABEL).click();
     harness.step();
-    {
-        let form = harness.state_mut().sweep_form_mut();
-        form.count = 60;
-        form.widths_text = "1000, 10000, 20000".into();
-        form.steps = 50_000;
-    }
-    harness.step();
-    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    start_ui_sweep(&mut harness, 60, "1000, 10000, 20000", 50_000);
     step_until(&mut harness, "the sweep to run", |app| app.sweep_running());
     step_for(&mut harness, Duration::from_millis(300));
     harness.get_by_label(app::SWEEP_CANCEL_LABEL).click();
@@ -525,18 +524,7 @@ fn clicking_a_phase_cell_opens_that_run_in_the_live_view() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     harness.key_press(egui::Key::F2);
     harness.run_steps(2);
-    {
-        let form = harness.state_mut().sweep_form_mut();
-        form.scaled = true;
-        form.from = 1.0;
-        form.to = 4.5;
-        form.count = 3;
-        form.widths_text = "500".into();
-        form.seeds = 1;
-        form.steps = 200;
-    }
-    harness.step();
-    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    start_ui_sweep(&mut harness, 3, "500", 200);
     step_until(&mut harness, "the sweep to start", |app| app.sweep_total() == 3);
     step_until(&mut harness, "all 3 rows", |app| !app.sweep_running() && app.sweep_rows().len() == 3);
     harness.run_steps(3);
