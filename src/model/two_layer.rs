@@ -10,7 +10,7 @@
 //! split into fixed chunks whose partial sums are added in chunk order, so results are
 //! bit-identical whatever the number of threads.
 
-use super::Model;
+use super::{Model, simd};
 use crate::config::{Approx, InputNorm, ModelConfig, Parameterization, SecondLayerInit};
 use crate::data::{Dataset, STREAM_INIT, rng_for};
 use rand::Rng;
@@ -26,17 +26,113 @@ const CHUNK_WORK: usize = 1 << 15;
 const PARALLEL_WORK: usize = 1 << 17;
 /// From this input dimension on, the n × d products go through a blocked matrix product.
 const GEMM_D: usize = 8;
-/// Neurons per chunk of the dense kernel's Gram products.
+/// Neurons per block of the dense kernel's Gram products (their scaled copies stay in cache).
 const GRAM_NEURONS: usize = 512;
+/// At most this many blocks per work chunk of the dense kernel (blocks accumulate into one
+/// n × n partial; fewer partials, fewer n × n additions).
+const GRAM_BLOCKS_PER_CHUNK: usize = 4;
+/// Chunks of the dense kernel whose n × n partials are held at once.
+const GRAM_WAVE: usize = 16;
+/// Fewest neurons per work chunk of the n × d matrix products of `forward` and `vjp` (the
+/// input matrix is packed once per chunk).
+const GEMM_CHUNK_MIN: usize = 256;
 
 /// C (rows × cols) = alpha · A (rows × inner) · B (inner × cols), strides in elements.
 #[allow(clippy::too_many_arguments)]
-fn gemm(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f64], a_strides: (isize, isize), b: &[f64], b_strides: (isize, isize), c: &mut [f64], c_strides: (isize, isize)) {
-    let extent = |r: usize, k: usize, (rs, cs): (isize, isize)| if r == 0 || k == 0 { 0 } else { (r - 1) * rs as usize + (k - 1) * cs as usize + 1 };
-    assert!(a.len() >= extent(rows, inner, a_strides) && b.len() >= extent(inner, cols, b_strides) && c.len() >= extent(rows, cols, c_strides));
+fn gemm(
+    rows: usize,
+    inner: usize,
+    cols: usize,
+    alpha: f64,
+    a: &[f64],
+    a_strides: (isize, isize),
+    b: &[f64],
+    b_strides: (isize, isize),
+    c: &mut [f64],
+    c_strides: (isize, isize),
+) {
+    gemm_beta(
+        rows, inner, cols, alpha, a, a_strides, b, b_strides, 0.0, c, c_strides,
+    );
+}
+
+/// C = alpha · A B + beta · C (beta = 1 accumulates), as `gemm`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_beta(
+    rows: usize,
+    inner: usize,
+    cols: usize,
+    alpha: f64,
+    a: &[f64],
+    a_strides: (isize, isize),
+    b: &[f64],
+    b_strides: (isize, isize),
+    beta: f64,
+    c: &mut [f64],
+    c_strides: (isize, isize),
+) {
+    let extent = |r: usize, k: usize, (rs, cs): (isize, isize)| {
+        if r == 0 || k == 0 {
+            0
+        } else {
+            (r - 1) * rs as usize + (k - 1) * cs as usize + 1
+        }
+    };
+    assert!(
+        a.len() >= extent(rows, inner, a_strides)
+            && b.len() >= extent(inner, cols, b_strides)
+            && c.len() >= extent(rows, cols, c_strides)
+    );
     // SAFETY: the asserts above keep every strided access inside the slices.
     unsafe {
-        matrixmultiply::dgemm(rows, inner, cols, alpha, a.as_ptr(), a_strides.0, a_strides.1, b.as_ptr(), b_strides.0, b_strides.1, 0.0, c.as_mut_ptr(), c_strides.0, c_strides.1);
+        matrixmultiply::dgemm(
+            rows,
+            inner,
+            cols,
+            alpha,
+            a.as_ptr(),
+            a_strides.0,
+            a_strides.1,
+            b.as_ptr(),
+            b_strides.0,
+            b_strides.1,
+            beta,
+            c.as_mut_ptr(),
+            c_strides.0,
+            c_strides.1,
+        );
+    }
+}
+
+/// Columns per block of `gram_upper` (64 measured fastest on W2 against 32, 128 and 256:
+/// smaller blocks skip more of the lower triangle, but every block pair is packed again).
+const GRAM_BLOCK: usize = 64;
+
+/// Adds the upper triangle (blocks on and above the diagonal) of Aᵀ A to `out` (n × n,
+/// row-major), A being rows × n row-major: only the ≈ n(n + 64)/2 column pairs a symmetric
+/// result needs are multiplied, one matrix product per block pair.
+fn gram_upper(n: usize, rows: usize, a: &[f64], out: &mut [f64]) {
+    let blocks = n.div_ceil(GRAM_BLOCK);
+    let span = |block: usize| (block * GRAM_BLOCK, ((block + 1) * GRAM_BLOCK).min(n));
+    for bi in 0..blocks {
+        let (i0, i1) = span(bi);
+        for bj in bi..blocks {
+            let (j0, j1) = span(bj);
+            let (ni, nj) = (i1 - i0, j1 - j0);
+            gemm_beta(
+                ni,
+                rows,
+                nj,
+                1.0,
+                &a[i0..],
+                (1, n as isize),
+                &a[j0..],
+                (n as isize, 1),
+                1.0,
+                &mut out[i0 * n + j0..],
+                (n as isize, 1),
+            );
+        }
     }
 }
 
@@ -78,6 +174,9 @@ pub struct TwoLayer {
     recompute: bool,
     /// Fraction of negative pre-activations at the last forward (recompute mode).
     negative_fraction: f64,
+    /// The dense kernel's per-chunk n × n partial sums and their total, kept between steps
+    /// so that forming the kernel allocates nothing.
+    gram_partials: std::sync::Mutex<Vec<f64>>,
 }
 
 impl TwoLayer {
@@ -87,12 +186,22 @@ impl TwoLayer {
         let sigma = cfg.init_scale;
         let mut w = Vec::with_capacity(m * (d + 1));
         for _ in 0..m * d {
-            w.push(sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng));
+            w.push(
+                sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng),
+            );
         }
         for _ in 0..m {
             w.push(match cfg.second_layer_init {
-                SecondLayerInit::Gaussian => sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng),
-                SecondLayerInit::Rademacher => if rng.random::<bool>() { sigma } else { -sigma },
+                SecondLayerInit::Gaussian => {
+                    sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
+                }
+                SecondLayerInit::Rademacher => {
+                    if rng.random::<bool>() {
+                        sigma
+                    } else {
+                        -sigma
+                    }
+                }
             });
         }
         let c = match cfg.parameterization {
@@ -119,6 +228,7 @@ impl TwoLayer {
             recompute: d == 1,
             negative_fraction: 0.0,
             f0: Vec::new(),
+            gram_partials: Default::default(),
         };
         if net.approx != Approx::Network {
             // A network forward at init sets the gates σ'(z0) that the Taylor models keep
@@ -138,13 +248,21 @@ impl TwoLayer {
 
     /// The coefficient a of ∂f/∂u: v, or v0 for the linearized model.
     fn a_coeffs(&self) -> &[f64] {
-        let src = if self.approx == Approx::Linearized { &self.w0 } else { &self.w };
+        let src = if self.approx == Approx::Linearized {
+            &self.w0
+        } else {
+            &self.w
+        };
         &src[self.m * self.d..]
     }
 
     /// The factor b of ∂f/∂v: the current pre-activations, or the initial ones when linearized.
     fn b_cache(&self) -> &[f64] {
-        if self.approx == Approx::Linearized { &self.pre0 } else { &self.pre }
+        if self.approx == Approx::Linearized {
+            &self.pre0
+        } else {
+            &self.pre
+        }
     }
 
     /// The gate row g_k· and the b row of neuron k: borrowed from the caches, or recomputed
@@ -235,7 +353,10 @@ impl TwoLayer {
         let m = self.m;
         let partials = self.map_chunks(|range| {
             let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
-            let (v, v0) = (&self.w[m + range.start..m + range.end], &self.w0[m + range.start..m + range.end]);
+            let (v, v0) = (
+                &self.w[m + range.start..m + range.end],
+                &self.w0[m + range.start..m + range.end],
+            );
             let mut acc = [[0.0; 8]; 3];
             for (j, (((&u, &u0), &v), &v0)) in u.iter().zip(u0).zip(v).zip(v0).enumerate() {
                 let (q, w) = terms(u, u0, v, v0);
@@ -272,11 +393,19 @@ impl TwoLayer {
         let m = self.m;
         let partials = self.map_chunks(|range| {
             let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
-            let (v, v0) = (&self.w[m + range.start..m + range.end], &self.w0[m + range.start..m + range.end]);
+            let (v, v0) = (
+                &self.w[m + range.start..m + range.end],
+                &self.w0[m + range.start..m + range.end],
+            );
             let mut acc = [0.0; LANES];
             let full = u.len() / LANES * LANES;
             for base in (0..full).step_by(LANES) {
-                let (u, u0, v, v0) = (&u[base..base + LANES], &u0[base..base + LANES], &v[base..base + LANES], &v0[base..base + LANES]);
+                let (u, u0, v, v0) = (
+                    &u[base..base + LANES],
+                    &u0[base..base + LANES],
+                    &v[base..base + LANES],
+                    &v0[base..base + LANES],
+                );
                 for l in 0..LANES {
                     acc[l] += term(u[l], u0[l], v[l], v0[l]);
                 }
@@ -296,7 +425,12 @@ impl TwoLayer {
 
     /// Neurons per work chunk, from the problem's shape only.
     fn chunk(&self) -> usize {
-        CHUNK_WORK.div_ceil(self.n * (self.d + 1)).max(CHUNK_MIN)
+        let min = if self.d >= GEMM_D {
+            GEMM_CHUNK_MIN
+        } else {
+            CHUNK_MIN
+        };
+        CHUNK_WORK.div_ceil(self.n * (self.d + 1)).max(min)
     }
 
     /// Runs `f` on every neuron chunk and returns the per-chunk results in chunk order.
@@ -313,12 +447,25 @@ impl TwoLayer {
 
     /// Runs `f(first neuron, rows of a, rows of b)` on matching neuron chunks of two
     /// neuron-major arrays with `wa` and `wb` values per neuron.
-    fn for_chunks_mut(&self, a: &mut [f64], wa: usize, b: &mut [f64], wb: usize, f: impl Fn(usize, &mut [f64], &mut [f64]) + Sync + Send) {
+    fn for_chunks_mut(
+        &self,
+        a: &mut [f64],
+        wa: usize,
+        b: &mut [f64],
+        wb: usize,
+        f: impl Fn(usize, &mut [f64], &mut [f64]) + Sync + Send,
+    ) {
         let size = self.chunk();
         if self.parallel() {
-            a.par_chunks_mut(size * wa).zip(b.par_chunks_mut(size * wb)).enumerate().for_each(|(c, (ra, rb))| f(c * size, ra, rb));
+            a.par_chunks_mut(size * wa)
+                .zip(b.par_chunks_mut(size * wb))
+                .enumerate()
+                .for_each(|(c, (ra, rb))| f(c * size, ra, rb));
         } else {
-            a.chunks_mut(size * wa).zip(b.chunks_mut(size * wb)).enumerate().for_each(|(c, (ra, rb))| f(c * size, ra, rb));
+            a.chunks_mut(size * wa)
+                .zip(b.chunks_mut(size * wb))
+                .enumerate()
+                .for_each(|(c, (ra, rb))| f(c * size, ra, rb));
         }
     }
 }
@@ -424,7 +571,18 @@ impl Model for TwoLayer {
             let rows = pre_rows.len() / n;
             let u_rows = &u[k0 * d..(k0 + rows) * d];
             if d >= GEMM_D {
-                gemm(rows, d, n, s_inv, u_rows, (d as isize, 1), &data.x, (1, d as isize), pre_rows, (n as isize, 1));
+                gemm(
+                    rows,
+                    d,
+                    n,
+                    s_inv,
+                    u_rows,
+                    (d as isize, 1),
+                    &data.x,
+                    (1, d as isize),
+                    pre_rows,
+                    (n as isize, 1),
+                );
             } else if d == 1 {
                 for (row, &uk) in pre_rows.chunks_mut(n).zip(u_rows) {
                     let scale = uk * s_inv;
@@ -459,7 +617,10 @@ impl Model for TwoLayer {
         let partials = self.map_chunks(|range| {
             let mut acc = vec![0.0; n];
             for k in range {
-                let (g, z) = (&self.gate[k * n..(k + 1) * n], &self.pre[k * n..(k + 1) * n]);
+                let (g, z) = (
+                    &self.gate[k * n..(k + 1) * n],
+                    &self.pre[k * n..(k + 1) * n],
+                );
                 match self.approx {
                     Approx::Network | Approx::Quadratic => {
                         let vk = v[k];
@@ -520,8 +681,15 @@ impl Model for TwoLayer {
             self.for_chunks_mut(out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
                 let r = k0..k0 + du_rows.len();
                 let (u, u0) = (&self.w[r.clone()], &self.w0[r.clone()]);
-                let (v, v0) = (&self.w[m + r.start..m + r.end], &self.w0[m + r.start..m + r.end]);
-                let rows = du_rows.iter_mut().zip(dv_rows.iter_mut()).zip(u.iter().zip(u0)).zip(v.iter().zip(v0));
+                let (v, v0) = (
+                    &self.w[m + r.start..m + r.end],
+                    &self.w0[m + r.start..m + r.end],
+                );
+                let rows = du_rows
+                    .iter_mut()
+                    .zip(dv_rows.iter_mut())
+                    .zip(u.iter().zip(u0))
+                    .zip(v.iter().zip(v0));
                 match approx {
                     Approx::Network => rows.for_each(|(((du, dv), (&u, _)), (&v, _))| {
                         let t = zc * gate(u * xs);
@@ -567,7 +735,18 @@ impl Model for TwoLayer {
                     dv_rows[r] = c * super::dot(t_row, bk);
                 }
                 if d >= GEMM_D {
-                    gemm(rows, n, d, 1.0, t, (n as isize, 1), &data.x, (d as isize, 1), du_rows, (d as isize, 1));
+                    gemm(
+                        rows,
+                        n,
+                        d,
+                        1.0,
+                        t,
+                        (n as isize, 1),
+                        &data.x,
+                        (d as isize, 1),
+                        du_rows,
+                        (d as isize, 1),
+                    );
                 } else {
                     for (t_row, du_k) in t.chunks(n).zip(du_rows.chunks_mut(d)) {
                         if d == 1 {
@@ -597,9 +776,14 @@ impl Model for TwoLayer {
             // d = 1: the sign-class form (three weighted sums over the neurons).
             return (12.0 * m + 6.0 * n * n, 12.0 * m + 12.0 * n);
         }
-        // Dense: two Gram products over the neurons, 2 n² m flops each, plus the fills;
-        // matrix-free: the fused Jᵀ then J pass, 2 n m (d + 1) multiply-adds.
-        (2.0 * 2.0 * n * n * m + 4.0 * n * m, 4.0 * n * m * (d + 1.0))
+        // Dense: two Gram products over the neurons, upper triangles only (`gram_upper`:
+        // n (n + block) / 2 entries of 2m flops each), plus the fills; matrix-free: the fused
+        // Jᵀ then J pass, 2 n m (d + 1) multiply-adds.
+        let block = (GRAM_BLOCK as f64).min(n);
+        (
+            2.0 * n * (n + block) * m + 4.0 * n * m,
+            4.0 * n * m * (d + 1.0),
+        )
     }
 
     fn kernel_apply(&self, data: &Dataset, x: &[f64], out: &mut [f64], _scratch: &mut Vec<f64>) {
@@ -617,7 +801,12 @@ impl Model for TwoLayer {
                 if w == 0.0 {
                     continue;
                 }
-                let proj: f64 = data.x.iter().zip(x).map(|(&xi, &ri)| self.line_class_gate(class, xi) * xi * ri).sum();
+                let proj: f64 = data
+                    .x
+                    .iter()
+                    .zip(x)
+                    .map(|(&xi, &ri)| self.line_class_gate(class, xi) * xi * ri)
+                    .sum();
                 for (o, &xi) in out.iter_mut().zip(&data.x) {
                     *o += w * proj * self.line_class_gate(class, xi) * xi;
                 }
@@ -667,10 +856,17 @@ impl Model for TwoLayer {
             // d = 1: K = c² s² Σ_σ W_σ (g^σ∘x)(g^σ∘x)ᵀ (see `line_class_weights`).
             let weights = self.line_class_weights();
             let scale = self.c * self.c * self.s_inv * self.s_inv;
-            let h: Vec<[f64; 3]> = data.x.iter().map(|&xi| [0, 1, 2].map(|cl| self.line_class_gate(cl, xi) * xi)).collect();
+            let h: Vec<[f64; 3]> = data
+                .x
+                .iter()
+                .map(|&xi| [0, 1, 2].map(|cl| self.line_class_gate(cl, xi) * xi))
+                .collect();
             for i in 0..n {
                 for j in i..n {
-                    let k_ij = scale * (0..3).map(|cl| weights[cl] * h[i][cl] * h[j][cl]).sum::<f64>();
+                    let k_ij = scale
+                        * (0..3)
+                            .map(|cl| weights[cl] * h[i][cl] * h[j][cl])
+                            .sum::<f64>();
                     out[i * n + j] = k_ij;
                     out[j * n + i] = k_ij;
                 }
@@ -678,37 +874,71 @@ impl Model for TwoLayer {
             return;
         }
         let (gate_all, b): (&[f64], &[f64]) = (&self.gate, self.b_cache());
-        // A = Gᵀ diag(a²) G and B = (G∘b)ᵀ(G∘b) (G neuron-major, m × n) as one blocked matrix
-        // product per fixed chunk of neurons (the scaled copies of the chunk stay in cache and
-        // are packed once), partial n × n results added in chunk order: the result does not
-        // depend on the thread count.
-        let chunks = m.div_ceil(GRAM_NEURONS);
-        let work = |ch: usize| -> Vec<f64> {
-            let (k0, k1) = (ch * GRAM_NEURONS, ((ch + 1) * GRAM_NEURONS).min(m));
-            let rows = k1 - k0;
-            SCRATCH.with_borrow_mut(|buf| {
-                buf.resize(2 * rows * n, 0.0);
-                let (ga, gb) = buf.split_at_mut(rows * n);
-                for r in 0..rows {
-                    let k = k0 + r;
-                    let (g, bk) = (&gate_all[k * n..(k + 1) * n], &b[k * n..(k + 1) * n]);
-                    let a2 = a[k] * a[k];
-                    for (((o_a, o_b), &gi), &bi) in ga[r * n..(r + 1) * n].iter_mut().zip(gb[r * n..(r + 1) * n].iter_mut()).zip(g).zip(bk) {
-                        *o_a = a2 * gi;
-                        *o_b = gi * bi;
+        // A = (G diag|a|)ᵀ(G diag|a|) and B = (G∘b)ᵀ(G∘b) (G neuron-major, m × n) are Gram
+        // matrices: per block of neurons, the scaled copies are made once (they stay in cache)
+        // and only the upper triangle of each is multiplied (`gram_upper`); each chunk of
+        // blocks accumulates one n × n partial and partials are added in chunk order, so the
+        // result does not depend on the thread count. Only the upper triangles are read below.
+        // Chunks of 1–4 blocks, from m alone: at least ~16 chunks when m allows, for balance.
+        let chunk = GRAM_NEURONS * (m / (16 * GRAM_NEURONS)).clamp(1, GRAM_BLOCKS_PER_CHUNK);
+        let chunks = m.div_ceil(chunk);
+        let size = 2 * n * n;
+        let work = |ch: usize, out: &mut [f64]| {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            let (out_a, out_b) = out.split_at_mut(n * n);
+            let chunk_end = ((ch + 1) * chunk).min(m);
+            for k0 in (ch * chunk..chunk_end).step_by(GRAM_NEURONS) {
+                let rows = (k0 + GRAM_NEURONS).min(chunk_end) - k0;
+                SCRATCH.with_borrow_mut(|buf| {
+                    buf.resize(2 * rows * n, 0.0);
+                    let (ga, gb) = buf.split_at_mut(rows * n);
+                    for r in 0..rows {
+                        let k = k0 + r;
+                        let (g, bk) = (&gate_all[k * n..(k + 1) * n], &b[k * n..(k + 1) * n]);
+                        let a_abs = a[k].abs();
+                        for (((o_a, o_b), &gi), &bi) in ga[r * n..(r + 1) * n]
+                            .iter_mut()
+                            .zip(gb[r * n..(r + 1) * n].iter_mut())
+                            .zip(g)
+                            .zip(bk)
+                        {
+                            *o_a = a_abs * gi;
+                            *o_b = gi * bi;
+                        }
                     }
-                }
-                let mut out = vec![0.0; 2 * n * n];
-                let (out_a, out_b) = out.split_at_mut(n * n);
-                let stride = (n as isize, 1);
-                gemm(n, rows, n, 1.0, ga, (1, n as isize), &gate_all[k0 * n..k1 * n], stride, out_a, stride);
-                gemm(n, rows, n, 1.0, gb, (1, n as isize), gb, stride, out_b, stride);
-                out
-            })
+                    gram_upper(n, rows, ga, out_a);
+                    gram_upper(n, rows, gb, out_b);
+                });
+            }
         };
-        let partials: Vec<Vec<f64>> = if self.parallel() { (0..chunks).into_par_iter().map(work).collect() } else { (0..chunks).map(work).collect() };
-        let mut total = vec![0.0; 2 * n * n];
-        sum_partials(partials, &mut total);
+        // Waves of GRAM_WAVE chunks: their partials (bounded memory) are computed in parallel,
+        // then added to the total in chunk order.
+        let mut buffer = self
+            .gram_partials
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        buffer.resize((GRAM_WAVE + 1) * size, 0.0);
+        let (total, parts) = buffer.split_at_mut(size);
+        total.iter_mut().for_each(|t| *t = 0.0);
+        for first in (0..chunks).step_by(GRAM_WAVE) {
+            let count = GRAM_WAVE.min(chunks - first);
+            let wave = &mut parts[..count * size];
+            if self.parallel() {
+                wave.par_chunks_mut(size)
+                    .enumerate()
+                    .for_each(|(i, part)| work(first + i, part));
+            } else {
+                wave.chunks_mut(size)
+                    .enumerate()
+                    .for_each(|(i, part)| work(first + i, part));
+            }
+            for part in wave.chunks(size) {
+                for (t, p) in total.iter_mut().zip(part) {
+                    *t += p;
+                }
+            }
+        }
+        let total: &[f64] = total;
         let grams = [&total[..n * n], &total[n * n..]];
         let c2 = self.c * self.c;
         let s2 = self.s_inv * self.s_inv;
@@ -755,7 +985,13 @@ impl Model for TwoLayer {
             for (o, xv) in out_u[k * d..(k + 1) * d].iter_mut().zip(x) {
                 *o = scale * xv;
             }
-            out_v[k] = self.c * g * if self.approx == Approx::Linearized { z0 } else { z };
+            out_v[k] = self.c
+                * g
+                * if self.approx == Approx::Linearized {
+                    z0
+                } else {
+                    z
+                };
         });
     }
 
@@ -779,7 +1015,13 @@ impl Model for TwoLayer {
         true
     }
 
-    fn fused_one_example_step(&mut self, data: &Dataset, eta: f64, z: f64, xt_y: &[f64]) -> Option<super::FusedOneExample> {
+    fn fused_one_example_step(
+        &mut self,
+        data: &Dataset,
+        eta: f64,
+        z: f64,
+        xt_y: &[f64],
+    ) -> Option<super::FusedOneExample> {
         if !(self.recompute && self.n == 1) {
             return None;
         }
@@ -791,7 +1033,12 @@ impl Model for TwoLayer {
         }
         let c = self.c;
         Some(super::FusedOneExample {
-            output: c * f + if self.approx == Approx::Linearized { self.f0[0] } else { 0.0 },
+            output: c * f
+                + if self.approx == Approx::Linearized {
+                    self.f0[0]
+                } else {
+                    0.0
+                },
             kernel: c * c * kernel,
             weight_norm_sq: norm,
             dist_from_init_sq: dist,
@@ -828,7 +1075,14 @@ impl TwoLayer {
         for k in 0..self.m {
             let z = super::dot(&self.w[k * d..(k + 1) * d], x) * self.s_inv;
             let z0 = super::dot(&self.w0[k * d..(k + 1) * d], x) * self.s_inv;
-            let gate = gate_of(if self.approx == Approx::Network { z } else { z0 }, self.a_neg);
+            let gate = gate_of(
+                if self.approx == Approx::Network {
+                    z
+                } else {
+                    z0
+                },
+                self.a_neg,
+            );
             f(k, gate, z, z0);
         }
     }
@@ -841,69 +1095,36 @@ const FUSED_SUMS: usize = 7;
 impl TwoLayer {
     /// The fused step for n = d = 1 (see `Model::fused_one_example_step`): updates u and v in
     /// place and returns the `FUSED_SUMS` sums at the new weights. Chunks are fixed by shape
-    /// and each chunk sums in 8 lanes, so results do not depend on the thread count.
+    /// and each chunk sums in 8 lanes, so results do not depend on the thread count (nor on
+    /// the vector instructions, see `simd`).
     fn fused_line_step(&mut self, xs: f64, eta: f64, z: f64) -> [f64; FUSED_SUMS] {
-        const LANES: usize = 8;
-        let (m, c, a_neg, approx) = (self.m, self.c, self.a_neg, self.approx);
+        let (m, approx) = (self.m, self.approx);
+        let step = LineStep {
+            xs,
+            eta_c: eta * self.c,
+            z,
+            a_neg: self.a_neg,
+        };
         let size = self.chunk();
         let parallel = self.parallel();
         let (u_all, v_all) = self.w.split_at_mut(m);
         let (u0_all, v0_all) = self.w0.split_at(m);
-        // One neuron: update, then its contributions at the new weights.
-        let neuron = move |u: &mut f64, v: &mut f64, u0: f64, v0: f64| -> [f64; FUSED_SUMS] {
-            let z_old = *u * xs;
-            let z0 = u0 * xs;
-            let g = gate_of(if approx == Approx::Network { z_old } else { z0 }, a_neg);
-            let (a, b) = if approx == Approx::Linearized { (v0, z0) } else { (*v, z_old) };
-            *u -= eta * c * a * g * xs * z;
-            *v -= eta * c * g * b * z;
-            let z_new = *u * xs;
-            let g_new = if approx == Approx::Network { gate_of(z_new, a_neg) } else { g };
-            let (a_new, b_new) = if approx == Approx::Linearized { (v0, z0) } else { (*v, z_new) };
-            let f = if approx == Approx::Linearized { g * (v0 * (z_new - z0) + (*v - v0) * z0) } else { *v * g_new * z_new };
-            let (du, dv) = (*u - u0, *v - v0);
-            [
-                f,
-                g_new * g_new * (a_new * a_new * xs * xs + b_new * b_new),
-                *u * *u + *v * *v,
-                du * du + dv * dv,
-                du,
-                *v,
-                (z_new < 0.0) as u8 as f64,
-            ]
+        let chunks = u_all
+            .chunks_mut(size)
+            .zip(v_all.chunks_mut(size))
+            .zip(u0_all.chunks(size))
+            .zip(v0_all.chunks(size));
+        let run = |(((u, v), u0), v0): (((&mut [f64], &mut [f64]), &[f64]), &[f64])| {
+            fused_line_chunk(u, v, u0, v0, step, approx)
         };
-        let chunk_sums = |(u, v, u0, v0): (&mut [f64], &mut [f64], &[f64], &[f64])| -> [f64; FUSED_SUMS] {
-            let mut acc = [[0.0; LANES]; FUSED_SUMS];
-            let full = u.len() / LANES * LANES;
-            let (u_body, u_tail) = u.split_at_mut(full);
-            let (v_body, v_tail) = v.split_at_mut(full);
-            for (((uc, vc), u0c), v0c) in
-                u_body.chunks_exact_mut(LANES).zip(v_body.chunks_exact_mut(LANES)).zip(u0.chunks_exact(LANES)).zip(v0.chunks_exact(LANES))
-            {
-                for l in 0..LANES {
-                    let terms = neuron(&mut uc[l], &mut vc[l], u0c[l], v0c[l]);
-                    for (a, t) in acc.iter_mut().zip(terms) {
-                        a[l] += t;
-                    }
-                }
-            }
-            let mut out = [0.0; FUSED_SUMS];
-            for (o, a) in out.iter_mut().zip(&acc) {
-                *o = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-            }
-            for (j, (uu, vv)) in u_tail.iter_mut().zip(v_tail.iter_mut()).enumerate() {
-                let terms = neuron(uu, vv, u0[full + j], v0[full + j]);
-                for (o, t) in out.iter_mut().zip(terms) {
-                    *o += t;
-                }
-            }
-            out
-        };
-        let chunks = u_all.chunks_mut(size).zip(v_all.chunks_mut(size)).zip(u0_all.chunks(size)).zip(v0_all.chunks(size));
         let partials: Vec<[f64; FUSED_SUMS]> = if parallel {
-            chunks.map(|(((u, v), u0), v0)| (u, v, u0, v0)).collect::<Vec<_>>().into_par_iter().map(chunk_sums).collect()
+            chunks
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(run)
+                .collect()
         } else {
-            chunks.map(|(((u, v), u0), v0)| chunk_sums((u, v, u0, v0))).collect()
+            chunks.map(run).collect()
         };
         let mut total = [0.0; FUSED_SUMS];
         for part in partials {
@@ -913,4 +1134,122 @@ impl TwoLayer {
         }
         total
     }
+}
+
+/// The scalars of one fused n = d = 1 step: x/s_d, η·c, the loss derivative z, a_neg.
+#[derive(Clone, Copy)]
+struct LineStep {
+    xs: f64,
+    eta_c: f64,
+    z: f64,
+    a_neg: f64,
+}
+
+simd::multiversion! {
+    /// One chunk of `fused_line_step`, the approximation fixed outside the loop.
+    fn fused_line_chunk(u: &mut [f64], v: &mut [f64], u0: &[f64], v0: &[f64], step: LineStep, approx: Approx) -> [f64; FUSED_SUMS] {
+        match approx {
+            Approx::Network => fused_line_lanes::<NETWORK>(u, v, u0, v0, step),
+            Approx::Quadratic => fused_line_lanes::<QUADRATIC>(u, v, u0, v0, step),
+            Approx::Linearized => fused_line_lanes::<LINEARIZED>(u, v, u0, v0, step),
+        }
+    }
+}
+
+const NETWORK: u8 = 0;
+const QUADRATIC: u8 = 1;
+const LINEARIZED: u8 = 2;
+
+/// The fused pass over one chunk in blocks of 8 neurons held in fixed-size arrays, so every
+/// line of the loop body is one vector operation; 8 partial sums per quantity.
+#[inline(always)]
+fn fused_line_lanes<const APPROX: u8>(
+    u: &mut [f64],
+    v: &mut [f64],
+    u0: &[f64],
+    v0: &[f64],
+    step: LineStep,
+) -> [f64; FUSED_SUMS] {
+    const LANES: usize = 8;
+    let LineStep {
+        xs,
+        eta_c,
+        z,
+        a_neg,
+    } = step;
+    // One neuron: update, then its contributions at the new weights.
+    let neuron = |u: &mut f64, v: &mut f64, u0: f64, v0: f64| -> [f64; FUSED_SUMS] {
+        let z_old = *u * xs;
+        let z0 = u0 * xs;
+        let g = gate_of(if APPROX == NETWORK { z_old } else { z0 }, a_neg);
+        let (a, b) = if APPROX == LINEARIZED {
+            (v0, z0)
+        } else {
+            (*v, z_old)
+        };
+        *u -= eta_c * a * g * xs * z;
+        *v -= eta_c * g * b * z;
+        let z_new = *u * xs;
+        let g_new = if APPROX == NETWORK {
+            gate_of(z_new, a_neg)
+        } else {
+            g
+        };
+        let (a_new, b_new) = if APPROX == LINEARIZED {
+            (v0, z0)
+        } else {
+            (*v, z_new)
+        };
+        let f = if APPROX == LINEARIZED {
+            g * (v0 * (z_new - z0) + (*v - v0) * z0)
+        } else {
+            *v * g_new * z_new
+        };
+        let (du, dv) = (*u - u0, *v - v0);
+        [
+            f,
+            g_new * g_new * (a_new * a_new * xs * xs + b_new * b_new),
+            *u * *u + *v * *v,
+            du * du + dv * dv,
+            du,
+            *v,
+            if z_new < 0.0 { 1.0 } else { 0.0 },
+        ]
+    };
+    let mut acc = [[0.0; LANES]; FUSED_SUMS];
+    let full = u.len() / LANES * LANES;
+    let (u_body, u_tail) = u.split_at_mut(full);
+    let (v_body, v_tail) = v.split_at_mut(full);
+    for (((uc, vc), u0c), v0c) in u_body
+        .chunks_exact_mut(LANES)
+        .zip(v_body.chunks_exact_mut(LANES))
+        .zip(u0.chunks_exact(LANES))
+        .zip(v0.chunks_exact(LANES))
+    {
+        let (uc, vc): (&mut [f64; LANES], &mut [f64; LANES]) = (
+            uc.try_into().expect("8 lanes"),
+            vc.try_into().expect("8 lanes"),
+        );
+        let (u0c, v0c): (&[f64; LANES], &[f64; LANES]) = (
+            u0c.try_into().expect("8 lanes"),
+            v0c.try_into().expect("8 lanes"),
+        );
+        for l in 0..LANES {
+            let terms = neuron(&mut uc[l], &mut vc[l], u0c[l], v0c[l]);
+            for (a, t) in acc.iter_mut().zip(terms) {
+                a[l] += t;
+            }
+        }
+    }
+    let mut out = [0.0; FUSED_SUMS];
+    for (o, a) in out.iter_mut().zip(&acc) {
+        *o = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+    }
+    for (j, (uu, vv)) in u_tail.iter_mut().zip(v_tail.iter_mut()).enumerate() {
+        let terms = neuron(uu, vv, u0[full + j], v0[full + j]);
+        for (o, t) in out.iter_mut().zip(terms) {
+            *o += t;
+        }
+    }
+    out
 }
