@@ -308,17 +308,25 @@ fn lanczos_on_a_matrix_with_clustered_spectrum() {
     assert!(rel_err(dense.values[0], 10.0) < 1e-12);
 }
 
-/// Jᵀz from the model equals the finite-difference gradient of Σ z_i f(x_i; w).
+/// Jᵀz from the model equals the finite-difference gradient of Σ z_i f(x_i; w), J and Jᵀ are
+/// adjoint, the dense kernel is J Jᵀ, and the outputs equal the per-neuron `output_at`. In
+/// d = 3 (cached m × n rows) and in d = 1 (the sign-class sums, n = 5 and n = 1).
 #[test]
 fn gradients_match_finite_differences() {
     let cases = [
-        ("two_layer", "network", 0.3, "ntk", "sqrt_d"),
-        ("two_layer", "quadratic", 0.0, "mean_field", "none"),
-        ("two_layer", "linearized", 0.7, "ntk", "none"),
-        ("quadratic", "network", 1.0, "ntk", "sqrt_d"),
-        ("linear_predictor", "network", 1.0, "ntk", "sqrt_d"),
+        ("two_layer", "network", 0.3, "ntk", "sqrt_d", 5, 3),
+        ("two_layer", "quadratic", 0.0, "mean_field", "none", 5, 3),
+        ("two_layer", "linearized", 0.7, "ntk", "none", 5, 3),
+        ("quadratic", "network", 1.0, "ntk", "sqrt_d", 5, 3),
+        ("linear_predictor", "network", 1.0, "ntk", "sqrt_d", 5, 3),
+        ("two_layer", "network", 0.3, "ntk", "sqrt_d", 5, 1),
+        ("two_layer", "network", 0.0, "ntk", "none", 5, 1),
+        ("two_layer", "quadratic", 0.2, "mean_field", "none", 5, 1),
+        ("two_layer", "linearized", 0.7, "ntk", "none", 5, 1),
+        ("two_layer", "network", 0.3, "ntk", "sqrt_d", 1, 1),
+        ("two_layer", "linearized", 0.0, "ntk", "none", 1, 1),
     ];
-    for (kind, approx, a_neg, param, norm) in cases {
+    for (kind, approx, a_neg, param, norm, n, d) in cases {
         let w0 = if kind == "linear_predictor" {
             r#", "w0": [0.3, -0.2, 0.1]"#
         } else {
@@ -328,7 +336,7 @@ fn gradients_match_finite_differences() {
             r#"{{"version": 1, "seed": 5,
                 "model": {{"kind": "{kind}", "width": 7, "a_neg": {a_neg}, "approx": "{approx}",
                            "parameterization": "{param}", "input_norm": "{norm}", "gamma": 0.2{w0}}},
-                "data": {{"kind": "clusters", "n": 5, "d": 3}},
+                "data": {{"kind": "clusters", "n": {n}, "d": {d}}},
                 "train": {{"eta": 0.1, "steps": 1}}}}"#
         ));
         let data = data::generate(&p.data, p.seed);
@@ -340,6 +348,14 @@ fn gradients_match_finite_differences() {
             .collect();
         m.add_to_params(1.0, &bump);
         m.forward(&data, &mut f);
+        for i in 0..data.n {
+            let direct = m.output_at(data.row(i));
+            assert!(
+                (f[i] - direct).abs() < 1e-12 * (1.0 + direct.abs()),
+                "{kind}/{approx} d = {d}: f({i}) {} vs {direct}",
+                f[i]
+            );
+        }
         let z: Vec<f64> = (0..data.n).map(|i| 0.3 + 0.1 * i as f64).collect();
         let mut grad = vec![0.0; m.n_params()];
         m.vjp(&data, &z, &mut grad);
@@ -360,7 +376,7 @@ fn gradients_match_finite_differences() {
             let fd = (plus - minus) / (2.0 * h);
             assert!(
                 (fd - grad[k]).abs() < 1e-6 * (1.0 + fd.abs()),
-                "{kind}/{approx} param {k}: fd {fd} vs {}",
+                "{kind}/{approx} n = {n} d = {d} param {k}: fd {fd} vs {}",
                 grad[k]
             );
         }

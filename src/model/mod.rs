@@ -34,6 +34,11 @@ pub trait Model: Send {
         let p = self.n_params() as f64;
         (2.0 * (n * n) as f64 * p, 4.0 * n as f64 * p)
     }
+    /// Flops of one step's forward and backward passes on n examples as this model computes
+    /// them (for the benchmark's GFLOP/s): J·w and Jᵀ·z cost 2nP each by default.
+    fn step_flops(&self, n: usize) -> f64 {
+        4.0 * n as f64 * self.n_params() as f64
+    }
     /// `out` = K·x = J(Jᵀx) without forming K; `scratch` is a reusable buffer.
     fn kernel_apply(&self, data: &Dataset, x: &[f64], out: &mut [f64], scratch: &mut Vec<f64>) {
         scratch.resize(self.n_params(), 0.0);

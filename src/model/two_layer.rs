@@ -26,6 +26,9 @@ const CHUNK_WORK: usize = 1 << 15;
 const PARALLEL_WORK: usize = 1 << 17;
 /// From this input dimension on, the n × d products go through a blocked matrix product.
 const GEMM_D: usize = 8;
+/// Work per neuron (in `chunk_for` units) of the d = 1 passes that cost O(1) per neuron
+/// whatever n is (the sign-class sums, the fused one-example step).
+const LINE_PASS: usize = 2;
 /// Neurons per block of the dense kernel's Gram products (their scaled copies stay in cache).
 const GRAM_NEURONS: usize = 512;
 /// At most this many blocks per work chunk of the dense kernel (blocks accumulate into one
@@ -302,41 +305,6 @@ impl TwoLayer {
         (gbuf, bbuf)
     }
 
-    /// d = 1, recompute mode: (g_i, b_i) of a neuron with u·s = `u`, u0·s = `u0` at input x.
-    #[inline(always)]
-    fn gb_line(&self, u: f64, u0: f64, x: f64) -> (f64, f64) {
-        match self.approx {
-            Approx::Network => (gate_of(u * x, self.a_neg), u * x),
-            Approx::Quadratic => (gate_of(u0 * x, self.a_neg), u * x),
-            Approx::Linearized => (gate_of(u0 * x, self.a_neg), u0 * x),
-        }
-    }
-
-    /// d = 1, recompute mode: (Σ_i g_i r_i x_i, Σ_i g_i r_i b_i) for neuron k, 8 partial sums.
-    #[inline(always)]
-    fn line_sums(&self, data: &Dataset, k: usize, r: &[f64]) -> (f64, f64) {
-        let (u, u0) = (self.w[k] * self.s_inv, self.w0[k] * self.s_inv);
-        let (mut su, mut sv) = ([0.0; 8], [0.0; 8]);
-        let (xc, rc) = (data.x.chunks_exact(8), r.chunks_exact(8));
-        let (xt, rt) = (xc.remainder(), rc.remainder());
-        for (x8, r8) in xc.zip(rc) {
-            for l in 0..8 {
-                let (g, b) = self.gb_line(u, u0, x8[l]);
-                let t = g * r8[l];
-                su[l] += t * x8[l];
-                sv[l] += t * b;
-            }
-        }
-        let (mut tu, mut tv) = (0.0, 0.0);
-        for (&x, &ri) in xt.iter().zip(rt) {
-            let (g, b) = self.gb_line(u, u0, x);
-            tu += g * ri * x;
-            tv += g * ri * b;
-        }
-        let fold = |a: [f64; 8]| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-        (fold(su) + tu, fold(sv) + tv)
-    }
-
     /// d = 1: every gate row is one of three vectors, fixed by the sign class of the weight
     /// that sets the gates (u, or u0 for the Taylor models): g⁺ = σ'(x), g⁻ = σ'(−x), g⁰ = 1;
     /// and b_k = q_k s x. So K = c² s² Σ_σ W_σ (g^σ∘x)(g^σ∘x)ᵀ, W_σ = Σ_{k∈σ} (a_k² + q_k²),
@@ -351,7 +319,7 @@ impl TwoLayer {
         };
         // One pass: 8 partial sums per class, in fixed chunks.
         let m = self.m;
-        let partials = self.map_chunks(|range| {
+        let partials = self.map_chunks_for(LINE_PASS, |range| {
             let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
             let (v, v0) = (
                 &self.w[m + range.start..m + range.end],
@@ -420,25 +388,41 @@ impl TwoLayer {
     }
 
     fn parallel(&self) -> bool {
-        self.m * self.n * (self.d + 1) >= PARALLEL_WORK && self.m > self.chunk()
+        self.parallel_for(self.n * (self.d + 1))
     }
 
-    /// Neurons per work chunk, from the problem's shape only.
-    fn chunk(&self) -> usize {
+    /// Whether passes costing `per_neuron` multiply-adds per neuron go parallel.
+    fn parallel_for(&self, per_neuron: usize) -> bool {
+        self.m * per_neuron >= PARALLEL_WORK && self.m > self.chunk_for(per_neuron)
+    }
+
+    /// Neurons per chunk of a pass costing `per_neuron` multiply-adds per neuron, from the
+    /// problem's shape only.
+    fn chunk_for(&self, per_neuron: usize) -> usize {
         let min = if self.d >= GEMM_D {
             GEMM_CHUNK_MIN
         } else {
             CHUNK_MIN
         };
-        CHUNK_WORK.div_ceil(self.n * (self.d + 1)).max(min)
+        CHUNK_WORK.div_ceil(per_neuron).max(min)
     }
 
     /// Runs `f` on every neuron chunk and returns the per-chunk results in chunk order.
     fn map_chunks<T: Send>(&self, f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send) -> Vec<T> {
-        let size = self.chunk();
+        self.map_chunks_for(self.n * (self.d + 1), f)
+    }
+
+    /// `map_chunks` for a pass costing `per_neuron` multiply-adds per neuron (the d = 1 class
+    /// passes cost O(1) per neuron whatever n is).
+    fn map_chunks_for<T: Send>(
+        &self,
+        per_neuron: usize,
+        f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send,
+    ) -> Vec<T> {
+        let size = self.chunk_for(per_neuron);
         let chunks = self.m.div_ceil(size);
         let range = |c: usize| c * size..((c + 1) * size).min(self.m);
-        if self.parallel() {
+        if self.parallel_for(per_neuron) {
             (0..chunks).into_par_iter().map(|c| f(range(c))).collect()
         } else {
             (0..chunks).map(|c| f(range(c))).collect()
@@ -455,8 +439,22 @@ impl TwoLayer {
         wb: usize,
         f: impl Fn(usize, &mut [f64], &mut [f64]) + Sync + Send,
     ) {
-        let size = self.chunk();
-        if self.parallel() {
+        self.for_chunks_mut_for(self.n * (self.d + 1), a, wa, b, wb, f);
+    }
+
+    /// `for_chunks_mut` for a pass costing `per_neuron` multiply-adds per neuron.
+    #[allow(clippy::too_many_arguments)]
+    fn for_chunks_mut_for(
+        &self,
+        per_neuron: usize,
+        a: &mut [f64],
+        wa: usize,
+        b: &mut [f64],
+        wb: usize,
+        f: impl Fn(usize, &mut [f64], &mut [f64]) + Sync + Send,
+    ) {
+        let size = self.chunk_for(per_neuron);
+        if self.parallel_for(per_neuron) {
             a.par_chunks_mut(size * wa)
                 .zip(b.par_chunks_mut(size * wb))
                 .enumerate()
@@ -503,39 +501,133 @@ impl TwoLayer {
             out[0] = c * f + if linearized { self.f0[0] } else { 0.0 };
             return;
         }
-        let partials = self.map_chunks(|range| {
-            let mut acc = vec![0.0; n + 1];
-            let mut buf = vec![0.0; 3 * n];
-            for k in range {
-                let (v, v0) = (self.w[m + k], self.w0[m + k]);
-                let (u, u0) = (self.w[k] * self.s_inv, self.w0[k] * self.s_inv);
-                let (rows, zbuf) = buf.split_at_mut(2 * n);
-                let (g, _) = self.rows(data, k, rows);
-                let mut negative = 0.0;
-                for (z, &x) in zbuf.iter_mut().zip(&data.x) {
-                    *z = u * x;
-                    negative += (*z < 0.0) as u8 as f64;
-                }
-                acc[n] += negative;
-                if linearized {
-                    for (i, (o, &gi)) in acc[..n].iter_mut().zip(g).enumerate() {
-                        let z0 = u0 * data.x[i];
-                        *o += gi * (v0 * (zbuf[i] - z0) + (v - v0) * z0);
-                    }
-                } else {
-                    for ((o, &gi), &zi) in acc[..n].iter_mut().zip(g).zip(zbuf.iter()) {
-                        *o += v * gi * zi;
-                    }
-                }
-            }
-            acc
+        // n > 1: neuron k's output row is c v_k g^σ(k) ∘ (u_k s x) (network; see
+        // `line_class_weights` and `line_class_forward` for the Taylor models), so
+        // f_i = c s x_i Σ_σ g^σ(x_i) F_σ with one sum F_σ per class: O(m + n).
+        let partials = self.map_chunks_for(LINE_PASS, |range| {
+            let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
+            let (v, v0) = (
+                &self.w[m + range.start..m + range.end],
+                &self.w0[m + range.start..m + range.end],
+            );
+            line_class_forward([u, u0, v, v0], self.approx)
         });
-        let mut total = vec![0.0; n + 1];
-        sum_partials(partials, &mut total);
-        self.negative_fraction = total[n] / (m * n) as f64;
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = c * total[i] + if linearized { self.f0[i] } else { 0.0 };
+        let mut sums = [0.0; LINE_FORWARD_SUMS];
+        for part in partials {
+            for (t, p) in sums.iter_mut().zip(part) {
+                *t += p;
+            }
         }
+        let [f_pos, f_neg, f_zero, u_pos, u_neg] = sums;
+        let (x_pos, x_neg) = (
+            data.x.iter().filter(|&&x| x > 0.0).count() as f64,
+            data.x.iter().filter(|&&x| x < 0.0).count() as f64,
+        );
+        // u_k x_i < 0 exactly when u_k and x_i have opposite signs.
+        self.negative_fraction = (u_pos * x_neg + u_neg * x_pos) / (m * n) as f64;
+        for (i, o) in out.iter_mut().enumerate() {
+            let x = data.x[i];
+            let classes =
+                self.line_class_gate(0, x) * f_pos + self.line_class_gate(1, x) * f_neg + f_zero;
+            *o = c * self.s_inv * x * classes + if linearized { self.f0[i] } else { 0.0 };
+        }
+    }
+}
+
+/// Sums of `line_class_forward`: F⁺, F⁻, F⁰ and the counts of u > 0 and u < 0.
+const LINE_FORWARD_SUMS: usize = 5;
+
+simd::multiversion! {
+    /// d = 1, one chunk of neurons [u, u0, v, v0]: the per-class output sums F_σ (classes by
+    /// the sign of the weight that sets the gates: u, or u0 for the Taylor models) of
+    /// v u (network, quadratic) or v0 (u − u0) + (v − v0) u0 (linearized), and the counts of
+    /// positive and negative u. 8 partial sums each, selects instead of branches.
+    fn line_class_forward(w: [&[f64]; 4], approx: Approx) -> [f64; LINE_FORWARD_SUMS] {
+        match approx {
+            Approx::Network => line_class_forward_lanes::<NETWORK>(w),
+            Approx::Quadratic => line_class_forward_lanes::<QUADRATIC>(w),
+            Approx::Linearized => line_class_forward_lanes::<LINEARIZED>(w),
+        }
+    }
+}
+
+#[inline(always)]
+fn line_class_forward_lanes<const APPROX: u8>(
+    [u, u0, v, v0]: [&[f64]; 4],
+) -> [f64; LINE_FORWARD_SUMS] {
+    const LANES: usize = 8;
+    let neuron = |u: f64, u0: f64, v: f64, v0: f64| -> [f64; LINE_FORWARD_SUMS] {
+        let q = if APPROX == NETWORK { u } else { u0 };
+        let term = if APPROX == LINEARIZED {
+            v0 * (u - u0) + (v - v0) * u0
+        } else {
+            v * u
+        };
+        [
+            if q > 0.0 { term } else { 0.0 },
+            if q < 0.0 { term } else { 0.0 },
+            if q == 0.0 { term } else { 0.0 },
+            if u > 0.0 { 1.0 } else { 0.0 },
+            if u < 0.0 { 1.0 } else { 0.0 },
+        ]
+    };
+    let mut acc = [[0.0; LANES]; LINE_FORWARD_SUMS];
+    let full = u.len() / LANES * LANES;
+    for start in (0..full).step_by(LANES) {
+        let lanes =
+            |x: &[f64]| -> [f64; LANES] { x[start..start + LANES].try_into().expect("8 lanes") };
+        let (uc, u0c, vc, v0c) = (lanes(u), lanes(u0), lanes(v), lanes(v0));
+        for l in 0..LANES {
+            for (a, t) in acc.iter_mut().zip(neuron(uc[l], u0c[l], vc[l], v0c[l])) {
+                a[l] += t;
+            }
+        }
+    }
+    let mut out = acc.map(|a| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
+    for j in full..u.len() {
+        for (o, t) in out.iter_mut().zip(neuron(u[j], u0[j], v[j], v0[j])) {
+            *o += t;
+        }
+    }
+    out
+}
+
+simd::multiversion! {
+    /// d = 1, one chunk of neurons [u, u0, v, v0]: the gradient rows du_k = cs a_k T_σ(k),
+    /// dv_k = cs q_k T_σ(k) (see `vjp`), with T = [T⁺, T⁻, T⁰].
+    fn line_class_vjp(du: &mut [f64], dv: &mut [f64], w: [&[f64]; 4], t: [f64; 3], cs: f64, approx: Approx) -> () {
+        match approx {
+            Approx::Network => line_class_vjp_rows::<NETWORK>(du, dv, w, t, cs),
+            Approx::Quadratic => line_class_vjp_rows::<QUADRATIC>(du, dv, w, t, cs),
+            Approx::Linearized => line_class_vjp_rows::<LINEARIZED>(du, dv, w, t, cs),
+        }
+    }
+}
+
+#[inline(always)]
+fn line_class_vjp_rows<const APPROX: u8>(
+    du: &mut [f64],
+    dv: &mut [f64],
+    [u, u0, v, v0]: [&[f64]; 4],
+    t: [f64; 3],
+    cs: f64,
+) {
+    for k in 0..du.len() {
+        let gate_weight = if APPROX == NETWORK { u[k] } else { u0[k] };
+        let class_sum = if gate_weight > 0.0 {
+            t[0]
+        } else if gate_weight < 0.0 {
+            t[1]
+        } else {
+            t[2]
+        };
+        let (a, q) = if APPROX == LINEARIZED {
+            (v0[k], u0[k])
+        } else {
+            (v[k], u[k])
+        };
+        du[k] = cs * a * class_sum;
+        dv[k] = cs * q * class_sum;
     }
 }
 
@@ -711,13 +803,25 @@ impl Model for TwoLayer {
             return;
         }
         if self.recompute {
-            // d = 1: du_k = c a_k s Σ_i g z x, dv_k = c Σ_i g z b in one pass per neuron.
-            self.for_chunks_mut(out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
-                for (r, (du, dv)) in du_rows.iter_mut().zip(dv_rows.iter_mut()).enumerate() {
-                    let (tu, tv) = self.line_sums(data, k0 + r, z);
-                    *du = c * a[k0 + r] * s_inv * tu;
-                    *dv = c * tv;
-                }
+            // d = 1: neuron k's gate row is its class row g^σ(k) (see `line_class_weights`)
+            // and b_k = q_k s x, so du_k = c s a_k T_σ(k) and dv_k = c s q_k T_σ(k) with
+            // T_σ = Σ_i z_i g^σ_i x_i: three sums over the examples, then O(1) per neuron.
+            let t = [0, 1, 2].map(|class| {
+                data.x
+                    .iter()
+                    .zip(z)
+                    .map(|(&x, &zi)| zi * self.line_class_gate(class, x) * x)
+                    .sum::<f64>()
+            });
+            let (approx, cs) = (self.approx, c * s_inv);
+            self.for_chunks_mut_for(LINE_PASS, out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
+                let r = k0..k0 + du_rows.len();
+                let (u, u0) = (&self.w[r.clone()], &self.w0[r.clone()]);
+                let (v, v0) = (
+                    &self.w[m + r.start..m + r.end],
+                    &self.w0[m + r.start..m + r.end],
+                );
+                line_class_vjp(du_rows, dv_rows, [u, u0, v, v0], t, cs, approx);
             });
             return;
         }
@@ -784,6 +888,20 @@ impl Model for TwoLayer {
             2.0 * n * (n + block) * m + 4.0 * n * m,
             4.0 * n * m * (d + 1.0),
         )
+    }
+
+    fn step_flops(&self, n: usize) -> f64 {
+        let (m, d, n) = (self.m as f64, self.d as f64, n as f64);
+        if self.recompute && n == 1.0 {
+            // The fused one-example step: update, output, kernel, norms (~30 flops/neuron).
+            30.0 * m
+        } else if self.recompute {
+            // d = 1: the sign-class sums (~10 flops per neuron, ~10 per example).
+            10.0 * m + 10.0 * n
+        } else {
+            // Forward 2nmd + 3nm, backward 2nmd + 3nm.
+            4.0 * n * m * d + 6.0 * n * m
+        }
     }
 
     fn kernel_apply(&self, data: &Dataset, x: &[f64], out: &mut [f64], _scratch: &mut Vec<f64>) {
@@ -1105,8 +1223,8 @@ impl TwoLayer {
             z,
             a_neg: self.a_neg,
         };
-        let size = self.chunk();
-        let parallel = self.parallel();
+        let size = self.chunk_for(LINE_PASS);
+        let parallel = self.parallel_for(LINE_PASS);
         let (u_all, v_all) = self.w.split_at_mut(m);
         let (u0_all, v0_all) = self.w0.split_at(m);
         let chunks = u_all
