@@ -137,18 +137,14 @@ pub fn peak_gflops() -> (f64, String) {
 }
 
 /// Runs a workload for `steps` updates (after building the run, untimed) and reports.
-/// Flops counted per step: forward 2nmd + 3nm, backward 2nmd + 3nm, kernel by what the solver
-/// did (dense kernel and matrix-free products priced by `Model::kernel_costs`, 2n² per
-/// product on a formed kernel).
+/// Flops counted per step: forward and backward as the model computes them
+/// (`Model::step_flops`), kernel by what the solver did (dense kernel and matrix-free
+/// products priced by `Model::kernel_costs`, 2n² per product on a formed kernel).
 pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report, String> {
     let mut preset = preset.clone();
     preset.train.steps = steps;
     let mut sim = Simulation::new(&preset)?;
-    let (n, d, m) = (
-        sim.data().n as f64,
-        sim.data().d as f64,
-        preset.model.width as f64,
-    );
+    let n = sim.data().n as f64;
     let before = counters(&sim);
     let timing0 = sim.timing();
     let started = Instant::now();
@@ -162,7 +158,7 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
     let kernel_flops = (after.0 - before.0) * apply_cost
         + (after.1 - before.1) * dense_cost
         + (after.2 - before.2) * 2.0 * n * n;
-    let flops = done as f64 * (4.0 * n * m * d + 6.0 * n * m) + kernel_flops;
+    let flops = done as f64 * sim.model().step_flops(sim.data().n) + kernel_flops;
     let timing1 = sim.timing();
     let timing = crate::sim::StepTiming {
         forward_backward_secs: timing1.forward_backward_secs - timing0.forward_backward_secs,
@@ -393,14 +389,28 @@ pub const PLOT_SAMPLES: usize = 1_000_000;
 pub const PLOT_BUCKETS: usize = 1200;
 
 /// P1: milliseconds per frame (and the samples the history kept) to prepare what the four live
-/// plots draw after `samples` steps — the same `decimate` / `regime_runs` calls the plots make (loss in log10,
-/// λ̂ and λ̂₂, regime shading, |w|² and |w − w0|², η), plus the u/v trajectory thinned to the
-/// same budget — averaged over `frames` frames. (Drawing itself is egui's; the app's View menu
-/// shows the measured frame time.)
+/// plots draw after `samples` steps (`plot_history`, `prepare_plots`), averaged over `frames`
+/// frames. (Drawing itself is egui's; the app's View menu shows the measured frame time.)
 pub fn plot_preparation_ms(samples: usize, frames: usize) -> (f64, usize) {
-    use crate::app::{History, decimate, regime_runs};
+    let history = plot_history(samples);
+    let started = Instant::now();
+    let mut drawn = 0usize;
+    for _ in 0..frames {
+        drawn += prepare_plots(&history);
+    }
+    assert!(drawn > 0);
+    (
+        1e3 * started.elapsed().as_secs_f64() / frames as f64,
+        history.len(),
+    )
+}
+
+/// The app's history after `samples` synthetic steps (smooth curves with catapult-like
+/// oscillations, regime alternating every 500 steps), pushed the way the app pushes them (so
+/// it thins to at most `HISTORY_LIMIT` samples).
+pub fn plot_history(samples: usize) -> crate::app::History {
     use crate::runner::Regime;
-    let mut history = History::default();
+    let mut history = crate::app::History::default();
     for step in 0..samples {
         let t = step as f64;
         let sample = crate::sim::Sample {
@@ -434,69 +444,72 @@ pub fn plot_preparation_ms(samples: usize, frames: usize) -> (f64, usize) {
             },
         );
     }
-    let started = Instant::now();
+    history
+}
+
+/// One frame of plot preparation for the four live plots: the same `decimate` / `regime_runs`
+/// calls the plots make over the whole history (loss in log10, λ̂ and λ̂₂, regime shading,
+/// |w|² and |w − w0|², η), plus the u/v trajectory thinned to the same budget. Returns the
+/// number of points prepared.
+pub fn prepare_plots(history: &crate::app::History) -> usize {
+    use crate::app::{decimate, regime_runs};
+    let samples = history.last_step().map_or(0.0, |s| s as f64 + 1.0);
     let mut drawn = 0usize;
-    for _ in 0..frames {
-        let range = history.index_range(0.0, samples as f64);
-        drawn += decimate(
-            &history.step,
-            &history.loss,
-            range.clone(),
-            PLOT_BUCKETS,
-            |y| y.max(1e-300).log10(),
-        )
-        .len();
-        drawn += decimate(
-            &history.step,
-            &history.lambda_hat,
-            range.clone(),
-            PLOT_BUCKETS,
-            |y| y,
-        )
-        .len();
-        drawn += decimate(
-            &history.step,
-            &history.lambda_hat_2,
-            range.clone(),
-            PLOT_BUCKETS,
-            |y| y,
-        )
-        .len();
-        drawn += regime_runs(&history.step, &history.regime, range.clone()).len();
-        drawn += decimate(
-            &history.step,
-            &history.weight_norm_sq,
-            range.clone(),
-            PLOT_BUCKETS,
-            |y| y,
-        )
-        .len();
-        drawn += decimate(
-            &history.step,
-            &history.dist_from_init,
-            range.clone(),
-            PLOT_BUCKETS,
-            |y| y * y,
-        )
-        .len();
-        drawn += decimate(
-            &history.step,
-            &history.eta,
-            range.clone(),
-            PLOT_BUCKETS,
-            |y| y,
-        )
-        .len();
-        let stride = (history.len() / (4 * PLOT_BUCKETS)).max(1);
-        drawn += (0..history.len())
-            .step_by(stride)
-            .map(|i| history.v[i] + history.u[i].log10())
-            .filter(|x| x.is_finite())
-            .count();
-    }
-    assert!(drawn > 0);
-    (
-        1e3 * started.elapsed().as_secs_f64() / frames as f64,
-        history.len(),
+    let range = history.index_range(0.0, samples);
+    drawn += decimate(
+        &history.step,
+        &history.loss,
+        range.clone(),
+        PLOT_BUCKETS,
+        |y| y.max(1e-300).log10(),
     )
+    .len();
+    drawn += decimate(
+        &history.step,
+        &history.lambda_hat,
+        range.clone(),
+        PLOT_BUCKETS,
+        |y| y,
+    )
+    .len();
+    drawn += decimate(
+        &history.step,
+        &history.lambda_hat_2,
+        range.clone(),
+        PLOT_BUCKETS,
+        |y| y,
+    )
+    .len();
+    drawn += regime_runs(&history.step, &history.regime, range.clone()).len();
+    drawn += decimate(
+        &history.step,
+        &history.weight_norm_sq,
+        range.clone(),
+        PLOT_BUCKETS,
+        |y| y,
+    )
+    .len();
+    drawn += decimate(
+        &history.step,
+        &history.dist_from_init,
+        range.clone(),
+        PLOT_BUCKETS,
+        |y| y * y,
+    )
+    .len();
+    drawn += decimate(
+        &history.step,
+        &history.eta,
+        range.clone(),
+        PLOT_BUCKETS,
+        |y| y,
+    )
+    .len();
+    let stride = (history.len() / (4 * PLOT_BUCKETS)).max(1);
+    drawn += (0..history.len())
+        .step_by(stride)
+        .map(|i| history.v[i] + history.u[i].log10())
+        .filter(|x| x.is_finite())
+        .count();
+    drawn
 }
