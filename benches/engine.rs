@@ -20,11 +20,7 @@ use std::time::{Duration, Instant};
 /// The preset of workload `name` (W1–W3 of `catapult-lab bench`), with its timed step count as
 /// the run length (a run is rebuilt when it stops, as the CLI benchmark times it).
 fn workload(name: &str) -> Preset {
-    let w: Workload = workloads()
-        .expect("shipped presets resolve")
-        .into_iter()
-        .find(|w| w.name == name)
-        .expect("known workload");
+    let w: Workload = workloads().expect("shipped presets resolve").into_iter().find(|w| w.name == name).expect("known workload");
     let mut preset = w.preset;
     preset.train.steps = w.steps;
     preset
@@ -41,30 +37,19 @@ fn model_at_init(preset: &Preset) -> (Dataset, Box<dyn Model>, Vec<f64>) {
 }
 
 fn loss_of(preset: &Preset) -> Loss {
-    Loss {
-        kind: preset.loss.kind,
-        reduction: preset.loss.reduction,
-    }
+    Loss { kind: preset.loss.kind, reduction: preset.loss.reduction }
 }
 
 /// z = s ℓ'(f, y), the vector whose Jᵀz is the gradient.
 fn loss_gradient(loss: &Loss, outputs: &[f64], y: &[f64]) -> Vec<f64> {
     let s = loss.scale(outputs.len());
-    outputs
-        .iter()
-        .zip(y)
-        .map(|(&f, &y)| s * loss.d1(f, y))
-        .collect()
+    outputs.iter().zip(y).map(|(&f, &y)| s * loss.d1(f, y)).collect()
 }
 
 /// diag(W) = s ℓ''(f, y), the weights of the normalized kernel K̂ = W^{1/2} K W^{1/2}.
 fn curvature_weights(loss: &Loss, outputs: &[f64], y: &[f64]) -> Vec<f64> {
     let s = loss.scale(outputs.len());
-    outputs
-        .iter()
-        .zip(y)
-        .map(|(&f, &y)| s * loss.d2(f, y))
-        .collect()
+    outputs.iter().zip(y).map(|(&f, &y)| s * loss.d2(f, y)).collect()
 }
 
 /// `step/W1`, `step/W3`: one whole `Simulation::step` (update, forward, top-2 λ̂ and every
@@ -102,28 +87,13 @@ fn bench_model(c: &mut Criterion) {
     group.sample_size(10).sampling_mode(SamplingMode::Flat);
 
     let mut out = vec![0.0; n];
-    group.bench_function("forward/W2", |b| {
-        b.iter(|| model.forward(black_box(&data), black_box(&mut out)))
-    });
+    group.bench_function("forward/W2", |b| b.iter(|| model.forward(black_box(&data), black_box(&mut out))));
     let mut grad = vec![0.0; model.n_params()];
-    group.bench_function("vjp/W2", |b| {
-        b.iter(|| model.vjp(black_box(&data), black_box(&z), black_box(&mut grad)))
-    });
+    group.bench_function("vjp/W2", |b| b.iter(|| model.vjp(black_box(&data), black_box(&z), black_box(&mut grad))));
     let mut dense = vec![0.0; n * n];
-    group.bench_function("kernel_dense/W2", |b| {
-        b.iter(|| model.kernel(black_box(&data), black_box(&mut dense)))
-    });
+    group.bench_function("kernel_dense/W2", |b| b.iter(|| model.kernel(black_box(&data), black_box(&mut dense))));
     let mut scratch = Vec::new();
-    group.bench_function("kernel_apply/W2", |b| {
-        b.iter(|| {
-            model.kernel_apply(
-                black_box(&data),
-                black_box(&z),
-                black_box(&mut out),
-                &mut scratch,
-            )
-        })
-    });
+    group.bench_function("kernel_apply/W2", |b| b.iter(|| model.kernel_apply(black_box(&data), black_box(&z), black_box(&mut out), &mut scratch)));
     group.finish();
 }
 
@@ -143,16 +113,7 @@ fn bench_kernel(c: &mut Criterion) {
     model_b.add_to_params(-eta, &grad);
     let mut outputs_b = vec![0.0; data.n];
     model_b.forward(&data, &mut outputs_b);
-    let iterates = [
-        (
-            model_a.as_ref(),
-            curvature_weights(&loss, &outputs_a, &data.y),
-        ),
-        (
-            model_b.as_ref(),
-            curvature_weights(&loss, &outputs_b, &data.y),
-        ),
-    ];
+    let iterates = [(model_a.as_ref(), curvature_weights(&loss, &outputs_a, &data.y)), (model_b.as_ref(), curvature_weights(&loss, &outputs_b, &data.y))];
 
     let mut group = c.benchmark_group("kernel");
     let mut solver = KernelSolver::new(KernelMethod::Auto);
@@ -186,15 +147,7 @@ fn bench_plot(c: &mut Criterion) {
     let range = 0..history.len();
     let mut group = c.benchmark_group("plot");
     group.bench_function("decimate", |b| {
-        b.iter(|| {
-            decimate(
-                black_box(&history.step),
-                black_box(&history.loss),
-                range.clone(),
-                PLOT_BUCKETS,
-                |y| y.max(1e-300).log10(),
-            )
-        })
+        b.iter(|| decimate(black_box(&history.step), black_box(&history.loss), range.clone(), PLOT_BUCKETS, |y| y.max(1e-300).log10()))
     });
     group.bench_function("frame", |b| b.iter(|| prepare_plots(black_box(&history))));
     group.finish();
@@ -203,9 +156,7 @@ fn bench_plot(c: &mut Criterion) {
 /// Shorter than criterion's defaults (3 s warm-up, 5 s measurement): the whole file runs in
 /// about a minute. Command-line flags (`--warm-up-time`, `--measurement-time`) still override.
 fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
+    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3))
 }
 
 criterion_group! {

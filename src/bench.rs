@@ -41,14 +41,7 @@ pub fn workloads() -> Result<Vec<Workload>, ConfigError> {
         Workload {
             name: "W2",
             what: "ReLU net, clusters d=64 n=256, m=20000, mean MSE",
-            preset: library::resolve(
-                "zhu-multi-example",
-                &[
-                    set("data.d", json!(64)),
-                    set("data.n", json!(256)),
-                    set("model.width", json!(20000)),
-                ],
-            )?,
+            preset: library::resolve("zhu-multi-example", &[set("data.d", json!(64)), set("data.n", json!(256)), set("model.width", json!(20000))])?,
             steps: 20,
         },
         Workload {
@@ -63,16 +56,7 @@ pub fn workloads() -> Result<Vec<Workload>, ConfigError> {
 /// W4: a sweep of 64 learning rates × 4 widths × 500 steps of the one-example linear net.
 pub fn sweep_spec() -> Result<SweepSpec, ConfigError> {
     let base = library::resolve("catapult-uv", &[set("train.steps", json!(500))])?;
-    Ok(SweepSpec {
-        base,
-        eta: EtaAxis::Scaled {
-            from: 0.5,
-            to: 5.0,
-            count: 64,
-        },
-        widths: vec![250, 1000, 2000, 4000],
-        seeds: 1,
-    })
+    Ok(SweepSpec { base, eta: EtaAxis::Scaled { from: 0.5, to: 5.0, count: 64 }, widths: vec![250, 1000, 2000, 4000], seeds: 1 })
 }
 
 /// What one timed workload measured.
@@ -104,16 +88,9 @@ impl Report {
 /// The machine's peak double-precision rate in GFLOP/s: cores × clock × flops per cycle
 /// (2 FMA units × 8 lanes × 2 with AVX-512, × 4 lanes with AVX2). An upper bound.
 pub fn peak_gflops() -> (f64, String) {
-    let cores = std::thread::available_parallelism()
-        .map(|c| c.get())
-        .unwrap_or(1);
+    let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1);
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let mhz = info
-        .lines()
-        .find(|l| l.starts_with("cpu MHz"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or(2000.0);
+    let mhz = info.lines().find(|l| l.starts_with("cpu MHz")).and_then(|l| l.split(':').nth(1)).and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(2000.0);
     let flags = info.lines().find(|l| l.starts_with("flags")).unwrap_or("");
     let per_cycle = if flags.contains(" avx512f") {
         32.0
@@ -122,18 +99,9 @@ pub fn peak_gflops() -> (f64, String) {
     } else {
         4.0
     };
-    let model = info
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .unwrap_or("unknown")
-        .trim()
-        .to_string();
+    let model = info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("unknown").trim().to_string();
     let peak = cores as f64 * mhz * 1e-3 * per_cycle;
-    (
-        peak,
-        format!("{model}, {cores} cores at {mhz:.0} MHz, {per_cycle} flop/cycle/core"),
-    )
+    (peak, format!("{model}, {cores} cores at {mhz:.0} MHz, {per_cycle} flop/cycle/core"))
 }
 
 /// Runs a workload for `steps` updates (after building the run, untimed) and reports.
@@ -155,9 +123,7 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
     let secs = started.elapsed().as_secs_f64();
     let after = counters(&sim);
     let (dense_cost, apply_cost) = sim.model().kernel_costs(sim.data().n);
-    let kernel_flops = (after.0 - before.0) * apply_cost
-        + (after.1 - before.1) * dense_cost
-        + (after.2 - before.2) * 2.0 * n * n;
+    let kernel_flops = (after.0 - before.0) * apply_cost + (after.1 - before.1) * dense_cost + (after.2 - before.2) * 2.0 * n * n;
     let flops = done as f64 * sim.model().step_flops(sim.data().n) + kernel_flops;
     let timing1 = sim.timing();
     let timing = crate::sim::StepTiming {
@@ -189,41 +155,23 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
 
 fn counters(sim: &Simulation) -> (f64, f64, f64) {
     let s = sim.kernel_solver();
-    (
-        s.matrix_free_applies as f64,
-        s.dense_kernels as f64,
-        s.dense_applies as f64,
-    )
+    (s.matrix_free_applies as f64, s.dense_kernels as f64, s.dense_applies as f64)
 }
 
 /// Times W4 (the whole sweep through `sweep::run_sweep`).
 pub fn run_sweep_workload(quick: bool) -> Result<Report, String> {
     let mut spec = sweep_spec().map_err(|e| e.to_string())?;
     if quick {
-        spec.eta = EtaAxis::Scaled {
-            from: 0.5,
-            to: 5.0,
-            count: 8,
-        };
+        spec.eta = EtaAxis::Scaled { from: 0.5, to: 5.0, count: 8 };
     }
     let cells = spec.cells().map_err(|e| e.to_string())?;
     let cancel = AtomicBool::new(false);
     let started = Instant::now();
     let results = sweep::run_sweep(&cells, &cancel, |_, _| {});
     let secs = started.elapsed().as_secs_f64();
-    let steps: u64 = results
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|s| s.steps_run)
-        .sum();
+    let steps: u64 = results.iter().flatten().flatten().map(|s| s.steps_run).sum();
     // One example: forward, backward and the 1 × 1 kernel are each about 4m flops.
-    let flops: f64 = results
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|s| s.steps_run as f64 * 12.0 * s.width as f64)
-        .sum();
+    let flops: f64 = results.iter().flatten().flatten().map(|s| s.steps_run as f64 * 12.0 * s.width as f64).sum();
     Ok(Report {
         name: "W4".into(),
         steps: steps as usize,
@@ -279,23 +227,12 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<Vec<Report>, String> {
         let mut report = run_sweep_workload(quick)?;
         report.gflops = report.gflops();
         report.peak_fraction = report.gflops / peak;
-        println!(
-            "{:<4} {:>7} total {:.2} s for the sweep ({}), {:.2} GFLOP/s",
-            report.name,
-            report.steps,
-            report.secs,
-            report.plan,
-            report.gflops()
-        );
+        println!("{:<4} {:>7} total {:.2} s for the sweep ({}), {:.2} GFLOP/s", report.name, report.steps, report.secs, report.plan, report.gflops());
         reports.push(report);
     }
     println!("(ms/step columns: total, then forward+backward, kernel top-2, other measurements)");
     if wanted("P1") {
-        let (samples, frames) = if quick {
-            (200_000, 20)
-        } else {
-            (PLOT_SAMPLES, 50)
-        };
+        let (samples, frames) = if quick { (200_000, 20) } else { (PLOT_SAMPLES, 50) };
         let (ms, kept) = plot_preparation_ms(samples, frames);
         println!(
             "P1   plot preparation: {ms:.3} ms per frame for the four live plots after {samples} steps ({kept} samples kept; min/max decimation to {PLOT_BUCKETS} columns; budget 8 ms per frame)"
@@ -374,12 +311,10 @@ pub fn export(dir: &Path) -> Result<(), String> {
         p.model.width = width;
         widths.push(export_run(&sub, &p, 0, &format!("m{width}_"))?);
     }
-    let meta =
-        json!({"eta_scaled": spec.eta.values(), "steps": spec.base.train.steps, "widths": widths});
+    let meta = json!({"eta_scaled": spec.eta.values(), "steps": spec.base.train.steps, "widths": widths});
     std::fs::write(sub.join("meta.json"), meta.to_string()).map_err(|e| e.to_string())?;
     index.insert("W4".into(), json!("sweep: 64 eta_scaled in [0.5, 5] x widths 250/1000/2000/4000 x 500 steps, one-example linear net"));
-    std::fs::write(dir.join("index.json"), Value::Object(index).to_string())
-        .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("index.json"), Value::Object(index).to_string()).map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -399,10 +334,7 @@ pub fn plot_preparation_ms(samples: usize, frames: usize) -> (f64, usize) {
         drawn += prepare_plots(&history);
     }
     assert!(drawn > 0);
-    (
-        1e3 * started.elapsed().as_secs_f64() / frames as f64,
-        history.len(),
-    )
+    (1e3 * started.elapsed().as_secs_f64() / frames as f64, history.len())
 }
 
 /// The app's history after `samples` synthetic steps (smooth curves with catapult-like
@@ -435,14 +367,7 @@ pub fn plot_history(samples: usize) -> crate::app::History {
             agop_alignment: None,
             batch_crit_eta: None,
         };
-        history.push(
-            &sample,
-            if step % 1000 < 500 {
-                Regime::Stable
-            } else {
-                Regime::Catapult
-            },
-        );
+        history.push(&sample, if step % 1000 < 500 { Regime::Stable } else { Regime::Catapult });
     }
     history
 }
@@ -456,60 +381,14 @@ pub fn prepare_plots(history: &crate::app::History) -> usize {
     let samples = history.last_step().map_or(0.0, |s| s as f64 + 1.0);
     let mut drawn = 0usize;
     let range = history.index_range(0.0, samples);
-    drawn += decimate(
-        &history.step,
-        &history.loss,
-        range.clone(),
-        PLOT_BUCKETS,
-        |y| y.max(1e-300).log10(),
-    )
-    .len();
-    drawn += decimate(
-        &history.step,
-        &history.lambda_hat,
-        range.clone(),
-        PLOT_BUCKETS,
-        |y| y,
-    )
-    .len();
-    drawn += decimate(
-        &history.step,
-        &history.lambda_hat_2,
-        range.clone(),
-        PLOT_BUCKETS,
-        |y| y,
-    )
-    .len();
+    drawn += decimate(&history.step, &history.loss, range.clone(), PLOT_BUCKETS, |y| y.max(1e-300).log10()).len();
+    drawn += decimate(&history.step, &history.lambda_hat, range.clone(), PLOT_BUCKETS, |y| y).len();
+    drawn += decimate(&history.step, &history.lambda_hat_2, range.clone(), PLOT_BUCKETS, |y| y).len();
     drawn += regime_runs(&history.step, &history.regime, range.clone()).len();
-    drawn += decimate(
-        &history.step,
-        &history.weight_norm_sq,
-        range.clone(),
-        PLOT_BUCKETS,
-        |y| y,
-    )
-    .len();
-    drawn += decimate(
-        &history.step,
-        &history.dist_from_init,
-        range.clone(),
-        PLOT_BUCKETS,
-        |y| y * y,
-    )
-    .len();
-    drawn += decimate(
-        &history.step,
-        &history.eta,
-        range.clone(),
-        PLOT_BUCKETS,
-        |y| y,
-    )
-    .len();
+    drawn += decimate(&history.step, &history.weight_norm_sq, range.clone(), PLOT_BUCKETS, |y| y).len();
+    drawn += decimate(&history.step, &history.dist_from_init, range.clone(), PLOT_BUCKETS, |y| y * y).len();
+    drawn += decimate(&history.step, &history.eta, range.clone(), PLOT_BUCKETS, |y| y).len();
     let stride = (history.len() / (4 * PLOT_BUCKETS)).max(1);
-    drawn += (0..history.len())
-        .step_by(stride)
-        .map(|i| history.v[i] + history.u[i].log10())
-        .filter(|x| x.is_finite())
-        .count();
+    drawn += (0..history.len()).step_by(stride).map(|i| history.v[i] + history.u[i].log10()).filter(|x| x.is_finite()).count();
     drawn
 }

@@ -14,11 +14,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "catapult-lab",
-    version,
-    about = "Lazy, catapult and divergent phases of large-learning-rate gradient descent"
-)]
+#[command(name = "catapult-lab", version, about = "Lazy, catapult and divergent phases of large-learning-rate gradient descent")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -72,12 +68,7 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub preset: PresetArgs,
     /// Learning rates in units of 1/λ̂0: FROM:TO:COUNT.
-    #[arg(
-        long = "eta-scaled",
-        value_name = "A:B:N",
-        conflicts_with = "eta",
-        required_unless_present = "eta"
-    )]
+    #[arg(long = "eta-scaled", value_name = "A:B:N", conflicts_with = "eta", required_unless_present = "eta")]
     pub eta_scaled: Option<String>,
     /// Raw learning rates: FROM:TO:COUNT.
     #[arg(long, value_name = "A:B:N")]
@@ -141,8 +132,7 @@ fn create(path: &PathBuf) -> Result<std::io::BufWriter<std::fs::File>, UsageErro
 
 pub fn run(args: &RunArgs) -> Result<(), UsageError> {
     let preset = load(&args.preset)?;
-    let mut sim =
-        Simulation::new(&preset).map_err(|e| UsageError(format!("{}: {e}", args.preset.preset)))?;
+    let mut sim = Simulation::new(&preset).map_err(|e| UsageError(format!("{}: {e}", args.preset.preset)))?;
     let mut csv = match &args.csv {
         Some(path) => Some(SampleCsv::with_columns(create(path)?, sim.extra_columns())),
         None => None,
@@ -156,8 +146,7 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
         }
     });
     if let Some(w) = csv {
-        w.finish()
-            .map_err(|e| UsageError(format!("writing CSV: {e}")))?;
+        w.finish().map_err(|e| UsageError(format!("writing CSV: {e}")))?;
     }
     if let Some(e) = write_error {
         return Err(UsageError(format!("writing CSV: {e}")));
@@ -166,9 +155,7 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
     match &args.summary {
         Some(path) => {
             let mut f = create(path)?;
-            writeln!(f, "{json}")
-                .and_then(|_| f.flush())
-                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+            writeln!(f, "{json}").and_then(|_| f.flush()).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
         }
         None => println!("{json}"),
     }
@@ -186,12 +173,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
     if args.seeds == 0 {
         return Err(UsageError("sweep: --seeds must be at least 1".into()));
     }
-    let spec = SweepSpec {
-        base,
-        eta,
-        widths: args.widths.clone(),
-        seeds: args.seeds,
-    };
+    let spec = SweepSpec { base, eta, widths: args.widths.clone(), seeds: args.seeds };
     let cells = spec.cells()?;
     let total = cells.len();
     let done = AtomicUsize::new(0);
@@ -207,10 +189,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
         match result {
             Some(Ok(summary)) => rows.push(summary),
             Some(Err(e)) => {
-                return Err(UsageError(format!(
-                    "sweep: width {} seed {}: {e}",
-                    cell.preset.model.width, cell.preset.seed
-                )));
+                return Err(UsageError(format!("sweep: width {} seed {}: {e}", cell.preset.model.width, cell.preset.seed)));
             }
             None => {}
         }
@@ -221,8 +200,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
     }
     .map_err(|e| UsageError(format!("writing sweep CSV: {e}")))?;
     if let Some(path) = &args.plot {
-        crate::plot::render_sweep_png(&rows, path)
-            .map_err(|e| UsageError(format!("--plot {}: {e}", path.display())))?;
+        crate::plot::render_sweep_png(&rows, path).map_err(|e| UsageError(format!("--plot {}: {e}", path.display())))?;
         eprintln!("sweep: figure written to {}", path.display());
     }
     Ok(())
@@ -230,17 +208,13 @@ pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
 
 pub fn bench(args: &BenchArgs) -> Result<(), UsageError> {
     match &args.export {
-        Some(dir) => {
-            crate::bench::export(dir).map_err(|e| UsageError(format!("bench --export: {e}")))
-        }
+        Some(dir) => crate::bench::export(dir).map_err(|e| UsageError(format!("bench --export: {e}"))),
         None => {
-            let reports = crate::bench::run_all(args.quick, &args.only)
-                .map_err(|e| UsageError(format!("bench: {e}")))?;
+            let reports = crate::bench::run_all(args.quick, &args.only).map_err(|e| UsageError(format!("bench: {e}")))?;
             if let Some(path) = &args.json {
                 let (peak, machine) = crate::bench::peak_gflops();
                 let json = serde_json::json!({"machine": machine, "peak_gflops": peak, "workloads": reports});
-                std::fs::write(path, json.to_string())
-                    .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+                std::fs::write(path, json.to_string()).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
             }
             Ok(())
         }
@@ -268,19 +242,9 @@ pub fn describe_model(p: &Preset) -> String {
 
 pub fn presets() -> Result<(), UsageError> {
     for (name, _) in library::SHIPPED {
-        let preset = library::shipped(name, &[])
-            .expect("listed")
-            .map_err(UsageError::from)?;
-        let first_sentence = preset
-            .notes
-            .split(". ")
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('.');
-        println!(
-            "{name:<24} {:<32} {first_sentence}",
-            describe_model(&preset)
-        );
+        let preset = library::shipped(name, &[]).expect("listed").map_err(UsageError::from)?;
+        let first_sentence = preset.notes.split(". ").next().unwrap_or("").trim_end_matches('.');
+        println!("{name:<24} {:<32} {first_sentence}", describe_model(&preset));
     }
     Ok(())
 }

@@ -285,32 +285,16 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn err(file: &str, key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        file: file.to_string(),
-        key: key.to_string(),
-        message: message.into(),
-    }
+    ConfigError { file: file.to_string(), key: key.to_string(), message: message.into() }
 }
 
 /// Parses a preset from raw bytes, applies `--set` overrides, then validates.
 /// `file` is only used to name the source in errors.
-pub fn parse_preset(
-    bytes: &[u8],
-    file: &str,
-    overrides: &[(String, Value)],
-) -> Result<Preset, ConfigError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        err(
-            file,
-            "",
-            format!(
-                "not valid UTF-8 text (bad byte at offset {})",
-                e.valid_up_to()
-            ),
-        )
-    })?;
-    let mut value: Value =
-        serde_json::from_str(text).map_err(|e| err(file, "", format!("not valid JSON: {e}")))?;
+pub fn parse_preset(bytes: &[u8], file: &str, overrides: &[(String, Value)]) -> Result<Preset, ConfigError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| err(file, "", format!("not valid UTF-8 text (bad byte at offset {})", e.valid_up_to())))?;
+    let mut value: Value = serde_json::from_str(text)
+        .map_err(|e| err(file, "", format!("not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(err(file, "", "a preset must be a JSON object"));
     }
@@ -322,28 +306,15 @@ pub fn parse_preset(
             "train.eta_scaled" => Some("eta"),
             _ => None,
         };
-        if let (Some(other), Some(train)) = (
-            replaced,
-            value.get_mut("train").and_then(Value::as_object_mut),
-        ) {
+        if let (Some(other), Some(train)) = (replaced, value.get_mut("train").and_then(Value::as_object_mut)) {
             train.remove(other);
         }
     }
     match value.get("version") {
-        None => {
-            return Err(err(
-                file,
-                "version",
-                format!("missing; this program reads version {PRESET_VERSION}"),
-            ));
-        }
+        None => return Err(err(file, "version", format!("missing; this program reads version {PRESET_VERSION}"))),
         Some(Value::Number(n)) if n.as_u64() == Some(PRESET_VERSION as u64) => {}
         Some(other) => {
-            return Err(err(
-                file,
-                "version",
-                format!("is {other}; this program reads version {PRESET_VERSION}"),
-            ));
+            return Err(err(file, "version", format!("is {other}; this program reads version {PRESET_VERSION}")));
         }
     }
     let preset: Preset = serde_path_to_error::deserialize(&value).map_err(|e| {
@@ -359,8 +330,7 @@ pub fn parse_preset(
 /// Reads and parses a preset file.
 pub fn load_preset_file(path: &Path, overrides: &[(String, Value)]) -> Result<Preset, ConfigError> {
     let file = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| err(&file, "", format!("cannot read file: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| err(&file, "", format!("cannot read file: {e}")))?;
     parse_preset(&bytes, &file, overrides)
 }
 
@@ -376,9 +346,7 @@ pub fn parse_override(text: &str) -> Result<(String, Value), String> {
         .ok_or_else(|| format!("--set `{text}`: expected KEY=VALUE, e.g. model.width=4000"))?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(|part| part.is_empty()) {
-        return Err(format!(
-            "--set `{text}`: `{key}` is not a dotted preset key"
-        ));
+        return Err(format!("--set `{text}`: `{key}` is not a dotted preset key"));
     }
     let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
     Ok((key.to_string(), value))
@@ -389,50 +357,26 @@ pub fn set_dotted(root: &mut Value, key: &str, value: Value) -> Result<(), Strin
     let parts: Vec<&str> = key.split('.').collect();
     let mut node = root;
     for (i, part) in parts.iter().enumerate() {
-        let map = node.as_object_mut().ok_or_else(|| {
-            format!(
-                "cannot set inside `{}`: it is not an object",
-                parts[..i].join(".")
-            )
-        })?;
+        let map = node
+            .as_object_mut()
+            .ok_or_else(|| format!("cannot set inside `{}`: it is not an object", parts[..i].join(".")))?;
         if i + 1 == parts.len() {
             map.insert(part.to_string(), value);
             return Ok(());
         }
-        node = map
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Object(Default::default()));
+        node = map.entry(part.to_string()).or_insert_with(|| Value::Object(Default::default()));
     }
     Ok(())
 }
 
 fn check_finite(file: &str, key: &str, value: f64) -> Result<(), ConfigError> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(err(
-            file,
-            key,
-            format!("value {value} is not a finite number"),
-        ))
-    }
+    if value.is_finite() { Ok(()) } else { Err(err(file, key, format!("value {value} is not a finite number"))) }
 }
 
-fn check_range(
-    file: &str,
-    key: &str,
-    value: f64,
-    lo: f64,
-    hi: f64,
-    what: &str,
-) -> Result<(), ConfigError> {
+fn check_range(file: &str, key: &str, value: f64, lo: f64, hi: f64, what: &str) -> Result<(), ConfigError> {
     check_finite(file, key, value)?;
     if value < lo || value > hi {
-        return Err(err(
-            file,
-            key,
-            format!("value {value} is out of range; allowed: {what}"),
-        ));
+        return Err(err(file, key, format!("value {value} is out of range; allowed: {what}")));
     }
     Ok(())
 }
@@ -480,11 +424,7 @@ pub fn estimated_work_per_step(preset: &Preset) -> f64 {
         ModelKind::Quadratic | ModelKind::LinearPredictor => d,
     };
     let pass = 2.0 * n * p;
-    let kernel = if n <= 64.0 {
-        n * n * p / d.max(1.0) * 2.0
-    } else {
-        20.0 * 2.0 * pass
-    };
+    let kernel = if n <= 64.0 { n * n * p / d.max(1.0) * 2.0 } else { 20.0 * 2.0 * pass };
     2.0 * pass + kernel
 }
 
@@ -492,20 +432,9 @@ pub fn estimated_work_per_step(preset: &Preset) -> f64 {
 pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     let m = &p.model;
     if m.width == 0 || m.width > 100_000_000 {
-        return Err(err(
-            file,
-            "model.width",
-            format!("value {} is out of range; allowed: 1 to 100000000", m.width),
-        ));
+        return Err(err(file, "model.width", format!("value {} is out of range; allowed: 1 to 100000000", m.width)));
     }
-    check_range(
-        file,
-        "model.a_neg",
-        m.a_neg,
-        0.0,
-        1.0,
-        "0 (ReLU) to 1 (linear)",
-    )?;
+    check_range(file, "model.a_neg", m.a_neg, 0.0, 1.0, "0 (ReLU) to 1 (linear)")?;
     check_range(file, "model.init_scale", m.init_scale, 0.0, 1e6, "0 to 1e6")?;
     check_range(file, "model.gamma", m.gamma, 0.0, 1e6, "0 to 1e6")?;
     let (n, d) = data_shape(&p.data);
@@ -535,46 +464,24 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
                         check_finite(file, &format!("data.x[{i}]"), *v)?;
                     }
                 }
-                Some(_) => {
-                    return Err(err(
-                        file,
-                        "data.x",
-                        "a single example needs x as a non-empty list of numbers, e.g. [1.0]",
-                    ));
-                }
+                Some(_) => return Err(err(file, "data.x", "a single example needs x as a non-empty list of numbers, e.g. [1.0]")),
                 None => {}
             }
             match &data.y {
                 Some(YSpec::One(y)) => check_finite(file, "data.y", *y)?,
-                Some(YSpec::Many(_)) => {
-                    return Err(err(
-                        file,
-                        "data.y",
-                        "a single example needs y as one number",
-                    ));
-                }
+                Some(YSpec::Many(_)) => return Err(err(file, "data.y", "a single example needs y as one number")),
                 None => {}
             }
         }
         DataKind::Points => {
             let rows = match &data.x {
                 Some(XSpec::Many(rows)) if !rows.is_empty() => rows,
-                _ => {
-                    return Err(err(
-                        file,
-                        "data.x",
-                        "points need x as a non-empty list of lists, e.g. [[1.0], [-1.0]]",
-                    ));
-                }
+                _ => return Err(err(file, "data.x", "points need x as a non-empty list of lists, e.g. [[1.0], [-1.0]]")),
             };
             let d0 = rows[0].len();
             for (i, row) in rows.iter().enumerate() {
                 if row.is_empty() || row.len() != d0 {
-                    return Err(err(
-                        file,
-                        &format!("data.x[{i}]"),
-                        format!("has {} entries; every point needs {d0} (> 0)", row.len()),
-                    ));
+                    return Err(err(file, &format!("data.x[{i}]"), format!("has {} entries; every point needs {d0} (> 0)", row.len())));
                 }
                 for (j, v) in row.iter().enumerate() {
                     check_finite(file, &format!("data.x[{i}][{j}]"), *v)?;
@@ -582,24 +489,10 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
             }
             let ys = match &data.y {
                 Some(YSpec::Many(ys)) => ys,
-                _ => {
-                    return Err(err(
-                        file,
-                        "data.y",
-                        "points need y as a list with one target per point",
-                    ));
-                }
+                _ => return Err(err(file, "data.y", "points need y as a list with one target per point")),
             };
             if ys.len() != rows.len() {
-                return Err(err(
-                    file,
-                    "data.y",
-                    format!(
-                        "has {} entries but data.x has {} points",
-                        ys.len(),
-                        rows.len()
-                    ),
-                ));
+                return Err(err(file, "data.y", format!("has {} entries but data.x has {} points", ys.len(), rows.len())));
             }
             for (i, y) in ys.iter().enumerate() {
                 check_finite(file, &format!("data.y[{i}]"), *y)?;
@@ -607,80 +500,37 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
         }
         DataKind::Clusters | DataKind::Teacher | DataKind::Digits => {
             if data.n < 1 || data.n > 10_000_000 {
-                return Err(err(
-                    file,
-                    "data.n",
-                    format!("value {} is out of range; allowed: 1 to 10000000", data.n),
-                ));
+                return Err(err(file, "data.n", format!("value {} is out of range; allowed: 1 to 10000000", data.n)));
             }
             if data.kind != DataKind::Digits && (data.d < 1 || data.d > 100_000) {
-                return Err(err(
-                    file,
-                    "data.d",
-                    format!("value {} is out of range; allowed: 1 to 100000", data.d),
-                ));
+                return Err(err(file, "data.d", format!("value {} is out of range; allowed: 1 to 100000", data.d)));
             }
         }
     }
     if data.kind == DataKind::Single && data.x.is_none() && (data.d < 1 || data.d > 100_000) {
-        return Err(err(
-            file,
-            "data.d",
-            format!("value {} is out of range; allowed: 1 to 100000", data.d),
-        ));
+        return Err(err(file, "data.d", format!("value {} is out of range; allowed: 1 to 100000", data.d)));
     }
-    check_range(
-        file,
-        "data.separation",
-        data.separation,
-        -1e6,
-        1e6,
-        "-1e6 to 1e6",
-    )?;
+    check_range(file, "data.separation", data.separation, -1e6, 1e6, "-1e6 to 1e6")?;
     check_range(file, "data.flip", data.flip, 0.0, 1.0, "0 to 1")?;
     check_range(file, "data.noise", data.noise, 0.0, 1e6, "0 to 1e6")?;
     if data.classes[0] > 9 || data.classes[1] > 9 || data.classes[0] == data.classes[1] {
-        return Err(err(
-            file,
-            "data.classes",
-            format!("value {:?}: need two different digits 0 to 9", data.classes),
-        ));
+        return Err(err(file, "data.classes", format!("value {:?}: need two different digits 0 to 9", data.classes)));
     }
-    if data.kind == DataKind::Teacher && data.d < crate::data::teacher::min_dimension(data.teacher)
-    {
+    if data.kind == DataKind::Teacher && data.d < crate::data::teacher::min_dimension(data.teacher) {
         return Err(err(
             file,
             "data.d",
-            format!(
-                "value {} is too small for the {:?} teacher; it needs d >= {}",
-                data.d,
-                data.teacher,
-                crate::data::teacher::min_dimension(data.teacher)
-            )
-            .to_lowercase(),
+            format!("value {} is too small for the {:?} teacher; it needs d >= {}", data.d, data.teacher,
+                crate::data::teacher::min_dimension(data.teacher)).to_lowercase(),
         ));
     }
     if data.kind == DataKind::Teacher && data.test_n > 1_000_000 {
-        return Err(err(
-            file,
-            "data.test_n",
-            format!(
-                "value {} is out of range; allowed: 0 to 1000000",
-                data.test_n
-            ),
-        ));
+        return Err(err(file, "data.test_n", format!("value {} is out of range; allowed: 0 to 1000000", data.test_n)));
     }
     if data.kind == DataKind::Digits {
         let available = crate::data::digits::available(data.classes);
         if data.n > available {
-            return Err(err(
-                file,
-                "data.n",
-                format!(
-                    "value {} is more than the {available} images of digits {:?}",
-                    data.n, data.classes
-                ),
-            ));
+            return Err(err(file, "data.n", format!("value {} is more than the {available} images of digits {:?}", data.n, data.classes)));
         }
     }
     if m.kind == ModelKind::LinearPredictor && m.w0.is_none() && d == 0 {
@@ -688,79 +538,30 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     }
     let t = &p.train;
     if t.eta.is_some() && t.eta_scaled.is_some() {
-        return Err(err(
-            file,
-            "train.eta",
-            "give either train.eta or train.eta_scaled, not both",
-        ));
+        return Err(err(file, "train.eta", "give either train.eta or train.eta_scaled, not both"));
     }
     if let Some(eta) = t.eta {
-        check_range(
-            file,
-            "train.eta",
-            eta,
-            f64::MIN_POSITIVE,
-            1e12,
-            "greater than 0, at most 1e12",
-        )?;
+        check_range(file, "train.eta", eta, f64::MIN_POSITIVE, 1e12, "greater than 0, at most 1e12")?;
     }
     if let Some(scaled) = t.eta_scaled {
-        check_range(
-            file,
-            "train.eta_scaled",
-            scaled,
-            f64::MIN_POSITIVE,
-            1e6,
-            "greater than 0, at most 1e6",
-        )?;
+        check_range(file, "train.eta_scaled", scaled, f64::MIN_POSITIVE, 1e6, "greater than 0, at most 1e6")?;
     }
     if t.steps > 100_000_000 {
-        return Err(err(
-            file,
-            "train.steps",
-            format!("value {} is out of range; allowed: 0 to 100000000", t.steps),
-        ));
+        return Err(err(file, "train.steps", format!("value {} is out of range; allowed: 0 to 100000000", t.steps)));
     }
     if t.batch_size > n {
-        return Err(err(
-            file,
-            "train.batch_size",
-            format!(
-                "value {} is larger than the data set (n = {n}); 0 = full batch",
-                t.batch_size
-            ),
-        ));
+        return Err(err(file, "train.batch_size", format!("value {} is larger than the data set (n = {n}); 0 = full batch", t.batch_size)));
     }
     let mut last_step = 0;
     for (i, (step, value)) in t.schedule.iter().enumerate() {
         let key = format!("train.schedule[{i}]");
         if *step < last_step {
-            return Err(err(
-                file,
-                &key,
-                format!(
-                    "step {step} comes before the previous change at step {last_step}; list changes in order"
-                ),
-            ));
+            return Err(err(file, &key, format!("step {step} comes before the previous change at step {last_step}; list changes in order")));
         }
         last_step = *step;
-        check_range(
-            file,
-            &key,
-            *value,
-            f64::MIN_POSITIVE,
-            1e12,
-            "a learning rate greater than 0",
-        )?;
+        check_range(file, &key, *value, f64::MIN_POSITIVE, 1e12, "a learning rate greater than 0")?;
     }
-    check_range(
-        file,
-        "train.divergence_factor",
-        t.divergence_factor,
-        1.0 + 1e-12,
-        1e300,
-        "greater than 1",
-    )?;
+    check_range(file, "train.divergence_factor", t.divergence_factor, 1.0 + 1e-12, 1e300, "greater than 1")?;
     let bytes = estimated_bytes(p);
     if bytes > MEMORY_LIMIT_BYTES {
         return Err(err(

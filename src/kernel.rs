@@ -39,19 +39,13 @@ pub fn dense_top2(mat: &[f64], n: usize) -> Top2 {
     order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
     let pick = |rank: usize| -> (f64, Vec<f64>) {
         match order.get(rank) {
-            Some(&idx) => (
-                eig.eigenvalues[idx],
-                eig.eigenvectors.column(idx).iter().copied().collect(),
-            ),
+            Some(&idx) => (eig.eigenvalues[idx], eig.eigenvectors.column(idx).iter().copied().collect()),
             None => (0.0, vec![0.0; n]),
         }
     };
     let (v1, p1) = pick(0);
     let (v2, p2) = pick(1);
-    Top2 {
-        values: [v1, v2],
-        vectors: [p1, p2],
-    }
+    Top2 { values: [v1, v2], vectors: [p1, p2] }
 }
 
 /// A deterministic pseudo-random unit vector (so runs stay bit-reproducible).
@@ -88,10 +82,7 @@ pub fn lanczos_top2(n: usize, mut apply: impl FnMut(&[f64], &mut [f64]), start: 
     if n == 1 {
         let mut out = [0.0];
         apply(&[1.0], &mut out);
-        return Top2 {
-            values: [out[0], 0.0],
-            vectors: [vec![1.0], vec![0.0]],
-        };
+        return Top2 { values: [out[0], 0.0], vectors: [vec![1.0], vec![0.0]] };
     }
     let max_basis = n.min(LANCZOS_MAX_BASIS);
     let mut start = start.to_vec();
@@ -125,18 +116,13 @@ pub fn lanczos_top2(n: usize, mut apply: impl FnMut(&[f64], &mut [f64]), start: 
             let residual = |r: usize| beta * ritz[r][k - 1].abs();
             let want = 2.min(k);
             let converged = k >= 2
-                && (0..want)
-                    .all(|r| residual(r) <= LANCZOS_TOL * values[0].abs().max(f64::MIN_POSITIVE));
+                && (0..want).all(|r| residual(r) <= LANCZOS_TOL * values[0].abs().max(f64::MIN_POSITIVE));
             if converged || (exhausted && k == n) {
                 return assemble(values, &ritz, &basis, n);
             }
             if k == max_basis {
                 let result = assemble(values, &ritz, &basis, n);
-                start = result.vectors[0]
-                    .iter()
-                    .zip(&result.vectors[1])
-                    .map(|(a, b)| a + b)
-                    .collect();
+                start = result.vectors[0].iter().zip(&result.vectors[1]).map(|(a, b)| a + b).collect();
                 best = Some(result);
                 break;
             }
@@ -187,10 +173,7 @@ fn assemble(values: [f64; 2], ritz: &[Vec<f64>; 2], basis: &[Vec<f64>], n: usize
         }
         y
     };
-    Top2 {
-        values,
-        vectors: [vector(0), vector(1)],
-    }
+    Top2 { values, vectors: [vector(0), vector(1)] }
 }
 
 /// Computes the top-2 eigenpairs of W^{1/2} K W^{1/2} for a model, remembering the last
@@ -251,11 +234,7 @@ impl KernelSolver {
             KernelMethod::Auto if n <= DENSE_MAX_N => Plan::DenseEigen,
             KernelMethod::Auto => {
                 let (dense, apply) = model.kernel_costs(n);
-                if dense < EXPECTED_APPLIES * apply {
-                    Plan::DenseLanczos
-                } else {
-                    Plan::MatrixFree
-                }
+                if dense < EXPECTED_APPLIES * apply { Plan::DenseLanczos } else { Plan::MatrixFree }
             }
         }
     }
@@ -269,9 +248,7 @@ impl KernelSolver {
             match &self.previous {
                 Some(prev) => {
                     let jitter = pseudo_random(n, 7);
-                    (0..n)
-                        .map(|i| prev.vectors[0][i] + prev.vectors[1][i] + 1e-3 * jitter[i])
-                        .collect()
+                    (0..n).map(|i| prev.vectors[0][i] + prev.vectors[1][i] + 1e-3 * jitter[i]).collect()
                 }
                 None => pseudo_random(n, 1),
             }

@@ -11,7 +11,7 @@ pub mod library;
 pub mod loss;
 pub mod model;
 pub mod output;
-pub mod plot;
 pub mod runner;
+pub mod plot;
 pub mod sim;
 pub mod sweep;

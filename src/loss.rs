@@ -12,11 +12,7 @@ pub struct Loss {
 
 /// log(1 + e^t) without overflow.
 fn softplus(t: f64) -> f64 {
-    if t > 0.0 {
-        t + (-t).exp().ln_1p()
-    } else {
-        t.exp().ln_1p()
-    }
+    if t > 0.0 { t + (-t).exp().ln_1p() } else { t.exp().ln_1p() }
 }
 
 /// The logistic function 1/(1 + e^{−t}) without overflow.
@@ -74,10 +70,6 @@ impl Loss {
     /// L = s Σ ℓ(f_i, y_i) over all samples.
     pub fn total(&self, outputs: &[f64], targets: &[f64]) -> f64 {
         let s = self.scale(outputs.len());
-        s * outputs
-            .iter()
-            .zip(targets)
-            .map(|(&f, &y)| self.value(f, y))
-            .sum::<f64>()
+        s * outputs.iter().zip(targets).map(|(&f, &y)| self.value(f, y)).sum::<f64>()
     }
 }

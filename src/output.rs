@@ -7,31 +7,13 @@ use std::io::Write;
 
 /// The SPEC §4 columns every run has, in order.
 pub const SAMPLE_COLUMNS: [&str; 12] = [
-    "step",
-    "eta",
-    "loss",
-    "lambda_hat",
-    "lambda_hat_2",
-    "lambda_raw",
-    "eta_lambda",
-    "weight_norm_sq",
-    "dist_from_init",
-    "u",
-    "v",
-    "train_acc",
+    "step", "eta", "loss", "lambda_hat", "lambda_hat_2", "lambda_raw", "eta_lambda", "weight_norm_sq",
+    "dist_from_init", "u", "v", "train_acc",
 ];
 
 /// Optional columns, written when the first sample has them.
-pub const EXTRA_COLUMNS: [&str; 8] = [
-    "sparsity",
-    "rho",
-    "v_mean",
-    "lambda_ntk",
-    "loss_top",
-    "test_loss",
-    "agop_alignment",
-    "batch_crit_eta",
-];
+pub const EXTRA_COLUMNS: [&str; 8] =
+    ["sparsity", "rho", "v_mean", "lambda_ntk", "loss_top", "test_loss", "agop_alignment", "batch_crit_eta"];
 
 /// Which optional columns a sample has.
 pub fn extra_presence(sample: &Sample) -> [bool; 8] {
@@ -69,34 +51,20 @@ pub struct SampleCsv<W: Write> {
 impl<W: Write> SampleCsv<W> {
     /// The optional columns are those the first sample has.
     pub fn new(out: W) -> Self {
-        SampleCsv {
-            out,
-            extras: None,
-            header_written: false,
-        }
+        SampleCsv { out, extras: None, header_written: false }
     }
 
     /// The optional columns are fixed up front, e.g. from `Simulation::extra_columns`, for
     /// columns the first sample cannot have yet (the batch critical rate of SGD).
     pub fn with_columns(out: W, present: [bool; 8]) -> Self {
-        SampleCsv {
-            out,
-            extras: Some(present),
-            header_written: false,
-        }
+        SampleCsv { out, extras: Some(present), header_written: false }
     }
 
     pub fn write(&mut self, sample: &Sample) -> std::io::Result<()> {
         let present = *self.extras.get_or_insert_with(|| extra_presence(sample));
         if !self.header_written {
             let mut header: Vec<&str> = SAMPLE_COLUMNS.to_vec();
-            header.extend(
-                EXTRA_COLUMNS
-                    .iter()
-                    .zip(present)
-                    .filter(|(_, on)| *on)
-                    .map(|(name, _)| *name),
-            );
+            header.extend(EXTRA_COLUMNS.iter().zip(present).filter(|(_, on)| *on).map(|(name, _)| *name));
             writeln!(self.out, "{}", header.join(","))?;
             self.header_written = true;
         }
@@ -114,13 +82,7 @@ impl<W: Write> SampleCsv<W> {
             cell(Some(sample.v)),
             cell(sample.train_acc),
         ];
-        row.extend(
-            extras(sample)
-                .iter()
-                .zip(present)
-                .filter(|(_, on)| *on)
-                .map(|(value, _)| cell(*value)),
-        );
+        row.extend(extras(sample).iter().zip(present).filter(|(_, on)| *on).map(|(value, _)| cell(*value)));
         writeln!(self.out, "{}", row.join(","))
     }
 
@@ -145,26 +107,9 @@ pub fn summary_json(summary: &Summary) -> String {
 
 /// The SPEC §5 field names, the sweep CSV header.
 pub const SUMMARY_COLUMNS: [&str; 20] = [
-    "lambda0",
-    "lambda0_2",
-    "eta",
-    "eta_scaled",
-    "eta_crit",
-    "eta_max_theory",
-    "loss0",
-    "peak_loss",
-    "peak_step",
-    "final_loss",
-    "final_lambda",
-    "final_eta_lambda",
-    "weight_norm_sq0",
-    "final_weight_norm_sq",
-    "max_dist_from_init",
-    "phase",
-    "steps_run",
-    "diverged_at",
-    "seed",
-    "width",
+    "lambda0", "lambda0_2", "eta", "eta_scaled", "eta_crit", "eta_max_theory", "loss0", "peak_loss", "peak_step",
+    "final_loss", "final_lambda", "final_eta_lambda", "weight_norm_sq0", "final_weight_norm_sq", "max_dist_from_init",
+    "phase", "steps_run", "diverged_at", "seed", "width",
 ];
 
 /// One sweep CSV row in `SUMMARY_COLUMNS` order.

@@ -6,9 +6,9 @@
 use crate::config::Preset;
 use crate::data::Separability;
 use crate::sim::{Phase, Sample, SgdStats, Simulation, Status};
+use std::sync::Arc;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded, unbounded};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -139,17 +139,9 @@ pub struct AgopMatrices {
 #[derive(Clone, Debug)]
 pub enum Event {
     /// A new run was built (start, preset change, reset): clear the history; `first` is step 0.
-    NewRun {
-        preset: Box<Preset>,
-        first: Sample,
-        snapshot: RunSnapshot,
-    },
+    NewRun { preset: Box<Preset>, first: Sample, snapshot: RunSnapshot },
     /// Samples in step order, each with its regime, and the status after the last of them.
-    Batch {
-        samples: Vec<Sample>,
-        regimes: Vec<Regime>,
-        snapshot: RunSnapshot,
-    },
+    Batch { samples: Vec<Sample>, regimes: Vec<Regime>, snapshot: RunSnapshot },
     /// A status change without new samples (pause, η change, …).
     Status(RunSnapshot),
     /// Something went wrong; the message says what (the previous run is kept where possible).
@@ -168,12 +160,7 @@ pub struct RunnerHandle {
 
 impl RunnerHandle {
     /// Starts the thread on `preset`, running at `speed` (or paused when `start_paused`).
-    pub fn spawn(
-        preset: Preset,
-        speed: Speed,
-        start_paused: bool,
-        repaint: Repaint,
-    ) -> RunnerHandle {
+    pub fn spawn(preset: Preset, speed: Speed, start_paused: bool, repaint: Repaint) -> RunnerHandle {
         let (command_tx, command_rx) = unbounded();
         let (event_tx, event_rx) = bounded(EVENT_CAPACITY);
         let thread = std::thread::Builder::new()
@@ -183,11 +170,7 @@ impl RunnerHandle {
                 runner.main(preset);
             })
             .expect("spawning the runner thread");
-        RunnerHandle {
-            commands: command_tx,
-            events: Some(event_rx),
-            thread: Some(thread),
-        }
+        RunnerHandle { commands: command_tx, events: Some(event_rx), thread: Some(thread) }
     }
 
     pub fn send(&self, command: Command) {
@@ -197,10 +180,7 @@ impl RunnerHandle {
 
     /// Every event waiting now, without blocking.
     pub fn drain(&self) -> Vec<Event> {
-        self.events
-            .as_ref()
-            .map(|rx| rx.try_iter().collect())
-            .unwrap_or_default()
+        self.events.as_ref().map(|rx| rx.try_iter().collect()).unwrap_or_default()
     }
 
     /// True while the runner thread is alive.
@@ -243,10 +223,7 @@ fn build_run(preset: &Preset) -> Result<Run, String> {
         Ok::<Run, String>(Run { sim, separability })
     })) {
         Ok(result) => result,
-        Err(payload) => Err(format!(
-            "building the run panicked: {}",
-            panic_message(payload.as_ref())
-        )),
+        Err(payload) => Err(format!("building the run panicked: {}", panic_message(payload.as_ref()))),
     }
 }
 
@@ -279,13 +256,7 @@ struct Runner {
 }
 
 impl Runner {
-    fn new(
-        commands: Receiver<Command>,
-        events: Sender<Event>,
-        repaint: Repaint,
-        speed: Speed,
-        paused: bool,
-    ) -> Runner {
+    fn new(commands: Receiver<Command>, events: Sender<Event>, repaint: Repaint, speed: Speed, paused: bool) -> Runner {
         let now = Instant::now();
         Runner {
             commands,
@@ -411,20 +382,14 @@ impl Runner {
         let fresh = self.agop.as_ref().is_some_and(|a| a.step == step);
         // Paused: refresh once the command backlog is done (not after every queued Step).
         let idle = !stepping && self.commands.is_empty();
-        let due =
-            self.agop.is_none() || (!fresh && (idle || self.agop_at.elapsed() >= AGOP_REFRESH));
+        let due = self.agop.is_none() || (!fresh && (idle || self.agop_at.elapsed() >= AGOP_REFRESH));
         if !due {
             return;
         }
         let computed = catch_unwind(AssertUnwindSafe(|| sim.agop())).ok().flatten();
         if let Some(model) = computed {
             let d = sim.data().d;
-            self.agop = Some(Arc::new(AgopMatrices {
-                d,
-                step,
-                model,
-                target: target.to_vec(),
-            }));
+            self.agop = Some(Arc::new(AgopMatrices { d, step, model, target: target.to_vec() }));
             self.agop_at = Instant::now();
         }
     }
@@ -459,31 +424,15 @@ impl Runner {
                 self.last_tick = Instant::now();
                 self.agop = None;
                 self.refresh_agop();
-                let first = self
-                    .run
-                    .as_ref()
-                    .map(|r| r.sim.first_sample().clone())
-                    .expect("just built");
+                let first = self.run.as_ref().map(|r| r.sim.first_sample().clone()).expect("just built");
                 if let Some(snapshot) = self.snapshot() {
-                    self.send(Event::NewRun {
-                        preset: Box::new(preset),
-                        first,
-                        snapshot,
-                    });
+                    self.send(Event::NewRun { preset: Box::new(preset), first, snapshot });
                 }
                 self.status_dirty = false;
             }
             Err(message) => {
-                let name = if preset.name.is_empty() {
-                    "preset".to_string()
-                } else {
-                    format!("preset `{}`", preset.name)
-                };
-                let kept = if self.run.is_some() {
-                    "; the previous run continues"
-                } else {
-                    ""
-                };
+                let name = if preset.name.is_empty() { "preset".to_string() } else { format!("preset `{}`", preset.name) };
+                let kept = if self.run.is_some() { "; the previous run continues" } else { "" };
                 self.error(format!("cannot start {name}: {message}{kept}"));
             }
         }
@@ -564,9 +513,7 @@ impl Runner {
         if self.failed {
             return false;
         }
-        let Some(run) = self.run.as_mut() else {
-            return false;
-        };
+        let Some(run) = self.run.as_mut() else { return false };
         let has_eta_max = run.sim.eta_max_theory().is_some();
         let fault = std::mem::take(&mut self.fault_armed);
         match catch_unwind(AssertUnwindSafe(|| {
@@ -663,10 +610,7 @@ impl Runner {
             }
             Err(TrySendError::Full(event)) => {
                 // Keep the samples for the next try; nothing is lost.
-                if let Event::Batch {
-                    samples, regimes, ..
-                } = event
-                {
+                if let Event::Batch { samples, regimes, .. } = event {
                     self.pending = samples;
                     self.pending_regimes = regimes;
                 }
@@ -681,15 +625,10 @@ impl Runner {
 /// Everything else keeps its order. A backlog of clicks on a slow run then never delays loading
 /// another preset.
 fn coalesce(batch: Vec<Command>) -> Vec<Command> {
-    let Some(last_restart) = batch
-        .iter()
-        .rposition(|c| matches!(c, Command::SetPreset(_) | Command::Reset))
-    else {
+    let Some(last_restart) = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_) | Command::Reset)) else {
         return batch;
     };
-    let last_set = batch
-        .iter()
-        .rposition(|c| matches!(c, Command::SetPreset(_)));
+    let last_set = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_)));
     batch
         .into_iter()
         .enumerate()
@@ -732,18 +671,10 @@ mod tests {
 
     #[test]
     fn steps_pause_and_reset() {
-        let handle = RunnerHandle::spawn(
-            preset("catapult-uv"),
-            Speed::Unlimited,
-            true,
-            Box::new(|| {}),
-        );
+        let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, true, Box::new(|| {}));
         wait_for(&handle, |e| matches!(e, Event::NewRun { .. }));
         handle.send(Command::Step(5));
-        let events = wait_for(
-            &handle,
-            |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 5),
-        );
+        let events = wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 5));
         let steps: Vec<u64> = events
             .iter()
             .flat_map(|e| match e {
@@ -753,25 +684,16 @@ mod tests {
             .collect();
         assert_eq!(steps, vec![1, 2, 3, 4, 5]);
         handle.send(Command::Reset);
-        wait_for(
-            &handle,
-            |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.step == 0 && snapshot.run_id == 2),
-        );
+        wait_for(&handle, |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.step == 0 && snapshot.run_id == 2));
     }
 
     #[test]
     fn runs_to_the_end_and_reports_eta() {
-        let handle = RunnerHandle::spawn(
-            preset("catapult-uv"),
-            Speed::Unlimited,
-            false,
-            Box::new(|| {}),
-        );
+        let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, false, Box::new(|| {}));
         handle.send(Command::SetEtaScaled(1.0));
-        let events = wait_for(
-            &handle,
-            |e| matches!(e, Event::Batch { snapshot, .. } | Event::Status(snapshot) if snapshot.status == RunStatus::Finished),
-        );
+        let events = wait_for(&handle, |e| {
+            matches!(e, Event::Batch { snapshot, .. } | Event::Status(snapshot) if snapshot.status == RunStatus::Finished)
+        });
         let last = events.iter().rev().find_map(|e| match e {
             Event::Batch { snapshot, .. } | Event::Status(snapshot) => Some(snapshot.clone()),
             _ => None,
@@ -783,147 +705,72 @@ mod tests {
 
     #[test]
     fn bad_preset_keeps_the_run() {
-        let handle = RunnerHandle::spawn(
-            preset("catapult-uv"),
-            Speed::Unlimited,
-            true,
-            Box::new(|| {}),
-        );
+        let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, true, Box::new(|| {}));
         let mut bad = preset("catapult-uv");
         bad.model.init_scale = 0.0;
         handle.send(Command::SetPreset(Box::new(bad)));
-        wait_for(
-            &handle,
-            |e| matches!(e, Event::Error(m) if m.contains("previous run continues")),
-        );
+        wait_for(&handle, |e| matches!(e, Event::Error(m) if m.contains("previous run continues")));
         handle.send(Command::Step(1));
-        wait_for(
-            &handle,
-            |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 1 && snapshot.run_id == 1),
-        );
+        wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 1 && snapshot.run_id == 1));
     }
 
     /// A panic inside the simulation is caught, reported, and a reset starts a working run.
     #[test]
     fn a_panic_in_the_simulation_is_reported_and_a_new_run_can_start() {
-        let handle = RunnerHandle::spawn(
-            preset("catapult-uv"),
-            Speed::Unlimited,
-            true,
-            Box::new(|| {}),
-        );
+        let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, true, Box::new(|| {}));
         wait_for(&handle, |e| matches!(e, Event::NewRun { .. }));
         handle.send(Command::Step(3));
-        wait_for(
-            &handle,
-            |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 3),
-        );
+        wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 3));
         handle.send(Command::InjectFault);
         handle.send(Command::Step(1));
         let (mut reported, mut failed) = (false, false);
         wait_for(&handle, |e| {
             match e {
-                Event::Error(m) => {
-                    reported |= m.contains("failed at step 3") && m.contains("injected fault")
-                }
-                Event::Status(s) | Event::Batch { snapshot: s, .. } => {
-                    failed |= s.status == RunStatus::Failed
-                }
+                Event::Error(m) => reported |= m.contains("failed at step 3") && m.contains("injected fault"),
+                Event::Status(s) | Event::Batch { snapshot: s, .. } => failed |= s.status == RunStatus::Failed,
                 _ => {}
             }
             reported && failed
         });
         assert!(handle.is_alive(), "the runner thread survives");
         handle.send(Command::Reset);
-        wait_for(
-            &handle,
-            |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.step == 0 && snapshot.run_id == 2),
-        );
+        wait_for(&handle, |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.step == 0 && snapshot.run_id == 2));
         handle.send(Command::Step(2));
-        wait_for(
-            &handle,
-            |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 2 && snapshot.run_id == 2),
-        );
+        wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 2 && snapshot.run_id == 2));
     }
 
     /// Teacher data: the snapshot carries G and G* (d × d) and the SGD stats; one-example runs
     /// carry the Meltzer–Liu bounds and no AGOP.
     #[test]
     fn snapshots_carry_agop_sgd_stats_and_bounds() {
-        let handle = RunnerHandle::spawn(
-            preset("zhu-sgd-batch-10"),
-            Speed::Unlimited,
-            true,
-            Box::new(|| {}),
-        );
-        wait_for(
-            &handle,
-            |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.agop.is_some()),
-        );
+        let handle = RunnerHandle::spawn(preset("zhu-sgd-batch-10"), Speed::Unlimited, true, Box::new(|| {}));
+        wait_for(&handle, |e| matches!(e, Event::NewRun { snapshot, .. } if snapshot.agop.is_some()));
         handle.send(Command::Step(2));
-        let events = wait_for(
-            &handle,
-            |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 2),
-        );
-        let Some(Event::Batch { snapshot, .. }) = events.last() else {
-            unreachable!()
-        };
+        let events = wait_for(&handle, |e| matches!(e, Event::Batch { snapshot, .. } if snapshot.step == 2));
+        let Some(Event::Batch { snapshot, .. }) = events.last() else { unreachable!() };
         let agop = snapshot.agop.as_ref().expect("AGOP for teacher data");
-        assert_eq!(
-            (agop.d, agop.step, agop.model.len(), agop.target.len()),
-            (50, 2, 2500, 2500)
-        );
+        assert_eq!((agop.d, agop.step, agop.model.len(), agop.target.len()), (50, 2, 2500, 2500));
         assert_eq!(snapshot.sgd.map(|s| s.steps), Some(2));
         assert!(snapshot.meltzer_liu.is_none());
 
-        let handle = RunnerHandle::spawn(
-            preset("catapult-uv"),
-            Speed::Unlimited,
-            true,
-            Box::new(|| {}),
-        );
+        let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, true, Box::new(|| {}));
         let events = wait_for(&handle, |e| matches!(e, Event::NewRun { .. }));
-        let Some(Event::NewRun { snapshot, .. }) = events.last() else {
-            unreachable!()
-        };
+        let Some(Event::NewRun { snapshot, .. }) = events.last() else { unreachable!() };
         assert!(snapshot.agop.is_none() && snapshot.sgd.is_none());
-        assert!(
-            snapshot
-                .meltzer_liu
-                .is_some_and(|(catapult, _)| catapult > 2.0)
-        );
+        assert!(snapshot.meltzer_liu.is_some_and(|(catapult, _)| catapult > 2.0));
     }
 
     #[test]
     fn steps_queued_before_a_preset_change_are_dropped() {
-        let batch = vec![
-            Command::Step(1),
-            Command::Pause,
-            Command::Step(1),
-            Command::SetPreset(Box::new(preset("lazy-uv"))),
-            Command::Step(2),
-        ];
+        let batch = vec![Command::Step(1), Command::Pause, Command::Step(1), Command::SetPreset(Box::new(preset("lazy-uv"))), Command::Step(2)];
         let kept = coalesce(batch);
         assert_eq!(kept.len(), 3);
         assert!(matches!(kept[0], Command::Pause));
         assert!(matches!(kept[1], Command::SetPreset(_)));
         assert!(matches!(kept[2], Command::Step(2)));
         assert_eq!(coalesce(vec![Command::Step(1), Command::Step(1)]).len(), 2);
-        let kept = coalesce(vec![
-            Command::Reset,
-            Command::SetPreset(Box::new(preset("lazy-uv"))),
-            Command::Step(1),
-            Command::Reset,
-            Command::Step(1),
-        ]);
-        assert_eq!(
-            kept.len(),
-            3,
-            "the last preset, the reset after it and the step after that"
-        );
-        assert!(matches!(
-            (&kept[0], &kept[1], &kept[2]),
-            (Command::SetPreset(_), Command::Reset, Command::Step(1))
-        ));
+        let kept = coalesce(vec![Command::Reset, Command::SetPreset(Box::new(preset("lazy-uv"))), Command::Step(1), Command::Reset, Command::Step(1)]);
+        assert_eq!(kept.len(), 3, "the last preset, the reset after it and the step after that");
+        assert!(matches!((&kept[0], &kept[1], &kept[2]), (Command::SetPreset(_), Command::Reset, Command::Step(1))));
     }
 }

@@ -44,34 +44,14 @@ pub struct Sample {
 impl Sample {
     /// True when every number is finite (what may be written or drawn).
     pub fn is_finite(&self) -> bool {
-        [
-            self.eta,
-            self.loss,
-            self.lambda_hat,
-            self.lambda_hat_2,
-            self.lambda_raw,
-            self.weight_norm_sq,
-            self.dist_from_init,
-            self.u,
-            self.v,
-        ]
-        .iter()
-        .chain(
-            [
-                self.train_acc,
-                self.sparsity,
-                self.rho,
-                self.v_mean,
-                self.lambda_ntk,
-                self.loss_top,
-                self.test_loss,
-                self.agop_alignment,
-                self.batch_crit_eta,
-            ]
+        [self.eta, self.loss, self.lambda_hat, self.lambda_hat_2, self.lambda_raw, self.weight_norm_sq, self.dist_from_init, self.u, self.v]
             .iter()
-            .flatten(),
-        )
-        .all(|x| x.is_finite())
+            .chain(
+                [self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk, self.loss_top, self.test_loss, self.agop_alignment, self.batch_crit_eta]
+                    .iter()
+                    .flatten(),
+            )
+            .all(|x| x.is_finite())
     }
 }
 
@@ -212,11 +192,7 @@ fn classify(stats: &RunStats, status: Status, relu: bool) -> Phase {
     // (f_t far from f_{t−1} but close to f_{t−2}: a 2-cycle), even if the loss is below L0.
     let window_start = stats.recent_losses.front().copied().unwrap_or(end_loss);
     let not_converging = end_loss >= 0.9 * window_start;
-    if stats.recent_losses.len() >= 4
-        && not_converging
-        && stats.last_move > 1e-6
-        && stats.last_return < 0.5 * stats.last_move
-    {
+    if stats.recent_losses.len() >= 4 && not_converging && stats.last_move > 1e-6 && stats.last_return < 0.5 * stats.last_move {
         return Phase::Oscillating;
     }
     if stats.peak_loss <= 1.01 * l0 && end_loss < l0 {
@@ -308,25 +284,13 @@ impl Simulation {
     /// Builds the run; `method` forces dense or Lanczos eigenvalues (tests compare them).
     pub fn with_kernel_method(preset: &Preset, method: KernelMethod) -> Result<Simulation, String> {
         let data = data::generate(&preset.data, preset.seed);
-        if preset.model.kind != ModelKind::TwoLayer
-            && preset
-                .model
-                .w0
-                .as_ref()
-                .is_some_and(|w0| w0.len() != data.d)
-        {
-            return Err(format!(
-                "model.w0 has the wrong length for data of dimension {}",
-                data.d
-            ));
+        if preset.model.kind != ModelKind::TwoLayer && preset.model.w0.as_ref().is_some_and(|w0| w0.len() != data.d) {
+            return Err(format!("model.w0 has the wrong length for data of dimension {}", data.d));
         }
         let mut model = model::build(preset, &data);
         let mut outputs = vec![0.0; data.n];
         model.forward(&data, &mut outputs);
-        let loss = Loss {
-            kind: preset.loss.kind,
-            reduction: preset.loss.reduction,
-        };
+        let loss = Loss { kind: preset.loss.kind, reduction: preset.loss.reduction };
         let raw_solver = (!loss.constant_curvature()).then(|| KernelSolver::new(method));
         let xt_y = data.xt_y();
         let hessian_scale_sq = model.hessian_scale_sq(&data);
@@ -365,26 +329,9 @@ impl Simulation {
             sgd: SgdStats::default(),
             timing: StepTiming::default(),
             stats: RunStats::new(Sample {
-                step: 0,
-                eta: 0.0,
-                loss: 0.0,
-                lambda_hat: 0.0,
-                lambda_hat_2: 0.0,
-                lambda_raw: 0.0,
-                eta_lambda: 0.0,
-                weight_norm_sq: 0.0,
-                dist_from_init: 0.0,
-                u: 0.0,
-                v: 0.0,
-                train_acc: None,
-                sparsity: None,
-                rho: None,
-                v_mean: None,
-                lambda_ntk: None,
-                loss_top: None,
-                test_loss: None,
-                agop_alignment: None,
-                batch_crit_eta: None,
+                step: 0, eta: 0.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
+                weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
+                v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, agop_alignment: None, batch_crit_eta: None,
             }),
         };
         if preset.data.kind == crate::config::DataKind::Teacher {
@@ -404,9 +351,7 @@ impl Simulation {
         // λ̂0 first (η may be given in its units), then the step-0 sample with that η.
         let (lambda0, lambda0_2, _) = sim.kernel_top2();
         if !lambda0.is_finite() || !sim.outputs.iter().all(|f| f.is_finite()) {
-            return Err(
-                "the initial network output or kernel is not finite; lower model.init_scale".into(),
-            );
+            return Err("the initial network output or kernel is not finite; lower model.init_scale".into());
         }
         sim.lambda0 = lambda0;
         sim.lambda0_2 = lambda0_2;
@@ -436,12 +381,7 @@ impl Simulation {
     /// The normalized kernel's top two eigenvalues and top eigenvector at the current state.
     fn kernel_top2(&mut self) -> (f64, f64, [Vec<f64>; 2]) {
         let s = self.loss.scale(self.data.n);
-        let weights: Vec<f64> = self
-            .outputs
-            .iter()
-            .zip(&self.data.y)
-            .map(|(&f, &y)| s * self.loss.d2(f, y))
-            .collect();
+        let weights: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect();
         let started = std::time::Instant::now();
         let top = self.solver.top2(self.model.as_ref(), &self.data, &weights);
         self.timing.kernel_secs += started.elapsed().as_secs_f64();
@@ -456,17 +396,9 @@ impl Simulation {
         let finite = loss.is_finite() && self.outputs.iter().all(|f| f.is_finite());
         let s = self.loss.scale(self.data.n);
         let (lambda_hat, lambda_hat_2, [p1, p2]) = match (fused, finite) {
-            (_, false) => (
-                f64::NAN,
-                f64::NAN,
-                [vec![0.0; self.data.n], vec![0.0; self.data.n]],
-            ),
+            (_, false) => (f64::NAN, f64::NAN, [vec![0.0; self.data.n], vec![0.0; self.data.n]]),
             // n = 1: K̂ = s ℓ'' K is 1 × 1, its eigenvector is 1.
-            (Some(state), true) => (
-                s * self.loss.d2(self.outputs[0], self.data.y[0]) * state.kernel,
-                0.0,
-                [vec![1.0], vec![0.0]],
-            ),
+            (Some(state), true) => (s * self.loss.d2(self.outputs[0], self.data.y[0]) * state.kernel, 0.0, [vec![1.0], vec![0.0]]),
             (None, true) => self.kernel_top2(),
         };
         let (lambda_raw, lambda_ntk) = match (&mut self.raw_solver, finite) {
@@ -482,12 +414,7 @@ impl Simulation {
             (Some(_), false) => (f64::NAN, Some(f64::NAN)),
             (None, _) => (lambda_hat / (s * self.loss.d2(0.0, 0.0)), None),
         };
-        let residual: Vec<f64> = self
-            .outputs
-            .iter()
-            .zip(&self.data.y)
-            .map(|(f, y)| f - y)
-            .collect();
+        let residual: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(f, y)| f - y).collect();
         let eta_e = 2.0 * s * self.eta;
         let projection = dot(&residual, &p1);
         let u = eta_e * eta_e * self.hessian_scale_sq * projection * projection;
@@ -495,33 +422,18 @@ impl Simulation {
             let second = dot(&residual, &p2);
             s * (projection * projection + second * second)
         });
-        let (test_loss, agop_alignment) = if finite {
-            self.teacher_measurements()
-        } else {
-            (None, None)
-        };
+        let (test_loss, agop_alignment) = if finite { self.teacher_measurements() } else { (None, None) };
         let train_acc = self.data.has_pm1_labels().then(|| {
-            let correct = self
-                .outputs
-                .iter()
-                .zip(&self.data.y)
-                .filter(|(f, y)| f.signum() == **y && **f != 0.0)
-                .count();
+            let correct = self.outputs.iter().zip(&self.data.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
             correct as f64 / self.data.n as f64
         });
-        let (rho, v_mean) = match fused
-            .map(|state| (state.rho, state.v_mean))
-            .or_else(|| self.model.feature_alignment(&self.xt_y))
-        {
+        let (rho, v_mean) = match fused.map(|state| (state.rho, state.v_mean)).or_else(|| self.model.feature_alignment(&self.xt_y)) {
             Some((rho, v_mean)) => (Some(rho), Some(v_mean)),
             None => (None, None),
         };
         let (weight_norm_sq, dist_from_init) = match fused {
             Some(state) => (state.weight_norm_sq, state.dist_from_init_sq.sqrt()),
-            None => (
-                norm_sq(self.model.params()),
-                model::dist_sq(self.model.params(), self.model.init_params()).sqrt(),
-            ),
+            None => (norm_sq(self.model.params()), model::dist_sq(self.model.params(), self.model.init_params()).sqrt()),
         };
         Sample {
             step: self.step,
@@ -549,12 +461,8 @@ impl Simulation {
 
     /// Test loss and AGOP alignment cos(G, G*) for teacher data (None otherwise).
     fn teacher_measurements(&self) -> (Option<f64>, Option<f64>) {
-        let Some(test) = &self.test else {
-            return (None, None);
-        };
-        let predictions: Vec<f64> = (0..test.n)
-            .map(|i| self.model.output_at(test.row(i)))
-            .collect();
+        let Some(test) = &self.test else { return (None, None) };
+        let predictions: Vec<f64> = (0..test.n).map(|i| self.model.output_at(test.row(i))).collect();
         let test_loss = self.loss.total(&predictions, &test.y);
         let alignment = self.agop_target.as_ref().and_then(|target| {
             let g = self.agop()?;
@@ -596,23 +504,14 @@ impl Simulation {
         }
         let mut rows = vec![0.0; b * p];
         for (r, &i) in batch.iter().enumerate() {
-            self.model
-                .jacobian_row(self.data.row(i), &mut rows[r * p..(r + 1) * p]);
+            self.model.jacobian_row(self.data.row(i), &mut rows[r * p..(r + 1) * p]);
         }
         let s = self.loss.scale(b);
-        let root: Vec<f64> = batch
-            .iter()
-            .map(|&i| {
-                (s * self.loss.d2(self.outputs[i], self.data.y[i]))
-                    .max(0.0)
-                    .sqrt()
-            })
-            .collect();
+        let root: Vec<f64> = batch.iter().map(|&i| (s * self.loss.d2(self.outputs[i], self.data.y[i])).max(0.0).sqrt()).collect();
         let mut kernel = vec![0.0; b * b];
         for r in 0..b {
             for c in r..b {
-                let k =
-                    root[r] * root[c] * dot(&rows[r * p..(r + 1) * p], &rows[c * p..(c + 1) * p]);
+                let k = root[r] * root[c] * dot(&rows[r * p..(r + 1) * p], &rows[c * p..(c + 1) * p]);
                 kernel[r * b + c] = k;
                 kernel[c * b + r] = k;
             }
@@ -649,8 +548,7 @@ impl Simulation {
         }
         let two_s = 2.0 * self.loss.scale(1);
         let catapult = self.lambda0 * 4.0 / (two_s * kappa * theta0_sq);
-        let divergence = (m.a_neg > 0.0)
-            .then(|| self.lambda0 * 4.0 / (two_s * kappa * m.a_neg * m.a_neg * theta0_sq));
+        let divergence = (m.a_neg > 0.0).then(|| self.lambda0 * 4.0 / (two_s * kappa * m.a_neg * m.a_neg * theta0_sq));
         Some((catapult, divergence))
     }
 
@@ -840,8 +738,7 @@ impl Simulation {
         // One example, full batch: the model may make the whole step in one fused pass.
         let fused = if self.data.n == 1 {
             let z = self.loss.scale(1) * self.loss.d1(self.outputs[0], self.data.y[0]);
-            self.model
-                .fused_one_example_step(&self.data, self.eta, z, &self.xt_y)
+            self.model.fused_one_example_step(&self.data, self.eta, z, &self.xt_y)
         } else {
             None
         };
@@ -866,20 +763,14 @@ impl Simulation {
         // SPEC §5, with one refinement: λ̂ > 10 λ̂0 counts as divergence only while the loss is
         // above L0 — a kernel that grows while the loss falls (feature learning from a small
         // init) is not a blow-up.
-        let blown_up = (first.loss > 0.0
-            && sample.loss > self.preset.train.divergence_factor * first.loss)
-            || (first.lambda_hat > 0.0
-                && sample.lambda_hat > 10.0 * first.lambda_hat
-                && sample.loss > first.loss);
+        let blown_up = (first.loss > 0.0 && sample.loss > self.preset.train.divergence_factor * first.loss)
+            || (first.lambda_hat > 0.0 && sample.lambda_hat > 10.0 * first.lambda_hat && sample.loss > first.loss);
         if !sample.is_finite() {
             self.status = Status::Diverged(self.step);
             return None;
         }
         let change = model::dist_sq(&self.outputs, &self.previous_outputs).sqrt();
-        let scale = norm_sq(&self.outputs)
-            .sqrt()
-            .max(self.output_norm0)
-            .max(1e-300);
+        let scale = norm_sq(&self.outputs).sqrt().max(self.output_norm0).max(1e-300);
         let last_move = change / scale;
         let last_return = model::dist_sq(&self.outputs, &self.outputs_two_back).sqrt() / scale;
         if let Some(critical) = sample.batch_crit_eta {

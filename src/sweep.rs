@@ -19,16 +19,12 @@ impl EtaAxis {
     /// The grid values, evenly spaced and inclusive of both ends.
     pub fn values(&self) -> Vec<f64> {
         let (from, to, count) = match *self {
-            EtaAxis::Scaled { from, to, count } | EtaAxis::Raw { from, to, count } => {
-                (from, to, count)
-            }
+            EtaAxis::Scaled { from, to, count } | EtaAxis::Raw { from, to, count } => (from, to, count),
         };
         match count {
             0 => Vec::new(),
             1 => vec![from],
-            _ => (0..count)
-                .map(|i| from + (to - from) * i as f64 / (count - 1) as f64)
-                .collect(),
+            _ => (0..count).map(|i| from + (to - from) * i as f64 / (count - 1) as f64).collect(),
         }
     }
 
@@ -43,18 +39,12 @@ impl EtaAxis {
         let to: f64 = parts[1].trim().parse().map_err(|_| bad())?;
         let count: usize = parts[2].trim().parse().map_err(|_| bad())?;
         if !(from.is_finite() && to.is_finite() && from > 0.0 && to > 0.0) {
-            return Err(format!(
-                "`{text}`: learning rates must be finite and greater than 0"
-            ));
+            return Err(format!("`{text}`: learning rates must be finite and greater than 0"));
         }
         if count == 0 || count > 100_000 {
             return Err(format!("`{text}`: COUNT must be 1 to 100000"));
         }
-        Ok(if scaled {
-            EtaAxis::Scaled { from, to, count }
-        } else {
-            EtaAxis::Raw { from, to, count }
-        })
+        Ok(if scaled { EtaAxis::Scaled { from, to, count } } else { EtaAxis::Raw { from, to, count } })
     }
 }
 
@@ -80,11 +70,7 @@ impl SweepSpec {
     /// Every cell's preset, in grid order (eta outermost, then width, then seed); each is
     /// validated, so a width that would not fit in memory is refused before anything runs.
     pub fn cells(&self) -> Result<Vec<Cell>, config::ConfigError> {
-        let widths = if self.widths.is_empty() {
-            vec![self.base.model.width]
-        } else {
-            self.widths.clone()
-        };
+        let widths = if self.widths.is_empty() { vec![self.base.model.width] } else { self.widths.clone() };
         let mut cells = Vec::new();
         for eta in self.eta.values() {
             for &width in &widths {
@@ -103,10 +89,7 @@ impl SweepSpec {
                         }
                     }
                     config::validate(&preset, "sweep")?;
-                    cells.push(Cell {
-                        index: cells.len(),
-                        preset,
-                    });
+                    cells.push(Cell { index: cells.len(), preset });
                 }
             }
         }
@@ -133,11 +116,7 @@ pub fn run_cell(preset: &Preset, cancel: &AtomicBool) -> Option<CellResult> {
 
 /// Runs every cell in parallel; `on_row(index, result)` is called as each finishes (from
 /// worker threads). Returns the results in grid order; cancelled cells are `None`.
-pub fn run_sweep(
-    cells: &[Cell],
-    cancel: &AtomicBool,
-    on_row: impl Fn(usize, &CellResult) + Sync,
-) -> Vec<Option<CellResult>> {
+pub fn run_sweep(cells: &[Cell], cancel: &AtomicBool, on_row: impl Fn(usize, &CellResult) + Sync) -> Vec<Option<CellResult>> {
     let run = || {
         cells
             .par_iter()
@@ -156,11 +135,7 @@ pub fn run_sweep(
     // A pool of its own: the cells (and their models' inner parallel loops) must not occupy
     // rayon's global pool, which the app's live run uses — a sweep would otherwise stall it.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("sweep-{i}"))
-        .build()
-    {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("sweep-{i}")).build() {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
     }

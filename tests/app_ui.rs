@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn shipped(name: &str) -> catapult_lab::config::Preset {
-    library::shipped(name, &[])
-        .expect("shipped")
-        .expect("valid")
+    library::shipped(name, &[]).expect("shipped").expect("valid")
 }
 
 fn harness_on(preset: &str) -> Harness<'static, App> {
@@ -34,12 +32,7 @@ fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl FnMut(
 }
 
 /// `step_until` with its own timeout (heavy runs: n = 1000 teacher data, kernel and AGOP per step).
-fn step_until_within(
-    harness: &mut Harness<'static, App>,
-    timeout: Duration,
-    what: &str,
-    mut done: impl FnMut(&App) -> bool,
-) {
+fn step_until_within(harness: &mut Harness<'static, App>, timeout: Duration, what: &str, mut done: impl FnMut(&App) -> bool) {
     let start = Instant::now();
     loop {
         harness.step();
@@ -80,15 +73,8 @@ fn step_for(harness: &mut Harness<'static, App>, duration: Duration) {
 #[test]
 fn plots_and_controls_are_found_by_label() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
-    for title in [
-        app::LOSS_TITLE,
-        app::LAMBDA_TITLE,
-        app::WEIGHTS_TITLE,
-        app::PHASE_PLANE_TITLE,
-    ] {
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    for title in [app::LOSS_TITLE, app::LAMBDA_TITLE, app::WEIGHTS_TITLE, app::PHASE_PLANE_TITLE] {
         harness.get_by_label(title);
     }
     harness.get_by_role_and_label(Role::Slider, app::ETA_SCALED_LABEL);
@@ -104,23 +90,16 @@ fn plots_and_controls_are_found_by_label() {
     // The default preset starts running at once, at a watchable speed.
     assert_eq!(harness.state().status(), Some(RunStatus::Running));
     let speed = harness.state().prefs().steps_per_second;
-    assert!(
-        speed <= 60.0,
-        "default speed {speed} steps/s is too fast to watch"
-    );
+    assert!(speed <= 60.0, "default speed {speed} steps/s is too fast to watch");
 }
 
 #[test]
 fn moving_the_eta_slider_changes_the_running_eta() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     let eta_before = harness.state().eta().unwrap();
     let lambda0 = harness.state().snapshot().unwrap().lambda0;
-    harness
-        .get_by_role_and_label(Role::Slider, app::ETA_SCALED_LABEL)
-        .set_value_accesskit(3.5);
+    harness.get_by_role_and_label(Role::Slider, app::ETA_SCALED_LABEL).set_value_accesskit(3.5);
     step_until(&mut harness, "the runner to report η·λ₀ = 3.5", |app| {
         app.eta_scaled().is_some_and(|x| (x - 3.5).abs() < 1e-9)
     });
@@ -129,18 +108,11 @@ fn moving_the_eta_slider_changes_the_running_eta() {
     assert!(eta_after > eta_before);
     // The new η shows up in the streamed samples too.
     step_until(&mut harness, "samples with the new η", |app| {
-        app.history()
-            .eta
-            .last()
-            .is_some_and(|e| (e - eta_after).abs() < 1e-12)
+        app.history().eta.last().is_some_and(|e| (e - eta_after).abs() < 1e-12)
     });
     // The raw η control applies as well.
-    harness
-        .get_by_role_and_label(Role::SpinButton, app::ETA_LABEL)
-        .set_value_accesskit(0.5);
-    step_until(&mut harness, "the runner to report η = 0.5", |app| {
-        app.eta().is_some_and(|e| (e - 0.5).abs() < 1e-12)
-    });
+    harness.get_by_role_and_label(Role::SpinButton, app::ETA_LABEL).set_value_accesskit(0.5);
+    step_until(&mut harness, "the runner to report η = 0.5", |app| app.eta().is_some_and(|e| (e - 0.5).abs() < 1e-12));
 }
 
 #[test]
@@ -148,37 +120,21 @@ fn pause_step_and_reset_work() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "a few steps", |app| app.step_count() >= 3);
     harness.key_press(egui::Key::Space);
-    step_until(&mut harness, "pause", |app| {
-        app.status() == Some(RunStatus::Paused)
-    });
+    step_until(&mut harness, "pause", |app| app.status() == Some(RunStatus::Paused));
     let paused_at = harness.state().step_count();
     step_for(&mut harness, Duration::from_millis(400));
-    assert_eq!(
-        harness.state().step_count(),
-        paused_at,
-        "the step counter moved while paused"
-    );
+    assert_eq!(harness.state().step_count(), paused_at, "the step counter moved while paused");
 
     harness.get_by_label(app::STEP_LABEL).click();
-    step_until(&mut harness, "one step", |app| {
-        app.step_count() == paused_at + 1
-    });
+    step_until(&mut harness, "one step", |app| app.step_count() == paused_at + 1);
     step_for(&mut harness, Duration::from_millis(300));
-    assert_eq!(
-        harness.state().step_count(),
-        paused_at + 1,
-        "Step must advance by exactly one"
-    );
+    assert_eq!(harness.state().step_count(), paused_at + 1, "Step must advance by exactly one");
 
     harness.key_press(egui::Key::ArrowRight);
-    step_until(&mut harness, "one step by key", |app| {
-        app.step_count() == paused_at + 2
-    });
+    step_until(&mut harness, "one step by key", |app| app.step_count() == paused_at + 2);
 
     harness.get_by_label(app::RESET_LABEL).click();
-    step_until(&mut harness, "reset to step 0", |app| {
-        app.step_count() == 0 && app.history().len() == 1
-    });
+    step_until(&mut harness, "reset to step 0", |app| app.step_count() == 0 && app.history().len() == 1);
 
     harness.get_by_label(app::PLAY_LABEL).click();
     step_until(&mut harness, "running again", |app| app.step_count() > 0);
@@ -187,29 +143,17 @@ fn pause_step_and_reset_work() {
 #[test]
 fn loading_a_shipped_preset_changes_the_model() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
-    assert_eq!(
-        harness.state().model_description(),
-        "two_layer linear m=1000 network"
-    );
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    assert_eq!(harness.state().model_description(), "two_layer linear m=1000 network");
     harness.get_by_label("Presets").click();
     harness.run_steps(3);
     harness.get_by_label("Zhu et al.").click();
     harness.run_steps(3);
     harness.get_by_label("zhu-multi-example").click();
-    step_until(&mut harness, "the new preset", |app| {
-        app.preset_name() == "zhu-multi-example"
-    });
-    assert_eq!(
-        harness.state().model_description(),
-        "two_layer relu m=5000 network"
-    );
+    step_until(&mut harness, "the new preset", |app| app.preset_name() == "zhu-multi-example");
+    assert_eq!(harness.state().model_description(), "two_layer relu m=5000 network");
     assert_eq!(harness.state().preset().data.n, 128);
-    step_until(&mut harness, "samples of the new run", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "samples of the new run", |app| app.step_count() > 0);
     harness.get_by_label_contains("data: non-separable");
 }
 
@@ -217,62 +161,39 @@ fn loading_a_shipped_preset_changes_the_model() {
 fn a_malformed_preset_shows_an_error_and_keeps_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.json");
-    std::fs::write(
-        &path,
-        r#"{"version": 1, "name": "broken", "model": {"width": 10, "bogus_key": 3}}"#,
-    )
-    .unwrap();
+    std::fs::write(&path, r#"{"version": 1, "name": "broken", "model": {"width": 10, "bogus_key": 3}}"#).unwrap();
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
 
     let field = harness.get_by_role_and_label(Role::TextInput, app::LOAD_PATH_LABEL);
     field.focus();
     harness.step();
-    harness
-        .get_by_role_and_label(Role::TextInput, app::LOAD_PATH_LABEL)
-        .type_text(&path.display().to_string());
+    harness.get_by_role_and_label(Role::TextInput, app::LOAD_PATH_LABEL).type_text(&path.display().to_string());
     harness.step();
     harness.get_by_label(app::LOAD_PATH_BUTTON).click();
     step_until(&mut harness, "the error", |app| app.last_error().is_some());
 
     let error = harness.state().last_error().unwrap().to_string();
-    assert!(
-        error.contains("bogus_key"),
-        "error does not name the key: {error}"
-    );
-    assert!(
-        error.contains("broken.json"),
-        "error does not name the file: {error}"
-    );
+    assert!(error.contains("bogus_key"), "error does not name the key: {error}");
+    assert!(error.contains("broken.json"), "error does not name the file: {error}");
     harness.step();
     harness.get_by_label_contains("bogus_key");
     assert_eq!(harness.state().preset_name(), "catapult-uv");
     let before = harness.state().step_count();
-    step_until(&mut harness, "the old run to keep going", |app| {
-        app.step_count() > before
-    });
+    step_until(&mut harness, "the old run to keep going", |app| app.step_count() > before);
 }
 
 #[test]
 fn typing_in_the_path_field_does_not_trigger_shortcuts() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 2
-    });
-    harness
-        .get_by_role_and_label(Role::TextInput, app::LOAD_PATH_LABEL)
-        .focus();
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 2);
+    harness.get_by_role_and_label(Role::TextInput, app::LOAD_PATH_LABEL).focus();
     harness.step();
     harness.key_press(egui::Key::Space);
     harness.key_press(egui::Key::R);
     step_for(&mut harness, Duration::from_millis(200));
     assert_eq!(harness.state().status(), Some(RunStatus::Running));
-    assert!(
-        harness.state().step_count() > 2,
-        "R reset the run while typing"
-    );
+    assert!(harness.state().step_count() > 2, "R reset the run while typing");
 }
 
 #[test]
@@ -283,10 +204,7 @@ fn keyboard_zoom_help_and_large_text() {
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
     harness.step();
     harness.step();
-    assert!(
-        harness.ctx.zoom_factor() > zoom_before,
-        "Ctrl + did not zoom in"
-    );
+    assert!(harness.ctx.zoom_factor() > zoom_before, "Ctrl + did not zoom in");
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Minus);
     harness.step();
     harness.step();
@@ -308,36 +226,23 @@ fn keyboard_zoom_help_and_large_text() {
 #[test]
 fn a_burst_of_random_input_leaves_no_panic_and_samples_keep_arriving() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     let mut rng = StdRng::seed_from_u64(7);
-    let keys = [
-        egui::Key::Space,
-        egui::Key::ArrowRight,
-        egui::Key::R,
-        egui::Key::F1,
-    ];
+    let keys = [egui::Key::Space, egui::Key::ArrowRight, egui::Key::R, egui::Key::F1];
     for _ in 0..200 {
         match rng.random_range(0..9) {
             0 => harness.key_press(keys[rng.random_range(0..keys.len())]),
             1 => {
                 let value = rng.random_range(0.0..6.0);
-                harness
-                    .get_by_role_and_label(Role::Slider, app::ETA_SCALED_LABEL)
-                    .set_value_accesskit(value);
+                harness.get_by_role_and_label(Role::Slider, app::ETA_SCALED_LABEL).set_value_accesskit(value);
             }
             2 => {
                 let value = 10f64.powf(rng.random_range(1.0..4.0)).round();
-                harness
-                    .get_by_role_and_label(Role::Slider, app::WIDTH_LABEL)
-                    .set_value_accesskit(value);
+                harness.get_by_role_and_label(Role::Slider, app::WIDTH_LABEL).set_value_accesskit(value);
             }
             3 => {
                 let value = rng.random_range(1.0..2000.0);
-                harness
-                    .get_by_role_and_label(Role::Slider, app::SPEED_LABEL)
-                    .set_value_accesskit(value);
+                harness.get_by_role_and_label(Role::Slider, app::SPEED_LABEL).set_value_accesskit(value);
             }
             4 => {
                 if let Some(button) = harness.query_by_label(app::STEP_LABEL) {
@@ -345,10 +250,7 @@ fn a_burst_of_random_input_leaves_no_panic_and_samples_keep_arriving() {
                 }
             }
             5 => {
-                if let Some(button) = harness
-                    .query_by_label(app::PAUSE_LABEL)
-                    .or_else(|| harness.query_by_label(app::PLAY_LABEL))
-                {
+                if let Some(button) = harness.query_by_label(app::PAUSE_LABEL).or_else(|| harness.query_by_label(app::PLAY_LABEL)) {
                     button.click();
                 }
             }
@@ -384,17 +286,11 @@ fn a_burst_of_random_input_leaves_no_panic_and_samples_keep_arriving() {
     // Back to a known run; samples must still stream.
     harness.key_press(egui::Key::Escape);
     harness.step();
-    harness
-        .state_mut()
-        .command(Command::SetPreset(Box::new(shipped("lazy-uv"))));
+    harness.state_mut().command(Command::SetPreset(Box::new(shipped("lazy-uv"))));
     harness.state_mut().command(Command::Resume);
-    step_until(&mut harness, "the lazy preset", |app| {
-        app.preset_name() == "lazy-uv"
-    });
+    step_until(&mut harness, "the lazy preset", |app| app.preset_name() == "lazy-uv");
     let received = harness.state().samples_received();
-    step_until(&mut harness, "new samples after the burst", |app| {
-        app.samples_received() > received + 5
-    });
+    step_until(&mut harness, "new samples after the burst", |app| app.samples_received() > received + 5);
     assert!(harness.state().history().loss.iter().all(|x| x.is_finite()));
 }
 
@@ -402,23 +298,12 @@ fn a_burst_of_random_input_leaves_no_panic_and_samples_keep_arriving() {
 fn a_divergent_run_says_where_it_diverged() {
     let mut harness = harness_on("divergent-uv");
     harness.get_by_label("unlimited speed").click();
-    step_until(&mut harness, "divergence", |app| {
-        matches!(app.status(), Some(RunStatus::DivergedAt(_)))
-    });
+    step_until(&mut harness, "divergence", |app| matches!(app.status(), Some(RunStatus::DivergedAt(_))));
     harness.step();
-    let Some(RunStatus::DivergedAt(step)) = harness.state().status() else {
-        unreachable!()
-    };
+    let Some(RunStatus::DivergedAt(step)) = harness.state().status() else { unreachable!() };
     harness.get_by_label(&format!("DIVERGED at step {step}"));
     let history = harness.state().history();
-    assert!(
-        history
-            .loss
-            .iter()
-            .chain(&history.lambda_hat)
-            .chain(&history.u)
-            .all(|x| x.is_finite())
-    );
+    assert!(history.loss.iter().chain(&history.lambda_hat).chain(&history.u).all(|x| x.is_finite()));
 }
 
 #[test]
@@ -434,112 +319,65 @@ fn snapshot_of_the_default_view() {
         });
     harness.step();
     harness.state_mut().command(Command::Step(40));
-    step_until(&mut harness, "40 steps", |app| {
-        app.step_count() == 40 && app.status() == Some(RunStatus::Paused)
-    });
+    step_until(&mut harness, "40 steps", |app| app.step_count() == 40 && app.status() == Some(RunStatus::Paused));
     harness.run_steps(4);
-    let options = egui_kittest::SnapshotOptions::new()
-        .threshold(2.0)
-        .max_failed_pixels(2000);
+    let options = egui_kittest::SnapshotOptions::new().threshold(2.0).max_failed_pixels(2000);
     harness.snapshot_options("default_view", &options);
 }
 
 /// Types `text` into the text field labelled `label`.
 fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
-    harness
-        .get_by_role_and_label(Role::TextInput, label)
-        .focus();
+    harness.get_by_role_and_label(Role::TextInput, label).focus();
     harness.step();
-    harness
-        .get_by_role_and_label(Role::TextInput, label)
-        .type_text(text);
+    harness.get_by_role_and_label(Role::TextInput, label).type_text(text);
     harness.step();
 }
 
 fn csv_rows(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_path(path).expect("readable CSV");
     let header = reader.headers().unwrap().iter().map(String::from).collect();
-    let rows = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
+    let rows = reader.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
     (header, rows)
 }
 
 #[test]
 fn a_sweep_from_the_ui_streams_rows_draws_a_phase_strip_and_exports_its_csv() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     harness.get_by_label(app::SWEEP_TAB_LABEL).click();
     harness.step();
     assert_eq!(harness.state().view(), app::View::Sweep);
     start_ui_sweep(&mut harness, 8, "100, 1000", 300);
-    step_until(&mut harness, "the sweep to start", |app| {
-        app.sweep_total() == 16
-    });
-    step_until(&mut harness, "all 16 rows", |app| {
-        !app.sweep_running() && app.sweep_rows().len() == 16
-    });
+    step_until(&mut harness, "the sweep to start", |app| app.sweep_total() == 16);
+    step_until(&mut harness, "all 16 rows", |app| !app.sweep_running() && app.sweep_rows().len() == 16);
     harness.run_steps(3);
-    for title in [
-        app::SWEEP_FINAL_TITLE,
-        app::SWEEP_PEAK_TITLE,
-        app::SWEEP_NORM_TITLE,
-        app::SWEEP_PHASE_TITLE,
-    ] {
+    for title in [app::SWEEP_FINAL_TITLE, app::SWEEP_PEAK_TITLE, app::SWEEP_NORM_TITLE, app::SWEEP_PHASE_TITLE] {
         harness.get_by_label(title);
     }
     harness.get_by_label_contains("done: 16 runs");
     let rows = harness.state().sweep_rows();
     let phases: Vec<&str> = rows.iter().map(|r| r.phase.label()).collect();
-    assert!(
-        phases.contains(&"lazy") && phases.contains(&"catapult"),
-        "phases {phases:?}"
-    );
+    assert!(phases.contains(&"lazy") && phases.contains(&"catapult"), "phases {phases:?}");
     // The phase strip's colour key names the phases present.
     harness.get_by_label(&app::phase_key_label(catapult_lab::sim::Phase::Lazy));
     harness.get_by_label(&app::phase_key_label(catapult_lab::sim::Phase::Catapult));
     // The catapult's peak loss grows with the width.
-    let peak = |m: usize, x: f64| {
-        rows.iter()
-            .find(|r| r.width == m && (r.eta_scaled - x).abs() < 1e-9)
-            .unwrap()
-            .peak_loss
-    };
-    assert!(
-        peak(1000, 3.0) > 3.0 * peak(100, 3.0),
-        "peak loss does not grow with m"
-    );
+    let peak = |m: usize, x: f64| rows.iter().find(|r| r.width == m && (r.eta_scaled - x).abs() < 1e-9).unwrap().peak_loss;
+    assert!(peak(1000, 3.0) > 3.0 * peak(100, 3.0), "peak loss does not grow with m");
 
     // Export the sweep CSV through the path field; it equals the CLI's writer on the rows shown.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sweep.csv");
     harness.get_by_label(app::EXPORT_SECTION_LABEL).click();
     harness.run_steps(2);
-    harness
-        .get_by_role_and_label(Role::ComboBox, app::EXPORT_WHAT_LABEL)
-        .click();
+    harness.get_by_role_and_label(Role::ComboBox, app::EXPORT_WHAT_LABEL).click();
     harness.run_steps(2);
-    harness
-        .get_by_label(&app::ExportTarget::SweepCsv.label())
-        .click();
+    harness.get_by_label(&app::ExportTarget::SweepCsv.label()).click();
     harness.run_steps(2);
-    type_into(
-        &mut harness,
-        app::EXPORT_PATH_LABEL,
-        &path.display().to_string(),
-    );
+    type_into(&mut harness, app::EXPORT_PATH_LABEL, &path.display().to_string());
     harness.get_by_label(app::EXPORT_WRITE_LABEL).click();
-    step_until(&mut harness, "the sweep CSV", |app| {
-        app.export_message().is_some()
-    });
-    assert!(
-        matches!(harness.state().export_message(), Some(Ok(_))),
-        "{:?}",
-        harness.state().export_message()
-    );
+    step_until(&mut harness, "the sweep CSV", |app| app.export_message().is_some());
+    assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
     let mut expected = Vec::new();
     catapult_lab::output::write_summary_csv(&mut expected, &harness.state().sweep_rows()).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), expected);
@@ -570,14 +408,9 @@ fn cancelling_a_sweep_stops_it() {
     step_until(&mut harness, "the sweep to run", |app| app.sweep_running());
     step_for(&mut harness, Duration::from_millis(300));
     harness.get_by_label(app::SWEEP_CANCEL_LABEL).click();
-    step_until(&mut harness, "the sweep to stop", |app| {
-        !app.sweep_running()
-    });
+    step_until(&mut harness, "the sweep to stop", |app| !app.sweep_running());
     let done = harness.state().sweep_rows().len();
-    assert!(
-        done < harness.state().sweep_total(),
-        "cancel came too late to observe ({done} rows)"
-    );
+    assert!(done < harness.state().sweep_total(), "cancel came too late to observe ({done} rows)");
     harness.step();
     harness.get_by_label_contains("cancelled");
     harness.get_by_label(app::SWEEP_START_LABEL);
@@ -592,14 +425,9 @@ fn pinning_a_run_overlays_it_and_unpinning_removes_it() {
     harness.run_steps(2);
     assert_eq!(harness.state().pinned_count(), 1);
     let label = harness.state().pins()[0].label.clone();
-    assert!(
-        label.contains("η·λ₀ = 2.60") && label.contains("m = 1000"),
-        "{label}"
-    );
+    assert!(label.contains("η·λ₀ = 2.60") && label.contains("m = 1000"), "{label}");
     // One legend entry per live plot (loss, λ, weights, phase plane).
-    let legend = harness
-        .query_all_by_label_contains(&format!("pinned: {label}"))
-        .count();
+    let legend = harness.query_all_by_label_contains(&format!("pinned: {label}")).count();
     assert!(legend >= 4, "the pinned run is in {legend} legends");
     // More pins, each its own colour, up to MAX_PINS.
     for _ in 1..app::MAX_PINS + 2 {
@@ -613,12 +441,7 @@ fn pinning_a_run_overlays_it_and_unpinning_removes_it() {
     harness.get_by_label(app::UNPIN_ALL_LABEL).click();
     harness.run_steps(2);
     assert_eq!(harness.state().pinned_count(), 0);
-    assert!(
-        harness
-            .query_all_by_label_contains("pinned: η·λ₀")
-            .next()
-            .is_none()
-    );
+    assert!(harness.query_all_by_label_contains("pinned: η·λ₀").next().is_none());
 }
 
 #[test]
@@ -626,37 +449,21 @@ fn exporting_the_run_as_csv_round_trips_the_shown_history() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "a few steps", |app| app.step_count() >= 5);
     harness.key_press(egui::Key::Space);
-    step_until(&mut harness, "pause", |app| {
-        app.status() == Some(RunStatus::Paused)
-    });
+    step_until(&mut harness, "pause", |app| app.status() == Some(RunStatus::Paused));
     harness.run_steps(2);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.csv");
     // The export section sits low in the side panel: scroll it into view before clicking.
-    harness
-        .get_by_label(app::EXPORT_SECTION_LABEL)
-        .scroll_to_me();
+    harness.get_by_label(app::EXPORT_SECTION_LABEL).scroll_to_me();
     harness.run_steps(2);
     harness.get_by_label(app::EXPORT_SECTION_LABEL).click();
     harness.run_steps(2);
-    type_into(
-        &mut harness,
-        app::EXPORT_PATH_LABEL,
-        &path.display().to_string(),
-    );
+    type_into(&mut harness, app::EXPORT_PATH_LABEL, &path.display().to_string());
     harness.get_by_label(app::EXPORT_WRITE_LABEL).scroll_to_me();
     harness.run_steps(2);
-    harness
-        .get_by_label(app::EXPORT_WRITE_LABEL)
-        .click_accesskit();
-    step_until(&mut harness, "the run CSV", |app| {
-        app.export_message().is_some()
-    });
-    assert!(
-        matches!(harness.state().export_message(), Some(Ok(_))),
-        "{:?}",
-        harness.state().export_message()
-    );
+    harness.get_by_label(app::EXPORT_WRITE_LABEL).click_accesskit();
+    step_until(&mut harness, "the run CSV", |app| app.export_message().is_some());
+    assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
 
     let (header, rows) = csv_rows(&path);
     assert_eq!(&header[..12], &catapult_lab::output::SAMPLE_COLUMNS[..]);
@@ -669,18 +476,9 @@ fn exporting_the_run_as_csv_round_trips_the_shown_history() {
         assert_eq!(number(&row[column("eta")]), history.eta[i]);
         assert_eq!(number(&row[column("loss")]), history.loss[i]);
         assert_eq!(number(&row[column("lambda_hat")]), history.lambda_hat[i]);
-        assert_eq!(
-            number(&row[column("lambda_hat_2")]),
-            history.lambda_hat_2[i]
-        );
-        assert_eq!(
-            number(&row[column("weight_norm_sq")]),
-            history.weight_norm_sq[i]
-        );
-        assert_eq!(
-            number(&row[column("dist_from_init")]),
-            history.dist_from_init[i]
-        );
+        assert_eq!(number(&row[column("lambda_hat_2")]), history.lambda_hat_2[i]);
+        assert_eq!(number(&row[column("weight_norm_sq")]), history.weight_norm_sq[i]);
+        assert_eq!(number(&row[column("dist_from_init")]), history.dist_from_init[i]);
         assert_eq!(number(&row[column("u")]), history.u[i]);
         assert_eq!(number(&row[column("v")]), history.v[i]);
     }
@@ -689,16 +487,9 @@ fn exporting_the_run_as_csv_round_trips_the_shown_history() {
     harness.run_steps(2);
     let pin_path = dir.path().join("pin.csv");
     let ctx = harness.ctx.clone();
-    harness
-        .state_mut()
-        .export_to_path(&ctx, app::ExportTarget::PinCsv(0), pin_path.clone());
-    step_until(&mut harness, "the pinned CSV", |app| {
-        app.export_message().is_some()
-    });
-    assert_eq!(
-        std::fs::read(&pin_path).unwrap(),
-        std::fs::read(&path).unwrap()
-    );
+    harness.state_mut().export_to_path(&ctx, app::ExportTarget::PinCsv(0), pin_path.clone());
+    step_until(&mut harness, "the pinned CSV", |app| app.export_message().is_some());
+    assert_eq!(std::fs::read(&pin_path).unwrap(), std::fs::read(&path).unwrap());
 }
 
 #[test]
@@ -717,23 +508,12 @@ fn exporting_the_window_and_a_plot_as_png() {
     step_until(&mut harness, "20 steps", |app| app.step_count() == 20);
     harness.run_steps(2);
     let dir = tempfile::tempdir().unwrap();
-    for (target, name) in [
-        (app::ExportTarget::WindowPng, "window.png"),
-        (app::ExportTarget::PlotPng(app::PlotId::Loss), "loss.png"),
-    ] {
+    for (target, name) in [(app::ExportTarget::WindowPng, "window.png"), (app::ExportTarget::PlotPng(app::PlotId::Loss), "loss.png")] {
         let path = dir.path().join(name);
         let ctx = harness.ctx.clone();
-        harness
-            .state_mut()
-            .export_to_path(&ctx, target, path.clone());
-        step_until(&mut harness, "the PNG", |app| {
-            app.export_message().is_some()
-        });
-        assert!(
-            matches!(harness.state().export_message(), Some(Ok(_))),
-            "{:?}",
-            harness.state().export_message()
-        );
+        harness.state_mut().export_to_path(&ctx, target, path.clone());
+        step_until(&mut harness, "the PNG", |app| app.export_message().is_some());
+        assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
     }
@@ -745,19 +525,11 @@ fn clicking_a_phase_cell_opens_that_run_in_the_live_view() {
     harness.key_press(egui::Key::F2);
     harness.run_steps(2);
     start_ui_sweep(&mut harness, 3, "500", 200);
-    step_until(&mut harness, "the sweep to start", |app| {
-        app.sweep_total() == 3
-    });
-    step_until(&mut harness, "all 3 rows", |app| {
-        !app.sweep_running() && app.sweep_rows().len() == 3
-    });
+    step_until(&mut harness, "the sweep to start", |app| app.sweep_total() == 3);
+    step_until(&mut harness, "all 3 rows", |app| !app.sweep_running() && app.sweep_rows().len() == 3);
     harness.run_steps(3);
     // One row of three cells (η·λ₀ = 1, 2.75, 4.5): the strip's centre is the middle cell.
-    let center = harness
-        .state()
-        .plot_rect(app::PlotId::SweepPhase)
-        .expect("the phase strip is drawn")
-        .center();
+    let center = harness.state().plot_rect(app::PlotId::SweepPhase).expect("the phase strip is drawn").center();
     harness.hover_at(center);
     harness.step();
     harness.drag_at(center);
@@ -765,9 +537,7 @@ fn clicking_a_phase_cell_opens_that_run_in_the_live_view() {
     harness.drop_at(center);
     harness.step();
     step_until(&mut harness, "the clicked run", |app| {
-        app.view() == app::View::Live
-            && app.preset().model.width == 500
-            && app.eta_scaled().is_some_and(|x| (x - 2.75).abs() < 1e-9)
+        app.view() == app::View::Live && app.preset().model.width == 500 && app.eta_scaled().is_some_and(|x| (x - 2.75).abs() < 1e-9)
     });
     assert_eq!(harness.state().preset().train.steps, 200);
 }
@@ -775,39 +545,24 @@ fn clicking_a_phase_cell_opens_that_run_in_the_live_view() {
 fn resident_bytes() -> Option<usize> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace()
-        .nth(1)?
-        .parse::<usize>()
-        .ok()
-        .map(|kb| kb * 1024)
+    line.split_whitespace().nth(1)?.parse::<usize>().ok().map(|kb| kb * 1024)
 }
 
 /// A panic inside the runner's simulation shows an error; Reset starts a new, working run.
 #[test]
 fn a_runner_panic_shows_an_error_and_reset_recovers() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     harness.state_mut().command(Command::Pause);
     harness.state_mut().command(Command::InjectFault);
     harness.state_mut().command(Command::Step(1));
-    step_until(&mut harness, "the fault to be reported", |app| {
-        app.last_error()
-            .is_some_and(|e| e.contains("injected fault"))
-    });
-    step_until(&mut harness, "the failed status", |app| {
-        app.status() == Some(RunStatus::Failed)
-    });
+    step_until(&mut harness, "the fault to be reported", |app| app.last_error().is_some_and(|e| e.contains("injected fault")));
+    step_until(&mut harness, "the failed status", |app| app.status() == Some(RunStatus::Failed));
     harness.get_by_label_contains("injected fault");
     harness.get_by_label(app::RESET_LABEL).click();
-    step_until(&mut harness, "a new run", |app| {
-        app.status() != Some(RunStatus::Failed) && app.step_count() == 0
-    });
+    step_until(&mut harness, "a new run", |app| app.status() != Some(RunStatus::Failed) && app.step_count() == 0);
     harness.state_mut().command(Command::Step(3));
-    step_until(&mut harness, "steps after the reset", |app| {
-        app.step_count() == 3
-    });
+    step_until(&mut harness, "steps after the reset", |app| app.step_count() == 3);
 }
 
 /// The monkey: thousands of random slider values (extremes included), button clicks and key
@@ -816,22 +571,11 @@ fn a_runner_panic_shows_an_error_and_reset_recovers() {
 #[test]
 fn monkey_thousands_of_random_actions() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     let before = resident_bytes();
     let mut rng = StdRng::seed_from_u64(2026);
-    let keys = [
-        egui::Key::Space,
-        egui::Key::ArrowRight,
-        egui::Key::R,
-        egui::Key::F1,
-        egui::Key::F2,
-        egui::Key::Escape,
-    ];
-    let extremes = [
-        -1e9, -1.0, 0.0, 1e-12, 0.5, 1.0, 2.0, 4.0, 6.0, 1e3, 1e5, 1e12,
-    ];
+    let keys = [egui::Key::Space, egui::Key::ArrowRight, egui::Key::R, egui::Key::F1, egui::Key::F2, egui::Key::Escape];
+    let extremes = [-1e9, -1.0, 0.0, 1e-12, 0.5, 1.0, 2.0, 4.0, 6.0, 1e3, 1e5, 1e12];
     let actions = 3000;
     for action in 0..actions {
         match rng.random_range(0..10) {
@@ -839,11 +583,7 @@ fn monkey_thousands_of_random_actions() {
             2..=5 => {
                 let sliders = harness.query_all_by_role(Role::Slider).collect::<Vec<_>>();
                 if !sliders.is_empty() {
-                    let value = if rng.random_bool(0.3) {
-                        extremes[rng.random_range(0..extremes.len())]
-                    } else {
-                        rng.random_range(0.0..10.0)
-                    };
+                    let value = if rng.random_bool(0.3) { extremes[rng.random_range(0..extremes.len())] } else { rng.random_range(0.0..10.0) };
                     sliders[rng.random_range(0..sliders.len())].set_value_accesskit(value);
                 }
             }
@@ -853,9 +593,7 @@ fn monkey_thousands_of_random_actions() {
                 let buttons = harness
                     .query_all_by(|node| {
                         node.role() == Role::Button
-                            && node.label().is_none_or(|label| {
-                                !label.contains('…') && !label.contains("Write to path")
-                            })
+                            && node.label().is_none_or(|label| !label.contains('…') && !label.contains("Write to path"))
                     })
                     .collect::<Vec<_>>();
                 if !buttons.is_empty() {
@@ -878,24 +616,15 @@ fn monkey_thousands_of_random_actions() {
         harness.state().last_error()
     );
     harness.state_mut().set_view(app::View::Live);
-    harness
-        .state_mut()
-        .command(Command::SetPreset(Box::new(shipped("lazy-uv"))));
+    harness.state_mut().command(Command::SetPreset(Box::new(shipped("lazy-uv"))));
     harness.state_mut().command(Command::Resume);
-    step_until(&mut harness, "the lazy preset", |app| {
-        app.preset_name() == "lazy-uv"
-    });
+    step_until(&mut harness, "the lazy preset", |app| app.preset_name() == "lazy-uv");
     let received = harness.state().samples_received();
-    step_until(&mut harness, "samples after the monkey", |app| {
-        app.samples_received() > received + 5
-    });
+    step_until(&mut harness, "samples after the monkey", |app| app.samples_received() > received + 5);
     assert!(harness.state().history().loss.iter().all(|x| x.is_finite()));
     if let (Some(before), Some(after)) = (before, resident_bytes()) {
         let grown = after.saturating_sub(before);
-        eprintln!(
-            "monkey: {actions} actions, resident memory grew by {} MB",
-            grown / (1 << 20)
-        );
+        eprintln!("monkey: {actions} actions, resident memory grew by {} MB", grown / (1 << 20));
         assert!(grown < 1 << 30, "resident memory grew by {grown} bytes");
     }
 }
@@ -904,33 +633,16 @@ fn monkey_thousands_of_random_actions() {
 #[test]
 fn a_cancelled_or_failed_dialog_changes_nothing() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     let preset = harness.state().preset().clone();
-    harness
-        .state_mut()
-        .deliver_file_reply(app::FileReply::Opened(None));
-    step_until(&mut harness, "the no-file message", |app| {
-        app.info().is_some_and(|m| m.contains("No file chosen"))
-    });
-    harness
-        .state_mut()
-        .deliver_file_reply(app::FileReply::Saved(None));
-    harness
-        .state_mut()
-        .deliver_file_reply(app::FileReply::Saved(Some(Err(
-            "/read-only/x.json: cannot write: permission denied".into(),
-        ))));
-    step_until(&mut harness, "the save error", |app| {
-        app.last_error()
-            .is_some_and(|e| e.contains("permission denied"))
-    });
+    harness.state_mut().deliver_file_reply(app::FileReply::Opened(None));
+    step_until(&mut harness, "the no-file message", |app| app.info().is_some_and(|m| m.contains("No file chosen")));
+    harness.state_mut().deliver_file_reply(app::FileReply::Saved(None));
+    harness.state_mut().deliver_file_reply(app::FileReply::Saved(Some(Err("/read-only/x.json: cannot write: permission denied".into()))));
+    step_until(&mut harness, "the save error", |app| app.last_error().is_some_and(|e| e.contains("permission denied")));
     assert_eq!(harness.state().preset(), &preset, "the preset is untouched");
     let steps = harness.state().step_count();
-    step_until(&mut harness, "the run to go on", |app| {
-        app.step_count() > steps
-    });
+    step_until(&mut harness, "the run to go on", |app| app.step_count() > steps);
 }
 
 /// Save as… writes through a temp file and a rename; what it wrote loads back identical.
@@ -941,23 +653,12 @@ fn saving_is_atomic_and_loads_back_identical() {
     std::fs::write(&path, "old contents").unwrap();
     for (name, _) in library::SHIPPED {
         let preset = shipped(name);
-        app::write_atomically(
-            &path,
-            &format!("{}\n", catapult_lab::config::preset_to_json(&preset)),
-        )
-        .unwrap();
+        app::write_atomically(&path, &format!("{}\n", catapult_lab::config::preset_to_json(&preset))).unwrap();
         let back = catapult_lab::config::load_preset_file(&path, &[]).unwrap();
         assert_eq!(back, preset, "{name}");
     }
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(
-        leftovers.len(),
-        1,
-        "no temp file left behind: {leftovers:?}"
-    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "no temp file left behind: {leftovers:?}");
     let missing_dir = dir.path().join("no/such/dir/x.json");
     let err = app::write_atomically(&missing_dir, "{}").unwrap_err();
     assert!(err.contains("cannot write"), "{err}");
@@ -973,17 +674,9 @@ fn unlimited(harness: &mut Harness<'static, App>) {
 fn an_sgd_teacher_preset_shows_the_batch_rate_match_rate_test_loss_and_agop() {
     let mut harness = harness_on("zhu-sgd-batch-10");
     unlimited(&mut harness);
-    step_until_within(
-        &mut harness,
-        Duration::from_secs(180),
-        "SGD samples with the batch critical rate",
-        |app| {
-            app.step_count() >= 4
-                && app
-                    .snapshot()
-                    .is_some_and(|s| s.sgd.is_some() && s.agop.is_some())
-        },
-    );
+    step_until_within(&mut harness, Duration::from_secs(180), "SGD samples with the batch critical rate", |app| {
+        app.step_count() >= 4 && app.snapshot().is_some_and(|s| s.sgd.is_some() && s.agop.is_some())
+    });
     harness.run_steps(2);
     harness.get_by_label(app::SGD_TITLE);
     harness.get_by_label_contains(app::BATCH_CRIT_SERIES);
@@ -1012,81 +705,46 @@ fn an_sgd_teacher_preset_shows_the_batch_rate_match_rate_test_loss_and_agop() {
 #[test]
 fn the_default_view_has_no_sgd_or_teacher_elements() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 2
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 2);
     harness.run_steps(2);
-    for label in [
-        app::SGD_TITLE,
-        app::AGOP_MODEL_LABEL,
-        app::AGOP_ALIGNMENT_TITLE,
-        app::RHO_TOGGLE_LABEL,
-    ] {
-        assert!(
-            harness.query_by_label(label).is_none(),
-            "{label} shown for a one-example full-batch run"
-        );
+    for label in [app::SGD_TITLE, app::AGOP_MODEL_LABEL, app::AGOP_ALIGNMENT_TITLE, app::RHO_TOGGLE_LABEL] {
+        assert!(harness.query_by_label(label).is_none(), "{label} shown for a one-example full-batch run");
     }
-    assert!(
-        harness
-            .query_by_label_contains(app::MATCH_RATE_LABEL)
-            .is_none()
-    );
+    assert!(harness.query_by_label_contains(app::MATCH_RATE_LABEL).is_none());
 }
 
 #[test]
 fn the_schedule_table_loads_a_schedule_and_an_applied_edit_restarts_the_run() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     harness.state_mut().load_shipped("zhu-multiple-catapults");
-    step_until(&mut harness, "the multiple-catapult preset", |app| {
-        app.preset_name() == "zhu-multiple-catapults"
-    });
+    step_until(&mut harness, "the multiple-catapult preset", |app| app.preset_name() == "zhu-multiple-catapults");
     harness.run_steps(2);
     harness.get_by_label(app::SCHEDULE_SECTION_LABEL);
     let expected = [(100usize, 2.5f64), (200, 4.0), (300, 6.0)];
     for (row, (step, value)) in expected.iter().enumerate() {
-        let (step_label, value_label) = (
-            app::schedule_step_label(row + 1),
-            app::schedule_value_label(row + 1),
-        );
+        let (step_label, value_label) = (app::schedule_step_label(row + 1), app::schedule_value_label(row + 1));
         let step_field = harness.get_by_role_and_label(Role::SpinButton, &step_label);
-        assert_eq!(
-            step_field.accesskit_node().numeric_value(),
-            Some(*step as f64)
-        );
+        assert_eq!(step_field.accesskit_node().numeric_value(), Some(*step as f64));
         let value_field = harness.get_by_role_and_label(Role::SpinButton, &value_label);
         assert_eq!(value_field.accesskit_node().numeric_value(), Some(*value));
     }
     // Edit the second change to η·λ₀ = 3.5 and apply: the run restarts with the new schedule.
     let label = app::schedule_value_label(2);
-    harness
-        .get_by_role_and_label(Role::SpinButton, &label)
-        .set_value_accesskit(3.5);
+    harness.get_by_role_and_label(Role::SpinButton, &label).set_value_accesskit(3.5);
     harness.run_steps(2);
     let run_before = harness.state().snapshot().unwrap().run_id;
     harness.get_by_label(app::SCHEDULE_APPLY_LABEL).click();
-    step_until(
-        &mut harness,
-        "the run restarted with the edited schedule",
-        |app| {
-            app.snapshot().is_some_and(|s| s.run_id > run_before)
-                && app.preset().train.schedule == vec![(100, 2.5), (200, 3.5), (300, 6.0)]
-        },
-    );
+    step_until(&mut harness, "the run restarted with the edited schedule", |app| {
+        app.snapshot().is_some_and(|s| s.run_id > run_before) && app.preset().train.schedule == vec![(100, 2.5), (200, 3.5), (300, 6.0)]
+    });
     assert!(harness.state().preset_name().ends_with("(edited)"));
     // Adding and removing rows edits the draft only; a bad value is refused by validation.
     harness.get_by_label(app::SCHEDULE_ADD_LABEL).click();
     harness.run_steps(2);
     let label = app::schedule_step_label(4);
     harness.get_by_role_and_label(Role::SpinButton, &label);
-    assert_eq!(
-        harness.state().preset().train.schedule.len(),
-        3,
-        "adding a row does not restart the run"
-    );
+    assert_eq!(harness.state().preset().train.schedule.len(), 3, "adding a row does not restart the run");
 }
 
 #[test]
@@ -1111,39 +769,20 @@ fn the_rho_v_mean_toggle_shows_the_sqrt_gamma_line() {
 fn every_shipped_preset_loads_in_the_app_and_streams_samples() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     unlimited(&mut harness);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     for (name, _) in library::SHIPPED {
         let received = harness.state().samples_received();
         harness.state_mut().load_shipped(name);
         // Step 0 comes with the new run; at least one step must follow it.
-        step_until_within(
-            &mut harness,
-            Duration::from_secs(120),
-            &format!("{name} to start and stream samples"),
-            |app| {
-                app.preset_name() == *name
-                    && app.samples_received() >= received + 2
-                    && app.step_count() > 0
-            },
-        );
+        step_until_within(&mut harness, Duration::from_secs(120), &format!("{name} to start and stream samples"), |app| {
+            app.preset_name() == *name && app.samples_received() >= received + 2 && app.step_count() > 0
+        });
         harness.run_steps(2);
-        assert!(
-            harness.state().last_error().is_none(),
-            "{name}: {:?}",
-            harness.state().last_error()
-        );
-        assert!(
-            app::preset_group(name).is_some(),
-            "{name} is in no Presets submenu"
-        );
+        assert!(harness.state().last_error().is_none(), "{name}: {:?}", harness.state().last_error());
+        assert!(app::preset_group(name).is_some(), "{name} is in no Presets submenu");
         let snapshot = harness.state().snapshot().unwrap();
         if name.starts_with("meltzer-homogeneous") {
-            assert!(
-                snapshot.meltzer_liu.is_some(),
-                "{name}: no Meltzer–Liu bounds"
-            );
+            assert!(snapshot.meltzer_liu.is_some(), "{name}: no Meltzer–Liu bounds");
             harness.get_by_label_contains("Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ <");
         }
         if name.ends_with("-logistic") || name.ends_with("-exponential") {
@@ -1158,26 +797,19 @@ fn the_presets_menu_groups_presets_by_source() {
     harness.get_by_label("Presets").click();
     harness.run_steps(3);
     for (group, _) in app::PRESET_GROUPS {
-        assert!(
-            harness.query_all_by_label_contains(group).count() >= 1,
-            "no submenu {group}"
-        );
+        assert!(harness.query_all_by_label_contains(group).count() >= 1, "no submenu {group}");
     }
     harness.get_by_label("Huang et al. 2025").click();
     harness.run_steps(3);
     harness.get_by_label("huang2025-two-stage").click();
-    step_until(&mut harness, "the Huang 2025 preset", |app| {
-        app.preset_name() == "huang2025-two-stage"
-    });
+    step_until(&mut harness, "the Huang 2025 preset", |app| app.preset_name() == "huang2025-two-stage");
 }
 
 /// The frame-time readout (View → Frame time) shows how long the UI thread takes per frame.
 #[test]
 fn the_frame_time_readout_can_be_shown() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    step_until(&mut harness, "the first samples", |app| {
-        app.step_count() > 0
-    });
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     assert!(harness.state().frame_ms() > 0.0);
     harness.get_by_label("View").click();
     harness.run_steps(3);

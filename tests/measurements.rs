@@ -18,47 +18,27 @@ fn rel_err(a: f64, b: f64) -> f64 {
 
 #[test]
 fn pointwise_evaluation_matches_the_batched_model() {
-    for (kind, approx, a_neg) in [
-        ("two_layer", "network", 0.3),
-        ("two_layer", "quadratic", 0.0),
-        ("two_layer", "linearized", 0.6),
-        ("quadratic", "network", 1.0),
-        ("linear_predictor", "network", 1.0),
-    ] {
+    for (kind, approx, a_neg) in [("two_layer", "network", 0.3), ("two_layer", "quadratic", 0.0), ("two_layer", "linearized", 0.6), ("quadratic", "network", 1.0), ("linear_predictor", "network", 1.0)] {
         for d in [1, 3] {
-            let w0 = if kind == "linear_predictor" {
-                format!(r#", "w0": {:?}"#, vec![0.2; d])
-            } else {
-                String::new()
-            };
+            let w0 = if kind == "linear_predictor" { format!(r#", "w0": {:?}"#, vec![0.2; d]) } else { String::new() };
             let p = preset(&format!(
                 r#"{{"version": 1, "seed": 3, "model": {{"kind": "{kind}", "width": 9, "a_neg": {a_neg}, "approx": "{approx}", "gamma": 0.3{w0}}},
                     "data": {{"kind": "clusters", "n": 6, "d": {d}}}, "train": {{"eta": 0.1}}}}"#
             ));
             let data = data::generate(&p.data, p.seed);
             let mut m = model::build(&p, &data);
-            let bump: Vec<f64> = (0..m.n_params())
-                .map(|i| 0.07 * ((i * 5 % 9) as f64 - 4.0))
-                .collect();
+            let bump: Vec<f64> = (0..m.n_params()).map(|i| 0.07 * ((i * 5 % 9) as f64 - 4.0)).collect();
             m.add_to_params(1.0, &bump);
             let mut f = vec![0.0; data.n];
             m.forward(&data, &mut f);
-            let dir: Vec<f64> = (0..m.n_params())
-                .map(|i| ((i * 3 % 7) as f64) - 3.0)
-                .collect();
+            let dir: Vec<f64> = (0..m.n_params()).map(|i| ((i * 3 % 7) as f64) - 3.0).collect();
             let mut jd = vec![0.0; data.n];
             m.jvp(&data, &dir, &mut jd);
             let mut row = vec![0.0; m.n_params()];
             for i in 0..data.n {
-                assert!(
-                    (m.output_at(data.row(i)) - f[i]).abs() < 1e-12 * (1.0 + f[i].abs()),
-                    "{kind}/{approx} d={d}: f"
-                );
+                assert!((m.output_at(data.row(i)) - f[i]).abs() < 1e-12 * (1.0 + f[i].abs()), "{kind}/{approx} d={d}: f");
                 m.jacobian_row(data.row(i), &mut row);
-                assert!(
-                    (dot(&row, &dir) - jd[i]).abs() < 1e-10 * (1.0 + jd[i].abs()),
-                    "{kind}/{approx} d={d}: J row"
-                );
+                assert!((dot(&row, &dir) - jd[i]).abs() < 1e-10 * (1.0 + jd[i].abs()), "{kind}/{approx} d={d}: J row");
             }
             // ∇ₓf against central differences (gates are piecewise constant; h is tiny).
             let mut grad = vec![0.0; d];
@@ -69,11 +49,7 @@ fn pointwise_evaluation_matches_the_batched_model() {
                     plus[j] += h;
                     minus[j] -= h;
                     let fd = (m.output_at(&plus) - m.output_at(&minus)) / (2.0 * h);
-                    assert!(
-                        (fd - grad[j]).abs() < 1e-6 * (1.0 + fd.abs()),
-                        "{kind}/{approx} d={d}: ∇ₓf[{j}] {fd} vs {}",
-                        grad[j]
-                    );
+                    assert!((fd - grad[j]).abs() < 1e-6 * (1.0 + fd.abs()), "{kind}/{approx} d={d}: ∇ₓf[{j}] {fd} vs {}", grad[j]);
                 }
             }
         }
@@ -90,23 +66,13 @@ fn batch_critical_rate_of_single_point_batches() {
             "loss": {"kind": "mse", "reduction": "mean"}, "train": {"eta": 0.05, "steps": 40, "batch_size": 1}}"#,
     );
     let mut sim = Simulation::new(&p).unwrap();
-    assert!(
-        sim.extra_columns()[7],
-        "SGD runs have the batch_crit_eta column"
-    );
-    let expected: Vec<f64> = (0..4)
-        .map(|i| 1.0 / dot(sim.data().row(i), sim.data().row(i)))
-        .collect();
+    assert!(sim.extra_columns()[7], "SGD runs have the batch_crit_eta column");
+    let expected: Vec<f64> = (0..4).map(|i| 1.0 / dot(sim.data().row(i), sim.data().row(i))).collect();
     let mut seen = Vec::new();
     let mut samples = vec![sim.first_sample().clone()];
     while let Some(s) = sim.step() {
-        let rate = s
-            .batch_crit_eta
-            .expect("SGD steps report the batch critical rate");
-        let which = expected
-            .iter()
-            .position(|e| rel_err(*e, rate) < 1e-12)
-            .unwrap_or_else(|| panic!("{rate} not in {expected:?}"));
+        let rate = s.batch_crit_eta.expect("SGD steps report the batch critical rate");
+        let which = expected.iter().position(|e| rel_err(*e, rate) < 1e-12).unwrap_or_else(|| panic!("{rate} not in {expected:?}"));
         seen.push(which);
         samples.push(s);
     }
@@ -118,24 +84,10 @@ fn batch_critical_rate_of_single_point_batches() {
     // The statistics count exactly what the samples show.
     let stats = sim.sgd_stats().unwrap();
     assert_eq!(stats.steps, 40);
-    let above = samples[1..]
-        .iter()
-        .filter(|s| s.eta > s.batch_crit_eta.unwrap())
-        .count() as u64;
+    let above = samples[1..].iter().filter(|s| s.eta > s.batch_crit_eta.unwrap()).count() as u64;
     let rises: Vec<bool> = samples.windows(2).map(|w| w[1].loss > w[0].loss).collect();
-    let rises_above = samples[1..]
-        .iter()
-        .zip(&rises)
-        .filter(|(s, rose)| **rose && s.eta > s.batch_crit_eta.unwrap())
-        .count() as u64;
-    assert_eq!(
-        (stats.steps_above, stats.loss_rises, stats.rises_above),
-        (
-            above,
-            rises.iter().filter(|r| **r).count() as u64,
-            rises_above
-        )
-    );
+    let rises_above = samples[1..].iter().zip(&rises).filter(|(s, rose)| **rose && s.eta > s.batch_crit_eta.unwrap()).count() as u64;
+    assert_eq!((stats.steps_above, stats.loss_rises, stats.rises_above), (above, rises.iter().filter(|r| **r).count() as u64, rises_above));
 }
 
 /// SGD with a large step: the loss rises on steps where η exceeds the batch critical rate.
@@ -151,10 +103,7 @@ fn sgd_spikes_match_the_batch_critical_rate() {
     let stats = sim.sgd_stats().unwrap();
     assert!(stats.steps_above > 0 && stats.loss_rises > 0, "{stats:?}");
     let match_rate = stats.match_rate().unwrap();
-    assert!(
-        match_rate > stats.share_above(),
-        "loss rises concentrate on steps above the batch rate: {stats:?}"
-    );
+    assert!(match_rate > stats.share_above(), "loss rises concentrate on steps above the batch rate: {stats:?}");
 }
 
 /// d = 1 NQM: the residual outside span{p1, p2} never changes, so loss − loss_top is constant.
@@ -171,22 +120,13 @@ fn nqm_loss_outside_the_top_two_directions_is_a_floor() {
     assert!(floor > 1e-3 * first.loss, "a real floor: {floor}");
     let mut peak: f64 = 0.0;
     while let Some(s) = sim.step() {
-        assert!(
-            ((s.loss - s.loss_top.unwrap()) - floor).abs() < 1e-9 * first.loss.max(s.loss),
-            "step {}",
-            s.step
-        );
+        assert!(((s.loss - s.loss_top.unwrap()) - floor).abs() < 1e-9 * first.loss.max(s.loss), "step {}", s.step);
         peak = peak.max(s.loss);
     }
     assert!(peak > 2.0 * first.loss, "through a catapult");
-    assert!(
-        (sim.last_sample().loss - floor).abs() < 1e-6 * first.loss,
-        "converges onto the floor"
-    );
+    assert!((sim.last_sample().loss - floor).abs() < 1e-6 * first.loss, "converges onto the floor");
     // One example: the top direction is everything.
-    let one = catapult_lab::library::shipped("catapult-uv", &[])
-        .unwrap()
-        .unwrap();
+    let one = catapult_lab::library::shipped("catapult-uv", &[]).unwrap().unwrap();
     let mut sim = Simulation::new(&one).unwrap();
     let s = sim.step().unwrap();
     assert!(rel_err(s.loss_top.unwrap(), s.loss) < 1e-12);
@@ -218,22 +158,14 @@ fn test_loss_and_agop_alignment() {
         for j in 0..3 {
             w[j] -= 0.05 * grad[j];
         }
-        let test_loss = (0..test.n)
-            .map(|i| (dot(&w, test.row(i)) - test.y[i]).powi(2))
-            .sum::<f64>()
-            / test.n as f64;
+        let test_loss = (0..test.n).map(|i| (dot(&w, test.row(i)) - test.y[i]).powi(2)).sum::<f64>() / test.n as f64;
         assert!(rel_err(s.test_loss.unwrap(), test_loss) < 1e-10);
         let target = sim.agop_target().unwrap();
         let g: Vec<f64> = (0..9).map(|k| w[k / 3] * w[k % 3]).collect();
         let cos = dot(&g, target) / (dot(&g, &g) * dot(target, target)).sqrt();
         assert!(rel_err(s.agop_alignment.unwrap(), cos) < 1e-10);
     }
-    let net = catapult_lab::library::shipped(
-        "zhu-sgd-batch-10",
-        &[("train.steps".into(), serde_json::json!(5))],
-    )
-    .unwrap()
-    .unwrap();
+    let net = catapult_lab::library::shipped("zhu-sgd-batch-10", &[("train.steps".into(), serde_json::json!(5))]).unwrap().unwrap();
     let mut sim = Simulation::new(&net).unwrap();
     sim.run(|s| {
         let a = s.agop_alignment.unwrap();
@@ -247,23 +179,13 @@ fn test_loss_and_agop_alignment() {
 #[test]
 fn meltzer_liu_bounds_hold() {
     for a_neg in [0.5f64, 0.75] {
-        let name = if a_neg == 0.5 {
-            "meltzer-homogeneous-05"
-        } else {
-            "meltzer-homogeneous-075"
-        };
+        let name = if a_neg == 0.5 { "meltzer-homogeneous-05" } else { "meltzer-homogeneous-075" };
         let base = catapult_lab::library::shipped(name, &[]).unwrap().unwrap();
         let sim = Simulation::new(&base).unwrap();
         let (catapult, divergence) = sim.meltzer_liu_bounds().unwrap();
         let divergence = divergence.unwrap();
-        assert!(
-            rel_err(catapult, 2.0 * (1.0 + a_neg * a_neg)) < 0.1,
-            "a_neg {a_neg}: catapult bound {catapult}"
-        );
-        assert!(
-            rel_err(divergence, 2.0 * (1.0 + a_neg * a_neg) / (a_neg * a_neg)) < 0.1,
-            "divergence bound {divergence}"
-        );
+        assert!(rel_err(catapult, 2.0 * (1.0 + a_neg * a_neg)) < 0.1, "a_neg {a_neg}: catapult bound {catapult}");
+        assert!(rel_err(divergence, 2.0 * (1.0 + a_neg * a_neg) / (a_neg * a_neg)) < 0.1, "divergence bound {divergence}");
         let run = |eta_scaled: f64| {
             let mut p = base.clone();
             p.train.eta_scaled = Some(eta_scaled);
@@ -273,20 +195,8 @@ fn meltzer_liu_bounds_hold() {
         for x in [2.1, 0.5 * (2.0 + catapult), catapult - 0.05] {
             assert_eq!(run(x).phase, Phase::Catapult, "a_neg {a_neg}, η·λ̂0 = {x}");
         }
-        assert_eq!(
-            run(divergence * 1.05).phase,
-            Phase::Divergent,
-            "a_neg {a_neg} above {divergence}"
-        );
+        assert_eq!(run(divergence * 1.05).phase, Phase::Divergent, "a_neg {a_neg} above {divergence}");
     }
-    let relu = catapult_lab::library::shipped("meltzer-relu-4-2", &[])
-        .unwrap()
-        .unwrap();
-    assert!(
-        Simulation::new(&relu)
-            .unwrap()
-            .meltzer_liu_bounds()
-            .is_none(),
-        "y ≠ 0: no bound"
-    );
+    let relu = catapult_lab::library::shipped("meltzer-relu-4-2", &[]).unwrap().unwrap();
+    assert!(Simulation::new(&relu).unwrap().meltzer_liu_bounds().is_none(), "y ≠ 0: no bound");
 }

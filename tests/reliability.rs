@@ -21,17 +21,12 @@ fn bad_preset_corpus_gives_the_expected_messages() {
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        let expected = std::fs::read_to_string(path.with_extension("expected"))
-            .expect("each bad preset has a .expected file");
-        let err = config::load_preset_file(&path, &[])
-            .expect_err(&format!("{} must be rejected", path.display()));
+        let expected = std::fs::read_to_string(path.with_extension("expected")).expect("each bad preset has a .expected file");
+        let err = config::load_preset_file(&path, &[]).expect_err(&format!("{} must be rejected", path.display()));
         let message = err.to_string();
         let file_name = path.file_name().unwrap().to_str().unwrap();
         assert!(message.contains(file_name), "{message} names the file");
-        assert!(
-            message.contains(expected.trim()),
-            "{file_name}:\n  got      {message}\n  expected {expected}"
-        );
+        assert!(message.contains(expected.trim()), "{file_name}:\n  got      {message}\n  expected {expected}");
         checked += 1;
     }
     assert!(checked >= 25, "corpus has {checked} files");
@@ -46,49 +41,15 @@ fn random_value(rng: &mut ChaCha8Rng, depth: u32) -> Value {
         3 => json!([1e-300, -1.0, 0.0, 0.5, 2.6, 1e6, 1e300, f64::MAX][rng.random_range(0..8)]),
         4 => json!(rng.random_range(-1e9f64..1e9)),
         5 => {
-            let words = [
-                "two_layer",
-                "quadratic",
-                "network",
-                "mse",
-                "mean",
-                "clusters",
-                "single",
-                "points",
-                "",
-                "é",
-                "relu",
-            ];
+            let words = ["two_layer", "quadratic", "network", "mse", "mean", "clusters", "single", "points", "", "é", "relu"];
             Value::String(words[rng.random_range(0..words.len())].into())
         }
-        6 => Value::Array(
-            (0..rng.random_range(0..4))
-                .map(|_| random_value(rng, depth + 1))
-                .collect(),
-        ),
+        6 => Value::Array((0..rng.random_range(0..4)).map(|_| random_value(rng, depth + 1)).collect()),
         _ => {
-            let keys = [
-                "kind",
-                "width",
-                "x",
-                "y",
-                "n",
-                "d",
-                "eta",
-                "eta_scaled",
-                "steps",
-                "schedule",
-                "a_neg",
-                "zzz",
-            ];
+            let keys = ["kind", "width", "x", "y", "n", "d", "eta", "eta_scaled", "steps", "schedule", "a_neg", "zzz"];
             Value::Object(
                 (0..rng.random_range(0..4))
-                    .map(|_| {
-                        (
-                            keys[rng.random_range(0..keys.len())].to_string(),
-                            random_value(rng, depth + 1),
-                        )
-                    })
+                    .map(|_| (keys[rng.random_range(0..keys.len())].to_string(), random_value(rng, depth + 1)))
                     .collect(),
             )
         }
@@ -101,33 +62,10 @@ fn mutated_preset(rng: &mut ChaCha8Rng) -> Value {
     let mut value: Value = serde_json::from_str(text).unwrap();
     for _ in 0..rng.random_range(1..4) {
         let section = ["model", "data", "loss", "train"][rng.random_range(0..4)];
-        let keys = [
-            "kind",
-            "width",
-            "a_neg",
-            "approx",
-            "init_scale",
-            "x",
-            "y",
-            "n",
-            "d",
-            "separation",
-            "flip",
-            "reduction",
-            "eta",
-            "eta_scaled",
-            "steps",
-            "batch_size",
-            "schedule",
-            "divergence_factor",
-            "w0",
-            "gamma",
-            "bogus",
-        ];
+        let keys = ["kind", "width", "a_neg", "approx", "init_scale", "x", "y", "n", "d", "separation", "flip", "reduction",
+            "eta", "eta_scaled", "steps", "batch_size", "schedule", "divergence_factor", "w0", "gamma", "bogus"];
         let key = keys[rng.random_range(0..keys.len())];
-        let Some(obj) = value.get_mut(section).and_then(Value::as_object_mut) else {
-            continue;
-        };
+        let Some(obj) = value.get_mut(section).and_then(Value::as_object_mut) else { continue };
         match rng.random_range(0..3) {
             0 => {
                 obj.remove(key);
@@ -167,8 +105,7 @@ fn loader_property_test_never_panics_and_always_explains() {
             }
         };
         let result = std::panic::catch_unwind(|| parse_preset(&bytes, "fuzz.json", &[]));
-        let parsed = result
-            .unwrap_or_else(|_| panic!("loader panicked on {:?}", String::from_utf8_lossy(&bytes)));
+        let parsed = result.unwrap_or_else(|_| panic!("loader panicked on {:?}", String::from_utf8_lossy(&bytes)));
         match parsed {
             Ok(preset) => {
                 accepted += 1;
@@ -183,11 +120,7 @@ fn loader_property_test_never_panics_and_always_explains() {
                         }
                         Err(message) => assert!(!message.is_empty()),
                     });
-                    assert!(
-                        sim.is_ok(),
-                        "engine panicked on {}",
-                        String::from_utf8_lossy(&bytes)
-                    );
+                    assert!(sim.is_ok(), "engine panicked on {}", String::from_utf8_lossy(&bytes));
                     ran += 1;
                 }
             }
@@ -195,24 +128,13 @@ fn loader_property_test_never_panics_and_always_explains() {
                 rejected += 1;
                 let message = e.to_string();
                 assert!(message.starts_with("fuzz.json: "), "{message}");
-                assert!(
-                    !e.key.is_empty()
-                        || message.contains("JSON")
-                        || message.contains("UTF-8")
-                        || message.contains("object"),
-                    "{message}"
-                );
+                assert!(!e.key.is_empty() || message.contains("JSON") || message.contains("UTF-8") || message.contains("object"), "{message}");
             }
         }
     }
     assert_eq!(accepted + rejected, cases);
-    assert!(
-        accepted > 1000 && rejected > 1000,
-        "both paths exercised: {accepted} accepted ({ran} run), {rejected} rejected"
-    );
-    eprintln!(
-        "loader property test: {cases} inputs, {accepted} accepted ({ran} simulated), {rejected} rejected"
-    );
+    assert!(accepted > 1000 && rejected > 1000, "both paths exercised: {accepted} accepted ({ran} run), {rejected} rejected");
+    eprintln!("loader property test: {cases} inputs, {accepted} accepted ({ran} simulated), {rejected} rejected");
 }
 
 #[test]
@@ -227,42 +149,16 @@ fn extremes_of_every_control_run_or_refuse_cleanly() {
         &[("model.init_scale", json!(0.0)), ("train.eta", json!(0.5))],
         &[("model.init_scale", json!(1e6))],
         &[("model.init_scale", json!(1e-150))],
-        &[
-            ("data.kind", json!("clusters")),
-            ("data.separation", json!(0.0)),
-            ("data.n", json!(20)),
-        ],
-        &[
-            ("data.kind", json!("clusters")),
-            ("data.flip", json!(1.0)),
-            ("data.n", json!(20)),
-            ("loss.kind", json!("logistic")),
-        ],
-        &[
-            ("data.kind", json!("clusters")),
-            ("data.n", json!(20)),
-            ("loss.kind", json!("exponential")),
-            ("train.eta", json!(1e6)),
-        ],
-        &[
-            ("model.a_neg", json!(0.0)),
-            ("train.eta_scaled", json!(6.0)),
-        ],
-        &[
-            ("model.approx", json!("linearized")),
-            ("train.eta_scaled", json!(6.0)),
-        ],
+        &[("data.kind", json!("clusters")), ("data.separation", json!(0.0)), ("data.n", json!(20))],
+        &[("data.kind", json!("clusters")), ("data.flip", json!(1.0)), ("data.n", json!(20)), ("loss.kind", json!("logistic"))],
+        &[("data.kind", json!("clusters")), ("data.n", json!(20)), ("loss.kind", json!("exponential")), ("train.eta", json!(1e6))],
+        &[("model.a_neg", json!(0.0)), ("train.eta_scaled", json!(6.0))],
+        &[("model.approx", json!("linearized")), ("train.eta_scaled", json!(6.0))],
         &[("data.x", json!([1e150])), ("train.eta_scaled", json!(2.5))],
-        &[
-            ("data.x", json!([1e-200])),
-            ("train.eta_scaled", json!(2.5)),
-        ],
+        &[("data.x", json!([1e-200])), ("train.eta_scaled", json!(2.5))],
     ];
     for set in overrides {
-        let list: Vec<(String, Value)> = set
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
+        let list: Vec<(String, Value)> = set.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         let preset = library::shipped("catapult-uv", &list).unwrap().unwrap();
         let outcome = std::panic::catch_unwind(|| match Simulation::new(&preset) {
             Ok(mut sim) => {
@@ -276,15 +172,9 @@ fn extremes_of_every_control_run_or_refuse_cleanly() {
                 }
                 let summary = sim.summary();
                 let json = catapult_lab::output::summary_json(&summary);
-                assert!(
-                    !json.contains("NaN") && !json.contains("inf"),
-                    "{set:?}: {json}"
-                );
+                assert!(!json.contains("NaN") && !json.contains("inf"), "{set:?}: {json}");
             }
-            Err(message) => assert!(
-                message.contains("init_scale") || message.contains("eta"),
-                "{set:?}: {message}"
-            ),
+            Err(message) => assert!(message.contains("init_scale") || message.contains("eta"), "{set:?}: {message}"),
         });
         assert!(outcome.is_ok(), "panicked with {set:?}");
     }
@@ -298,23 +188,11 @@ fn csv_with_env(preset: &str, steps: &str, env: &[(&str, &str)]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.csv");
     let out = Command::new(env!("CARGO_BIN_EXE_catapult-lab"))
-        .args([
-            "run",
-            "--preset",
-            preset,
-            "--steps",
-            steps,
-            "--csv",
-            path.to_str().unwrap(),
-        ])
+        .args(["run", "--preset", preset, "--steps", steps, "--csv", path.to_str().unwrap()])
         .envs(env.iter().copied())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{preset}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{preset}: {}", String::from_utf8_lossy(&out.stderr));
     std::fs::read(&path).unwrap()
 }
 
@@ -325,7 +203,7 @@ fn csv_with_env(preset: &str, steps: &str, env: &[(&str, &str)]) -> Vec<u8> {
 fn output_is_bit_identical_across_vector_instruction_sets() {
     println!("this CPU: {:?}", catapult_lab::model::simd::detected());
     // One example (the fused step) for the three approximations and a leaky gate, and the
-    // d = 1 multi-example loops at a size that takes the parallel paths.
+    // d = 1 multi-example sign-class sums at a size that takes the parallel paths.
     for (preset, steps) in [
         ("catapult-uv", "200"),
         ("zhu-one-example-relu", "200"),
@@ -333,14 +211,12 @@ fn output_is_bit_identical_across_vector_instruction_sets() {
         ("zhu-one-example-linearized", "200"),
         ("meltzer-homogeneous-05", "200"),
         ("zhu-multi-example", "15"),
+        ("zhu-multi-example-nqm", "15"),
     ] {
         let widest = csv_with_env(preset, steps, &[]);
         assert!(widest.len() > 1000, "{preset}");
         for level in ["baseline", "avx2"] {
-            assert!(
-                widest == csv_with_env(preset, steps, &[("CATAPULT_SIMD", level)]),
-                "{preset}: {level} differs from the widest level"
-            );
+            assert!(widest == csv_with_env(preset, steps, &[("CATAPULT_SIMD", level)]), "{preset}: {level} differs from the widest level");
         }
     }
 }
@@ -354,33 +230,19 @@ fn output_is_bit_identical_across_runs_and_thread_counts() {
     assert!(one.len() > 1000);
     assert_eq!(one, two, "1 vs 2 threads");
     assert_eq!(one, four, "1 vs 4 threads");
-    assert_eq!(
-        csv_of("catapult-uv", "2", "200"),
-        csv_of("catapult-uv", "2", "200"),
-        "run vs rerun"
-    );
+    assert_eq!(csv_of("catapult-uv", "2", "200"), csv_of("catapult-uv", "2", "200"), "run vs rerun");
     // d = 50, n = 1000: the cached m × n paths, blocked matrix products and the formed kernel.
     let one = csv_of("zhu-sgd-batch-full", "1", "4");
-    assert_eq!(
-        one,
-        csv_of("zhu-sgd-batch-full", "2", "4"),
-        "teacher data, 1 vs 2 threads"
-    );
-    assert_eq!(
-        one,
-        csv_of("zhu-sgd-batch-full", "3", "4"),
-        "teacher data, 1 vs 3 threads"
-    );
+    assert_eq!(one, csv_of("zhu-sgd-batch-full", "2", "4"), "teacher data, 1 vs 2 threads");
+    assert_eq!(one, csv_of("zhu-sgd-batch-full", "3", "4"), "teacher data, 1 vs 3 threads");
 }
 
 /// What the app's Save as… writes (`config::preset_to_json`) loads back identical, for every
 /// shipped preset and for randomly mutated presets the loader accepts.
 #[test]
 fn saved_presets_load_back_identical() {
-    let mut presets: Vec<config::Preset> = library::SHIPPED
-        .iter()
-        .map(|(name, _)| library::shipped(name, &[]).unwrap().unwrap())
-        .collect();
+    let mut presets: Vec<config::Preset> =
+        library::SHIPPED.iter().map(|(name, _)| library::shipped(name, &[]).unwrap().unwrap()).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     while presets.len() < 300 {
         let bytes = serde_json::to_vec(&mutated_preset(&mut rng)).unwrap();
@@ -390,13 +252,8 @@ fn saved_presets_load_back_identical() {
     }
     for preset in presets {
         let text = config::preset_to_json(&preset);
-        let back = parse_preset(text.as_bytes(), "saved.json", &[])
-            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let back = parse_preset(text.as_bytes(), "saved.json", &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(back, preset, "{text}");
-        assert_eq!(
-            config::preset_to_json(&back),
-            text,
-            "saving twice gives the same bytes"
-        );
+        assert_eq!(config::preset_to_json(&back), text, "saving twice gives the same bytes");
     }
 }

@@ -11,21 +11,13 @@ use std::time::{Duration, Instant};
 fn spec(from: f64, to: f64, count: usize, widths: Vec<usize>, steps: usize) -> SweepSpec {
     let mut base = library::shipped("catapult-uv", &[]).unwrap().unwrap();
     base.train.steps = steps;
-    SweepSpec {
-        base,
-        eta: EtaAxis::Scaled { from, to, count },
-        widths,
-        seeds: 1,
-    }
+    SweepSpec { base, eta: EtaAxis::Scaled { from, to, count }, widths, seeds: 1 }
 }
 
 fn run_all(spec: &SweepSpec) -> Vec<Summary> {
     let cells = spec.cells().unwrap();
     let cancel = AtomicBool::new(false);
-    run_sweep(&cells, &cancel, |_, _| {})
-        .into_iter()
-        .map(|r| r.unwrap().unwrap())
-        .collect()
+    run_sweep(&cells, &cancel, |_, _| {}).into_iter().map(|r| r.unwrap().unwrap()).collect()
 }
 
 #[test]
@@ -46,24 +38,14 @@ fn sweep_classifies_lazy_catapult_divergent() {
 
 #[test]
 fn catapult_height_grows_linearly_with_width() {
-    let rows = run_all(&SweepSpec {
-        seeds: 3,
-        ..spec(2.5, 2.5, 1, vec![500, 2000, 8000], 200)
-    });
+    let rows = run_all(&SweepSpec { seeds: 3, ..spec(2.5, 2.5, 1, vec![500, 2000, 8000], 200) });
     let mean_peak = |w: usize| {
-        let peaks: Vec<f64> = rows
-            .iter()
-            .filter(|r| r.width == w)
-            .map(|r| r.peak_loss)
-            .collect();
+        let peaks: Vec<f64> = rows.iter().filter(|r| r.width == w).map(|r| r.peak_loss).collect();
         peaks.iter().sum::<f64>() / peaks.len() as f64
     };
     for (small, large) in [(500, 2000), (2000, 8000)] {
         let ratio = mean_peak(large) / mean_peak(small);
-        assert!(
-            (2.5..=6.0).contains(&ratio),
-            "4× width ({small}→{large}) gives {ratio}× peak loss"
-        );
+        assert!((2.5..=6.0).contains(&ratio), "4× width ({small}→{large}) gives {ratio}× peak loss");
     }
 }
 
@@ -75,24 +57,15 @@ fn cancel_stops_every_worker_within_a_second() {
     let finished = AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|scope| {
-        let handle = scope.spawn(|| {
-            run_sweep(&cells, &cancel, |_, _| {
-                finished.fetch_add(1, Ordering::Relaxed);
-            })
-        });
+        let handle = scope.spawn(|| run_sweep(&cells, &cancel, |_, _| {
+            finished.fetch_add(1, Ordering::Relaxed);
+        }));
         std::thread::sleep(Duration::from_millis(300));
         let cancelled_at = Instant::now();
         cancel.store(true, Ordering::Relaxed);
         let results = handle.join().unwrap();
-        assert!(
-            cancelled_at.elapsed() < Duration::from_secs(1),
-            "stopped {:?} after cancel",
-            cancelled_at.elapsed()
-        );
-        assert!(
-            results.iter().all(|r| r.is_none()),
-            "no cell ran to its 1e8 steps"
-        );
+        assert!(cancelled_at.elapsed() < Duration::from_secs(1), "stopped {:?} after cancel", cancelled_at.elapsed());
+        assert!(results.iter().all(|r| r.is_none()), "no cell ran to its 1e8 steps");
     });
     assert_eq!(finished.load(Ordering::Relaxed), 0);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -104,22 +77,13 @@ fn sweep_csv_round_trips() {
     let mut bytes = Vec::new();
     write_summary_csv(&mut bytes, &rows).unwrap();
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
-    assert_eq!(
-        reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        SUMMARY_COLUMNS.to_vec()
-    );
-    let read: Vec<Vec<String>> = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), SUMMARY_COLUMNS.to_vec());
+    let read: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
     assert_eq!(read.len(), rows.len());
     for (row, summary) in read.iter().zip(&rows) {
         assert_eq!(row, &summary_row(summary));
         let eta: f64 = row[2].parse().unwrap();
-        assert_eq!(
-            eta, summary.eta,
-            "floats print exactly (shortest round-trip form)"
-        );
+        assert_eq!(eta, summary.eta, "floats print exactly (shortest round-trip form)");
     }
 }
 

@@ -4,8 +4,8 @@
 //! critical rate of the exponential loss on degenerate data.
 
 use catapult_lab::config::{
-    Approx, DataConfig, DataKind, EtaSpec, LossKind, ModelKind, Parameterization, Preset,
-    Reduction, XSpec, YSpec, parse_preset,
+    Approx, DataConfig, DataKind, EtaSpec, LossKind, ModelKind, Parameterization, Preset, Reduction, XSpec, YSpec,
+    parse_preset,
 };
 use catapult_lab::data;
 use catapult_lab::kernel::{KernelMethod, dense_top2, lanczos_top2};
@@ -17,15 +17,7 @@ fn preset(json: &str) -> Preset {
 }
 
 /// A two-layer net on one example, as JSON overrides of the documented defaults.
-fn one_example(
-    width: usize,
-    a_neg: f64,
-    approx: &str,
-    x: &str,
-    y: f64,
-    eta_scaled: f64,
-    steps: usize,
-) -> Preset {
+fn one_example(width: usize, a_neg: f64, approx: &str, x: &str, y: f64, eta_scaled: f64, steps: usize) -> Preset {
     preset(&format!(
         r#"{{"version": 1, "seed": 3,
             "model": {{"kind": "two_layer", "width": {width}, "a_neg": {a_neg}, "approx": "{approx}"}},
@@ -63,10 +55,8 @@ fn check_exact_map(a_neg: f64, x: &str, y: f64, eta_scaled: f64) {
     let mut steps = 0;
     while let Some(s) = sim.step() {
         let r = f - y;
-        let (f_next, lambda_next) = (
-            f - eta * r * lambda + eta * eta * r * r * h2 * f,
-            lambda * (1.0 + eta * eta * r * r * h2) - 4.0 * eta * r * h2 * f,
-        );
+        let (f_next, lambda_next) =
+            (f - eta * r * lambda + eta * eta * r * r * h2 * f, lambda * (1.0 + eta * eta * r * r * h2) - 4.0 * eta * r * h2 * f);
         f = f_next;
         lambda = lambda_next;
         let r = f - y;
@@ -75,38 +65,16 @@ fn check_exact_map(a_neg: f64, x: &str, y: f64, eta_scaled: f64) {
         // |r0|) cancels, so rounding is relative to the initial residual, not to r itself.
         let r_scale = r.abs().max(r0.abs());
         let r_sim = (2.0 * s.loss).sqrt();
-        assert!(
-            (r_sim - r.abs()).abs() < 1e-10 * r_scale,
-            "step {}: |r| {} vs map {}",
-            s.step,
-            r_sim,
-            r.abs()
-        );
-        assert!(
-            rel_err(s.lambda_hat, lambda) < 1e-10,
-            "step {}: λ̂ {} vs map {}",
-            s.step,
-            s.lambda_hat,
-            lambda
-        );
+        assert!((r_sim - r.abs()).abs() < 1e-10 * r_scale, "step {}: |r| {} vs map {}", s.step, r_sim, r.abs());
+        assert!(rel_err(s.lambda_hat, lambda) < 1e-10, "step {}: λ̂ {} vs map {}", s.step, s.lambda_hat, lambda);
         assert!(rel_err(s.v, v) < 1e-10, "step {}: v", s.step);
         let u_scale = (eta * eta * h2).sqrt() * r_scale;
-        assert!(
-            (s.u.sqrt() - u.sqrt()).abs() < 1e-10 * u_scale,
-            "step {}: u {} vs map {}",
-            s.step,
-            s.u,
-            u
-        );
+        assert!((s.u.sqrt() - u.sqrt()).abs() < 1e-10 * u_scale, "step {}: u {} vs map {}", s.step, s.u, u);
         peak = peak.max(s.loss);
         steps += 1;
     }
     assert_eq!(steps, 400);
-    assert_eq!(
-        sim.phase(),
-        Phase::Catapult,
-        "a whole catapult was followed"
-    );
+    assert_eq!(sim.phase(), Phase::Catapult, "a whole catapult was followed");
     assert!(peak > 10.0 * first.loss);
 }
 
@@ -137,22 +105,10 @@ fn uv_closed_form_matches_simulation_u_v() {
         let (u_next, v_next) = ((1.0 - v + u).powi(2) * u, v - u * (4.0 - v));
         u = u_next;
         v = v_next;
-        assert!(
-            rel_err(s.v, v) < 1e-10,
-            "step {}: v {} vs {}",
-            s.step,
-            s.v,
-            v
-        );
+        assert!(rel_err(s.v, v) < 1e-10, "step {}: v {} vs {}", s.step, s.v, v);
         // √u ∝ |r|: compared relative to the initial residual's scale (see check_exact_map).
         let scale = u.sqrt().max(first.u.sqrt());
-        assert!(
-            (s.u.sqrt() - u.sqrt()).abs() < 1e-10 * scale,
-            "step {}: u {} vs {}",
-            s.step,
-            s.u,
-            u
-        );
+        assert!((s.u.sqrt() - u.sqrt()).abs() < 1e-10 * scale, "step {}: u {} vs {}", s.step, s.u, u);
     }
 }
 
@@ -173,37 +129,20 @@ fn linear_net_phases_follow_eta_lambda0() {
             let p = one_example(width, 1.0, "network", "[1.0]", 0.0, eta_scaled, 3000);
             let mut sim = Simulation::new(&p).unwrap();
             let summary = sim.run(|_| {});
-            assert_eq!(
-                summary.phase, expected,
-                "width {width}, eta_scaled {eta_scaled}: {summary:?}"
-            );
+            assert_eq!(summary.phase, expected, "width {width}, eta_scaled {eta_scaled}: {summary:?}");
             match expected {
-                Phase::Catapult => assert!(
-                    summary.final_eta_lambda < 2.0,
-                    "catapult ends below the edge"
-                ),
+                Phase::Catapult => assert!(summary.final_eta_lambda < 2.0, "catapult ends below the edge"),
                 Phase::Divergent => {
                     assert!(summary.diverged_at.is_some());
                     assert!(matches!(sim.status(), Status::Diverged(_)));
                 }
-                _ => assert!(
-                    (summary.final_eta_lambda - eta_scaled).abs() < 0.15,
-                    "lazy: kernel barely moves"
-                ),
+                _ => assert!((summary.final_eta_lambda - eta_scaled).abs() < 0.15, "lazy: kernel barely moves"),
             }
         }
     }
 }
 
-fn clusters_preset(
-    n: usize,
-    d: usize,
-    width: usize,
-    a_neg: f64,
-    approx: &str,
-    reduction: &str,
-    loss: &str,
-) -> Preset {
+fn clusters_preset(n: usize, d: usize, width: usize, a_neg: f64, approx: &str, reduction: &str, loss: &str) -> Preset {
     preset(&format!(
         r#"{{"version": 1, "seed": 11,
             "model": {{"kind": "two_layer", "width": {width}, "a_neg": {a_neg}, "approx": "{approx}"}},
@@ -215,29 +154,15 @@ fn clusters_preset(
 
 #[test]
 fn lanczos_equals_dense_along_a_catapult() {
-    for (approx, a_neg, loss) in [
-        ("network", 0.0, "mse"),
-        ("network", 0.5, "logistic"),
-        ("linearized", 1.0, "mse"),
-    ] {
+    for (approx, a_neg, loss) in [("network", 0.0, "mse"), ("network", 0.5, "logistic"), ("linearized", 1.0, "mse")] {
         let p = clusters_preset(90, 3, 400, a_neg, approx, "mean", loss);
         let mut dense = Simulation::with_kernel_method(&p, KernelMethod::Dense).unwrap();
         let mut lanczos = Simulation::with_kernel_method(&p, KernelMethod::Lanczos).unwrap();
         for _ in 0..30 {
             let (a, b) = (dense.step(), lanczos.step());
             let (Some(a), Some(b)) = (a, b) else { break };
-            assert!(
-                rel_err(a.lambda_hat, b.lambda_hat) < 1e-8,
-                "{approx}: λ̂ {} vs {}",
-                a.lambda_hat,
-                b.lambda_hat
-            );
-            assert!(
-                rel_err(a.lambda_hat_2, b.lambda_hat_2) < 1e-8,
-                "{approx}: λ̂2 {} vs {}",
-                a.lambda_hat_2,
-                b.lambda_hat_2
-            );
+            assert!(rel_err(a.lambda_hat, b.lambda_hat) < 1e-8, "{approx}: λ̂ {} vs {}", a.lambda_hat, b.lambda_hat);
+            assert!(rel_err(a.lambda_hat_2, b.lambda_hat_2) < 1e-8, "{approx}: λ̂2 {} vs {}", a.lambda_hat_2, b.lambda_hat_2);
             assert!(rel_err(a.lambda_raw, b.lambda_raw) < 1e-8);
             assert!(rel_err(a.u, b.u) < 1e-6 || a.u < 1e-12);
         }
@@ -249,22 +174,10 @@ fn lanczos_on_a_matrix_with_clustered_spectrum() {
     // A = Q diag(…) Qᵀ with a near-degenerate top pair and a random rotation.
     let n = 120;
     let mut a = vec![0.0; n * n];
-    let values: Vec<f64> = (0..n)
-        .map(|i| {
-            if i == 0 {
-                10.0
-            } else if i == 1 {
-                9.999
-            } else {
-                5.0 / (1.0 + i as f64)
-            }
-        })
-        .collect();
+    let values: Vec<f64> = (0..n).map(|i| if i == 0 { 10.0 } else if i == 1 { 9.999 } else { 5.0 / (1.0 + i as f64) }).collect();
     let mut state = 12345u64;
     let mut rnd = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     };
     // Random orthonormal-ish basis by Gram–Schmidt.
@@ -298,12 +211,7 @@ fn lanczos_on_a_matrix_with_clustered_spectrum() {
         &start,
     );
     for r in 0..2 {
-        assert!(
-            rel_err(dense.values[r], lz.values[r]) < 1e-8,
-            "{r}: {} vs {}",
-            dense.values[r],
-            lz.values[r]
-        );
+        assert!(rel_err(dense.values[r], lz.values[r]) < 1e-8, "{r}: {} vs {}", dense.values[r], lz.values[r]);
     }
     assert!(rel_err(dense.values[0], 10.0) < 1e-12);
 }
@@ -327,11 +235,7 @@ fn gradients_match_finite_differences() {
         ("two_layer", "linearized", 0.0, "ntk", "none", 1, 1),
     ];
     for (kind, approx, a_neg, param, norm, n, d) in cases {
-        let w0 = if kind == "linear_predictor" {
-            r#", "w0": [0.3, -0.2, 0.1]"#
-        } else {
-            ""
-        };
+        let w0 = if kind == "linear_predictor" { r#", "w0": [0.3, -0.2, 0.1]"# } else { "" };
         let p = preset(&format!(
             r#"{{"version": 1, "seed": 5,
                 "model": {{"kind": "{kind}", "width": 7, "a_neg": {a_neg}, "approx": "{approx}",
@@ -343,18 +247,12 @@ fn gradients_match_finite_differences() {
         let mut m = model::build(&p, &data);
         let mut f = vec![0.0; data.n];
         // Move away from init so the Taylor models' Δw terms are exercised.
-        let bump: Vec<f64> = (0..m.n_params())
-            .map(|i| 0.05 * ((i * 7 % 11) as f64 - 5.0))
-            .collect();
+        let bump: Vec<f64> = (0..m.n_params()).map(|i| 0.05 * ((i * 7 % 11) as f64 - 5.0)).collect();
         m.add_to_params(1.0, &bump);
         m.forward(&data, &mut f);
         for i in 0..data.n {
             let direct = m.output_at(data.row(i));
-            assert!(
-                (f[i] - direct).abs() < 1e-12 * (1.0 + direct.abs()),
-                "{kind}/{approx} d = {d}: f({i}) {} vs {direct}",
-                f[i]
-            );
+            assert!((f[i] - direct).abs() < 1e-12 * (1.0 + direct.abs()), "{kind}/{approx} d = {d}: f({i}) {} vs {direct}", f[i]);
         }
         let z: Vec<f64> = (0..data.n).map(|i| 0.3 + 0.1 * i as f64).collect();
         let mut grad = vec![0.0; m.n_params()];
@@ -374,17 +272,11 @@ fn gradients_match_finite_differences() {
             let minus = objective(&mut m);
             m.add_to_params(1.0, &e);
             let fd = (plus - minus) / (2.0 * h);
-            assert!(
-                (fd - grad[k]).abs() < 1e-6 * (1.0 + fd.abs()),
-                "{kind}/{approx} n = {n} d = {d} param {k}: fd {fd} vs {}",
-                grad[k]
-            );
+            assert!((fd - grad[k]).abs() < 1e-6 * (1.0 + fd.abs()), "{kind}/{approx} n = {n} d = {d} param {k}: fd {fd} vs {}", grad[k]);
         }
         // jvp is the transpose of vjp: ⟨J dir, z⟩ = ⟨dir, Jᵀ z⟩.
         m.forward(&data, &mut f);
-        let dir: Vec<f64> = (0..m.n_params())
-            .map(|i| ((i * 3 % 5) as f64) - 2.0)
-            .collect();
+        let dir: Vec<f64> = (0..m.n_params()).map(|i| ((i * 3 % 5) as f64) - 2.0).collect();
         let mut jd = vec![0.0; data.n];
         m.jvp(&data, &dir, &mut jd);
         assert!(rel_err(dot(&jd, &z), dot(&dir, &grad)) < 1e-12);
@@ -422,17 +314,10 @@ fn normalized_kernel_edge_is_two_for_every_reduction() {
             assert!(rel_err(sim.first_sample().eta_lambda, eta_scaled) < 1e-12);
             let summary = sim.run(|_| {});
             if converges {
-                assert!(
-                    summary.final_loss < summary.loss0,
-                    "{reduction} {eta_scaled}: {summary:?}"
-                );
+                assert!(summary.final_loss < summary.loss0, "{reduction} {eta_scaled}: {summary:?}");
                 assert_eq!(summary.diverged_at, None);
             } else {
-                assert_eq!(
-                    summary.phase,
-                    Phase::Divergent,
-                    "{reduction} {eta_scaled}: {summary:?}"
-                );
+                assert_eq!(summary.phase, Phase::Divergent, "{reduction} {eta_scaled}: {summary:?}");
             }
         }
     }
@@ -457,11 +342,7 @@ fn nqm_d1_kernel_is_rank_two_on_sign_classes() {
     let mut vals: Vec<f64> = eig.eigenvalues.iter().copied().collect();
     vals.sort_by(|a, b| b.total_cmp(a));
     assert!(vals[1] > 1e-3 * vals[0], "two non-zero eigenvalues");
-    assert!(
-        vals[2].abs() < 1e-10 * vals[0],
-        "rank 2: third eigenvalue {}",
-        vals[2]
-    );
+    assert!(vals[2].abs() < 1e-10 * vals[0], "rank 2: third eigenvalue {}", vals[2]);
     let top = dense_top2(&k, n);
     let x: Vec<f64> = (0..n).map(|i| data.x[i]).collect();
     let pos: Vec<f64> = x.iter().map(|&v| if v >= 0.0 { v } else { 0.0 }).collect();
@@ -469,15 +350,9 @@ fn nqm_d1_kernel_is_rank_two_on_sign_classes() {
     let cos = |a: &[f64], b: &[f64]| dot(a, b).abs() / (dot(a, a) * dot(b, b)).sqrt();
     for vec in &top.vectors {
         let best = cos(vec, &pos).max(cos(vec, &neg));
-        assert!(
-            best > 1.0 - 1e-10,
-            "eigenvector lies on one sign class (cos {best})"
-        );
+        assert!(best > 1.0 - 1e-10, "eigenvector lies on one sign class (cos {best})");
     }
-    assert!(
-        (cos(&top.vectors[0], &pos) > 0.5) != (cos(&top.vectors[1], &pos) > 0.5),
-        "one per class"
-    );
+    assert!((cos(&top.vectors[0], &pos) > 0.5) != (cos(&top.vectors[1], &pos) > 0.5), "one per class");
 }
 
 fn degenerate_exp(eta: f64, w0: f64) -> Preset {
@@ -500,14 +375,8 @@ fn exponential_loss_critical_rate_on_degenerate_data() {
         assert!(rel_err(l0, w0.cosh()) < 1e-12);
         // The effective sharpness at init is L''(w0) = cosh(w0).
         assert!(rel_err(below.first_sample().lambda_hat, w0.cosh()) < 1e-12);
-        assert!(
-            below.step().unwrap().loss < l0,
-            "w0 {w0}: loss falls just below η_crit"
-        );
-        assert!(
-            above.step().unwrap().loss > l0,
-            "w0 {w0}: loss rises just above η_crit"
-        );
+        assert!(below.step().unwrap().loss < l0, "w0 {w0}: loss falls just below η_crit");
+        assert!(above.step().unwrap().loss > l0, "w0 {w0}: loss rises just above η_crit");
         let sb = below.run(|_| {});
         assert!(sb.final_loss < l0);
     }
@@ -515,55 +384,28 @@ fn exponential_loss_critical_rate_on_degenerate_data() {
 
 #[test]
 fn data_is_seeded_and_separability_is_exact() {
-    let cfg = DataConfig {
-        kind: DataKind::Clusters,
-        n: 50,
-        d: 2,
-        separation: 6.0,
-        ..Default::default()
-    };
+    let cfg = DataConfig { kind: DataKind::Clusters, n: 50, d: 2, separation: 6.0, ..Default::default() };
     let a = data::generate(&cfg, 9);
     assert_eq!(a, data::generate(&cfg, 9));
     assert_ne!(a, data::generate(&cfg, 10));
-    assert_eq!(
-        data::classify_separability(&a),
-        data::Separability::Separable
-    );
-    let flipped = DataConfig {
-        flip: 0.3,
-        separation: 0.5,
-        ..cfg.clone()
-    };
-    assert_eq!(
-        data::classify_separability(&data::generate(&flipped, 9)),
-        data::Separability::NonSeparable
-    );
+    assert_eq!(data::classify_separability(&a), data::Separability::Separable);
+    let flipped = DataConfig { flip: 0.3, separation: 0.5, ..cfg.clone() };
+    assert_eq!(data::classify_separability(&data::generate(&flipped, 9)), data::Separability::NonSeparable);
     let degenerate = DataConfig {
         kind: DataKind::Points,
         x: Some(XSpec::Many(vec![vec![1.0], vec![1.0]])),
         y: Some(YSpec::Many(vec![1.0, -1.0])),
         ..Default::default()
     };
-    assert_eq!(
-        data::classify_separability(&data::generate(&degenerate, 0)),
-        data::Separability::Degenerate
-    );
+    assert_eq!(data::classify_separability(&data::generate(&degenerate, 0)), data::Separability::Degenerate);
     // XOR-like points: non-separable through the origin without duplicate inputs.
     let xor = DataConfig {
         kind: DataKind::Points,
-        x: Some(XSpec::Many(vec![
-            vec![1.0, 0.0],
-            vec![-1.0, 0.0],
-            vec![0.0, 1.0],
-            vec![0.0, -1.0],
-        ])),
+        x: Some(XSpec::Many(vec![vec![1.0, 0.0], vec![-1.0, 0.0], vec![0.0, 1.0], vec![0.0, -1.0]])),
         y: Some(YSpec::Many(vec![1.0, 1.0, -1.0, -1.0])),
         ..Default::default()
     };
-    assert_eq!(
-        data::classify_separability(&data::generate(&xor, 0)),
-        data::Separability::NonSeparable
-    );
+    assert_eq!(data::classify_separability(&data::generate(&xor, 0)), data::Separability::NonSeparable);
 }
 
 #[test]
@@ -571,10 +413,7 @@ fn sgd_with_full_batch_equals_gd_and_batches_differ() {
     let base = clusters_preset(16, 2, 50, 0.0, "network", "mean", "mse");
     let mut full = base.clone();
     full.train.batch_size = 16;
-    let (mut a, mut b) = (
-        Simulation::new(&base).unwrap(),
-        Simulation::new(&full).unwrap(),
-    );
+    let (mut a, mut b) = (Simulation::new(&base).unwrap(), Simulation::new(&full).unwrap());
     for _ in 0..20 {
         assert_eq!(a.step(), b.step());
     }
@@ -596,11 +435,7 @@ fn schedule_changes_eta_at_its_step() {
         etas.push((s.step, s.eta * lambda0));
     }
     assert!((etas[8].1 - 1.0).abs() < 1e-12, "before step 10");
-    assert!(
-        (etas[10].1 - 2.5).abs() < 1e-12,
-        "the update 10→11 used the new rate: {:?}",
-        etas[10]
-    );
+    assert!((etas[10].1 - 2.5).abs() < 1e-12, "the update 10→11 used the new rate: {:?}", etas[10]);
     assert!((etas.last().unwrap().1 - 1.5).abs() < 1e-12);
     assert!(matches!(p.train.eta_spec(), EtaSpec::Scaled(_)));
 }

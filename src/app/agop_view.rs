@@ -2,8 +2,8 @@
 //! teacher's G* (both d × d, as the runner last sent them), drawn cell by cell with the painter,
 //! each scaled to its own largest entry, with the value of the hovered cell. UI only.
 
-use crate::runner::AgopMatrices;
 use eframe::egui;
+use crate::runner::AgopMatrices;
 use egui::{Color32, RichText, Sense, Stroke};
 
 pub const AGOP_HEATMAPS_TITLE: &str = "AGOP heatmaps: model G beside teacher G*";
@@ -13,11 +13,7 @@ pub const AGOP_TARGET_LABEL: &str = "G*: the teacher's AGOP";
 /// Colour of an entry scaled to [−1, 1]: red positive, blue negative, the background at zero.
 fn cell_color(scaled: f64, background: Color32) -> Color32 {
     let t = scaled.abs().clamp(0.0, 1.0) as f32;
-    let end = if scaled >= 0.0 {
-        Color32::from_rgb(240, 70, 50)
-    } else {
-        Color32::from_rgb(60, 120, 240)
-    };
+    let end = if scaled >= 0.0 { Color32::from_rgb(240, 70, 50) } else { Color32::from_rgb(60, 120, 240) };
     background.lerp_to_gamma(end, t)
 }
 
@@ -41,29 +37,14 @@ fn heatmap(ui: &mut egui::Ui, label: &str, tip: &str, matrix: &[f64], d: usize, 
                     continue;
                 }
                 let min = rect.min + egui::vec2(col as f32 * cell, row as f32 * cell);
-                painter.rect_filled(
-                    egui::Rect::from_min_size(min, egui::vec2(cell.max(1.0), cell.max(1.0))),
-                    0.0,
-                    cell_color(value, background),
-                );
+                painter.rect_filled(egui::Rect::from_min_size(min, egui::vec2(cell.max(1.0), cell.max(1.0))), 0.0, cell_color(value, background));
             }
         }
-        painter.rect_stroke(
-            rect,
-            0.0,
-            Stroke::new(1.0, ui.visuals().weak_text_color()),
-            egui::StrokeKind::Outside,
-        );
+        painter.rect_stroke(rect, 0.0, Stroke::new(1.0, ui.visuals().weak_text_color()), egui::StrokeKind::Outside);
         if let Some(pos) = response.hover_pos() {
             let col = (((pos.x - rect.left()) / cell) as usize).min(d - 1);
             let row = (((pos.y - rect.top()) / cell) as usize).min(d - 1);
-            response.on_hover_text(format!(
-                "{label}\nentry ({}, {}) = {:.4e}\n(largest |entry| = {:.4e})",
-                row + 1,
-                col + 1,
-                matrix[row * d + col],
-                largest
-            ));
+            response.on_hover_text(format!("{label}\nentry ({}, {}) = {:.4e}\n(largest |entry| = {:.4e})", row + 1, col + 1, matrix[row * d + col], largest));
         }
     });
 }
@@ -83,40 +64,18 @@ pub fn agop_heatmaps(ui: &mut egui::Ui, agop: Option<&AgopMatrices>, height: f32
         return egui::Rect::from_min_max(top, ui.cursor().min);
     };
     let label_height = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
-    let side = ((ui.available_width() - 3.0 * ui.spacing().item_spacing.x) / 2.0)
-        .min(height - 2.0 * label_height)
-        .max(60.0);
+    let side = ((ui.available_width() - 3.0 * ui.spacing().item_spacing.x) / 2.0).min(height - 2.0 * label_height).max(60.0);
     ui.horizontal_top(|ui| {
         heatmap(
             ui,
             AGOP_MODEL_LABEL,
-            &format!(
-                "The network's AGOP at step {} ({} × {} inputs).",
-                agop.step, agop.d, agop.d
-            ),
+            &format!("The network's AGOP at step {} ({} × {} inputs).", agop.step, agop.d, agop.d),
             &agop.model,
             agop.d,
             side,
         );
-        heatmap(
-            ui,
-            AGOP_TARGET_LABEL,
-            "The teacher function's AGOP on the same inputs: the features to be learned.",
-            &agop.target,
-            agop.d,
-            side,
-        );
+        heatmap(ui, AGOP_TARGET_LABEL, "The teacher function's AGOP on the same inputs: the features to be learned.", &agop.target, agop.d, side);
     });
-    ui.label(
-        RichText::new(format!(
-            "{0} × {0} · step {1} · red +, blue −, each scaled to its largest entry",
-            agop.d, agop.step
-        ))
-        .small()
-        .weak(),
-    );
-    egui::Rect::from_min_max(
-        top,
-        egui::pos2(top.x + ui.available_width(), ui.cursor().min.y),
-    )
+    ui.label(RichText::new(format!("{0} × {0} · step {1} · red +, blue −, each scaled to its largest entry", agop.d, agop.step)).small().weak());
+    egui::Rect::from_min_max(top, egui::pos2(top.x + ui.available_width(), ui.cursor().min.y))
 }

@@ -3,10 +3,10 @@
 //! that edit a draft preset, validate it (config::validate) and restart the run from it.
 //! Every control carries a tooltip saying what it is and what it does to the dynamics.
 
+use eframe::egui;
 use super::App;
 use crate::config::{Approx, DataKind, LossKind, ModelKind, Reduction, XSpec, YSpec};
 use crate::runner::{Command, RunStatus, Speed};
-use eframe::egui;
 use egui::{Color32, ComboBox, DragValue, RichText, Slider};
 
 pub const PLAY_LABEL: &str = "Play";
@@ -90,15 +90,9 @@ impl App {
             let mut limit = self.steps_limit_ui;
             let label = ui.label("steps limit");
             let response = ui
-                .add(
-                    DragValue::new(&mut limit)
-                        .range(1..=100_000_000u64)
-                        .speed(10.0),
-                )
+                .add(DragValue::new(&mut limit).range(1..=100_000_000u64).speed(10.0))
                 .labelled_by(label.id)
-                .on_hover_text(
-                    "How many steps the run makes in all. Raising it lets a finished run continue.",
-                );
+                .on_hover_text("How many steps the run makes in all. Raising it lets a finished run continue.");
             if response.changed() {
                 self.steps_limit_ui = limit;
                 self.outbox.push(Command::SetStepsLimit(limit));
@@ -110,9 +104,7 @@ impl App {
         section(ui, "Learning rate (live)");
         // Until the runner reports, there is no η to show or change.
         let known = self.snapshot.is_some();
-        let recently_sent = self
-            .eta_sent_at
-            .is_some_and(|t| t.elapsed().as_secs_f64() < 0.5);
+        let recently_sent = self.eta_sent_at.is_some_and(|t| t.elapsed().as_secs_f64() < 0.5);
         if let Some(s) = &self.snapshot
             && !self.eta_editing
             && !recently_sent
@@ -163,79 +155,30 @@ impl App {
 
     /// The Meltzer–Liu row: ▲ at the catapult-guaranteed bound and at the divergence bound
     /// (arrows at the edge when a bound lies beyond the slider), and a line saying what they are.
-    fn meltzer_liu_marks_ui(
-        &self,
-        ui: &mut egui::Ui,
-        slider_left: f32,
-        catapult: f64,
-        divergence: Option<f64>,
-    ) {
+    fn meltzer_liu_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32, catapult: f64, divergence: Option<f64>) {
         let width = ui.spacing().slider_width;
         let handle_radius = ui.spacing().interact_size.y / 2.5;
-        let (rect, response) =
-            ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
         let painter = ui.painter();
-        let x_of = |v: f64| {
-            slider_left
-                + handle_radius
-                + (width - 2.0 * handle_radius)
-                    * (v.clamp(0.0, ETA_SCALED_MAX) / ETA_SCALED_MAX) as f32
-        };
+        let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v.clamp(0.0, ETA_SCALED_MAX) / ETA_SCALED_MAX) as f32;
         let font = egui::FontId::proportional(11.0);
-        let mut marks = vec![(
-            catapult,
-            "catapult below",
-            Color32::from_rgb(235, 150, 30),
-            egui::Align2::RIGHT_TOP,
-        )];
+        let mut marks = vec![(catapult, "catapult below", Color32::from_rgb(235, 150, 30), egui::Align2::RIGHT_TOP)];
         if let Some(d) = divergence {
-            marks.push((
-                d,
-                "diverges above",
-                Color32::from_rgb(200, 60, 150),
-                egui::Align2::LEFT_TOP,
-            ));
+            marks.push((d, "diverges above", Color32::from_rgb(200, 60, 150), egui::Align2::LEFT_TOP));
         }
         for (value, text, color, align) in marks {
             let x = x_of(value);
             let beyond = value > ETA_SCALED_MAX;
-            painter.text(
-                egui::pos2(x, rect.top()),
-                egui::Align2::CENTER_TOP,
-                if beyond { "▶" } else { "▲" },
-                font.clone(),
-                color,
-            );
-            let offset = if align == egui::Align2::RIGHT_TOP {
-                -6.0
-            } else {
-                6.0
-            };
-            let (text, align) = if beyond {
-                (format!("{text} {value:.2}"), egui::Align2::RIGHT_TOP)
-            } else {
-                (text.to_string(), align)
-            };
-            painter.text(
-                egui::pos2(x + if beyond { -10.0 } else { offset }, rect.top() + 1.0),
-                align,
-                text,
-                font.clone(),
-                color,
-            );
+            painter.text(egui::pos2(x, rect.top()), egui::Align2::CENTER_TOP, if beyond { "▶" } else { "▲" }, font.clone(), color);
+            let offset = if align == egui::Align2::RIGHT_TOP { -6.0 } else { 6.0 };
+            let (text, align) = if beyond { (format!("{text} {value:.2}"), egui::Align2::RIGHT_TOP) } else { (text.to_string(), align) };
+            painter.text(egui::pos2(x + if beyond { -10.0 } else { offset }, rect.top() + 1.0), align, text, font.clone(), color);
         }
-        let divergence_text = divergence.map_or("no divergence bound (ReLU)".to_string(), |d| {
-            format!("diverges above {d:.2}")
-        });
+        let divergence_text = divergence.map_or("no divergence bound (ReLU)".to_string(), |d| format!("diverges above {d:.2}"));
         let tip = "Meltzer & Liu's bounds for a two-layer homogeneous net on one example with y = 0, computed by the                    engine for this initialization: for η·λ₀ between 2 and the first bound a catapult is guaranteed;                    above the second the run must diverge. In between, theory does not decide.";
         response.on_hover_text(tip);
-        ui.label(
-            RichText::new(format!(
-                "Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ < {catapult:.2}; {divergence_text}"
-            ))
-            .small(),
-        )
-        .on_hover_text(tip);
+        ui.label(RichText::new(format!("Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ < {catapult:.2}; {divergence_text}")).small())
+            .on_hover_text(tip);
     }
 
     fn eta_edge_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32) {
@@ -243,39 +186,24 @@ impl App {
         let handle_radius = ui.spacing().interact_size.y / 2.5;
         let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
         let painter = ui.painter();
-        let x_of = |v: f64| {
-            slider_left
-                + handle_radius
-                + (width - 2.0 * handle_radius) * (v / ETA_SCALED_MAX) as f32
-        };
+        let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v / ETA_SCALED_MAX) as f32;
         let font = egui::FontId::proportional(12.0);
         for (value, text, color) in [
             (2.0, "2 lazy edge", Color32::from_rgb(60, 170, 90)),
             (4.0, "4", Color32::from_rgb(220, 60, 60)),
         ] {
             let x = x_of(value);
-            painter.line_segment(
-                [egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0)],
-                egui::Stroke::new(2.0, color),
-            );
-            painter.text(
-                egui::pos2(x, rect.top() + 5.0),
-                egui::Align2::CENTER_TOP,
-                text,
-                font.clone(),
-                color,
-            );
+            painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0)], egui::Stroke::new(2.0, color));
+            painter.text(egui::pos2(x, rect.top() + 5.0), egui::Align2::CENTER_TOP, text, font.clone(), color);
         }
     }
 
     fn structure_controls_ui(&mut self, ui: &mut egui::Ui) {
         section(ui, "Model, data, loss (restarts the run)");
         ui.label(
-            RichText::new(
-                "Changing these builds a new run from a fresh initialization (same seed).",
-            )
-            .small()
-            .weak(),
+            RichText::new("Changing these builds a new run from a fresh initialization (same seed).")
+                .small()
+                .weak(),
         );
         let mut commit = false;
         let before = self.draft.clone();
@@ -456,18 +384,12 @@ impl App {
             self.apply_draft();
         }
         if let Some(message) = &self.control_error {
-            ui.label(
-                RichText::new(format!("Error: {message}")).color(Color32::from_rgb(220, 60, 60)),
-            );
+            ui.label(RichText::new(format!("Error: {message}")).color(Color32::from_rgb(220, 60, 60)));
         }
     }
 
     pub(super) fn send_speed(&mut self) {
-        let speed = if self.prefs.unlimited {
-            Speed::Unlimited
-        } else {
-            Speed::StepsPerSecond(self.prefs.steps_per_second)
-        };
+        let speed = if self.prefs.unlimited { Speed::Unlimited } else { Speed::StepsPerSecond(self.prefs.steps_per_second) };
         self.outbox.push(Command::SetSpeed(speed));
     }
 
@@ -527,12 +449,7 @@ fn switch_data_kind(draft: &mut crate::config::Preset, kind: DataKind) {
             data.y = Some(YSpec::One(0.0));
         }
         DataKind::Points => {
-            data.x = Some(XSpec::Many(vec![
-                vec![1.0],
-                vec![2.0],
-                vec![-1.0],
-                vec![-1.5],
-            ]));
+            data.x = Some(XSpec::Many(vec![vec![1.0], vec![2.0], vec![-1.0], vec![-1.5]]));
             data.y = Some(YSpec::Many(vec![1.0, 1.0, -1.0, -1.0]));
             data.d = 1;
         }

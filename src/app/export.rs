@@ -5,10 +5,10 @@
 //! typed into the export path field; files are written off the UI thread, answers come back
 //! over a channel.
 
+use eframe::egui;
 use super::App;
 use super::presets_ui::write_atomically;
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use eframe::egui;
 use egui::{Color32, RichText};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -160,12 +160,7 @@ impl ExportState {
 }
 
 /// Writes an RGBA screenshot (optionally cropped to `rect` in points) as PNG.
-fn save_png(
-    image: &egui::ColorImage,
-    rect: Option<egui::Rect>,
-    pixels_per_point: f32,
-    path: &Path,
-) -> Result<(), String> {
+fn save_png(image: &egui::ColorImage, rect: Option<egui::Rect>, pixels_per_point: f32, path: &Path) -> Result<(), String> {
     let cropped;
     let image = match rect {
         Some(rect) => {
@@ -183,15 +178,8 @@ fn save_png(
         None => image,
     };
     let [w, h] = image.size;
-    image::save_buffer_with_format(
-        path,
-        image.as_raw(),
-        w as u32,
-        h as u32,
-        image::ExtendedColorType::Rgba8,
-        image::ImageFormat::Png,
-    )
-    .map_err(|e| format!("{}: cannot write PNG: {e}", path.display()))
+    image::save_buffer_with_format(path, image.as_raw(), w as u32, h as u32, image::ExtendedColorType::Rgba8, image::ImageFormat::Png)
+        .map_err(|e| format!("{}: cannot write PNG: {e}", path.display()))
 }
 
 fn write_bytes(path: &Path, bytes: std::io::Result<Vec<u8>>) -> Result<String, String> {
@@ -220,11 +208,7 @@ impl App {
         self.export.busy = true;
         let tx = self.export.tx.clone();
         let file_name = target.default_file_name();
-        let (filter, extension) = if target.is_png() {
-            ("PNG image", "png")
-        } else {
-            ("CSV", "csv")
-        };
+        let (filter, extension) = if target.is_png() { ("PNG image", "png") } else { ("CSV", "csv") };
         std::thread::spawn(move || {
             let picked = rfd::FileDialog::new()
                 .set_title(format!("Export {}", target.label()))
@@ -247,8 +231,7 @@ impl App {
                     ExportTarget::PinCsv(k) => match self.pins.get(k) {
                         Some(pin) => pin.history.clone(),
                         None => {
-                            self.export.message =
-                                Some(Err(format!("there is no pinned run {}", k + 1)));
+                            self.export.message = Some(Err(format!("there is no pinned run {}", k + 1)));
                             return;
                         }
                     },
@@ -266,14 +249,12 @@ impl App {
             ExportTarget::SweepCsv => {
                 let rows = self.sweep_rows();
                 if rows.is_empty() {
-                    self.export.message =
-                        Some(Err("no sweep results yet: run a sweep first".into()));
+                    self.export.message = Some(Err("no sweep results yet: run a sweep first".into()));
                     return;
                 }
                 std::thread::spawn(move || {
                     let mut bytes = Vec::new();
-                    let result =
-                        crate::output::write_summary_csv(&mut bytes, &rows).map(|()| bytes);
+                    let result = crate::output::write_summary_csv(&mut bytes, &rows).map(|()| bytes);
                     let _ = tx.send(ExportReply::Done(write_bytes(&path, result)));
                     repaint_ctx.request_repaint();
                 });
@@ -283,10 +264,7 @@ impl App {
                     ExportTarget::PlotPng(plot) => match self.export.plot_rects.get(&plot) {
                         Some(rect) => Some(*rect),
                         None => {
-                            self.export.message = Some(Err(format!(
-                                "the {} is not on screen: switch to its view first",
-                                plot.label()
-                            )));
+                            self.export.message = Some(Err(format!("the {} is not on screen: switch to its view first", plot.label())));
                             return;
                         }
                     },
@@ -296,8 +274,7 @@ impl App {
                 ctx.request_screenshot(move |image: Arc<egui::ColorImage>| {
                     // Encoding takes a moment: not on the render thread.
                     std::thread::spawn(move || {
-                        let result = save_png(&image, rect, pixels_per_point, &path)
-                            .map(|()| format!("Wrote {}", path.display()));
+                        let result = save_png(&image, rect, pixels_per_point, &path).map(|()| format!("Wrote {}", path.display()));
                         let _ = tx.send(ExportReply::Done(result));
                         repaint_ctx.request_repaint();
                     });

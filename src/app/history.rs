@@ -66,22 +66,11 @@ impl History {
     pub fn memory_bytes(&self) -> usize {
         let f = |v: &Vec<f64>| v.capacity() * 8;
         let o = |v: &Vec<Option<f64>>| v.capacity() * 16;
-        [
-            &self.step,
-            &self.eta,
-            &self.loss,
-            &self.lambda_hat,
-            &self.lambda_hat_2,
-            &self.lambda_raw,
-            &self.eta_lambda,
-            &self.weight_norm_sq,
-            &self.dist_from_init,
-            &self.u,
-            &self.v,
-        ]
-        .iter()
-        .map(|v| f(v))
-        .sum::<usize>()
+        [&self.step, &self.eta, &self.loss, &self.lambda_hat, &self.lambda_hat_2, &self.lambda_raw, &self.eta_lambda,
+            &self.weight_norm_sq, &self.dist_from_init, &self.u, &self.v]
+            .iter()
+            .map(|v| f(v))
+            .sum::<usize>()
             + [
                 &self.train_acc,
                 &self.sparsity,
@@ -93,9 +82,7 @@ impl History {
                 &self.agop_alignment,
                 &self.batch_crit_eta,
             ]
-            .iter()
-            .map(|v| o(v))
-            .sum::<usize>()
+            .iter().map(|v| o(v)).sum::<usize>()
             + self.regime.capacity()
     }
 
@@ -193,10 +180,7 @@ impl History {
         // Every optional column any sample has (SGD's batch rate is absent at step 0).
         let mut present = [false; 8];
         for i in 0..self.len() {
-            for (p, has) in present
-                .iter_mut()
-                .zip(crate::output::extra_presence(&self.sample(i)))
-            {
+            for (p, has) in present.iter_mut().zip(crate::output::extra_presence(&self.sample(i))) {
                 *p |= has;
             }
         }
@@ -241,13 +225,7 @@ impl History {
 /// Points to draw for `ys` against `xs` over `range`: all of them when there are few, else per
 /// bucket (≈ one pixel column) the minimum and the maximum in the order they occur, which
 /// keeps every spike visible. `transform` maps a value to what is plotted (e.g. log10).
-pub fn decimate(
-    xs: &[f64],
-    ys: &[f64],
-    range: std::ops::Range<usize>,
-    buckets: usize,
-    transform: impl Fn(f64) -> f64,
-) -> Vec<[f64; 2]> {
+pub fn decimate(xs: &[f64], ys: &[f64], range: std::ops::Range<usize>, buckets: usize, transform: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
     let count = range.len();
     let buckets = buckets.max(1);
     if count <= 2 * buckets {
@@ -270,11 +248,7 @@ pub fn decimate(
                 i_max = i;
             }
         }
-        let (first, second) = if i_min <= i_max {
-            (i_min, i_max)
-        } else {
-            (i_max, i_min)
-        };
+        let (first, second) = if i_min <= i_max { (i_min, i_max) } else { (i_max, i_min) };
         out.push([xs[first], transform(ys[first])]);
         if second != first {
             out.push([xs[second], transform(ys[second])]);
@@ -295,15 +269,8 @@ pub fn has_values(column: &[Option<f64>]) -> bool {
 }
 
 /// Like `decimate`, for an optional column: the samples without a value are skipped.
-pub fn decimate_present(
-    xs: &[f64],
-    ys: &[Option<f64>],
-    range: std::ops::Range<usize>,
-    buckets: usize,
-    transform: impl Fn(f64) -> f64,
-) -> Vec<[f64; 2]> {
-    let (steps, values): (Vec<f64>, Vec<f64>) =
-        range.filter_map(|i| ys[i].map(|y| (xs[i], y))).unzip();
+pub fn decimate_present(xs: &[f64], ys: &[Option<f64>], range: std::ops::Range<usize>, buckets: usize, transform: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
+    let (steps, values): (Vec<f64>, Vec<f64>) = range.filter_map(|i| ys[i].map(|y| (xs[i], y))).unzip();
     if steps.is_empty() {
         return Vec::new();
     }
@@ -311,11 +278,7 @@ pub fn decimate_present(
 }
 
 /// Runs of equal regime over `range` as (first step, last step, regime).
-pub fn regime_runs(
-    xs: &[f64],
-    regimes: &[Regime],
-    range: std::ops::Range<usize>,
-) -> Vec<(f64, f64, Regime)> {
+pub fn regime_runs(xs: &[f64], regimes: &[Regime], range: std::ops::Range<usize>) -> Vec<(f64, f64, Regime)> {
     let mut runs: Vec<(f64, f64, Regime)> = Vec::new();
     for i in range {
         match runs.last_mut() {
@@ -333,11 +296,7 @@ mod tests {
     fn resident_bytes() -> Option<usize> {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;
         let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        line.split_whitespace()
-            .nth(1)?
-            .parse::<usize>()
-            .ok()
-            .map(|kb| kb * 1024)
+        line.split_whitespace().nth(1)?.parse::<usize>().ok().map(|kb| kb * 1024)
     }
 
     /// A long headless run (1.5 million steps of a real Simulation) stays within the stated
@@ -349,9 +308,7 @@ mod tests {
             ("train.steps".to_string(), serde_json::json!(1_500_000)),
             ("train.eta_scaled".to_string(), serde_json::json!(1.5)),
         ];
-        let preset = crate::library::shipped("catapult-uv", &overrides)
-            .unwrap()
-            .unwrap();
+        let preset = crate::library::shipped("catapult-uv", &overrides).unwrap().unwrap();
         let mut sim = crate::sim::Simulation::new(&preset).unwrap();
         let before = resident_bytes();
         let mut history = History::default();
@@ -360,39 +317,16 @@ mod tests {
             history.push(&sample, Regime::Stable);
         }
         let bound = HISTORY_LIMIT * BYTES_PER_SAMPLE;
-        assert!(
-            history.len() <= HISTORY_LIMIT,
-            "{} samples kept",
-            history.len()
-        );
-        assert!(
-            history.memory_bytes() <= bound,
-            "{} bytes > bound {bound}",
-            history.memory_bytes()
-        );
+        assert!(history.len() <= HISTORY_LIMIT, "{} samples kept", history.len());
+        assert!(history.memory_bytes() <= bound, "{} bytes > bound {bound}", history.memory_bytes());
         assert_eq!(history.step[0], 0.0, "the start is kept");
-        assert_eq!(
-            history.last_step(),
-            Some(1_500_000),
-            "the newest sample is kept"
-        );
-        assert!(
-            history.step.windows(2).all(|w| w[0] < w[1]),
-            "steps stay in order"
-        );
+        assert_eq!(history.last_step(), Some(1_500_000), "the newest sample is kept");
+        assert!(history.step.windows(2).all(|w| w[0] < w[1]), "steps stay in order");
         if let (Some(before), Some(after)) = (before, resident_bytes()) {
             // Other tests run in this process too: allow generous slack over the bound.
-            assert!(
-                after.saturating_sub(before) < 4 * bound,
-                "resident memory grew by {} bytes",
-                after - before
-            );
+            assert!(after.saturating_sub(before) < 4 * bound, "resident memory grew by {} bytes", after - before);
         }
-        eprintln!(
-            "history: {} samples, {} bytes (bound {bound})",
-            history.len(),
-            history.memory_bytes()
-        );
+        eprintln!("history: {} samples, {} bytes (bound {bound})", history.len(), history.memory_bytes());
     }
 
     #[test]

@@ -15,48 +15,31 @@ mod presets_ui;
 mod schedule;
 mod sweep_view;
 
-pub use agop_view::{AGOP_HEATMAPS_TITLE, AGOP_MODEL_LABEL, AGOP_TARGET_LABEL};
-pub use controls::{
-    ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL,
-    WIDTH_LABEL,
-};
-pub use export::{
-    EXPORT_DIALOG_LABEL, EXPORT_PATH_LABEL, EXPORT_SECTION_LABEL, EXPORT_WHAT_LABEL,
-    EXPORT_WRITE_LABEL, ExportTarget, PlotId,
-};
+pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL, WIDTH_LABEL};
 pub use history::{BYTES_PER_SAMPLE, HISTORY_LIMIT, History, decimate, regime_runs};
-pub use phase_plane::{
-    PHASE_PLANE_TITLE, PhaseView, RHO_PLANE_TITLE, RHO_TOGGLE_LABEL, SQRT_GAMMA_LINE_LABEL,
-    UV_TOGGLE_LABEL,
-};
-pub use pins::{MAX_PINS, PIN_LABEL, Pin, UNPIN_ALL_LABEL};
+pub use agop_view::{AGOP_HEATMAPS_TITLE, AGOP_MODEL_LABEL, AGOP_TARGET_LABEL};
+pub use phase_plane::{PHASE_PLANE_TITLE, PhaseView, RHO_PLANE_TITLE, RHO_TOGGLE_LABEL, SQRT_GAMMA_LINE_LABEL, UV_TOGGLE_LABEL};
 pub use plots::{
-    AGOP_ALIGNMENT_TITLE, BATCH_CRIT_SERIES, ETA_ABOVE_SERIES, LAMBDA_NTK_SERIES, LAMBDA_TITLE,
-    LOSS_REST_SERIES, LOSS_TITLE, LOSS_TOP_SERIES, RISE_ABOVE_SERIES, SGD_TITLE, TEST_LOSS_SERIES,
-    WEIGHTS_TITLE,
+    AGOP_ALIGNMENT_TITLE, BATCH_CRIT_SERIES, ETA_ABOVE_SERIES, LAMBDA_NTK_SERIES, LAMBDA_TITLE, LOSS_REST_SERIES, LOSS_TITLE, LOSS_TOP_SERIES,
+    RISE_ABOVE_SERIES, SGD_TITLE, TEST_LOSS_SERIES, WEIGHTS_TITLE,
 };
-pub use presets_ui::{
-    FileReply, LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL, PRESET_GROUPS, preset_group,
-    write_atomically,
-};
-pub use schedule::{
-    SCHEDULE_ADD_LABEL, SCHEDULE_APPLY_LABEL, SCHEDULE_SECTION_LABEL, schedule_step_label,
-    schedule_value_label,
-};
+pub use presets_ui::{FileReply, LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL, PRESET_GROUPS, preset_group, write_atomically};
+pub use schedule::{SCHEDULE_ADD_LABEL, SCHEDULE_APPLY_LABEL, SCHEDULE_SECTION_LABEL, schedule_step_label, schedule_value_label};
+pub use export::{EXPORT_DIALOG_LABEL, EXPORT_PATH_LABEL, EXPORT_SECTION_LABEL, EXPORT_WHAT_LABEL, EXPORT_WRITE_LABEL, ExportTarget, PlotId};
+pub use pins::{MAX_PINS, PIN_LABEL, Pin, UNPIN_ALL_LABEL};
 pub use sweep_view::{
-    ML_CATAPULT_LABEL, ML_DIVERGENCE_LABEL, SWEEP_CANCEL_LABEL, SWEEP_COUNT_LABEL,
-    SWEEP_FINAL_TITLE, SWEEP_FROM_LABEL, SWEEP_NORM_TITLE, SWEEP_PEAK_TITLE, SWEEP_PHASE_TITLE,
-    SWEEP_SEEDS_LABEL, SWEEP_START_LABEL, SWEEP_STEPS_LABEL, SWEEP_TO_LABEL, SWEEP_WIDTHS_LABEL,
-    SweepForm, phase_key_label,
+    SWEEP_CANCEL_LABEL, SWEEP_COUNT_LABEL, SWEEP_FINAL_TITLE, SWEEP_FROM_LABEL, SWEEP_NORM_TITLE, SWEEP_PEAK_TITLE, SWEEP_PHASE_TITLE,
+    SWEEP_SEEDS_LABEL, SWEEP_START_LABEL, SWEEP_STEPS_LABEL, SWEEP_TO_LABEL, SWEEP_WIDTHS_LABEL, SweepForm, phase_key_label,
+    ML_CATAPULT_LABEL, ML_DIVERGENCE_LABEL,
 };
 /// The status-strip text of the SGD match rate starts with this.
 pub const MATCH_RATE_LABEL: &str = "match rate";
 
+use eframe::egui;
 use crate::cli::describe_model;
 use crate::config::Preset;
 use crate::runner::{Command, Event, Regime, RunSnapshot, RunStatus, RunnerHandle, Speed};
 use crate::sim::Phase;
-use eframe::egui;
 use egui::{Color32, Key, Modifiers, RichText};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -156,17 +139,8 @@ impl App {
         App::with_prefs(preset, repaint, Prefs::default(), true)
     }
 
-    fn with_prefs(
-        preset: Preset,
-        repaint: Box<dyn Fn() + Send>,
-        prefs: Prefs,
-        start_paused: bool,
-    ) -> App {
-        let speed = if prefs.unlimited {
-            Speed::Unlimited
-        } else {
-            Speed::StepsPerSecond(prefs.steps_per_second)
-        };
+    fn with_prefs(preset: Preset, repaint: Box<dyn Fn() + Send>, prefs: Prefs, start_paused: bool) -> App {
+        let speed = if prefs.unlimited { Speed::Unlimited } else { Speed::StepsPerSecond(prefs.steps_per_second) };
         let runner = RunnerHandle::spawn(preset.clone(), speed, start_paused, repaint);
         let sweep = sweep_view::SweepState::new(&preset);
         App {
@@ -204,17 +178,9 @@ impl App {
 
     /// The eframe entry: restores preferences from storage and wires the repaint callback.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>, preset: Preset) -> App {
-        let prefs: Prefs = cc
-            .storage
-            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
-            .unwrap_or_default();
+        let prefs: Prefs = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
         let ctx = cc.egui_ctx.clone();
-        let mut app = App::with_prefs(
-            preset,
-            Box::new(move || ctx.request_repaint()),
-            prefs,
-            false,
-        );
+        let mut app = App::with_prefs(preset, Box::new(move || ctx.request_repaint()), prefs, false);
         app.setup_context(&cc.egui_ctx);
         app
     }
@@ -233,11 +199,7 @@ impl App {
     }
 
     fn apply_theme(&self, ctx: &egui::Context) {
-        ctx.set_theme(if self.prefs.dark {
-            egui::Theme::Dark
-        } else {
-            egui::Theme::Light
-        });
+        ctx.set_theme(if self.prefs.dark { egui::Theme::Dark } else { egui::Theme::Light });
     }
 
     fn apply_text_size(&mut self, ctx: &egui::Context) {
@@ -340,16 +302,9 @@ impl App {
     fn drain_events(&mut self) {
         for event in self.runner.drain() {
             match event {
-                Event::NewRun {
-                    preset,
-                    first,
-                    snapshot,
-                } => {
+                Event::NewRun { preset, first, snapshot } => {
                     self.history.clear();
-                    self.history.push(
-                        &first,
-                        Regime::of(&first, snapshot.eta_max_theory.is_some()),
-                    );
+                    self.history.push(&first, Regime::of(&first, snapshot.eta_max_theory.is_some()));
                     self.samples_received += 1;
                     self.steps_limit_ui = snapshot.steps_limit;
                     self.eta_sent_at = None;
@@ -358,16 +313,8 @@ impl App {
                     self.snapshot = Some(snapshot);
                     self.reset_plots = true;
                 }
-                Event::Batch {
-                    samples,
-                    regimes,
-                    snapshot,
-                } => {
-                    if self
-                        .snapshot
-                        .as_ref()
-                        .is_some_and(|s| s.run_id != snapshot.run_id)
-                    {
+                Event::Batch { samples, regimes, snapshot } => {
+                    if self.snapshot.as_ref().is_some_and(|s| s.run_id != snapshot.run_id) {
                         continue;
                     }
                     for (sample, regime) in samples.iter().zip(regimes) {
@@ -378,11 +325,7 @@ impl App {
                     self.snapshot = Some(snapshot);
                 }
                 Event::Status(snapshot) => {
-                    if self
-                        .snapshot
-                        .as_ref()
-                        .is_none_or(|s| s.run_id == snapshot.run_id)
-                    {
+                    if self.snapshot.as_ref().is_none_or(|s| s.run_id == snapshot.run_id) {
                         self.steps_limit_ui = snapshot.steps_limit;
                         self.snapshot = Some(snapshot);
                     }
@@ -410,11 +353,7 @@ impl App {
             self.help_open = !self.help_open;
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F2)) {
-            self.view = if self.view == View::Live {
-                View::Sweep
-            } else {
-                View::Live
-            };
+            self.view = if self.view == View::Live { View::Sweep } else { View::Live };
         }
     }
 
@@ -459,11 +398,7 @@ impl App {
     // ---- Layout ----
 
     fn record_frame_time(&mut self, ms: f64) {
-        self.frame_ms = if self.frame_ms == 0.0 {
-            ms
-        } else {
-            0.9 * self.frame_ms + 0.1 * ms
-        };
+        self.frame_ms = if self.frame_ms == 0.0 { ms } else { 0.9 * self.frame_ms + 0.1 * ms };
         self.frame_ms_max = ms.max(0.995 * self.frame_ms_max);
     }
 
@@ -564,16 +499,8 @@ impl App {
     fn error_bar_ui(&mut self, ui: &mut egui::Ui) {
         if let Some(error) = self.last_error.clone() {
             ui.horizontal_wrapped(|ui| {
-                ui.label(
-                    RichText::new(format!("Error: {error}"))
-                        .color(Color32::from_rgb(230, 70, 70))
-                        .strong(),
-                );
-                if ui
-                    .small_button("dismiss")
-                    .on_hover_text("Hide this message.")
-                    .clicked()
-                {
+                ui.label(RichText::new(format!("Error: {error}")).color(Color32::from_rgb(230, 70, 70)).strong());
+                if ui.small_button("dismiss").on_hover_text("Hide this message.").clicked() {
                     self.last_error = None;
                 }
             });
@@ -581,12 +508,7 @@ impl App {
     }
 
     fn plots_ui(&mut self, ui: &mut egui::Ui) {
-        let inputs = plots::PlotInputs {
-            history: &self.history,
-            snapshot: self.snapshot.as_ref(),
-            reset: self.reset_plots,
-            pins: &self.pins,
-        };
+        let inputs = plots::PlotInputs { history: &self.history, snapshot: self.snapshot.as_ref(), reset: self.reset_plots, pins: &self.pins };
         let mut rects = Vec::new();
         let available = ui.available_size();
         let spacing = ui.spacing().item_spacing;
@@ -596,88 +518,40 @@ impl App {
         // SGD runs get a fourth plot (η against the batch critical rate); teacher data gets the
         // AGOP heatmaps and the alignment plot under a shorter phase plane.
         let sgd = history::has_values(&self.history.batch_crit_eta);
-        let teacher = history::has_values(&self.history.agop_alignment)
-            || self.snapshot.as_ref().is_some_and(|s| s.agop.is_some());
+        let teacher = history::has_values(&self.history.agop_alignment) || self.snapshot.as_ref().is_some_and(|s| s.agop.is_some());
         let left_plots = if sgd { 4.0 } else { 3.0 };
-        let plot_height = ((available.y - left_plots * title_height - left_plots * spacing.y)
-            / left_plots
-            - 16.0)
-            .max(80.0);
+        let plot_height = ((available.y - left_plots * title_height - left_plots * spacing.y) / left_plots - 16.0).max(80.0);
         let phase_height = (available.y - title_height - spacing.y - 16.0).max(120.0);
         // The ρ/⟨v⟩ plane is Huang et al. 2025's view of two-layer *linear* nets.
-        let linear_net = self.preset.model.kind == crate::config::ModelKind::TwoLayer
-            && self.preset.model.a_neg == 1.0;
-        let gamma_y = self
-            .snapshot
-            .as_ref()
-            .map(|s| s.gamma_y)
-            .filter(|_| linear_net);
+        let linear_net = self.preset.model.kind == crate::config::ModelKind::TwoLayer && self.preset.model.a_neg == 1.0;
+        let gamma_y = self.snapshot.as_ref().map(|s| s.gamma_y).filter(|_| linear_net);
         let agop = self.snapshot.as_ref().and_then(|s| s.agop.clone());
         let phase_view = &mut self.phase_view;
         ui.horizontal_top(|ui| {
-            ui.allocate_ui_with_layout(
-                egui::vec2(left_width, available.y),
-                egui::Layout::top_down(egui::Align::LEFT),
-                |ui| {
-                    ui.set_width(left_width);
-                    // With four plots the loss (which carries the most series) gets more room, the weights less.
-                    let (loss_height, weights_height) = if sgd {
-                        (plot_height * 1.4, plot_height * 0.6)
-                    } else {
-                        (plot_height, plot_height)
-                    };
-                    rects.push((PlotId::Loss, plots::loss_plot(ui, &inputs, loss_height)));
-                    rects.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
-                    rects.push((
-                        PlotId::Weights,
-                        plots::weights_plot(ui, &inputs, weights_height),
-                    ));
-                    if sgd {
-                        plots::sgd_rate_plot(ui, &inputs, plot_height);
-                    }
-                },
-            );
-            ui.allocate_ui_with_layout(
-                egui::vec2(right_width, available.y),
-                egui::Layout::top_down(egui::Align::LEFT),
-                |ui| {
-                    ui.set_width(right_width);
-                    if teacher {
-                        let phase_height = (available.y * 0.36).max(120.0);
-                        rects.push((
-                            PlotId::PhasePlane,
-                            phase_plane::phase_panel(
-                                ui,
-                                inputs.history,
-                                inputs.pins,
-                                inputs.reset,
-                                phase_height,
-                                phase_view,
-                                gamma_y,
-                            ),
-                        ));
-                        let heatmap_height =
-                            (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height);
-                        agop_view::agop_heatmaps(ui, agop.as_deref(), heatmap_height);
-                        let alignment_height =
-                            (ui.available_height() - title_height - 16.0).max(80.0);
-                        plots::agop_alignment_plot(ui, &inputs, alignment_height);
-                    } else {
-                        rects.push((
-                            PlotId::PhasePlane,
-                            phase_plane::phase_panel(
-                                ui,
-                                inputs.history,
-                                inputs.pins,
-                                inputs.reset,
-                                phase_height,
-                                phase_view,
-                                gamma_y,
-                            ),
-                        ));
-                    }
-                },
-            );
+            ui.allocate_ui_with_layout(egui::vec2(left_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
+                ui.set_width(left_width);
+                // With four plots the loss (which carries the most series) gets more room, the weights less.
+                let (loss_height, weights_height) = if sgd { (plot_height * 1.4, plot_height * 0.6) } else { (plot_height, plot_height) };
+                rects.push((PlotId::Loss, plots::loss_plot(ui, &inputs, loss_height)));
+                rects.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
+                rects.push((PlotId::Weights, plots::weights_plot(ui, &inputs, weights_height)));
+                if sgd {
+                    plots::sgd_rate_plot(ui, &inputs, plot_height);
+                }
+            });
+            ui.allocate_ui_with_layout(egui::vec2(right_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
+                ui.set_width(right_width);
+                if teacher {
+                    let phase_height = (available.y * 0.36).max(120.0);
+                    rects.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, inputs.history, inputs.pins, inputs.reset, phase_height, phase_view, gamma_y)));
+                    let heatmap_height = (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height);
+                    agop_view::agop_heatmaps(ui, agop.as_deref(), heatmap_height);
+                    let alignment_height = (ui.available_height() - title_height - 16.0).max(80.0);
+                    plots::agop_alignment_plot(ui, &inputs, alignment_height);
+                } else {
+                    rects.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, inputs.history, inputs.pins, inputs.reset, phase_height, phase_view, gamma_y)));
+                }
+            });
         });
         self.reset_plots = false;
         for (id, rect) in rects {
@@ -746,29 +620,14 @@ fn fmt_num(x: f64) -> String {
 
 fn phase_style(phase: Phase) -> (Color32, &'static str) {
     match phase {
-        Phase::Lazy => (
-            Color32::from_rgb(40, 140, 70),
-            "Lazy: the loss has fallen steadily and never rose; the kernel barely moves.",
-        ),
-        Phase::Catapult => (
-            Color32::from_rgb(215, 120, 20),
-            "Catapult: the loss spiked to more than twice its start; as it comes back down the kernel flattens (η·λ ends below 2).",
-        ),
-        Phase::Divergent => (
-            Color32::from_rgb(200, 40, 40),
-            "Divergent: the run blew up.",
-        ),
-        Phase::Oscillating => (
-            Color32::from_rgb(150, 80, 180),
-            "Oscillating: bounded but not converging.",
-        ),
-        Phase::Dead => (
-            Color32::from_rgb(90, 90, 90),
-            "Dead: the ReLU kernel collapsed.",
-        ),
+        Phase::Lazy => (Color32::from_rgb(40, 140, 70), "Lazy: the loss has fallen steadily and never rose; the kernel barely moves."),
+        Phase::Catapult => (Color32::from_rgb(215, 120, 20), "Catapult: the loss spiked to more than twice its start; as it comes back down the kernel flattens (η·λ ends below 2)."),
+        Phase::Divergent => (Color32::from_rgb(200, 40, 40), "Divergent: the run blew up."),
+        Phase::Oscillating => (Color32::from_rgb(150, 80, 180), "Oscillating: bounded but not converging."),
+        Phase::Dead => (Color32::from_rgb(90, 90, 90), "Dead: the ReLU kernel collapsed."),
         Phase::Unconverged => (
             Color32::from_rgb(70, 110, 170),
-            "Unconverged: the loss rose a little but not to a catapult, and has not settled below its start.",
+            "Unconverged: the loss rose a little but not to a catapult, and has not settled below its start."
         ),
     }
 }

@@ -5,10 +5,10 @@
 //! two-layer nets on data with γ_y > 0 a toggle switches to the (ρ, v̄) plane of Huang et al. 2025:
 //! v̄ against ρ with the line ρ = √γ_y·v̄ that the trajectory approaches.
 
+use eframe::egui;
 use super::history::{History, has_values};
 use super::pins::Pin;
 use super::plots::{decade_spacer, log10_clamped, pow10_label};
-use eframe::egui;
 use egui::{Color32, Id, RichText};
 use egui_plot::{AxisHints, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
 
@@ -30,15 +30,7 @@ pub enum PhaseView {
 }
 
 /// The phase-plane panel: the toggle (when the ρ/v̄ view applies), then the chosen plane.
-pub fn phase_panel(
-    ui: &mut egui::Ui,
-    history: &History,
-    pins: &[Pin],
-    reset: bool,
-    height: f32,
-    view: &mut PhaseView,
-    gamma_y: Option<f64>,
-) -> egui::Rect {
+pub fn phase_panel(ui: &mut egui::Ui, history: &History, pins: &[Pin], reset: bool, height: f32, view: &mut PhaseView, gamma_y: Option<f64>) -> egui::Rect {
     let gamma_y = gamma_y.filter(|g| *g > 0.0 && g.is_finite());
     let rho_applies = gamma_y.is_some() && has_values(&history.rho) && has_values(&history.v_mean);
     if !rho_applies {
@@ -54,13 +46,7 @@ pub fn phase_panel(
     });
     match view {
         PhaseView::UV => phase_plane(ui, history, pins, reset, height - row_height),
-        PhaseView::RhoVMean => rho_plane(
-            ui,
-            history,
-            reset,
-            height - row_height,
-            gamma_y.unwrap_or(0.0),
-        ),
+        PhaseView::RhoVMean => rho_plane(ui, history, reset, height - row_height, gamma_y.unwrap_or(0.0)),
     }
 }
 
@@ -76,13 +62,7 @@ fn short_number(value: f64) -> String {
 }
 
 /// v̄ against ρ, with the line ρ = √γ_y·v̄, the start and the current point.
-fn rho_plane(
-    ui: &mut egui::Ui,
-    history: &History,
-    reset: bool,
-    height: f32,
-    gamma_y: f64,
-) -> egui::Rect {
+fn rho_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32, gamma_y: f64) -> egui::Rect {
     let sqrt_gamma = gamma_y.sqrt();
     let n = history.len();
     let stride = n.div_ceil(MAX_TRAJECTORY_POINTS).max(1);
@@ -90,10 +70,7 @@ fn rho_plane(
         .step_by(stride)
         .filter_map(|i| Some([history.rho[i]?, history.v_mean[i]?]))
         .collect();
-    if n > 0
-        && (n - 1) % stride != 0
-        && let (Some(rho), Some(v)) = (history.rho[n - 1], history.v_mean[n - 1])
-    {
+    if n > 0 && (n - 1) % stride != 0 && let (Some(rho), Some(v)) = (history.rho[n - 1], history.v_mean[n - 1]) {
         trajectory.push([rho, v]);
     }
     let start = trajectory.first().copied();
@@ -106,33 +83,19 @@ fn rho_plane(
          Stage two: the loss drops and the ratio ρ/⟨v⟩ settles at √γ_y, γ_y = y^T X X^T y: the point runs along the dashed line.",
     );
     let ratio_text = match ratio {
-        Some(r) => format!(
-            "ρ/⟨v⟩ now = {}   √γ_y = {}",
-            super::fmt_num(r),
-            super::fmt_num(sqrt_gamma)
-        ),
+        Some(r) => format!("ρ/⟨v⟩ now = {}   √γ_y = {}", super::fmt_num(r), super::fmt_num(sqrt_gamma)),
         None => format!("√γ_y = {}", super::fmt_num(sqrt_gamma)),
     };
-    ui.label(RichText::new(ratio_text).small()).on_hover_text(
-        "The current ratio ρ/⟨v⟩ and the value √γ_y it tends to (γ_y from the engine).",
-    );
-    let label_height =
-        2.0 * (ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y);
-    let (v_lo, v_hi) = trajectory
-        .iter()
-        .fold((0.0f64, 0.0f64), |(lo, hi), p| (lo.min(p[1]), hi.max(p[1])));
-    let (rho_lo, rho_hi) = trajectory
-        .iter()
-        .fold((0.0f64, 0.0f64), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
+    ui.label(RichText::new(ratio_text).small()).on_hover_text("The current ratio ρ/⟨v⟩ and the value √γ_y it tends to (γ_y from the engine).");
+    let label_height = 2.0 * (ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y);
+    let (v_lo, v_hi) = trajectory.iter().fold((0.0f64, 0.0f64), |(lo, hi), p| (lo.min(p[1]), hi.max(p[1])));
+    let (rho_lo, rho_hi) = trajectory.iter().fold((0.0f64, 0.0f64), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
     // The line over the v̄ range shown, clipped to the ρ range (so a steep line does not flatten the view).
     let v_span = (v_hi - v_lo).max(1e-12);
     let line: Vec<[f64; 2]> = (0..=100)
         .map(|i| v_lo - 0.05 * v_span + 1.1 * v_span * i as f64 / 100.0)
         .map(|v| [sqrt_gamma * v, v])
-        .filter(|p| {
-            p[0] >= rho_lo - 0.1 * (rho_hi - rho_lo).abs().max(1e-12)
-                && p[0] <= rho_hi + 0.1 * (rho_hi - rho_lo).abs().max(1e-12)
-        })
+        .filter(|p| p[0] >= rho_lo - 0.1 * (rho_hi - rho_lo).abs().max(1e-12) && p[0] <= rho_hi + 0.1 * (rho_hi - rho_lo).abs().max(1e-12))
         .collect();
     let text_color = ui.visuals().text_color();
     let mut plot = Plot::new("plot_rho_plane")
@@ -147,20 +110,10 @@ fn rho_plane(
         .x_grid_spacer(super::plots::step_spacer)
         .y_axis_formatter(|mark, _| short_number(mark.value))
         .allow_scroll(false)
-        .legend(
-            Legend::default()
-                .position(egui_plot::Corner::RightBottom)
-                .background_alpha(0.6)
-                .follow_insertion_order(true)
-                .text_style(egui::TextStyle::Small),
-        )
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom).background_alpha(0.6).follow_insertion_order(true).text_style(egui::TextStyle::Small))
         .label_formatter(|pos| {
             let (name, p) = match pos {
-                egui_plot::HoverPosition::NearDataPoint {
-                    plot_name,
-                    position,
-                    ..
-                } => (*plot_name, *position),
+                egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),
                 egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
             };
             Some(format!("{name}\nρ = {:.4e}\n⟨v⟩ = {:.4e}", p.x, p.y))
@@ -169,32 +122,13 @@ fn rho_plane(
         plot = plot.reset();
     }
     plot.show(ui, |plot_ui| {
-        plot_ui.line(
-            Line::new(SQRT_GAMMA_LINE_LABEL, PlotPoints::new(line))
-                .color(Color32::from_rgb(235, 150, 30))
-                .style(LineStyle::dashed_dense())
-                .width(1.8),
-        );
-        plot_ui.line(
-            Line::new("trajectory", PlotPoints::new(trajectory))
-                .color(text_color.gamma_multiply(0.8))
-                .width(1.5),
-        );
+        plot_ui.line(Line::new(SQRT_GAMMA_LINE_LABEL, PlotPoints::new(line)).color(Color32::from_rgb(235, 150, 30)).style(LineStyle::dashed_dense()).width(1.8));
+        plot_ui.line(Line::new("trajectory", PlotPoints::new(trajectory)).color(text_color.gamma_multiply(0.8)).width(1.5));
         if let Some(p) = start {
-            plot_ui.points(
-                Points::new("start", vec![p])
-                    .shape(MarkerShape::Diamond)
-                    .radius(6.0)
-                    .color(Color32::from_rgb(80, 140, 230)),
-            );
+            plot_ui.points(Points::new("start", vec![p]).shape(MarkerShape::Diamond).radius(6.0).color(Color32::from_rgb(80, 140, 230)));
         }
         if let Some(p) = current {
-            plot_ui.points(
-                Points::new("now", vec![p])
-                    .shape(MarkerShape::Circle)
-                    .radius(7.0)
-                    .color(Color32::from_rgb(230, 60, 160)),
-            );
+            plot_ui.points(Points::new("now", vec![p]).shape(MarkerShape::Circle).radius(7.0).color(Color32::from_rgb(230, 60, 160)));
         }
     })
     .response
@@ -209,16 +143,8 @@ const LOWEST_DECADE: f64 = -8.0;
 /// The bottom of the log axis: one decade below the smallest u seen, never below 10^-9,
 /// never above 10^-3. u = 0 (the stable segment) is drawn there.
 fn axis_floor(u: &[f64]) -> f64 {
-    let smallest = u
-        .iter()
-        .copied()
-        .filter(|&x| x > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let smallest_log = if smallest.is_finite() {
-        smallest.log10()
-    } else {
-        -3.0
-    };
+    let smallest = u.iter().copied().filter(|&x| x > 0.0).fold(f64::INFINITY, f64::min);
+    let smallest_log = if smallest.is_finite() { smallest.log10() } else { -3.0 };
     (smallest_log.max(LOWEST_DECADE) - 1.0).min(-3.0).floor()
 }
 
@@ -226,23 +152,14 @@ fn axis_floor(u: &[f64]) -> f64 {
 fn trajectory_points(history: &History, floor: f64) -> Vec<[f64; 2]> {
     let n = history.len();
     let stride = n.div_ceil(MAX_TRAJECTORY_POINTS).max(1);
-    let mut points: Vec<[f64; 2]> = (0..n)
-        .step_by(stride)
-        .map(|i| [history.v[i], log10_clamped(history.u[i]).max(floor)])
-        .collect();
+    let mut points: Vec<[f64; 2]> = (0..n).step_by(stride).map(|i| [history.v[i], log10_clamped(history.u[i]).max(floor)]).collect();
     if n > 0 && (n - 1) % stride != 0 {
         points.push([history.v[n - 1], log10_clamped(history.u[n - 1]).max(floor)]);
     }
     points
 }
 
-pub fn phase_plane(
-    ui: &mut egui::Ui,
-    history: &History,
-    pins: &[Pin],
-    reset: bool,
-    height: f32,
-) -> egui::Rect {
+pub fn phase_plane(ui: &mut egui::Ui, history: &History, pins: &[Pin], reset: bool, height: f32) -> egui::Rect {
     ui.label(RichText::new(PHASE_PLANE_TITLE).strong().size(ui.style().text_styles[&egui::TextStyle::Body].size * 1.1))
         .on_hover_text(
             "Two numbers describe the whole run (exactly so for one example): v = η·λ, the learning rate \
@@ -256,13 +173,7 @@ pub fn phase_plane(
     let pinned: Vec<(String, Color32, Vec<[f64; 2]>)> = pins
         .iter()
         .filter(|pin| pin.visible)
-        .map(|pin| {
-            (
-                format!("pinned: {}", pin.label),
-                pin.color,
-                trajectory_points(&pin.history, floor),
-            )
-        })
+        .map(|pin| (format!("pinned: {}", pin.label), pin.color, trajectory_points(&pin.history, floor)))
         .collect();
     let v_max = history.v.iter().copied().fold(4.5f64, f64::max) * 1.05;
     let start = trajectory.first().copied();
@@ -285,9 +196,7 @@ pub fn phase_plane(
         .collect();
 
     let text_color = ui.visuals().text_color();
-    let y_axis = AxisHints::new_y()
-        .label("u (log scale)")
-        .formatter(|mark, _| pow10_label(mark.value));
+    let y_axis = AxisHints::new_y().label("u (log scale)").formatter(|mark, _| pow10_label(mark.value));
     let mut plot = Plot::new("plot_phase_plane")
         .id(Id::unique("plot_phase_plane"))
         .height(height)
@@ -299,91 +208,33 @@ pub fn phase_plane(
         .include_y(floor)
         .include_y(top_log.max(1.0))
         .allow_scroll(false)
-        .legend(
-            Legend::default()
-                .position(egui_plot::Corner::RightBottom)
-                .background_alpha(0.6)
-                .follow_insertion_order(true)
-                .text_style(egui::TextStyle::Small),
-        )
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom).background_alpha(0.6).follow_insertion_order(true).text_style(egui::TextStyle::Small))
         .label_formatter(move |pos| {
             let (name, p) = match pos {
-                egui_plot::HoverPosition::NearDataPoint {
-                    plot_name,
-                    position,
-                    ..
-                } => (*plot_name, *position),
+                egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),
                 egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
             };
-            let u = if p.y <= floor + 1e-9 {
-                "0 (bottom edge)".to_string()
-            } else {
-                format!("{:.3e}", 10f64.powf(p.y))
-            };
+            let u = if p.y <= floor + 1e-9 { "0 (bottom edge)".to_string() } else { format!("{:.3e}", 10f64.powf(p.y)) };
             Some(format!("{name}\nv = {:.3}\nu = {u}", p.x))
         });
     if reset {
         plot = plot.reset();
     }
     let response = plot.show(ui, |plot_ui| {
-        plot_ui.vline(
-            VLine::new("v = 2 (stability edge)", 2.0)
-                .color(Color32::from_rgb(60, 170, 90))
-                .style(LineStyle::dashed_dense())
-                .width(1.5),
-        );
-        plot_ui.vline(
-            VLine::new("v = 4 (catapult edge)", 4.0)
-                .color(Color32::from_rgb(220, 60, 60))
-                .style(LineStyle::dashed_dense())
-                .width(1.5),
-        );
-        plot_ui.line(
-            Line::new("u = v − 2 (u grows below it)", PlotPoints::new(growth))
-                .color(Color32::from_rgb(235, 150, 30))
-                .width(1.5),
-        );
-        plot_ui.line(
-            Line::new("u = v²/4 (reachable limit)", PlotPoints::new(parabola))
-                .color(Color32::from_rgb(150, 110, 200))
-                .style(LineStyle::dotted_dense())
-                .width(1.5),
-        );
-        plot_ui.line(
-            Line::new(
-                "u = 0, 0 < v < 2 (stable)",
-                PlotPoints::new(vec![[0.0, floor], [2.0, floor]]),
-            )
-            .color(Color32::from_rgb(60, 170, 90))
-            .width(6.0),
-        );
+        plot_ui.vline(VLine::new("v = 2 (stability edge)", 2.0).color(Color32::from_rgb(60, 170, 90)).style(LineStyle::dashed_dense()).width(1.5));
+        plot_ui.vline(VLine::new("v = 4 (catapult edge)", 4.0).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.5));
+        plot_ui.line(Line::new("u = v − 2 (u grows below it)", PlotPoints::new(growth)).color(Color32::from_rgb(235, 150, 30)).width(1.5));
+        plot_ui.line(Line::new("u = v²/4 (reachable limit)", PlotPoints::new(parabola)).color(Color32::from_rgb(150, 110, 200)).style(LineStyle::dotted_dense()).width(1.5));
+        plot_ui.line(Line::new("u = 0, 0 < v < 2 (stable)", PlotPoints::new(vec![[0.0, floor], [2.0, floor]])).color(Color32::from_rgb(60, 170, 90)).width(6.0));
         for (name, color, points) in pinned {
-            plot_ui.line(
-                Line::new(name, PlotPoints::new(points))
-                    .color(color)
-                    .width(1.2),
-            );
+            plot_ui.line(Line::new(name, PlotPoints::new(points)).color(color).width(1.2));
         }
-        plot_ui.line(
-            Line::new("trajectory", PlotPoints::new(trajectory))
-                .color(text_color.gamma_multiply(0.8))
-                .width(1.5),
-        );
+        plot_ui.line(Line::new("trajectory", PlotPoints::new(trajectory)).color(text_color.gamma_multiply(0.8)).width(1.5));
         if let Some(p) = start {
-            plot_ui.points(
-                Points::new("start", vec![p])
-                    .shape(MarkerShape::Diamond)
-                    .radius(6.0)
-                    .color(Color32::from_rgb(80, 140, 230)),
-            );
+            plot_ui.points(Points::new("start", vec![p]).shape(MarkerShape::Diamond).radius(6.0).color(Color32::from_rgb(80, 140, 230)));
         }
         if let Some(p) = current {
-            plot_ui.points(
-                Points::new("now", vec![p])
-                    .shape(MarkerShape::Circle)
-                    .radius(7.0)
-                    .color(Color32::from_rgb(230, 60, 160)),
-            );
+            plot_ui.points(Points::new("now", vec![p]).shape(MarkerShape::Circle).radius(7.0).color(Color32::from_rgb(230, 60, 160)));
         }
     });
     response.response.rect

@@ -2,10 +2,10 @@
 //! visibility, overlaid on all four live plots; the side panel's "Compare runs" section
 //! (pin, show/hide, export, remove). UI bookkeeping only.
 
+use eframe::egui;
 use super::App;
 use super::history::History;
 use crate::plot::SERIES_COLORS;
-use eframe::egui;
 use egui::{Color32, RichText};
 
 pub const PIN_LABEL: &str = "Pin run";
@@ -47,27 +47,15 @@ impl App {
             return;
         }
         let used: Vec<Color32> = self.pins.iter().map(|p| p.color).collect();
-        let color = (0..PIN_COLOR_ORDER.len())
-            .map(pin_color)
-            .find(|c| !used.contains(c))
-            .unwrap_or_else(|| pin_color(self.pins.len()));
-        let (eta_scaled, eta) = self
-            .snapshot
-            .as_ref()
-            .map_or((f64::NAN, f64::NAN), |s| (s.eta_scaled, s.eta));
+        let color = (0..PIN_COLOR_ORDER.len()).map(pin_color).find(|c| !used.contains(c)).unwrap_or_else(|| pin_color(self.pins.len()));
+        let (eta_scaled, eta) = self.snapshot.as_ref().map_or((f64::NAN, f64::NAN), |s| (s.eta_scaled, s.eta));
         let label = format!(
             "η·λ₀ = {eta_scaled:.2} (η = {}), m = {}, to step {}",
             super::fmt_num(eta),
             self.preset.model.width,
             self.history.last_step().unwrap_or(0)
         );
-        self.pins.push(Pin {
-            history: self.history.clone(),
-            label,
-            color,
-            visible: true,
-            preset_name: self.preset.name.clone(),
-        });
+        self.pins.push(Pin { history: self.history.clone(), label, color, visible: true, preset_name: self.preset.name.clone() });
     }
 
     pub fn pinned_count(&self) -> usize {
@@ -109,22 +97,11 @@ impl App {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("■").color(pin.color));
                 ui.checkbox(&mut pin.visible, RichText::new(&pin.label).small())
-                    .on_hover_text(format!(
-                        "{}: show or hide this pinned run on the plots.",
-                        pin.preset_name
-                    ));
-                if ui
-                    .small_button("CSV…")
-                    .on_hover_text("Save this pinned run's samples as CSV (SPEC §4 columns).")
-                    .clicked()
-                {
+                    .on_hover_text(format!("{}: show or hide this pinned run on the plots.", pin.preset_name));
+                if ui.small_button("CSV…").on_hover_text("Save this pinned run's samples as CSV (SPEC §4 columns).").clicked() {
                     export = Some(k);
                 }
-                if ui
-                    .small_button("×")
-                    .on_hover_text("Unpin: remove this run from the plots.")
-                    .clicked()
-                {
+                if ui.small_button("×").on_hover_text("Unpin: remove this run from the plots.").clicked() {
                     remove = Some(k);
                 }
             });

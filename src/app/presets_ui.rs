@@ -2,12 +2,12 @@
 //! through rfd file dialogs on a helper thread (answers come back over a channel, so the UI
 //! never waits on a dialog), loading a file by path, and saving via a temp file + rename.
 
+use eframe::egui;
 use super::App;
 use crate::config::{self, Preset};
 use crate::library;
 use crate::runner::Command;
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use eframe::egui;
 use egui::{Color32, RichText};
 use std::path::{Path, PathBuf};
 
@@ -34,19 +34,13 @@ pub struct FileDialogs {
 impl Default for FileDialogs {
     fn default() -> Self {
         let (tx, rx) = unbounded();
-        FileDialogs {
-            tx,
-            rx,
-            busy: false,
-        }
+        FileDialogs { tx, rx, busy: false }
     }
 }
 
 /// Writes `text` to `path` through a temp file in the same folder and a rename.
 pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file path", path.display()))?;
+    let file_name = path.file_name().ok_or_else(|| format!("{}: not a file path", path.display()))?;
     let tmp = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
     std::fs::write(&tmp, text).map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| {
@@ -57,30 +51,12 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
 
 /// The Presets menu's submenus, by source, with what each holds.
 pub const PRESET_GROUPS: &[(&str, &str)] = &[
-    (
-        "Basics",
-        "The two-layer linear net on one example: lazy, catapult and divergent runs.",
-    ),
-    (
-        "Zhu et al.",
-        "Zhu et al., quadratic models and catapults: one example (NQM, network, linearized), multi-example bands, the general quadratic model.",
-    ),
-    (
-        "Zhu thesis: SGD",
-        "Zhu's thesis ch. 4: catapults in SGD on a rank-2 teacher (batch sizes 5/10/50/full) and repeated catapults from a schedule.",
-    ),
-    (
-        "Meltzer–Liu",
-        "Meltzer & Liu: the pure quadratic model and homogeneous/ReLU nets on one example, with the catapult/divergence bounds.",
-    ),
-    (
-        "Huang et al. 2022",
-        "Huang et al. 2022: catapults with exponential and logistic loss (Examples 1–4, degenerate data).",
-    ),
-    (
-        "Huang et al. 2025",
-        "Huang et al. 2025: the two-stage plateau-then-drop of a small-init two-layer linear net, ρ/⟨v⟩ → √γ_y.",
-    ),
+    ("Basics", "The two-layer linear net on one example: lazy, catapult and divergent runs."),
+    ("Zhu et al.", "Zhu et al., quadratic models and catapults: one example (NQM, network, linearized), multi-example bands, the general quadratic model."),
+    ("Zhu thesis: SGD", "Zhu's thesis ch. 4: catapults in SGD on a rank-2 teacher (batch sizes 5/10/50/full) and repeated catapults from a schedule."),
+    ("Meltzer–Liu", "Meltzer & Liu: the pure quadratic model and homogeneous/ReLU nets on one example, with the catapult/divergence bounds."),
+    ("Huang et al. 2022", "Huang et al. 2022: catapults with exponential and logistic loss (Examples 1–4, degenerate data)."),
+    ("Huang et al. 2025", "Huang et al. 2025: the two-stage plateau-then-drop of a small-init two-layer linear net, ρ/⟨v⟩ → √γ_y."),
 ];
 
 /// The Presets submenu a shipped preset belongs to (by its name), None for unknown names.
@@ -199,38 +175,21 @@ impl App {
             ui.label(RichText::new(&self.preset.notes).small());
         }
         ui.horizontal(|ui| {
-            if ui
-                .add_enabled(!self.files.busy, egui::Button::new("Open…"))
-                .on_hover_text("Load a preset JSON file.")
-                .clicked()
-            {
+            if ui.add_enabled(!self.files.busy, egui::Button::new("Open…")).on_hover_text("Load a preset JSON file.").clicked() {
                 self.open_dialog();
             }
-            if ui
-                .add_enabled(!self.files.busy, egui::Button::new("Save as…"))
-                .on_hover_text("Save the running preset as JSON.")
-                .clicked()
-            {
+            if ui.add_enabled(!self.files.busy, egui::Button::new("Save as…")).on_hover_text("Save the running preset as JSON.").clicked() {
                 self.save_dialog();
             }
         });
         ui.horizontal(|ui| {
             let label = ui.label(LOAD_PATH_LABEL);
             let response = ui
-                .add(
-                    egui::TextEdit::singleline(&mut self.path_text)
-                        .hint_text(LOAD_PATH_HINT)
-                        .desired_width(190.0),
-                )
+                .add(egui::TextEdit::singleline(&mut self.path_text).hint_text(LOAD_PATH_HINT).desired_width(190.0))
                 .labelled_by(label.id)
                 .on_hover_text("Type the path of a preset JSON file and press Enter or Load file.");
             let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui
-                .button(LOAD_PATH_BUTTON)
-                .on_hover_text("Load the preset file at this path.")
-                .clicked()
-                || enter
-            {
+            if ui.button(LOAD_PATH_BUTTON).on_hover_text("Load the preset file at this path.").clicked() || enter {
                 let path = PathBuf::from(self.path_text.trim());
                 self.load_preset_path(&path);
             }
@@ -274,10 +233,7 @@ impl App {
         self.files.busy = true;
         let tx = self.files.tx.clone();
         std::thread::spawn(move || {
-            let picked = rfd::FileDialog::new()
-                .set_title("Open a catapult-lab preset")
-                .add_filter("preset (JSON)", &["json"])
-                .pick_file();
+            let picked = rfd::FileDialog::new().set_title("Open a catapult-lab preset").add_filter("preset (JSON)", &["json"]).pick_file();
             let _ = tx.send(FileReply::Opened(picked));
         });
     }
@@ -289,22 +245,14 @@ impl App {
         self.files.busy = true;
         let tx = self.files.tx.clone();
         let json = config::preset_to_json(&self.preset);
-        let file_name = format!(
-            "{}.json",
-            if self.preset.name.is_empty() {
-                "preset"
-            } else {
-                &self.preset.name
-            }
-        );
+        let file_name = format!("{}.json", if self.preset.name.is_empty() { "preset" } else { &self.preset.name });
         std::thread::spawn(move || {
             let picked = rfd::FileDialog::new()
                 .set_title("Save the preset as")
                 .add_filter("preset (JSON)", &["json"])
                 .set_file_name(file_name)
                 .save_file();
-            let result =
-                picked.map(|path| write_atomically(&path, &format!("{json}\n")).map(|()| path));
+            let result = picked.map(|path| write_atomically(&path, &format!("{json}\n")).map(|()| path));
             let _ = tx.send(FileReply::Saved(result));
         });
     }
@@ -329,9 +277,7 @@ impl App {
                 FileReply::Opened(None) | FileReply::Saved(None) => {
                     self.info = Some("No file chosen (cancelled, or no file dialog is available on this desktop: type a path and press Load file).".into());
                 }
-                FileReply::Saved(Some(Ok(path))) => {
-                    self.info = Some(format!("Saved {}", path.display()))
-                }
+                FileReply::Saved(Some(Ok(path))) => self.info = Some(format!("Saved {}", path.display())),
                 FileReply::Saved(Some(Err(e))) => self.last_error = Some(e),
             }
         }
@@ -345,14 +291,10 @@ mod tests {
     #[test]
     fn every_shipped_preset_has_a_menu_group() {
         for (name, _) in library::SHIPPED {
-            let group =
-                preset_group(name).unwrap_or_else(|| panic!("{name} has no Presets submenu"));
+            let group = preset_group(name).unwrap_or_else(|| panic!("{name} has no Presets submenu"));
             assert!(PRESET_GROUPS.iter().any(|(g, _)| *g == group));
         }
         assert_eq!(preset_group("zhu-multi-example"), Some("Zhu et al."));
-        assert_eq!(
-            preset_group("huang2025-two-stage"),
-            Some("Huang et al. 2025")
-        );
+        assert_eq!(preset_group("huang2025-two-stage"), Some("Huang et al. 2025"));
     }
 }

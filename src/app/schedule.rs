@@ -2,8 +2,8 @@
 //! preset's unit) edited in the draft preset, with add/remove, and Apply, which validates the draft
 //! (config::validate) and restarts the run like the other structural controls.
 
-use super::App;
 use eframe::egui;
+use super::App;
 use egui::{Color32, DragValue, RichText};
 
 pub const SCHEDULE_SECTION_LABEL: &str = "Learning-rate schedule (restarts the run)";
@@ -22,8 +22,7 @@ pub fn schedule_value_label(row: usize) -> String {
 
 /// Gives a widget an accessibility name without drawing a label.
 fn name_widget(ui: &egui::Ui, response: &egui::Response, name: String) {
-    ui.ctx()
-        .accesskit_node_builder(response.id, |node| node.set_label(name));
+    ui.ctx().accesskit_node_builder(response.id, |node| node.set_label(name));
 }
 
 impl App {
@@ -48,48 +47,26 @@ impl App {
         let schedule = &mut self.draft.train.schedule;
         let mut remove = None;
         if schedule.is_empty() {
-            ui.label(
-                RichText::new("No changes: the learning rate stays as set above.")
-                    .small()
-                    .weak(),
-            );
+            ui.label(RichText::new("No changes: the learning rate stays as set above.").small().weak());
         } else {
-            egui::Grid::new("schedule_grid")
-                .num_columns(3)
-                .spacing([8.0, 3.0])
-                .show(ui, |ui| {
-                    ui.label(RichText::new("from step").small());
-                    ui.label(RichText::new(unit).small());
-                    ui.label("");
-                    ui.end_row();
-                    for (i, (step, value)) in schedule.iter_mut().enumerate() {
-                        let response = ui
-                            .add(DragValue::new(step).range(0..=100_000_000usize).speed(1.0))
-                            .on_hover_text("The step at which this learning rate takes effect.");
-                        name_widget(ui, &response, schedule_step_label(i + 1));
-                        let response = ui
-                            .add(
-                                DragValue::new(value)
-                                    .range(1e-9..=1e9)
-                                    .speed(0.01)
-                                    .max_decimals(6),
-                            )
-                            .on_hover_text(format!(
-                                "The learning rate from that step on, as {unit}."
-                            ));
-                        name_widget(ui, &response, schedule_value_label(i + 1));
-                        if ui
-                            .small_button("×")
-                            .on_hover_text(
-                                "Remove this change (press Apply schedule to use the result).",
-                            )
-                            .clicked()
-                        {
-                            remove = Some(i);
-                        }
-                        ui.end_row();
+            egui::Grid::new("schedule_grid").num_columns(3).spacing([8.0, 3.0]).show(ui, |ui| {
+                ui.label(RichText::new("from step").small());
+                ui.label(RichText::new(unit).small());
+                ui.label("");
+                ui.end_row();
+                for (i, (step, value)) in schedule.iter_mut().enumerate() {
+                    let response = ui.add(DragValue::new(step).range(0..=100_000_000usize).speed(1.0)).on_hover_text("The step at which this learning rate takes effect.");
+                    name_widget(ui, &response, schedule_step_label(i + 1));
+                    let response = ui
+                        .add(DragValue::new(value).range(1e-9..=1e9).speed(0.01).max_decimals(6))
+                        .on_hover_text(format!("The learning rate from that step on, as {unit}."));
+                    name_widget(ui, &response, schedule_value_label(i + 1));
+                    if ui.small_button("×").on_hover_text("Remove this change (press Apply schedule to use the result).").clicked() {
+                        remove = Some(i);
                     }
-                });
+                    ui.end_row();
+                }
+            });
         }
         if let Some(i) = remove {
             schedule.remove(i);
@@ -111,11 +88,7 @@ impl App {
             }
         });
         if edited {
-            ui.label(
-                RichText::new("edited: press Apply schedule to restart the run with it")
-                    .small()
-                    .color(Color32::from_rgb(235, 150, 30)),
-            );
+            ui.label(RichText::new("edited: press Apply schedule to restart the run with it").small().color(Color32::from_rgb(235, 150, 30)));
         }
     }
 }

@@ -4,6 +4,7 @@
 //! weight norm growth against η·λ₀ per width, and a phase strip over (η·λ₀, width)). Clicking a
 //! point or a cell opens that exact run in the live view. UI only: every number is a Summary.
 
+use eframe::egui;
 use super::App;
 use super::export::PlotId;
 use super::plots::{decade_spacer, pow10_label};
@@ -12,12 +13,8 @@ use crate::plot::{SERIES_COLORS, phase_color};
 use crate::sim::{Phase, Summary};
 use crate::sweep::{self, Cell, CellResult, EtaAxis, SweepSpec};
 use crossbeam_channel::{Receiver, unbounded};
-use eframe::egui;
 use egui::{Color32, DragValue, Id, RichText};
-use egui_plot::{
-    AxisHints, GridInput, GridMark, HLine, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint,
-    PlotPoints, PlotResponse, Points, Polygon, VLine,
-};
+use egui_plot::{AxisHints, GridInput, GridMark, HLine, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints, PlotResponse, Points, Polygon, VLine};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -59,11 +56,7 @@ impl SweepForm {
             from: 0.5,
             to: 5.0,
             count: 19,
-            widths_text: widths
-                .iter()
-                .map(|w| w.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            widths_text: widths.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(", "),
             seeds: 1,
             steps: preset.train.steps.min(1000),
         }
@@ -72,19 +65,10 @@ impl SweepForm {
     /// The widths typed, or why they cannot be read.
     pub fn widths(&self) -> Result<Vec<usize>, String> {
         let mut widths = Vec::new();
-        for part in self
-            .widths_text
-            .split([',', ' ', ';'])
-            .filter(|p| !p.trim().is_empty())
-        {
+        for part in self.widths_text.split([',', ' ', ';']).filter(|p| !p.trim().is_empty()) {
             match part.trim().parse::<usize>() {
                 Ok(w) if w > 0 => widths.push(w),
-                _ => {
-                    return Err(format!(
-                        "widths: `{}` is not a positive whole number",
-                        part.trim()
-                    ));
-                }
+                _ => return Err(format!("widths: `{}` is not a positive whole number", part.trim())),
             }
         }
         if widths.is_empty() {
@@ -153,16 +137,8 @@ fn by_width(rows: &[(usize, Summary)]) -> Vec<(usize, Vec<(usize, &Summary)>)> {
     widths
         .into_iter()
         .map(|w| {
-            let mut group: Vec<(usize, &Summary)> = rows
-                .iter()
-                .filter(|(_, r)| r.width == w)
-                .map(|(i, r)| (*i, r))
-                .collect();
-            group.sort_by(|a, b| {
-                a.1.eta_scaled
-                    .total_cmp(&b.1.eta_scaled)
-                    .then(a.1.seed.cmp(&b.1.seed))
-            });
+            let mut group: Vec<(usize, &Summary)> = rows.iter().filter(|(_, r)| r.width == w).map(|(i, r)| (*i, r)).collect();
+            group.sort_by(|a, b| a.1.eta_scaled.total_cmp(&b.1.eta_scaled).then(a.1.seed.cmp(&b.1.seed)));
             (w, group)
         })
         .collect()
@@ -177,12 +153,7 @@ fn series_color(k: usize) -> Color32 {
 }
 
 fn panel_title(ui: &mut egui::Ui, text: &str, help: &str) {
-    ui.label(
-        RichText::new(text)
-            .strong()
-            .size(ui.style().text_styles[&egui::TextStyle::Body].size * 1.1),
-    )
-    .on_hover_text(help);
+    ui.label(RichText::new(text).strong().size(ui.style().text_styles[&egui::TextStyle::Body].size * 1.1)).on_hover_text(help);
 }
 
 /// The cell index of the plotted point nearest the click (within 12 pixels).
@@ -193,15 +164,7 @@ fn clicked_point<R>(response: &PlotResponse<R>, points: &[(usize, [f64; 2])]) ->
     let pointer = response.response.interact_pointer_pos()?;
     points
         .iter()
-        .map(|(index, [x, y])| {
-            (
-                *index,
-                response
-                    .transform
-                    .position_from_point(&PlotPoint::new(*x, *y))
-                    .distance(pointer),
-            )
-        })
+        .map(|(index, [x, y])| (*index, response.transform.position_from_point(&PlotPoint::new(*x, *y)).distance(pointer)))
         .filter(|(_, d)| *d < 12.0)
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(index, _)| index)
@@ -256,26 +219,13 @@ impl App {
             return;
         }
         let eta = if form.scaled {
-            EtaAxis::Scaled {
-                from: form.from,
-                to: form.to,
-                count: form.count.max(1),
-            }
+            EtaAxis::Scaled { from: form.from, to: form.to, count: form.count.max(1) }
         } else {
-            EtaAxis::Raw {
-                from: form.from,
-                to: form.to,
-                count: form.count.max(1),
-            }
+            EtaAxis::Raw { from: form.from, to: form.to, count: form.count.max(1) }
         };
         let mut base = self.preset.clone();
         base.train.steps = form.steps.max(1);
-        let spec = SweepSpec {
-            base,
-            eta,
-            widths,
-            seeds: form.seeds.max(1),
-        };
+        let spec = SweepSpec { base, eta, widths, seeds: form.seeds.max(1) };
         let cells = match spec.cells() {
             Ok(cells) => cells,
             Err(e) => {
@@ -304,11 +254,7 @@ impl App {
                 ctx.request_repaint();
             })
             .expect("spawn the sweep thread");
-        self.sweep.job = Some(SweepJob {
-            cancel,
-            rx,
-            thread: Some(thread),
-        });
+        self.sweep.job = Some(SweepJob { cancel, rx, thread: Some(thread) });
     }
 
     /// Asks the running sweep to stop (cells in progress stop at their next step).
@@ -341,10 +287,7 @@ impl App {
                 (None, Some(eta)) => format!("η = {eta}"),
                 (None, None) => String::new(),
             };
-            let info = format!(
-                "Opened the sweep run {eta}, m = {}, seed {} ({} steps).",
-                preset.model.width, preset.seed, preset.train.steps
-            );
+            let info = format!("Opened the sweep run {eta}, m = {}, seed {} ({} steps).", preset.model.width, preset.seed, preset.train.steps);
             self.start_preset(preset);
             self.info = Some(info);
             self.view = super::View::Live;
@@ -355,16 +298,10 @@ impl App {
     pub(super) fn sweep_controls_ui(&mut self, ui: &mut egui::Ui) {
         ui.add_space(6.0);
         ui.label(RichText::new("Sweep grid").strong());
-        ui.label(
-            RichText::new(format!("Based on the current preset: {}", self.preset.name)).small(),
-        )
-        .on_hover_text("Every run of the grid is this preset with η, width and seed changed.");
+        ui.label(RichText::new(format!("Based on the current preset: {}", self.preset.name)).small())
+            .on_hover_text("Every run of the grid is this preset with η, width and seed changed.");
         let running = self.sweep.job.is_some();
-        let lambda0 = self
-            .snapshot
-            .as_ref()
-            .map(|s| s.lambda0)
-            .filter(|l| *l > 0.0);
+        let lambda0 = self.snapshot.as_ref().map(|s| s.lambda0).filter(|l| *l > 0.0);
         ui.add_enabled_ui(!running, |ui| {
             let form = &mut self.sweep.form;
             ui.horizontal(|ui| {
@@ -416,26 +353,14 @@ impl App {
                 self.sweep.form = SweepForm::for_preset(&self.preset);
             }
         });
-        let runs = self.sweep.form.count.max(1)
-            * self.sweep.form.widths().map_or(0, |w| w.len())
-            * self.sweep.form.seeds.max(1);
+        let runs = self.sweep.form.count.max(1) * self.sweep.form.widths().map_or(0, |w| w.len()) * self.sweep.form.seeds.max(1);
         ui.label(RichText::new(format!("{runs} runs of {} steps", self.sweep.form.steps)).small());
         ui.horizontal(|ui| {
             if running {
-                if ui
-                    .button(SWEEP_CANCEL_LABEL)
-                    .on_hover_text("Stop the sweep; finished runs stay.")
-                    .clicked()
-                {
+                if ui.button(SWEEP_CANCEL_LABEL).on_hover_text("Stop the sweep; finished runs stay.").clicked() {
                     self.cancel_sweep();
                 }
-            } else if ui
-                .button(SWEEP_START_LABEL)
-                .on_hover_text(
-                    "Run every grid point in parallel on all cores; rows appear as they finish.",
-                )
-                .clicked()
-            {
+            } else if ui.button(SWEEP_START_LABEL).on_hover_text("Run every grid point in parallel on all cores; rows appear as they finish.").clicked() {
                 let ctx = ui.ctx().clone();
                 self.start_sweep(&ctx);
             }
@@ -452,29 +377,14 @@ impl App {
             } else {
                 format!("done: {done} runs")
             };
-            ui.add(
-                egui::ProgressBar::new(done as f32 / total as f32)
-                    .text(text)
-                    .animate(running),
-            )
-            .on_hover_text("Runs finished out of the grid.");
+            ui.add(egui::ProgressBar::new(done as f32 / total as f32).text(text).animate(running))
+                .on_hover_text("Runs finished out of the grid.");
         }
         if let Some(error) = &self.sweep.error {
-            ui.label(
-                RichText::new(error)
-                    .color(Color32::from_rgb(230, 70, 70))
-                    .strong(),
-            );
+            ui.label(RichText::new(error).color(Color32::from_rgb(230, 70, 70)).strong());
         }
         if !self.sweep.failures.is_empty() {
-            ui.label(
-                RichText::new(format!(
-                    "{} runs failed; first: {}",
-                    self.sweep.failures.len(),
-                    self.sweep.failures[0].1
-                ))
-                .color(Color32::from_rgb(230, 70, 70)),
-            );
+            ui.label(RichText::new(format!("{} runs failed; first: {}", self.sweep.failures.len(), self.sweep.failures[0].1)).color(Color32::from_rgb(230, 70, 70)));
         }
         ui.add_space(4.0);
         ui.label(
@@ -504,58 +414,35 @@ impl App {
         let spacing = ui.spacing().item_spacing;
         let title_height = ui.text_style_height(&egui::TextStyle::Body) * 1.1 + spacing.y;
         let half_width = ((available.x - spacing.x) / 2.0).floor();
-        let plot_height =
-            ((available.y - 2.0 * title_height - 3.0 * spacing.y) / 2.0 - 4.0).max(120.0);
+        let plot_height = ((available.y - 2.0 * title_height - 3.0 * spacing.y) / 2.0 - 4.0).max(120.0);
         let groups_owned = self.sweep.rows.clone();
         let groups = by_width(&groups_owned);
-        let x_lo = groups_owned
-            .iter()
-            .map(|(_, r)| r.eta_scaled)
-            .fold(f64::INFINITY, f64::min);
-        let x_hi = groups_owned
-            .iter()
-            .map(|(_, r)| r.eta_scaled)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let pad = if x_lo.is_finite() {
-            ((x_hi - x_lo) * 0.03).max(0.05)
-        } else {
-            0.0
-        };
-        let x_range = if x_lo.is_finite() {
-            (x_lo - pad, x_hi + pad)
-        } else {
-            (0.0, 5.0)
-        };
+        let x_lo = groups_owned.iter().map(|(_, r)| r.eta_scaled).fold(f64::INFINITY, f64::min);
+        let x_hi = groups_owned.iter().map(|(_, r)| r.eta_scaled).fold(f64::NEG_INFINITY, f64::max);
+        let pad = if x_lo.is_finite() { ((x_hi - x_lo) * 0.03).max(0.05) } else { 0.0 };
+        let x_range = if x_lo.is_finite() { (x_lo - pad, x_hi + pad) } else { (0.0, 5.0) };
         let ml = self.snapshot.as_ref().and_then(|s| s.meltzer_liu);
         let mut clicked = None;
         let mut rects = Vec::new();
         ui.horizontal_top(|ui| {
-            ui.allocate_ui_with_layout(
-                egui::vec2(half_width, available.y),
-                egui::Layout::top_down(egui::Align::LEFT),
-                |ui| {
-                    ui.set_width(half_width);
-                    let (rect, hit) = final_eta_lambda_panel(ui, &groups, x_range, plot_height, ml);
-                    rects.push((PlotId::SweepFinalEtaLambda, rect));
-                    clicked = clicked.or(hit);
-                    let (rect, hit) = weight_norm_panel(ui, &groups, x_range, plot_height, ml);
-                    rects.push((PlotId::SweepWeightNorm, rect));
-                    clicked = clicked.or(hit);
-                },
-            );
-            ui.allocate_ui_with_layout(
-                egui::vec2(half_width, available.y),
-                egui::Layout::top_down(egui::Align::LEFT),
-                |ui| {
-                    ui.set_width(half_width);
-                    let (rect, hit) = peak_loss_panel(ui, &groups, x_range, plot_height, ml);
-                    rects.push((PlotId::SweepPeakLoss, rect));
-                    clicked = clicked.or(hit);
-                    let (rect, hit) = phase_strip_panel(ui, &groups, x_range, plot_height, ml);
-                    rects.push((PlotId::SweepPhase, rect));
-                    clicked = clicked.or(hit);
-                },
-            );
+            ui.allocate_ui_with_layout(egui::vec2(half_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
+                ui.set_width(half_width);
+                let (rect, hit) = final_eta_lambda_panel(ui, &groups, x_range, plot_height, ml);
+                rects.push((PlotId::SweepFinalEtaLambda, rect));
+                clicked = clicked.or(hit);
+                let (rect, hit) = weight_norm_panel(ui, &groups, x_range, plot_height, ml);
+                rects.push((PlotId::SweepWeightNorm, rect));
+                clicked = clicked.or(hit);
+            });
+            ui.allocate_ui_with_layout(egui::vec2(half_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
+                ui.set_width(half_width);
+                let (rect, hit) = peak_loss_panel(ui, &groups, x_range, plot_height, ml);
+                rects.push((PlotId::SweepPeakLoss, rect));
+                clicked = clicked.or(hit);
+                let (rect, hit) = phase_strip_panel(ui, &groups, x_range, plot_height, ml);
+                rects.push((PlotId::SweepPhase, rect));
+                clicked = clicked.or(hit);
+            });
         });
         for (id, rect) in rects {
             self.export.plot_rects.insert(id, rect);
@@ -577,13 +464,7 @@ fn sweep_plot(id: &str, height: f32, x_range: (f64, f64), with_legend: bool) -> 
         .allow_scroll(false)
         .allow_double_click_reset(true);
     if with_legend {
-        plot.legend(
-            Legend::default()
-                .position(egui_plot::Corner::LeftTop)
-                .background_alpha(0.7)
-                .follow_insertion_order(true)
-                .text_style(egui::TextStyle::Small),
-        )
+        plot.legend(Legend::default().position(egui_plot::Corner::LeftTop).background_alpha(0.7).follow_insertion_order(true).text_style(egui::TextStyle::Small))
     } else {
         plot
     }
@@ -592,64 +473,25 @@ fn sweep_plot(id: &str, height: f32, x_range: (f64, f64), with_legend: bool) -> 
 /// The phase-boundary lines every η·λ₀ panel carries: 2 (lazy edge), 4 (catapult edge), and the
 /// theory's η_max·λ₀ where it differs from 4.
 /// Only the first panel names them in its legend (the others would repeat it).
-fn phase_edges(
-    plot_ui: &mut egui_plot::PlotUi,
-    groups: &[(usize, Vec<(usize, &Summary)>)],
-    named: bool,
-    ml: Option<(f64, Option<f64>)>,
-) {
-    let name = |text: &str| {
-        if named {
-            text.to_string()
-        } else {
-            String::new()
-        }
-    };
-    plot_ui.vline(
-        VLine::new(name("η·λ₀ = 2 (lazy edge)"), 2.0)
-            .color(Color32::from_rgb(60, 170, 90))
-            .style(LineStyle::dashed_dense())
-            .width(1.2),
-    );
-    plot_ui.vline(
-        VLine::new(name("η·λ₀ = 4 (catapult edge, linear nets)"), 4.0)
-            .color(Color32::from_rgb(220, 60, 60))
-            .style(LineStyle::dashed_dense())
-            .width(1.2),
-    );
+fn phase_edges(plot_ui: &mut egui_plot::PlotUi, groups: &[(usize, Vec<(usize, &Summary)>)], named: bool, ml: Option<(f64, Option<f64>)>) {
+    let name = |text: &str| if named { text.to_string() } else { String::new() };
+    plot_ui.vline(VLine::new(name("η·λ₀ = 2 (lazy edge)"), 2.0).color(Color32::from_rgb(60, 170, 90)).style(LineStyle::dashed_dense()).width(1.2));
+    plot_ui.vline(VLine::new(name("η·λ₀ = 4 (catapult edge, linear nets)"), 4.0).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dashed_dense()).width(1.2));
     let mut bounds: Vec<f64> = groups
         .iter()
-        .flat_map(|(_, g)| {
-            g.iter()
-                .filter_map(|(_, r)| r.eta_max_theory.map(|e| e * r.lambda0))
-        })
+        .flat_map(|(_, g)| g.iter().filter_map(|(_, r)| r.eta_max_theory.map(|e| e * r.lambda0)))
         .filter(|b| b.is_finite() && (b - 4.0).abs() > 1e-3)
         .collect();
     bounds.sort_by(f64::total_cmp);
     bounds.dedup_by(|a, b| (*a - *b).abs() < 1e-3);
     for b in bounds {
-        plot_ui.vline(
-            VLine::new(name("η_max·λ₀ (theory)"), b)
-                .color(Color32::from_rgb(220, 60, 60))
-                .style(LineStyle::dotted_dense())
-                .width(1.2),
-        );
+        plot_ui.vline(VLine::new(name("η_max·λ₀ (theory)"), b).color(Color32::from_rgb(220, 60, 60)).style(LineStyle::dotted_dense()).width(1.2));
     }
     // Meltzer–Liu (SPEC §6), as the engine gives them for the live run's initialization.
     if let Some((catapult, divergence)) = ml {
-        plot_ui.vline(
-            VLine::new(name(ML_CATAPULT_LABEL), catapult)
-                .color(Color32::from_rgb(235, 150, 30))
-                .style(LineStyle::dashed_loose())
-                .width(1.6),
-        );
+        plot_ui.vline(VLine::new(name(ML_CATAPULT_LABEL), catapult).color(Color32::from_rgb(235, 150, 30)).style(LineStyle::dashed_loose()).width(1.6));
         if let Some(divergence) = divergence {
-            plot_ui.vline(
-                VLine::new(name(ML_DIVERGENCE_LABEL), divergence)
-                    .color(Color32::from_rgb(170, 40, 120))
-                    .style(LineStyle::dashed_loose())
-                    .width(1.6),
-            );
+            plot_ui.vline(VLine::new(name(ML_DIVERGENCE_LABEL), divergence).color(Color32::from_rgb(170, 40, 120)).style(LineStyle::dashed_loose()).width(1.6));
         }
     }
 }
@@ -674,34 +516,15 @@ fn series(
             .filter_map(|(index, r)| {
                 let v = value(r)?;
                 let clipped = clip.is_some_and(|top| v > top);
-                Some((
-                    *index,
-                    [r.eta_scaled, clip.map_or(v, |top| v.min(top))],
-                    clipped,
-                ))
+                Some((*index, [r.eta_scaled, clip.map_or(v, |top| v.min(top))], clipped))
             })
             .collect();
-        plot_ui.line(
-            Line::new(
-                name.clone(),
-                PlotPoints::new(points.iter().map(|p| p.1).collect()),
-            )
-            .color(color)
-            .width(1.8),
-        );
-        let (over, inside): (Vec<&(usize, [f64; 2], bool)>, Vec<&(usize, [f64; 2], bool)>) =
-            points.iter().partition(|p| p.2);
-        plot_ui.points(
-            Points::new(name.clone(), inside.iter().map(|p| p.1).collect::<Vec<_>>())
-                .radius(3.5)
-                .color(color),
-        );
+        plot_ui.line(Line::new(name.clone(), PlotPoints::new(points.iter().map(|p| p.1).collect())).color(color).width(1.8));
+        let (over, inside): (Vec<&(usize, [f64; 2], bool)>, Vec<&(usize, [f64; 2], bool)>) = points.iter().partition(|p| p.2);
+        plot_ui.points(Points::new(name.clone(), inside.iter().map(|p| p.1).collect::<Vec<_>>()).radius(3.5).color(color));
         if !over.is_empty() {
             plot_ui.points(
-                Points::new(name.clone(), over.iter().map(|p| p.1).collect::<Vec<_>>())
-                    .radius(5.0)
-                    .shape(MarkerShape::Up)
-                    .color(color),
+                Points::new(name.clone(), over.iter().map(|p| p.1).collect::<Vec<_>>()).radius(5.0).shape(MarkerShape::Up).color(color),
             );
         }
         hits.extend(points.iter().map(|p| (p.0, p.1)));
@@ -709,13 +532,7 @@ fn series(
     hits
 }
 
-fn final_eta_lambda_panel(
-    ui: &mut egui::Ui,
-    groups: &[(usize, Vec<(usize, &Summary)>)],
-    x_range: (f64, f64),
-    height: f32,
-    ml: Option<(f64, Option<f64>)>,
-) -> (egui::Rect, Option<usize>) {
+fn final_eta_lambda_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32, ml: Option<(f64, Option<f64>)>) -> (egui::Rect, Option<usize>) {
     panel_title(
         ui,
         SWEEP_FINAL_TITLE,
@@ -729,47 +546,21 @@ fn final_eta_lambda_panel(
         .include_y(top)
         .y_axis_label("final η·λ")
         .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => Some(hover(
-                plot_name,
-                position.x,
-                format!("final η·λ = {:.3}", position.y),
-            )),
+            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(hover(plot_name, position.x, format!("final η·λ = {:.3}", position.y))),
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
             phase_edges(plot_ui, groups, true, ml);
-            plot_ui.hline(
-                HLine::new("η·λ = 2 (stable after training)", 2.0)
-                    .color(Color32::GRAY)
-                    .style(LineStyle::dashed_loose()),
-            );
+            plot_ui.hline(HLine::new("η·λ = 2 (stable after training)", 2.0).color(Color32::GRAY).style(LineStyle::dashed_loose()));
             let (lo, hi) = (x_range.0.max(0.0), x_range.1.min(top));
-            plot_ui.line(
-                Line::new(
-                    "η·λ = η·λ₀ (lazy: unchanged)",
-                    PlotPoints::new(vec![[lo, lo], [hi, hi]]),
-                )
-                .color(Color32::GRAY)
-                .style(LineStyle::dotted_dense())
-                .width(1.2),
-            );
+            plot_ui.line(Line::new("η·λ = η·λ₀ (lazy: unchanged)", PlotPoints::new(vec![[lo, lo], [hi, hi]])).color(Color32::GRAY).style(LineStyle::dotted_dense()).width(1.2));
             series(plot_ui, groups, |r| Some(r.final_eta_lambda), Some(top))
         });
     let hit = clicked_point(&response, &response.inner);
     (response.response.rect, hit)
 }
 
-fn peak_loss_panel(
-    ui: &mut egui::Ui,
-    groups: &[(usize, Vec<(usize, &Summary)>)],
-    x_range: (f64, f64),
-    height: f32,
-    ml: Option<(f64, Option<f64>)>,
-) -> (egui::Rect, Option<usize>) {
+fn peak_loss_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32, ml: Option<(f64, Option<f64>)>) -> (egui::Rect, Option<usize>) {
     panel_title(
         ui,
         SWEEP_PEAK_TITLE,
@@ -777,59 +568,35 @@ fn peak_loss_panel(
          In the catapult the loss spikes, and the spike grows in proportion to the width m: the curves of wider \
          networks sit higher by the ratio of the widths.",
     );
-    let y_axis = AxisHints::new_y()
-        .label("peak loss")
-        .formatter(|mark, _| pow10_label(mark.value));
+    let y_axis = AxisHints::new_y().label("peak loss").formatter(|mark, _| pow10_label(mark.value));
     let response = sweep_plot("sweep_peak_loss", height, x_range, true)
         .custom_y_axes(vec![y_axis])
         .y_grid_spacer(decade_spacer)
         .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => Some(hover(
-                plot_name,
-                position.x,
-                format!("peak loss = {:.3e}", 10f64.powf(position.y)),
-            )),
+            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => {
+                Some(hover(plot_name, position.x, format!("peak loss = {:.3e}", 10f64.powf(position.y))))
+            }
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
             phase_edges(plot_ui, groups, false, ml);
-            series(
-                plot_ui,
-                groups,
-                |r| (r.peak_loss > 0.0 && r.peak_loss.is_finite()).then(|| r.peak_loss.log10()),
-                None,
-            )
+            series(plot_ui, groups, |r| (r.peak_loss > 0.0 && r.peak_loss.is_finite()).then(|| r.peak_loss.log10()), None)
         });
     let hit = clicked_point(&response, &response.inner);
     (response.response.rect, hit)
 }
 
-fn weight_norm_panel(
-    ui: &mut egui::Ui,
-    groups: &[(usize, Vec<(usize, &Summary)>)],
-    x_range: (f64, f64),
-    height: f32,
-    ml: Option<(f64, Option<f64>)>,
-) -> (egui::Rect, Option<usize>) {
+fn weight_norm_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32, ml: Option<(f64, Option<f64>)>) -> (egui::Rect, Option<usize>) {
     panel_title(
         ui,
         SWEEP_NORM_TITLE,
         "How much the squared weight norm changed over the run (1 = unchanged). Lazy runs stay near 1; a \
          catapult throws the weights far from where they started. Divergent runs are clipped (triangles).",
     );
-    let ratio =
-        |r: &Summary| (r.weight_norm_sq0 > 0.0).then(|| r.final_weight_norm_sq / r.weight_norm_sq0);
+    let ratio = |r: &Summary| (r.weight_norm_sq0 > 0.0).then(|| r.final_weight_norm_sq / r.weight_norm_sq0);
     let top = groups
         .iter()
-        .flat_map(|(_, g)| {
-            g.iter()
-                .filter(|(_, r)| r.phase != Phase::Divergent)
-                .filter_map(|(_, r)| ratio(r))
-        })
+        .flat_map(|(_, g)| g.iter().filter(|(_, r)| r.phase != Phase::Divergent).filter_map(|(_, r)| ratio(r)))
         .fold(1.5f64, f64::max)
         .min(1e3)
         * 1.05;
@@ -838,24 +605,12 @@ fn weight_norm_panel(
         .include_y(top)
         .y_axis_label("|w|² final / initial")
         .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => Some(hover(
-                plot_name,
-                position.x,
-                format!("|w|² ratio = {:.4}", position.y),
-            )),
+            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(hover(plot_name, position.x, format!("|w|² ratio = {:.4}", position.y))),
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot_ui| {
             phase_edges(plot_ui, groups, false, ml);
-            plot_ui.hline(
-                HLine::new("1 (unchanged)", 1.0)
-                    .color(Color32::GRAY)
-                    .style(LineStyle::dashed_loose()),
-            );
+            plot_ui.hline(HLine::new("1 (unchanged)", 1.0).color(Color32::GRAY).style(LineStyle::dashed_loose()));
             series(plot_ui, groups, ratio, Some(top))
         });
     let hit = clicked_point(&response, &response.inner);
@@ -870,21 +625,10 @@ pub fn phase_key_label(phase: Phase) -> String {
 /// Integer row marks for the phase strip's width axis.
 fn row_spacer(input: GridInput) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
-    ((lo.ceil() as i64)..=(hi.floor() as i64))
-        .map(|k| GridMark {
-            value: k as f64,
-            step_size: 1.0,
-        })
-        .collect()
+    ((lo.ceil() as i64)..=(hi.floor() as i64)).map(|k| GridMark { value: k as f64, step_size: 1.0 }).collect()
 }
 
-fn phase_strip_panel(
-    ui: &mut egui::Ui,
-    groups: &[(usize, Vec<(usize, &Summary)>)],
-    x_range: (f64, f64),
-    height: f32,
-    ml: Option<(f64, Option<f64>)>,
-) -> (egui::Rect, Option<usize>) {
+fn phase_strip_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)], x_range: (f64, f64), height: f32, ml: Option<(f64, Option<f64>)>) -> (egui::Rect, Option<usize>) {
     panel_title(
         ui,
         SWEEP_PHASE_TITLE,
@@ -894,38 +638,18 @@ fn phase_strip_panel(
     // The colour key above the strip (a legend inside would cover cells).
     ui.horizontal(|ui| {
         ui.label(RichText::new("colour:").small());
-        for phase in [
-            Phase::Lazy,
-            Phase::Catapult,
-            Phase::Divergent,
-            Phase::Oscillating,
-            Phase::Dead,
-            Phase::Unconverged,
-        ] {
-            if groups
-                .iter()
-                .any(|(_, g)| g.iter().any(|(_, r)| r.phase == phase))
-            {
-                ui.label(
-                    RichText::new(phase_key_label(phase))
-                        .small()
-                        .strong()
-                        .color(rgb(phase_color(phase))),
-                );
+        for phase in [Phase::Lazy, Phase::Catapult, Phase::Divergent, Phase::Oscillating, Phase::Dead, Phase::Unconverged] {
+            if groups.iter().any(|(_, g)| g.iter().any(|(_, r)| r.phase == phase)) {
+                ui.label(RichText::new(phase_key_label(phase)).small().strong().color(rgb(phase_color(phase))));
             }
         }
     });
-    let height =
-        height - ui.text_style_height(&egui::TextStyle::Small) - ui.spacing().item_spacing.y;
+    let height = height - ui.text_style_height(&egui::TextStyle::Small) - ui.spacing().item_spacing.y;
     let labels: Vec<String> = groups.iter().map(|(w, _)| format!("m = {w}")).collect();
     let rows = groups.len().max(1) as f64;
     let y_axis = AxisHints::new_y().label("width").formatter(move |mark, _| {
         let k = mark.value.round();
-        if (mark.value - k).abs() < 1e-6 && k >= 0.0 {
-            labels.get(k as usize).cloned().unwrap_or_default()
-        } else {
-            String::new()
-        }
+        if (mark.value - k).abs() < 1e-6 && k >= 0.0 { labels.get(k as usize).cloned().unwrap_or_default() } else { String::new() }
     });
     // Cells: (cell index, phase, x from, x to, y from, y to).
     let mut cells: Vec<(usize, Phase, f64, f64, f64, f64)> = Vec::new();
@@ -937,20 +661,9 @@ fn phase_strip_panel(
         seeds.dedup();
         let stripe = 0.9 / seeds.len().max(1) as f64;
         for (index, r) in group {
-            let i = etas
-                .iter()
-                .position(|e| (e - r.eta_scaled).abs() < 1e-12)
-                .unwrap_or(0);
-            let left = if i == 0 {
-                x_range.0
-            } else {
-                0.5 * (etas[i - 1] + etas[i])
-            };
-            let right = if i + 1 == etas.len() {
-                x_range.1
-            } else {
-                0.5 * (etas[i] + etas[i + 1])
-            };
+            let i = etas.iter().position(|e| (e - r.eta_scaled).abs() < 1e-12).unwrap_or(0);
+            let left = if i == 0 { x_range.0 } else { 0.5 * (etas[i - 1] + etas[i]) };
+            let right = if i + 1 == etas.len() { x_range.1 } else { 0.5 * (etas[i] + etas[i + 1]) };
             let s = seeds.iter().position(|s| *s == r.seed).unwrap_or(0) as f64;
             let bottom = row as f64 - 0.45 + s * stripe;
             cells.push((*index, r.phase, left, right, bottom, bottom + stripe));
@@ -963,29 +676,13 @@ fn phase_strip_panel(
         .include_y(rows - 0.4)
         .show_grid([true, false])
         .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => Some(format!(
-                "{plot_name}\nη·λ₀ ≈ {:.3}\n(click to open this run)",
-                position.x
-            )),
-            egui_plot::HoverPosition::Elsewhere { position } => {
-                Some(format!("η·λ₀ = {:.3}", position.x))
-            }
+            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(format!("{plot_name}\nη·λ₀ ≈ {:.3}\n(click to open this run)", position.x)),
+            egui_plot::HoverPosition::Elsewhere { position } => Some(format!("η·λ₀ = {:.3}", position.x)),
         })
         .show(ui, |plot_ui| {
             for &(_, phase, l, r, b, t) in &cells {
                 let color = rgb(phase_color(phase));
-                plot_ui.polygon(
-                    Polygon::new(
-                        phase.label(),
-                        PlotPoints::new(vec![[l, b], [r, b], [r, t], [l, t]]),
-                    )
-                    .fill_color(color)
-                    .stroke((0.5, color)),
-                );
+                plot_ui.polygon(Polygon::new(phase.label(), PlotPoints::new(vec![[l, b], [r, b], [r, t], [l, t]])).fill_color(color).stroke((0.5, color)));
             }
             phase_edges(plot_ui, groups, false, ml);
         });
@@ -994,10 +691,7 @@ fn phase_strip_panel(
         && let Some(pointer) = response.response.interact_pointer_pos()
     {
         let p = response.transform.value_from_position(pointer);
-        hit = cells
-            .iter()
-            .find(|c| c.2 <= p.x && p.x < c.3 && c.4 <= p.y && p.y < c.5)
-            .map(|c| c.0);
+        hit = cells.iter().find(|c| c.2 <= p.x && p.x < c.3 && c.4 <= p.y && p.y < c.5).map(|c| c.0);
     }
     (response.response.rect, hit)
 }

@@ -16,16 +16,11 @@ fn all_images() -> &'static [([f64; PIXELS], u8)] {
     static IMAGES: OnceLock<Vec<([f64; PIXELS], u8)>> = OnceLock::new();
     IMAGES.get_or_init(|| {
         let mut text = String::new();
-        GzDecoder::new(DIGITS_GZ)
-            .read_to_string(&mut text)
-            .expect("the shipped digits file decodes");
+        GzDecoder::new(DIGITS_GZ).read_to_string(&mut text).expect("the shipped digits file decodes");
         text.lines()
             .filter(|line| !line.trim().is_empty())
             .map(|line| {
-                let values: Vec<f64> = line
-                    .split(',')
-                    .map(|v| v.trim().parse().expect("digits are integers"))
-                    .collect();
+                let values: Vec<f64> = line.split(',').map(|v| v.trim().parse().expect("digits are integers")).collect();
                 let mut pixels = [0.0; PIXELS];
                 for (p, v) in pixels.iter_mut().zip(&values) {
                     *p = v / 16.0;
@@ -38,20 +33,13 @@ fn all_images() -> &'static [([f64; PIXELS], u8)] {
 
 /// How many images of the two classes there are (the largest allowed `data.n`).
 pub fn available(classes: [u8; 2]) -> usize {
-    all_images()
-        .iter()
-        .filter(|(_, label)| classes.contains(label))
-        .count()
+    all_images().iter().filter(|(_, label)| classes.contains(label)).count()
 }
 
 /// n images of the two classes, chosen by a seeded shuffle.
 pub fn load(classes: [u8; 2], n: usize, seed: u64) -> Dataset {
-    let mut chosen: Vec<usize> = all_images()
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, label))| classes.contains(label))
-        .map(|(i, _)| i)
-        .collect();
+    let mut chosen: Vec<usize> =
+        all_images().iter().enumerate().filter(|(_, (_, label))| classes.contains(label)).map(|(i, _)| i).collect();
     chosen.shuffle(&mut rng_for(seed, STREAM_DATA));
     chosen.truncate(n);
     let images = all_images();
@@ -61,10 +49,5 @@ pub fn load(classes: [u8; 2], n: usize, seed: u64) -> Dataset {
         x.extend_from_slice(&images[i].0);
         y.push(if images[i].1 == classes[0] { 1.0 } else { -1.0 });
     }
-    Dataset {
-        n: chosen.len(),
-        d: PIXELS,
-        x,
-        y,
-    }
+    Dataset { n: chosen.len(), d: PIXELS, x, y }
 }

@@ -7,12 +7,12 @@ pub mod separability;
 pub mod teacher;
 
 use crate::config::{DataConfig, DataKind, XSpec, YSpec};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-pub use separability::{Separability, classify_separability};
+pub use separability::{classify_separability, Separability};
 
 /// The ChaCha stream numbers that keep data, init and batches independent of each other.
 pub const STREAM_DATA: u64 = 1;
@@ -77,12 +77,7 @@ pub fn generate(cfg: &DataConfig, seed: u64) -> Dataset {
                 Some(YSpec::Many(ys)) => ys.first().copied().unwrap_or(0.0),
                 None => 0.0,
             };
-            Dataset {
-                n: 1,
-                d: x.len(),
-                x,
-                y: vec![y],
-            }
+            Dataset { n: 1, d: x.len(), x, y: vec![y] }
         }
         DataKind::Points => {
             let rows: Vec<Vec<f64>> = match &cfg.x {
@@ -96,17 +91,10 @@ pub fn generate(cfg: &DataConfig, seed: u64) -> Dataset {
                 None => vec![0.0; rows.len()],
             };
             let d = rows.first().map_or(1, |r| r.len());
-            Dataset {
-                n: rows.len(),
-                d,
-                x: rows.concat(),
-                y,
-            }
+            Dataset { n: rows.len(), d, x: rows.concat(), y }
         }
         DataKind::Clusters => clusters(cfg.n, cfg.d, cfg.separation, cfg.flip, seed),
-        DataKind::Teacher => {
-            teacher::sample(cfg.teacher, cfg.n, cfg.d, cfg.noise, seed, STREAM_DATA)
-        }
+        DataKind::Teacher => teacher::sample(cfg.teacher, cfg.n, cfg.d, cfg.noise, seed, STREAM_DATA),
         DataKind::Digits => digits::load(cfg.classes, cfg.n, seed),
     }
 }
@@ -114,14 +102,7 @@ pub fn generate(cfg: &DataConfig, seed: u64) -> Dataset {
 /// The held-out test set, for data kinds that have one (teacher: `data.test_n` fresh draws).
 pub fn generate_test(cfg: &DataConfig, seed: u64) -> Option<Dataset> {
     match cfg.kind {
-        DataKind::Teacher if cfg.test_n > 0 => Some(teacher::sample(
-            cfg.teacher,
-            cfg.test_n,
-            cfg.d,
-            cfg.noise,
-            seed,
-            STREAM_TEST,
-        )),
+        DataKind::Teacher if cfg.test_n > 0 => Some(teacher::sample(cfg.teacher, cfg.test_n, cfg.d, cfg.noise, seed, STREAM_TEST)),
         _ => None,
     }
 }
@@ -136,11 +117,7 @@ pub fn clusters(n: usize, d: usize, separation: f64, flip: f64, seed: u64) -> Da
         let label = if i < n.div_ceil(2) { 1.0 } else { -1.0 };
         for j in 0..d {
             let noise: f64 = StandardNormal.sample(&mut rng);
-            x.push(if j == 0 {
-                label * separation + noise
-            } else {
-                noise
-            });
+            x.push(if j == 0 { label * separation + noise } else { noise });
         }
         y.push(label);
     }

@@ -37,11 +37,7 @@ pub fn classify_separability(data: &Dataset) -> Separability {
         return Separability::NotLabels;
     }
     let mut order: Vec<usize> = (0..data.n).collect();
-    order.sort_by(|&a, &b| {
-        data.row(a)
-            .partial_cmp(data.row(b))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
+    order.sort_by(|&a, &b| data.row(a).partial_cmp(data.row(b)).unwrap_or(std::cmp::Ordering::Equal));
     for pair in order.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if data.row(a) == data.row(b) && data.y[a] != data.y[b] {
@@ -49,15 +45,9 @@ pub fn classify_separability(data: &Dataset) -> Separability {
         }
     }
     let mut problem = Problem::new(OptimizationDirection::Minimize);
-    let w: Vec<_> = (0..data.d)
-        .map(|_| problem.add_var(0.0, (f64::NEG_INFINITY, f64::INFINITY)))
-        .collect();
+    let w: Vec<_> = (0..data.d).map(|_| problem.add_var(0.0, (f64::NEG_INFINITY, f64::INFINITY))).collect();
     for i in 0..data.n {
-        let terms: Vec<_> = w
-            .iter()
-            .zip(data.row(i))
-            .map(|(&var, &xv)| (var, data.y[i] * xv))
-            .collect();
+        let terms: Vec<_> = w.iter().zip(data.row(i)).map(|(&var, &xv)| (var, data.y[i] * xv)).collect();
         problem.add_constraint(&terms, ComparisonOp::Ge, 1.0);
     }
     match problem.solve() {

@@ -79,10 +79,7 @@ pub fn sample(teacher: Teacher, n: usize, d: usize, noise: f64, seed: u64, strea
     for _ in 0..n {
         let start = x.len();
         for _ in 0..d {
-            x.push(<StandardNormal as Distribution<f64>>::sample(
-                &StandardNormal,
-                &mut rng,
-            ));
+            x.push(<StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng));
         }
         let noise_draw: f64 = StandardNormal.sample(&mut rng);
         y.push(value(teacher, &x[start..]) + noise * noise_draw);

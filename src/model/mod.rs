@@ -62,13 +62,7 @@ pub trait Model: Send {
     /// One whole gradient step on a single example in one pass, where the model has such a
     /// path (two-layer net, n = d = 1): w ← w − η z ∇f, then the new output and everything
     /// `Simulation` measures. `z` = s ℓ'(f, y). None: use the general products instead.
-    fn fused_one_example_step(
-        &mut self,
-        _data: &Dataset,
-        _eta: f64,
-        _z: f64,
-        _xt_y: &[f64],
-    ) -> Option<FusedOneExample> {
+    fn fused_one_example_step(&mut self, _data: &Dataset, _eta: f64, _z: f64, _xt_y: &[f64]) -> Option<FusedOneExample> {
         None
     }
     /// (ρ, mean v): ρ = mean_i ⟨u_i − u0_i, Xᵀy⟩ (two-layer nets only).
@@ -95,11 +89,7 @@ pub struct FusedOneExample {
 pub fn build(preset: &Preset, data: &Dataset) -> Box<dyn Model> {
     match preset.model.kind {
         ModelKind::TwoLayer => Box::new(two_layer::TwoLayer::new(&preset.model, data, preset.seed)),
-        ModelKind::Quadratic => Box::new(quadratic::QuadraticModel::new(
-            &preset.model,
-            data,
-            preset.seed,
-        )),
+        ModelKind::Quadratic => Box::new(quadratic::QuadraticModel::new(&preset.model, data, preset.seed)),
         ModelKind::LinearPredictor => Box::new(linear::LinearPredictor::new(&preset.model, data)),
     }
 }

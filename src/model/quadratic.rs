@@ -26,14 +26,9 @@ impl QuadraticModel {
     pub fn new(cfg: &ModelConfig, data: &Dataset, seed: u64) -> Self {
         let p = data.d;
         let mut rng = rng_for(seed, STREAM_INIT);
-        let sigma: Vec<f64> = (0..p)
-            .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
-            .collect();
+        let sigma: Vec<f64> = (0..p).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
         let w0: Vec<f64> = (0..p)
-            .map(|_| {
-                cfg.init_scale
-                    * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
-            })
+            .map(|_| cfg.init_scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
             .collect();
         let mut features = vec![0.0; data.n * p];
         if cfg.phi == Phi::Normalized {
@@ -47,15 +42,7 @@ impl QuadraticModel {
                 }
             }
         }
-        QuadraticModel {
-            gamma: cfg.gamma,
-            normalized: cfg.phi == Phi::Normalized,
-            features,
-            sigma,
-            w: w0.clone(),
-            w0,
-            curvature_grad: vec![0.0; p],
-        }
+        QuadraticModel { gamma: cfg.gamma, normalized: cfg.phi == Phi::Normalized, features, sigma, w: w0.clone(), w0, curvature_grad: vec![0.0; p] }
     }
 
     fn feature(&self, i: usize) -> &[f64] {
@@ -80,14 +67,7 @@ impl Model for QuadraticModel {
         }
     }
     fn forward(&mut self, data: &Dataset, out: &mut [f64]) {
-        let quad: f64 = 0.5
-            * self.gamma
-            * self
-                .w
-                .iter()
-                .zip(&self.sigma)
-                .map(|(w, s)| s * w * w)
-                .sum::<f64>();
+        let quad: f64 = 0.5 * self.gamma * self.w.iter().zip(&self.sigma).map(|(w, s)| s * w * w).sum::<f64>();
         for ((c, w), s) in self.curvature_grad.iter_mut().zip(&self.w).zip(&self.sigma) {
             *c = self.gamma * s * w;
         }
@@ -115,9 +95,7 @@ impl Model for QuadraticModel {
     fn kernel(&self, data: &Dataset, out: &mut [f64]) {
         let n = data.n;
         let cc = dot(&self.curvature_grad, &self.curvature_grad);
-        let fc: Vec<f64> = (0..n)
-            .map(|i| dot(self.feature(i), &self.curvature_grad))
-            .collect();
+        let fc: Vec<f64> = (0..n).map(|i| dot(self.feature(i), &self.curvature_grad)).collect();
         for i in 0..n {
             for j in 0..n {
                 out[i * n + j] = dot(self.feature(i), self.feature(j)) + fc[i] + fc[j] + cc;
@@ -128,29 +106,14 @@ impl Model for QuadraticModel {
         self.gamma * self.gamma
     }
     fn output_at(&self, x: &[f64]) -> f64 {
-        let quad: f64 = 0.5
-            * self.gamma
-            * self
-                .w
-                .iter()
-                .zip(&self.sigma)
-                .map(|(w, s)| s * w * w)
-                .sum::<f64>();
-        let linear = if self.normalized {
-            dot(&self.w, x) / dot(x, x).sqrt().max(f64::MIN_POSITIVE)
-        } else {
-            0.0
-        };
+        let quad: f64 = 0.5 * self.gamma * self.w.iter().zip(&self.sigma).map(|(w, s)| s * w * w).sum::<f64>();
+        let linear = if self.normalized { dot(&self.w, x) / dot(x, x).sqrt().max(f64::MIN_POSITIVE) } else { 0.0 };
         linear + quad
     }
     fn jacobian_row(&self, x: &[f64], out: &mut [f64]) {
         let norm = dot(x, x).sqrt();
         for (((o, w), s), xv) in out.iter_mut().zip(&self.w).zip(&self.sigma).zip(x) {
-            let phi = if self.normalized && norm > 0.0 {
-                xv / norm
-            } else {
-                0.0
-            };
+            let phi = if self.normalized && norm > 0.0 { xv / norm } else { 0.0 };
             *o = phi + self.gamma * s * w;
         }
     }

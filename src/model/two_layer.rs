@@ -54,9 +54,7 @@ fn gemm(
     c: &mut [f64],
     c_strides: (isize, isize),
 ) {
-    gemm_beta(
-        rows, inner, cols, alpha, a, a_strides, b, b_strides, 0.0, c, c_strides,
-    );
+    gemm_beta(rows, inner, cols, alpha, a, a_strides, b, b_strides, 0.0, c, c_strides);
 }
 
 /// C = alpha · A B + beta · C (beta = 1 accumulates), as `gemm`.
@@ -75,17 +73,9 @@ fn gemm_beta(
     c_strides: (isize, isize),
 ) {
     let extent = |r: usize, k: usize, (rs, cs): (isize, isize)| {
-        if r == 0 || k == 0 {
-            0
-        } else {
-            (r - 1) * rs as usize + (k - 1) * cs as usize + 1
-        }
+        if r == 0 || k == 0 { 0 } else { (r - 1) * rs as usize + (k - 1) * cs as usize + 1 }
     };
-    assert!(
-        a.len() >= extent(rows, inner, a_strides)
-            && b.len() >= extent(inner, cols, b_strides)
-            && c.len() >= extent(rows, cols, c_strides)
-    );
+    assert!(a.len() >= extent(rows, inner, a_strides) && b.len() >= extent(inner, cols, b_strides) && c.len() >= extent(rows, cols, c_strides));
     // SAFETY: the asserts above keep every strided access inside the slices.
     unsafe {
         matrixmultiply::dgemm(
@@ -122,19 +112,7 @@ fn gram_upper(n: usize, rows: usize, a: &[f64], out: &mut [f64]) {
         for bj in bi..blocks {
             let (j0, j1) = span(bj);
             let (ni, nj) = (i1 - i0, j1 - j0);
-            gemm_beta(
-                ni,
-                rows,
-                nj,
-                1.0,
-                &a[i0..],
-                (1, n as isize),
-                &a[j0..],
-                (n as isize, 1),
-                1.0,
-                &mut out[i0 * n + j0..],
-                (n as isize, 1),
-            );
+            gemm_beta(ni, rows, nj, 1.0, &a[i0..], (1, n as isize), &a[j0..], (n as isize, 1), 1.0, &mut out[i0 * n + j0..], (n as isize, 1));
         }
     }
 }
@@ -189,15 +167,11 @@ impl TwoLayer {
         let sigma = cfg.init_scale;
         let mut w = Vec::with_capacity(m * (d + 1));
         for _ in 0..m * d {
-            w.push(
-                sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng),
-            );
+            w.push(sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng));
         }
         for _ in 0..m {
             w.push(match cfg.second_layer_init {
-                SecondLayerInit::Gaussian => {
-                    sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
-                }
+                SecondLayerInit::Gaussian => sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng),
                 SecondLayerInit::Rademacher => {
                     if rng.random::<bool>() {
                         sigma
@@ -251,21 +225,13 @@ impl TwoLayer {
 
     /// The coefficient a of ∂f/∂u: v, or v0 for the linearized model.
     fn a_coeffs(&self) -> &[f64] {
-        let src = if self.approx == Approx::Linearized {
-            &self.w0
-        } else {
-            &self.w
-        };
+        let src = if self.approx == Approx::Linearized { &self.w0 } else { &self.w };
         &src[self.m * self.d..]
     }
 
     /// The factor b of ∂f/∂v: the current pre-activations, or the initial ones when linearized.
     fn b_cache(&self) -> &[f64] {
-        if self.approx == Approx::Linearized {
-            &self.pre0
-        } else {
-            &self.pre
-        }
+        if self.approx == Approx::Linearized { &self.pre0 } else { &self.pre }
     }
 
     /// The gate row g_k· and the b row of neuron k: borrowed from the caches, or recomputed
@@ -321,10 +287,7 @@ impl TwoLayer {
         let m = self.m;
         let partials = self.map_chunks_for(LINE_PASS, |range| {
             let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
-            let (v, v0) = (
-                &self.w[m + range.start..m + range.end],
-                &self.w0[m + range.start..m + range.end],
-            );
+            let (v, v0) = (&self.w[m + range.start..m + range.end], &self.w0[m + range.start..m + range.end]);
             let mut acc = [[0.0; 8]; 3];
             for (j, (((&u, &u0), &v), &v0)) in u.iter().zip(u0).zip(v).zip(v0).enumerate() {
                 let (q, w) = terms(u, u0, v, v0);
@@ -361,19 +324,11 @@ impl TwoLayer {
         let m = self.m;
         let partials = self.map_chunks(|range| {
             let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
-            let (v, v0) = (
-                &self.w[m + range.start..m + range.end],
-                &self.w0[m + range.start..m + range.end],
-            );
+            let (v, v0) = (&self.w[m + range.start..m + range.end], &self.w0[m + range.start..m + range.end]);
             let mut acc = [0.0; LANES];
             let full = u.len() / LANES * LANES;
             for base in (0..full).step_by(LANES) {
-                let (u, u0, v, v0) = (
-                    &u[base..base + LANES],
-                    &u0[base..base + LANES],
-                    &v[base..base + LANES],
-                    &v0[base..base + LANES],
-                );
+                let (u, u0, v, v0) = (&u[base..base + LANES], &u0[base..base + LANES], &v[base..base + LANES], &v0[base..base + LANES]);
                 for l in 0..LANES {
                     acc[l] += term(u[l], u0[l], v[l], v0[l]);
                 }
@@ -399,11 +354,7 @@ impl TwoLayer {
     /// Neurons per chunk of a pass costing `per_neuron` multiply-adds per neuron, from the
     /// problem's shape only.
     fn chunk_for(&self, per_neuron: usize) -> usize {
-        let min = if self.d >= GEMM_D {
-            GEMM_CHUNK_MIN
-        } else {
-            CHUNK_MIN
-        };
+        let min = if self.d >= GEMM_D { GEMM_CHUNK_MIN } else { CHUNK_MIN };
         CHUNK_WORK.div_ceil(per_neuron).max(min)
     }
 
@@ -414,31 +365,16 @@ impl TwoLayer {
 
     /// `map_chunks` for a pass costing `per_neuron` multiply-adds per neuron (the d = 1 class
     /// passes cost O(1) per neuron whatever n is).
-    fn map_chunks_for<T: Send>(
-        &self,
-        per_neuron: usize,
-        f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send,
-    ) -> Vec<T> {
+    fn map_chunks_for<T: Send>(&self, per_neuron: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send) -> Vec<T> {
         let size = self.chunk_for(per_neuron);
         let chunks = self.m.div_ceil(size);
         let range = |c: usize| c * size..((c + 1) * size).min(self.m);
-        if self.parallel_for(per_neuron) {
-            (0..chunks).into_par_iter().map(|c| f(range(c))).collect()
-        } else {
-            (0..chunks).map(|c| f(range(c))).collect()
-        }
+        if self.parallel_for(per_neuron) { (0..chunks).into_par_iter().map(|c| f(range(c))).collect() } else { (0..chunks).map(|c| f(range(c))).collect() }
     }
 
     /// Runs `f(first neuron, rows of a, rows of b)` on matching neuron chunks of two
     /// neuron-major arrays with `wa` and `wb` values per neuron.
-    fn for_chunks_mut(
-        &self,
-        a: &mut [f64],
-        wa: usize,
-        b: &mut [f64],
-        wb: usize,
-        f: impl Fn(usize, &mut [f64], &mut [f64]) + Sync + Send,
-    ) {
+    fn for_chunks_mut(&self, a: &mut [f64], wa: usize, b: &mut [f64], wb: usize, f: impl Fn(usize, &mut [f64], &mut [f64]) + Sync + Send) {
         self.for_chunks_mut_for(self.n * (self.d + 1), a, wa, b, wb, f);
     }
 
@@ -455,15 +391,9 @@ impl TwoLayer {
     ) {
         let size = self.chunk_for(per_neuron);
         if self.parallel_for(per_neuron) {
-            a.par_chunks_mut(size * wa)
-                .zip(b.par_chunks_mut(size * wb))
-                .enumerate()
-                .for_each(|(c, (ra, rb))| f(c * size, ra, rb));
+            a.par_chunks_mut(size * wa).zip(b.par_chunks_mut(size * wb)).enumerate().for_each(|(c, (ra, rb))| f(c * size, ra, rb));
         } else {
-            a.chunks_mut(size * wa)
-                .zip(b.chunks_mut(size * wb))
-                .enumerate()
-                .for_each(|(c, (ra, rb))| f(c * size, ra, rb));
+            a.chunks_mut(size * wa).zip(b.chunks_mut(size * wb)).enumerate().for_each(|(c, (ra, rb))| f(c * size, ra, rb));
         }
     }
 }
@@ -506,10 +436,7 @@ impl TwoLayer {
         // f_i = c s x_i Σ_σ g^σ(x_i) F_σ with one sum F_σ per class: O(m + n).
         let partials = self.map_chunks_for(LINE_PASS, |range| {
             let (u, u0) = (&self.w[range.clone()], &self.w0[range.clone()]);
-            let (v, v0) = (
-                &self.w[m + range.start..m + range.end],
-                &self.w0[m + range.start..m + range.end],
-            );
+            let (v, v0) = (&self.w[m + range.start..m + range.end], &self.w0[m + range.start..m + range.end]);
             line_class_forward([u, u0, v, v0], self.approx)
         });
         let mut sums = [0.0; LINE_FORWARD_SUMS];
@@ -519,16 +446,12 @@ impl TwoLayer {
             }
         }
         let [f_pos, f_neg, f_zero, u_pos, u_neg] = sums;
-        let (x_pos, x_neg) = (
-            data.x.iter().filter(|&&x| x > 0.0).count() as f64,
-            data.x.iter().filter(|&&x| x < 0.0).count() as f64,
-        );
+        let (x_pos, x_neg) = (data.x.iter().filter(|&&x| x > 0.0).count() as f64, data.x.iter().filter(|&&x| x < 0.0).count() as f64);
         // u_k x_i < 0 exactly when u_k and x_i have opposite signs.
         self.negative_fraction = (u_pos * x_neg + u_neg * x_pos) / (m * n) as f64;
         for (i, o) in out.iter_mut().enumerate() {
             let x = data.x[i];
-            let classes =
-                self.line_class_gate(0, x) * f_pos + self.line_class_gate(1, x) * f_neg + f_zero;
+            let classes = self.line_class_gate(0, x) * f_pos + self.line_class_gate(1, x) * f_neg + f_zero;
             *o = c * self.s_inv * x * classes + if linearized { self.f0[i] } else { 0.0 };
         }
     }
@@ -552,17 +475,11 @@ simd::multiversion! {
 }
 
 #[inline(always)]
-fn line_class_forward_lanes<const APPROX: u8>(
-    [u, u0, v, v0]: [&[f64]; 4],
-) -> [f64; LINE_FORWARD_SUMS] {
+fn line_class_forward_lanes<const APPROX: u8>([u, u0, v, v0]: [&[f64]; 4]) -> [f64; LINE_FORWARD_SUMS] {
     const LANES: usize = 8;
     let neuron = |u: f64, u0: f64, v: f64, v0: f64| -> [f64; LINE_FORWARD_SUMS] {
         let q = if APPROX == NETWORK { u } else { u0 };
-        let term = if APPROX == LINEARIZED {
-            v0 * (u - u0) + (v - v0) * u0
-        } else {
-            v * u
-        };
+        let term = if APPROX == LINEARIZED { v0 * (u - u0) + (v - v0) * u0 } else { v * u };
         [
             if q > 0.0 { term } else { 0.0 },
             if q < 0.0 { term } else { 0.0 },
@@ -574,8 +491,7 @@ fn line_class_forward_lanes<const APPROX: u8>(
     let mut acc = [[0.0; LANES]; LINE_FORWARD_SUMS];
     let full = u.len() / LANES * LANES;
     for start in (0..full).step_by(LANES) {
-        let lanes =
-            |x: &[f64]| -> [f64; LANES] { x[start..start + LANES].try_into().expect("8 lanes") };
+        let lanes = |x: &[f64]| -> [f64; LANES] { x[start..start + LANES].try_into().expect("8 lanes") };
         let (uc, u0c, vc, v0c) = (lanes(u), lanes(u0), lanes(v), lanes(v0));
         for l in 0..LANES {
             for (a, t) in acc.iter_mut().zip(neuron(uc[l], u0c[l], vc[l], v0c[l])) {
@@ -605,13 +521,7 @@ simd::multiversion! {
 }
 
 #[inline(always)]
-fn line_class_vjp_rows<const APPROX: u8>(
-    du: &mut [f64],
-    dv: &mut [f64],
-    [u, u0, v, v0]: [&[f64]; 4],
-    t: [f64; 3],
-    cs: f64,
-) {
+fn line_class_vjp_rows<const APPROX: u8>(du: &mut [f64], dv: &mut [f64], [u, u0, v, v0]: [&[f64]; 4], t: [f64; 3], cs: f64) {
     for k in 0..du.len() {
         let gate_weight = if APPROX == NETWORK { u[k] } else { u0[k] };
         let class_sum = if gate_weight > 0.0 {
@@ -621,11 +531,7 @@ fn line_class_vjp_rows<const APPROX: u8>(
         } else {
             t[2]
         };
-        let (a, q) = if APPROX == LINEARIZED {
-            (v0[k], u0[k])
-        } else {
-            (v[k], u[k])
-        };
+        let (a, q) = if APPROX == LINEARIZED { (v0[k], u0[k]) } else { (v[k], u[k]) };
         du[k] = cs * a * class_sum;
         dv[k] = cs * q * class_sum;
     }
@@ -663,18 +569,7 @@ impl Model for TwoLayer {
             let rows = pre_rows.len() / n;
             let u_rows = &u[k0 * d..(k0 + rows) * d];
             if d >= GEMM_D {
-                gemm(
-                    rows,
-                    d,
-                    n,
-                    s_inv,
-                    u_rows,
-                    (d as isize, 1),
-                    &data.x,
-                    (1, d as isize),
-                    pre_rows,
-                    (n as isize, 1),
-                );
+                gemm(rows, d, n, s_inv, u_rows, (d as isize, 1), &data.x, (1, d as isize), pre_rows, (n as isize, 1));
             } else if d == 1 {
                 for (row, &uk) in pre_rows.chunks_mut(n).zip(u_rows) {
                     let scale = uk * s_inv;
@@ -709,10 +604,7 @@ impl Model for TwoLayer {
         let partials = self.map_chunks(|range| {
             let mut acc = vec![0.0; n];
             for k in range {
-                let (g, z) = (
-                    &self.gate[k * n..(k + 1) * n],
-                    &self.pre[k * n..(k + 1) * n],
-                );
+                let (g, z) = (&self.gate[k * n..(k + 1) * n], &self.pre[k * n..(k + 1) * n]);
                 match self.approx {
                     Approx::Network | Approx::Quadratic => {
                         let vk = v[k];
@@ -773,15 +665,8 @@ impl Model for TwoLayer {
             self.for_chunks_mut(out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
                 let r = k0..k0 + du_rows.len();
                 let (u, u0) = (&self.w[r.clone()], &self.w0[r.clone()]);
-                let (v, v0) = (
-                    &self.w[m + r.start..m + r.end],
-                    &self.w0[m + r.start..m + r.end],
-                );
-                let rows = du_rows
-                    .iter_mut()
-                    .zip(dv_rows.iter_mut())
-                    .zip(u.iter().zip(u0))
-                    .zip(v.iter().zip(v0));
+                let (v, v0) = (&self.w[m + r.start..m + r.end], &self.w0[m + r.start..m + r.end]);
+                let rows = du_rows.iter_mut().zip(dv_rows.iter_mut()).zip(u.iter().zip(u0)).zip(v.iter().zip(v0));
                 match approx {
                     Approx::Network => rows.for_each(|(((du, dv), (&u, _)), (&v, _))| {
                         let t = zc * gate(u * xs);
@@ -806,21 +691,12 @@ impl Model for TwoLayer {
             // d = 1: neuron k's gate row is its class row g^σ(k) (see `line_class_weights`)
             // and b_k = q_k s x, so du_k = c s a_k T_σ(k) and dv_k = c s q_k T_σ(k) with
             // T_σ = Σ_i z_i g^σ_i x_i: three sums over the examples, then O(1) per neuron.
-            let t = [0, 1, 2].map(|class| {
-                data.x
-                    .iter()
-                    .zip(z)
-                    .map(|(&x, &zi)| zi * self.line_class_gate(class, x) * x)
-                    .sum::<f64>()
-            });
+            let t = [0, 1, 2].map(|class| data.x.iter().zip(z).map(|(&x, &zi)| zi * self.line_class_gate(class, x) * x).sum::<f64>());
             let (approx, cs) = (self.approx, c * s_inv);
             self.for_chunks_mut_for(LINE_PASS, out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
                 let r = k0..k0 + du_rows.len();
                 let (u, u0) = (&self.w[r.clone()], &self.w0[r.clone()]);
-                let (v, v0) = (
-                    &self.w[m + r.start..m + r.end],
-                    &self.w0[m + r.start..m + r.end],
-                );
+                let (v, v0) = (&self.w[m + r.start..m + r.end], &self.w0[m + r.start..m + r.end]);
                 line_class_vjp(du_rows, dv_rows, [u, u0, v, v0], t, cs, approx);
             });
             return;
@@ -839,18 +715,7 @@ impl Model for TwoLayer {
                     dv_rows[r] = c * super::dot(t_row, bk);
                 }
                 if d >= GEMM_D {
-                    gemm(
-                        rows,
-                        n,
-                        d,
-                        1.0,
-                        t,
-                        (n as isize, 1),
-                        &data.x,
-                        (d as isize, 1),
-                        du_rows,
-                        (d as isize, 1),
-                    );
+                    gemm(rows, n, d, 1.0, t, (n as isize, 1), &data.x, (d as isize, 1), du_rows, (d as isize, 1));
                 } else {
                     for (t_row, du_k) in t.chunks(n).zip(du_rows.chunks_mut(d)) {
                         if d == 1 {
@@ -884,10 +749,7 @@ impl Model for TwoLayer {
         // n (n + block) / 2 entries of 2m flops each), plus the fills; matrix-free: the fused
         // Jᵀ then J pass, 2 n m (d + 1) multiply-adds.
         let block = (GRAM_BLOCK as f64).min(n);
-        (
-            2.0 * n * (n + block) * m + 4.0 * n * m,
-            4.0 * n * m * (d + 1.0),
-        )
+        (2.0 * n * (n + block) * m + 4.0 * n * m, 4.0 * n * m * (d + 1.0))
     }
 
     fn step_flops(&self, n: usize) -> f64 {
@@ -919,12 +781,7 @@ impl Model for TwoLayer {
                 if w == 0.0 {
                     continue;
                 }
-                let proj: f64 = data
-                    .x
-                    .iter()
-                    .zip(x)
-                    .map(|(&xi, &ri)| self.line_class_gate(class, xi) * xi * ri)
-                    .sum();
+                let proj: f64 = data.x.iter().zip(x).map(|(&xi, &ri)| self.line_class_gate(class, xi) * xi * ri).sum();
                 for (o, &xi) in out.iter_mut().zip(&data.x) {
                     *o += w * proj * self.line_class_gate(class, xi) * xi;
                 }
@@ -974,17 +831,10 @@ impl Model for TwoLayer {
             // d = 1: K = c² s² Σ_σ W_σ (g^σ∘x)(g^σ∘x)ᵀ (see `line_class_weights`).
             let weights = self.line_class_weights();
             let scale = self.c * self.c * self.s_inv * self.s_inv;
-            let h: Vec<[f64; 3]> = data
-                .x
-                .iter()
-                .map(|&xi| [0, 1, 2].map(|cl| self.line_class_gate(cl, xi) * xi))
-                .collect();
+            let h: Vec<[f64; 3]> = data.x.iter().map(|&xi| [0, 1, 2].map(|cl| self.line_class_gate(cl, xi) * xi)).collect();
             for i in 0..n {
                 for j in i..n {
-                    let k_ij = scale
-                        * (0..3)
-                            .map(|cl| weights[cl] * h[i][cl] * h[j][cl])
-                            .sum::<f64>();
+                    let k_ij = scale * (0..3).map(|cl| weights[cl] * h[i][cl] * h[j][cl]).sum::<f64>();
                     out[i * n + j] = k_ij;
                     out[j * n + i] = k_ij;
                 }
@@ -1014,12 +864,7 @@ impl Model for TwoLayer {
                         let k = k0 + r;
                         let (g, bk) = (&gate_all[k * n..(k + 1) * n], &b[k * n..(k + 1) * n]);
                         let a_abs = a[k].abs();
-                        for (((o_a, o_b), &gi), &bi) in ga[r * n..(r + 1) * n]
-                            .iter_mut()
-                            .zip(gb[r * n..(r + 1) * n].iter_mut())
-                            .zip(g)
-                            .zip(bk)
-                        {
+                        for (((o_a, o_b), &gi), &bi) in ga[r * n..(r + 1) * n].iter_mut().zip(gb[r * n..(r + 1) * n].iter_mut()).zip(g).zip(bk) {
                             *o_a = a_abs * gi;
                             *o_b = gi * bi;
                         }
@@ -1031,10 +876,7 @@ impl Model for TwoLayer {
         };
         // Waves of GRAM_WAVE chunks: their partials (bounded memory) are computed in parallel,
         // then added to the total in chunk order.
-        let mut buffer = self
-            .gram_partials
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buffer = self.gram_partials.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         buffer.resize((GRAM_WAVE + 1) * size, 0.0);
         let (total, parts) = buffer.split_at_mut(size);
         total.iter_mut().for_each(|t| *t = 0.0);
@@ -1042,13 +884,9 @@ impl Model for TwoLayer {
             let count = GRAM_WAVE.min(chunks - first);
             let wave = &mut parts[..count * size];
             if self.parallel() {
-                wave.par_chunks_mut(size)
-                    .enumerate()
-                    .for_each(|(i, part)| work(first + i, part));
+                wave.par_chunks_mut(size).enumerate().for_each(|(i, part)| work(first + i, part));
             } else {
-                wave.chunks_mut(size)
-                    .enumerate()
-                    .for_each(|(i, part)| work(first + i, part));
+                wave.chunks_mut(size).enumerate().for_each(|(i, part)| work(first + i, part));
             }
             for part in wave.chunks(size) {
                 for (t, p) in total.iter_mut().zip(part) {
@@ -1103,13 +941,7 @@ impl Model for TwoLayer {
             for (o, xv) in out_u[k * d..(k + 1) * d].iter_mut().zip(x) {
                 *o = scale * xv;
             }
-            out_v[k] = self.c
-                * g
-                * if self.approx == Approx::Linearized {
-                    z0
-                } else {
-                    z
-                };
+            out_v[k] = self.c * g * if self.approx == Approx::Linearized { z0 } else { z };
         });
     }
 
@@ -1133,13 +965,7 @@ impl Model for TwoLayer {
         true
     }
 
-    fn fused_one_example_step(
-        &mut self,
-        data: &Dataset,
-        eta: f64,
-        z: f64,
-        xt_y: &[f64],
-    ) -> Option<super::FusedOneExample> {
+    fn fused_one_example_step(&mut self, data: &Dataset, eta: f64, z: f64, xt_y: &[f64]) -> Option<super::FusedOneExample> {
         if !(self.recompute && self.n == 1) {
             return None;
         }
@@ -1151,12 +977,7 @@ impl Model for TwoLayer {
         }
         let c = self.c;
         Some(super::FusedOneExample {
-            output: c * f
-                + if self.approx == Approx::Linearized {
-                    self.f0[0]
-                } else {
-                    0.0
-                },
+            output: c * f + if self.approx == Approx::Linearized { self.f0[0] } else { 0.0 },
             kernel: c * c * kernel,
             weight_norm_sq: norm,
             dist_from_init_sq: dist,
@@ -1193,14 +1014,7 @@ impl TwoLayer {
         for k in 0..self.m {
             let z = super::dot(&self.w[k * d..(k + 1) * d], x) * self.s_inv;
             let z0 = super::dot(&self.w0[k * d..(k + 1) * d], x) * self.s_inv;
-            let gate = gate_of(
-                if self.approx == Approx::Network {
-                    z
-                } else {
-                    z0
-                },
-                self.a_neg,
-            );
+            let gate = gate_of(if self.approx == Approx::Network { z } else { z0 }, self.a_neg);
             f(k, gate, z, z0);
         }
     }
@@ -1217,33 +1031,14 @@ impl TwoLayer {
     /// the vector instructions, see `simd`).
     fn fused_line_step(&mut self, xs: f64, eta: f64, z: f64) -> [f64; FUSED_SUMS] {
         let (m, approx) = (self.m, self.approx);
-        let step = LineStep {
-            xs,
-            eta_c: eta * self.c,
-            z,
-            a_neg: self.a_neg,
-        };
+        let step = LineStep { xs, eta_c: eta * self.c, z, a_neg: self.a_neg };
         let size = self.chunk_for(LINE_PASS);
         let parallel = self.parallel_for(LINE_PASS);
         let (u_all, v_all) = self.w.split_at_mut(m);
         let (u0_all, v0_all) = self.w0.split_at(m);
-        let chunks = u_all
-            .chunks_mut(size)
-            .zip(v_all.chunks_mut(size))
-            .zip(u0_all.chunks(size))
-            .zip(v0_all.chunks(size));
-        let run = |(((u, v), u0), v0): (((&mut [f64], &mut [f64]), &[f64]), &[f64])| {
-            fused_line_chunk(u, v, u0, v0, step, approx)
-        };
-        let partials: Vec<[f64; FUSED_SUMS]> = if parallel {
-            chunks
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(run)
-                .collect()
-        } else {
-            chunks.map(run).collect()
-        };
+        let chunks = u_all.chunks_mut(size).zip(v_all.chunks_mut(size)).zip(u0_all.chunks(size)).zip(v0_all.chunks(size));
+        let run = |(((u, v), u0), v0): (((&mut [f64], &mut [f64]), &[f64]), &[f64])| fused_line_chunk(u, v, u0, v0, step, approx);
+        let partials: Vec<[f64; FUSED_SUMS]> = if parallel { chunks.collect::<Vec<_>>().into_par_iter().map(run).collect() } else { chunks.map(run).collect() };
         let mut total = [0.0; FUSED_SUMS];
         for part in partials {
             for (t, p) in total.iter_mut().zip(part) {
@@ -1281,77 +1076,31 @@ const LINEARIZED: u8 = 2;
 /// The fused pass over one chunk in blocks of 8 neurons held in fixed-size arrays, so every
 /// line of the loop body is one vector operation; 8 partial sums per quantity.
 #[inline(always)]
-fn fused_line_lanes<const APPROX: u8>(
-    u: &mut [f64],
-    v: &mut [f64],
-    u0: &[f64],
-    v0: &[f64],
-    step: LineStep,
-) -> [f64; FUSED_SUMS] {
+fn fused_line_lanes<const APPROX: u8>(u: &mut [f64], v: &mut [f64], u0: &[f64], v0: &[f64], step: LineStep) -> [f64; FUSED_SUMS] {
     const LANES: usize = 8;
-    let LineStep {
-        xs,
-        eta_c,
-        z,
-        a_neg,
-    } = step;
+    let LineStep { xs, eta_c, z, a_neg } = step;
     // One neuron: update, then its contributions at the new weights.
     let neuron = |u: &mut f64, v: &mut f64, u0: f64, v0: f64| -> [f64; FUSED_SUMS] {
         let z_old = *u * xs;
         let z0 = u0 * xs;
         let g = gate_of(if APPROX == NETWORK { z_old } else { z0 }, a_neg);
-        let (a, b) = if APPROX == LINEARIZED {
-            (v0, z0)
-        } else {
-            (*v, z_old)
-        };
+        let (a, b) = if APPROX == LINEARIZED { (v0, z0) } else { (*v, z_old) };
         *u -= eta_c * a * g * xs * z;
         *v -= eta_c * g * b * z;
         let z_new = *u * xs;
-        let g_new = if APPROX == NETWORK {
-            gate_of(z_new, a_neg)
-        } else {
-            g
-        };
-        let (a_new, b_new) = if APPROX == LINEARIZED {
-            (v0, z0)
-        } else {
-            (*v, z_new)
-        };
-        let f = if APPROX == LINEARIZED {
-            g * (v0 * (z_new - z0) + (*v - v0) * z0)
-        } else {
-            *v * g_new * z_new
-        };
+        let g_new = if APPROX == NETWORK { gate_of(z_new, a_neg) } else { g };
+        let (a_new, b_new) = if APPROX == LINEARIZED { (v0, z0) } else { (*v, z_new) };
+        let f = if APPROX == LINEARIZED { g * (v0 * (z_new - z0) + (*v - v0) * z0) } else { *v * g_new * z_new };
         let (du, dv) = (*u - u0, *v - v0);
-        [
-            f,
-            g_new * g_new * (a_new * a_new * xs * xs + b_new * b_new),
-            *u * *u + *v * *v,
-            du * du + dv * dv,
-            du,
-            *v,
-            if z_new < 0.0 { 1.0 } else { 0.0 },
-        ]
+        [f, g_new * g_new * (a_new * a_new * xs * xs + b_new * b_new), *u * *u + *v * *v, du * du + dv * dv, du, *v, if z_new < 0.0 { 1.0 } else { 0.0 }]
     };
     let mut acc = [[0.0; LANES]; FUSED_SUMS];
     let full = u.len() / LANES * LANES;
     let (u_body, u_tail) = u.split_at_mut(full);
     let (v_body, v_tail) = v.split_at_mut(full);
-    for (((uc, vc), u0c), v0c) in u_body
-        .chunks_exact_mut(LANES)
-        .zip(v_body.chunks_exact_mut(LANES))
-        .zip(u0.chunks_exact(LANES))
-        .zip(v0.chunks_exact(LANES))
-    {
-        let (uc, vc): (&mut [f64; LANES], &mut [f64; LANES]) = (
-            uc.try_into().expect("8 lanes"),
-            vc.try_into().expect("8 lanes"),
-        );
-        let (u0c, v0c): (&[f64; LANES], &[f64; LANES]) = (
-            u0c.try_into().expect("8 lanes"),
-            v0c.try_into().expect("8 lanes"),
-        );
+    for (((uc, vc), u0c), v0c) in u_body.chunks_exact_mut(LANES).zip(v_body.chunks_exact_mut(LANES)).zip(u0.chunks_exact(LANES)).zip(v0.chunks_exact(LANES)) {
+        let (uc, vc): (&mut [f64; LANES], &mut [f64; LANES]) = (uc.try_into().expect("8 lanes"), vc.try_into().expect("8 lanes"));
+        let (u0c, v0c): (&[f64; LANES], &[f64; LANES]) = (u0c.try_into().expect("8 lanes"), v0c.try_into().expect("8 lanes"));
         for l in 0..LANES {
             let terms = neuron(&mut uc[l], &mut vc[l], u0c[l], v0c[l]);
             for (a, t) in acc.iter_mut().zip(terms) {
