@@ -97,23 +97,17 @@ fn gemm_beta(
     }
 }
 
-/// Columns per block of `gram_upper` (64 measured fastest on W2 against 32, 128 and 256:
-/// smaller blocks skip more of the lower triangle, but every block pair is packed again).
+/// Rows per block of `gram_upper` (64 measured faster on W2 than 32 or 128: smaller blocks
+/// skip more of the lower triangle, but pack the right-hand side more often).
 const GRAM_BLOCK: usize = 64;
 
-/// Adds the upper triangle (blocks on and above the diagonal) of Aᵀ A to `out` (n × n,
+/// Adds the upper triangle (row blocks from the diagonal on) of Aᵀ A to `out` (n × n,
 /// row-major), A being rows × n row-major: only the ≈ n(n + 64)/2 column pairs a symmetric
-/// result needs are multiplied, one matrix product per block pair.
+/// result needs are multiplied, one matrix product per block of 64 result rows.
 fn gram_upper(n: usize, rows: usize, a: &[f64], out: &mut [f64]) {
-    let blocks = n.div_ceil(GRAM_BLOCK);
-    let span = |block: usize| (block * GRAM_BLOCK, ((block + 1) * GRAM_BLOCK).min(n));
-    for bi in 0..blocks {
-        let (i0, i1) = span(bi);
-        for bj in bi..blocks {
-            let (j0, j1) = span(bj);
-            let (ni, nj) = (i1 - i0, j1 - j0);
-            gemm_beta(ni, rows, nj, 1.0, &a[i0..], (1, n as isize), &a[j0..], (n as isize, 1), 1.0, &mut out[i0 * n + j0..], (n as isize, 1));
-        }
+    for i0 in (0..n).step_by(GRAM_BLOCK) {
+        let ni = GRAM_BLOCK.min(n - i0);
+        gemm_beta(ni, rows, n - i0, 1.0, &a[i0..], (1, n as isize), &a[i0..], (n as isize, 1), 1.0, &mut out[i0 * n + i0..], (n as isize, 1));
     }
 }
 
@@ -146,7 +140,8 @@ pub struct TwoLayer {
     pre: Vec<f64>,
     /// Pre-activations at init (m × n); kept only for the Taylor models.
     pre0: Vec<f64>,
-    /// Gates g_ki (m × n).
+    /// Gates g_ki (m × n) of the Taylor models, frozen at init. The network's gates are
+    /// σ'(pre) and are computed where used (one compare), not stored and re-read.
     gate: Vec<f64>,
     /// f(x_i) at init (linearized model only).
     f0: Vec<f64>,
@@ -201,7 +196,7 @@ impl TwoLayer {
             w,
             pre: if d == 1 { Vec::new() } else { vec![0.0; m * n] },
             pre0: Vec::new(),
-            gate: if d == 1 { Vec::new() } else { vec![0.0; m * n] },
+            gate: Vec::new(),
             recompute: d == 1,
             negative_fraction: 0.0,
             f0: Vec::new(),
@@ -217,6 +212,7 @@ impl TwoLayer {
             net.approx = saved;
             if !net.recompute {
                 net.pre0 = net.pre.clone();
+                net.gate = net.pre.iter().map(|&z| gate_of(z, net.a_neg)).collect();
             }
             net.f0 = f0;
         }
@@ -234,14 +230,22 @@ impl TwoLayer {
         if self.approx == Approx::Linearized { &self.pre0 } else { &self.pre }
     }
 
-    /// The gate row g_k· and the b row of neuron k: borrowed from the caches, or recomputed
-    /// into `buf` (length ≥ 2n) in recompute mode.
+    /// The gate row g_k· and the b row of neuron k: borrowed from the caches (the network's
+    /// gates computed from its pre-activations into `buf`), or recomputed into `buf`
+    /// (length ≥ 2n) in recompute mode.
     #[inline(always)]
     fn rows<'s>(&'s self, data: &Dataset, k: usize, buf: &'s mut [f64]) -> (&'s [f64], &'s [f64]) {
         let n = self.n;
         if !self.recompute {
-            let b = self.b_cache();
-            return (&self.gate[k * n..(k + 1) * n], &b[k * n..(k + 1) * n]);
+            let b = &self.b_cache()[k * n..(k + 1) * n];
+            if self.approx != Approx::Network {
+                return (&self.gate[k * n..(k + 1) * n], b);
+            }
+            let gbuf = &mut buf[..n];
+            for (g, &z) in gbuf.iter_mut().zip(b) {
+                *g = gate_of(z, self.a_neg);
+            }
+            return (gbuf, b);
         }
         let (gbuf, bbuf) = buf[..2 * n].split_at_mut(n);
         let (u, u0, a_neg) = (self.w[k] * self.s_inv, self.w0[k] * self.s_inv, self.a_neg);
@@ -559,24 +563,19 @@ impl Model for TwoLayer {
             self.forward_recompute(data, out);
             return;
         }
-        // Pre-activations, a chunk of neurons at a time, and the network's gates.
-        let u = &self.w[..m * d];
-        let (network, a_neg) = (self.approx == Approx::Network, self.a_neg);
+        // One pass per chunk of neurons: pre-activations (one blocked product for d ≥ 8),
+        // negative count, and the chunk's partial outputs while its rows are in cache.
+        let (u, v, v0) = (&self.w[..m * d], &self.w[m * d..], &self.w0[m * d..]);
+        let (approx, a_neg) = (self.approx, self.a_neg);
+        let (gate, pre0) = (&self.gate, &self.pre0);
         let mut pre = std::mem::take(&mut self.pre);
-        let mut gate = std::mem::take(&mut self.gate);
-        let negatives = std::sync::atomic::AtomicU64::new(0);
-        self.for_chunks_mut(&mut pre, n, &mut gate, n, |k0, pre_rows, gate_rows| {
+        let size = self.chunk_for(n * (d + 1));
+        let chunk = |(c, pre_rows): (usize, &mut [f64])| -> (Vec<f64>, u64) {
+            let k0 = c * size;
             let rows = pre_rows.len() / n;
             let u_rows = &u[k0 * d..(k0 + rows) * d];
             if d >= GEMM_D {
                 gemm(rows, d, n, s_inv, u_rows, (d as isize, 1), &data.x, (1, d as isize), pre_rows, (n as isize, 1));
-            } else if d == 1 {
-                for (row, &uk) in pre_rows.chunks_mut(n).zip(u_rows) {
-                    let scale = uk * s_inv;
-                    for (z, &x) in row.iter_mut().zip(&data.x) {
-                        *z = scale * x;
-                    }
-                }
             } else {
                 for (row, uk) in pre_rows.chunks_mut(n).zip(u_rows.chunks(d)) {
                     for (i, z) in row.iter_mut().enumerate() {
@@ -584,45 +583,43 @@ impl Model for TwoLayer {
                     }
                 }
             }
-            if network {
-                for (g, &z) in gate_rows.iter_mut().zip(pre_rows.iter()) {
-                    *g = gate_of(z, a_neg);
-                }
-            }
-            if a_neg < 1.0 {
-                // Integer counts add up the same in any order.
-                let count = pre_rows.iter().map(|&z| (z < 0.0) as u64).sum::<u64>();
-                negatives.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
-            }
-        });
-        self.pre = pre;
-        self.gate = gate;
-        self.negative_fraction = negatives.into_inner() as f64 / (m * n).max(1) as f64;
-        // The Taylor models keep the gates set at init (see `new`).
-        let v = &self.w[m * d..];
-        let v0 = &self.w0[m * d..];
-        let partials = self.map_chunks(|range| {
+            // Integer counts add up the same in any order.
+            let negatives = if a_neg < 1.0 { pre_rows.iter().map(|&z| (z < 0.0) as u64).sum::<u64>() } else { 0 };
             let mut acc = vec![0.0; n];
-            for k in range {
-                let (g, z) = (&self.gate[k * n..(k + 1) * n], &self.pre[k * n..(k + 1) * n]);
-                match self.approx {
-                    Approx::Network | Approx::Quadratic => {
-                        let vk = v[k];
+            for (r, z) in pre_rows.chunks(n).enumerate() {
+                let k = k0 + r;
+                let g: &[f64] = if gate.is_empty() { &[] } else { &gate[k * n..(k + 1) * n] };
+                match approx {
+                    // The Taylor models keep the gates set at init (see `new`).
+                    Approx::Network => {
+                        for (o, &zi) in acc.iter_mut().zip(z) {
+                            *o += v[k] * gate_of(zi, a_neg) * zi;
+                        }
+                    }
+                    Approx::Quadratic => {
                         for ((o, &gi), &zi) in acc.iter_mut().zip(g).zip(z) {
-                            *o += vk * gi * zi;
+                            *o += v[k] * gi * zi;
                         }
                     }
                     Approx::Linearized => {
-                        let z0 = &self.pre0[k * n..(k + 1) * n];
+                        let z0 = &pre0[k * n..(k + 1) * n];
                         for i in 0..n {
                             acc[i] += g[i] * (v0[k] * (z[i] - z0[i]) + (v[k] - v0[k]) * z0[i]);
                         }
                     }
                 }
             }
-            acc
-        });
-        sum_partials(partials, out);
+            (acc, negatives)
+        };
+        let partials: Vec<(Vec<f64>, u64)> = if self.parallel() {
+            pre.par_chunks_mut(size * n).enumerate().map(chunk).collect()
+        } else {
+            pre.chunks_mut(size * n).enumerate().map(chunk).collect()
+        };
+        self.pre = pre;
+        let negatives: u64 = partials.iter().map(|(_, count)| count).sum();
+        self.negative_fraction = negatives as f64 / (m * n).max(1) as f64;
+        sum_partials(partials.into_iter().map(|(acc, _)| acc).collect(), out);
         for (i, o) in out.iter_mut().enumerate() {
             *o *= self.c;
             if self.approx == Approx::Linearized {
@@ -842,6 +839,7 @@ impl Model for TwoLayer {
             return;
         }
         let (gate_all, b): (&[f64], &[f64]) = (&self.gate, self.b_cache());
+        let (network, a_neg) = (self.approx == Approx::Network, self.a_neg);
         // A = (G diag|a|)ᵀ(G diag|a|) and B = (G∘b)ᵀ(G∘b) (G neuron-major, m × n) are Gram
         // matrices: per block of neurons, the scaled copies are made once (they stay in cache)
         // and only the upper triangle of each is multiplied (`gram_upper`); each chunk of
@@ -862,11 +860,21 @@ impl Model for TwoLayer {
                     let (ga, gb) = buf.split_at_mut(rows * n);
                     for r in 0..rows {
                         let k = k0 + r;
-                        let (g, bk) = (&gate_all[k * n..(k + 1) * n], &b[k * n..(k + 1) * n]);
+                        let bk = &b[k * n..(k + 1) * n];
                         let a_abs = a[k].abs();
-                        for (((o_a, o_b), &gi), &bi) in ga[r * n..(r + 1) * n].iter_mut().zip(gb[r * n..(r + 1) * n].iter_mut()).zip(g).zip(bk) {
-                            *o_a = a_abs * gi;
-                            *o_b = gi * bi;
+                        let (row_a, row_b) = (&mut ga[r * n..(r + 1) * n], &mut gb[r * n..(r + 1) * n]);
+                        if network {
+                            for ((o_a, o_b), &bi) in row_a.iter_mut().zip(row_b.iter_mut()).zip(bk) {
+                                let gi = gate_of(bi, a_neg);
+                                *o_a = a_abs * gi;
+                                *o_b = gi * bi;
+                            }
+                        } else {
+                            let g = &gate_all[k * n..(k + 1) * n];
+                            for (((o_a, o_b), &gi), &bi) in row_a.iter_mut().zip(row_b.iter_mut()).zip(g).zip(bk) {
+                                *o_a = a_abs * gi;
+                                *o_b = gi * bi;
+                            }
                         }
                     }
                     gram_upper(n, rows, ga, out_a);
