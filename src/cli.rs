@@ -210,10 +210,10 @@ pub fn bench(args: &BenchArgs) -> Result<(), UsageError> {
     match &args.export {
         Some(dir) => crate::bench::export(dir).map_err(|e| UsageError(format!("bench --export: {e}"))),
         None => {
-            let reports = crate::bench::run_all(args.quick, &args.only).map_err(|e| UsageError(format!("bench: {e}")))?;
+            let (reports, gemm) = crate::bench::run_all(args.quick, &args.only).map_err(|e| UsageError(format!("bench: {e}")))?;
             if let Some(path) = &args.json {
                 let (peak, machine) = crate::bench::peak_gflops();
-                let json = serde_json::json!({"machine": machine, "peak_gflops": peak, "workloads": reports});
+                let json = serde_json::json!({"machine": machine, "peak_gflops": peak, "gemm_gflops": gemm, "workloads": reports});
                 std::fs::write(path, json.to_string()).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
             }
             Ok(())

@@ -30,12 +30,14 @@ const GEMM_D: usize = 8;
 /// whatever n is (the sign-class sums, the fused one-example step).
 const LINE_PASS: usize = 2;
 /// Neurons per block of the dense kernel's Gram products (their scaled copies stay in cache).
-const GRAM_NEURONS: usize = 512;
+const GRAM_NEURONS: usize = 256;
 /// At most this many blocks per work chunk of the dense kernel (blocks accumulate into one
 /// n × n partial; fewer partials, fewer n × n additions).
 const GRAM_BLOCKS_PER_CHUNK: usize = 4;
-/// Chunks of the dense kernel whose n × n partials are held at once.
+/// Chunks of the dense kernel whose n × n partials are held at once, and the most memory
+/// they may take.
 const GRAM_WAVE: usize = 16;
+const GRAM_WAVE_BYTES: usize = 64 << 20;
 /// Fewest neurons per work chunk of the n × d matrix products of `forward` and `vjp` (the
 /// input matrix is packed once per chunk).
 const GEMM_CHUNK_MIN: usize = 256;
@@ -882,14 +884,16 @@ impl Model for TwoLayer {
                 });
             }
         };
-        // Waves of GRAM_WAVE chunks: their partials (bounded memory) are computed in parallel,
-        // then added to the total in chunk order.
+        // Waves of chunks: their partials are computed in parallel, then added to the total in
+        // chunk order (so the wave size does not change the result). A wave holds at most
+        // GRAM_WAVE partials and at most GRAM_WAVE_BYTES of them (n × n grows fast with n).
+        let wave_len = chunks.min(GRAM_WAVE).min((GRAM_WAVE_BYTES / (8 * size)).max(1));
         let mut buffer = self.gram_partials.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        buffer.resize((GRAM_WAVE + 1) * size, 0.0);
+        buffer.resize((wave_len + 1) * size, 0.0);
         let (total, parts) = buffer.split_at_mut(size);
         total.iter_mut().for_each(|t| *t = 0.0);
-        for first in (0..chunks).step_by(GRAM_WAVE) {
-            let count = GRAM_WAVE.min(chunks - first);
+        for first in (0..chunks).step_by(wave_len) {
+            let count = wave_len.min(chunks - first);
             let wave = &mut parts[..count * size];
             if self.parallel() {
                 wave.par_chunks_mut(size).enumerate().for_each(|(i, part)| work(first + i, part));
