@@ -4,7 +4,8 @@ the way a careful researcher would, vectorized, with the dense structured tangen
     K = c^2 [ (X X^T / s_d^2) o (G diag(v^2) G^T) + (G o Z)(G o Z)^T ],  K_hat = 2 s K (MSE),
 and numpy.linalg.eigh for its top two eigenvalues (and top eigenvector).
 
-Usage: reference.py DIR [--only W1,W3]   (DIR written by `catapult-lab bench --export DIR`)
+Usage: reference.py DIR [--only W1,W3] [--no-check]
+(DIR written by `catapult-lab bench --export DIR`; --no-check skips the agreement check)
 Loads each workload's data and initial weights (raw little-endian f64 + meta.json), checks
 that loss and lambda_hat of the first 100 steps agree with the Rust trajectory to 1e-6
 relative, then times the workload's step loop. Prints one JSON object per workload.
@@ -62,20 +63,20 @@ def rel(a, b, floor=0.0):
 LOSS_FLOOR = 1e-12
 
 
-def single(directory, name):
+def single(directory, name, check=True):
     meta = json.load(open(f"{directory}/{name}/meta.json"))
     x, y, u, v = load(f"{directory}/{name}", "", meta)
     eta = meta["eta"]
-    # 1. Agreement with the Rust trajectory over the exported steps.
+    # 1. Agreement with the Rust trajectory over the exported steps (skipped with --no-check).
     net = TwoLayerNet(meta, x, y, u, v)
     worst = {"loss": 0.0, "lambda_hat": 0.0, "lambda_hat_2": 0.0}
-    for t in range(meta["steps"] + 1):
+    for t in range(meta["steps"] + 1 if check else 0):
         loss, (l1, l2), _ = net.step(eta)
         worst["loss"] = max(worst["loss"], rel(loss, meta["loss"][t], LOSS_FLOOR * meta["loss"][0]))
         worst["lambda_hat"] = max(worst["lambda_hat"], rel(l1, meta["lambda_hat"][t]))
         if meta["n"] > 1:
             worst["lambda_hat_2"] = max(worst["lambda_hat_2"], rel(l2, meta["lambda_hat_2"][t]))
-    agree = all(e < 1e-6 for e in worst.values())
+    agree = all(e < 1e-6 for e in worst.values()) if check else None
     # 2. Timing of the same number of steps the Rust bench times, from init.
     steps = meta["timed_steps"]
     net = TwoLayerNet(meta, x, y, u, v)
@@ -129,8 +130,9 @@ def sweep(directory):
 def main():
     directory = sys.argv[1]
     only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else ["W1", "W2", "W3", "W4"]
+    check = "--no-check" not in sys.argv
     for name in only:
-        result = sweep(directory) if name == "W4" else single(directory, name)
+        result = sweep(directory) if name == "W4" else single(directory, name, check)
         print(json.dumps(result), flush=True)
 
 
