@@ -49,26 +49,10 @@ const GRAM_WAVE_BYTES: usize = 64 << 20;
 /// input matrix is packed once per chunk).
 const GEMM_CHUNK_MIN: usize = 256;
 
-/// C (rows × cols) = alpha · A (rows × inner) · B (inner × cols), strides in elements.
+/// C (rows × cols) = alpha · A (rows × inner) · B (inner × cols) + beta · C (beta = 0
+/// overwrites, 1 accumulates), strides in elements.
 #[allow(clippy::too_many_arguments)]
 fn gemm(
-    rows: usize,
-    inner: usize,
-    cols: usize,
-    alpha: f64,
-    a: &[f64],
-    a_strides: (isize, isize),
-    b: &[f64],
-    b_strides: (isize, isize),
-    c: &mut [f64],
-    c_strides: (isize, isize),
-) {
-    gemm_beta(rows, inner, cols, alpha, a, a_strides, b, b_strides, 0.0, c, c_strides);
-}
-
-/// C = alpha · A B + beta · C (beta = 1 accumulates), as `gemm`.
-#[allow(clippy::too_many_arguments)]
-fn gemm_beta(
     rows: usize,
     inner: usize,
     cols: usize,
@@ -116,7 +100,7 @@ const GRAM_BLOCK: usize = 64;
 fn gram_upper(n: usize, rows: usize, a: &[f64], out: &mut [f64]) {
     for i0 in (0..n).step_by(GRAM_BLOCK) {
         let ni = GRAM_BLOCK.min(n - i0);
-        gemm_beta(ni, rows, n - i0, 1.0, &a[i0..], (1, n as isize), &a[i0..], (n as isize, 1), 1.0, &mut out[i0 * n + i0..], (n as isize, 1));
+        gemm(ni, rows, n - i0, 1.0, &a[i0..], (1, n as isize), &a[i0..], (n as isize, 1), 1.0, &mut out[i0 * n + i0..], (n as isize, 1));
     }
 }
 
@@ -584,7 +568,7 @@ impl Model for TwoLayer {
             let rows = pre_rows.len() / n;
             let u_rows = &u[k0 * d..(k0 + rows) * d];
             if d >= GEMM_D {
-                gemm(rows, d, n, s_inv, u_rows, (d as isize, 1), &data.x, (1, d as isize), pre_rows, (n as isize, 1));
+                gemm(rows, d, n, s_inv, u_rows, (d as isize, 1), &data.x, (1, d as isize), 0.0, pre_rows, (n as isize, 1));
             } else {
                 for (row, uk) in pre_rows.chunks_mut(n).zip(u_rows.chunks(d)) {
                     for (i, z) in row.iter_mut().enumerate() {
@@ -721,7 +705,7 @@ impl Model for TwoLayer {
                     dv_rows[r] = c * super::dot(t_row, bk);
                 }
                 if d >= GEMM_D {
-                    gemm(rows, n, d, 1.0, t, (n as isize, 1), &data.x, (d as isize, 1), du_rows, (d as isize, 1));
+                    gemm(rows, n, d, 1.0, t, (n as isize, 1), &data.x, (d as isize, 1), 0.0, du_rows, (d as isize, 1));
                 } else {
                     for (t_row, du_k) in t.chunks(n).zip(du_rows.chunks_mut(d)) {
                         if d == 1 {
