@@ -427,14 +427,12 @@ impl Simulation {
             let correct = self.outputs.iter().zip(&self.data.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
             correct as f64 / self.data.n as f64
         });
-        let (rho, v_mean) = match fused.map(|state| (state.rho, state.v_mean)).or_else(|| self.model.feature_alignment(&self.xt_y)) {
-            Some((rho, v_mean)) => (Some(rho), Some(v_mean)),
-            None => (None, None),
+        let stats = match fused {
+            Some(state) => model::WeightStats { norm_sq: state.weight_norm_sq, dist_sq: state.dist_from_init_sq, alignment: Some((state.rho, state.v_mean)) },
+            None => self.model.weight_stats(&self.xt_y),
         };
-        let (weight_norm_sq, dist_from_init) = match fused {
-            Some(state) => (state.weight_norm_sq, state.dist_from_init_sq.sqrt()),
-            None => (norm_sq(self.model.params()), model::dist_sq(self.model.params(), self.model.init_params()).sqrt()),
-        };
+        let (rho, v_mean) = stats.alignment.unzip();
+        let (weight_norm_sq, dist_from_init) = (stats.norm_sq, stats.dist_sq.sqrt());
         Sample {
             step: self.step,
             eta: self.eta,

@@ -250,6 +250,15 @@ fn gradients_match_finite_differences() {
         let bump: Vec<f64> = (0..m.n_params()).map(|i| 0.05 * ((i * 7 % 11) as f64 - 5.0)).collect();
         m.add_to_params(1.0, &bump);
         m.forward(&data, &mut f);
+        // The one-pass weight statistics equal the separate passes.
+        let xt_y: Vec<f64> = (0..data.d).map(|j| (0..data.n).map(|i| data.row(i)[j] * data.y[i]).sum()).collect();
+        let stats = m.weight_stats(&xt_y);
+        let (norm, dist) = (dot(m.params(), m.params()), model::dist_sq(m.params(), m.init_params()));
+        assert!(rel_err(stats.norm_sq, norm) < 1e-12 && rel_err(stats.dist_sq, dist) < 1e-12, "{kind}/{approx} d = {d}: {stats:?}");
+        if let (Some((rho, v_mean)), Some((rho_direct, v_direct))) = (stats.alignment, m.feature_alignment(&xt_y)) {
+            assert!((rho - rho_direct).abs() < 1e-12 * (1.0 + rho_direct.abs()) && (v_mean - v_direct).abs() < 1e-12, "{kind}/{approx} d = {d}: alignment");
+        }
+        assert_eq!(stats.alignment.is_some(), m.feature_alignment(&xt_y).is_some());
         for i in 0..data.n {
             let direct = m.output_at(data.row(i));
             assert!((f[i] - direct).abs() < 1e-12 * (1.0 + direct.abs()), "{kind}/{approx} d = {d}: f({i}) {} vs {direct}", f[i]);

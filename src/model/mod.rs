@@ -69,6 +69,20 @@ pub trait Model: Send {
     fn feature_alignment(&self, _xt_y: &[f64]) -> Option<(f64, f64)> {
         None
     }
+    /// ‖w‖², ‖w − w0‖² and `feature_alignment`, in as few passes over the weights as the
+    /// model can make.
+    fn weight_stats(&self, xt_y: &[f64]) -> WeightStats {
+        WeightStats { norm_sq: norm_sq(self.params()), dist_sq: dist_sq(self.params(), self.init_params()), alignment: self.feature_alignment(xt_y) }
+    }
+}
+
+/// What `Model::weight_stats` measures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightStats {
+    pub norm_sq: f64,
+    pub dist_sq: f64,
+    /// (ρ, mean v), two-layer nets only.
+    pub alignment: Option<(f64, f64)>,
 }
 
 /// What a fused one-example step measures at the new weights.

@@ -1007,6 +1007,45 @@ impl Model for TwoLayer {
         let v_mean = super::pair_sum(v, v, |x, _| x) / m as f64;
         Some((rho / m as f64, v_mean))
     }
+
+    fn weight_stats(&self, xt_y: &[f64]) -> super::WeightStats {
+        let (m, d) = (self.m, self.d);
+        if d == 1 {
+            // Cheap already (2m values); the general passes.
+            let (w, w0) = (&self.w, &self.w0);
+            return super::WeightStats { norm_sq: super::norm_sq(w), dist_sq: super::dist_sq(w, w0), alignment: self.feature_alignment(xt_y) };
+        }
+        // One pass over the neurons, per chunk: per-column sums of u², (u − u0)² and u − u0
+        // (vectorized over the d columns), and of v², (v − v0)², v.
+        let partials = self.map_chunks_for(d + 1, |range| {
+            let mut sums = vec![0.0; 3 * d + 3];
+            let (cols, v_sums) = sums.split_at_mut(3 * d);
+            let (norm_cols, rest) = cols.split_at_mut(d);
+            let (dist_cols, diff_cols) = rest.split_at_mut(d);
+            for k in range {
+                let (u, u0) = (&self.w[k * d..(k + 1) * d], &self.w0[k * d..(k + 1) * d]);
+                for j in 0..d {
+                    let du = u[j] - u0[j];
+                    norm_cols[j] += u[j] * u[j];
+                    dist_cols[j] += du * du;
+                    diff_cols[j] += du;
+                }
+                let (v, v0) = (self.w[m * d + k], self.w0[m * d + k]);
+                v_sums[0] += v * v;
+                v_sums[1] += (v - v0) * (v - v0);
+                v_sums[2] += v;
+            }
+            sums
+        });
+        let mut total = vec![0.0; 3 * d + 3];
+        sum_partials(partials, &mut total);
+        let (norm_cols, dist_cols, diff_cols, v_sums) = (&total[..d], &total[d..2 * d], &total[2 * d..3 * d], &total[3 * d..]);
+        super::WeightStats {
+            norm_sq: norm_cols.iter().sum::<f64>() + v_sums[0],
+            dist_sq: dist_cols.iter().sum::<f64>() + v_sums[1],
+            alignment: Some((super::dot(diff_cols, xt_y) / m as f64, v_sums[2] / m as f64)),
+        }
+    }
 }
 
 impl TwoLayer {
