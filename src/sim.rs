@@ -388,7 +388,6 @@ impl Simulation {
         (top.values[0], top.values[1], top.vectors)
     }
 
-    /// Measures the current state.
     /// Measures the current state; `fused` carries what a fused one-example step already
     /// computed (kernel, norms, alignment), so no second pass over the weights is made.
     fn measure(&mut self, fused: Option<model::FusedOneExample>) -> Sample {
