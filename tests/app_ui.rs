@@ -4,7 +4,7 @@
 
 use catapult_lab::app::{self, App};
 use catapult_lab::library;
-use catapult_lab::runner::{Command, RunStatus};
+use catapult_lab::runner::{Command, RunStatus, Speed};
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -286,6 +286,8 @@ fn a_burst_of_random_input_leaves_no_panic_and_samples_keep_arriving() {
     // Back to a known run; samples must still stream.
     harness.key_press(egui::Key::Escape);
     harness.step();
+    // Paced, so the run lasts several frames (see the monkey test).
+    harness.state_mut().command(Command::SetSpeed(Speed::StepsPerSecond(200.0)));
     harness.state_mut().command(Command::SetPreset(Box::new(shipped("lazy-uv"))));
     harness.state_mut().command(Command::Resume);
     step_until(&mut harness, "the lazy preset", |app| app.preset_name() == "lazy-uv");
@@ -616,6 +618,9 @@ fn monkey_thousands_of_random_actions() {
         harness.state().last_error()
     );
     harness.state_mut().set_view(app::View::Live);
+    // A paced speed: at unlimited speed the engine finishes lazy-uv's 1000 steps within one
+    // frame, and a finished run (rightly) streams nothing more.
+    harness.state_mut().command(Command::SetSpeed(Speed::StepsPerSecond(200.0)));
     harness.state_mut().command(Command::SetPreset(Box::new(shipped("lazy-uv"))));
     harness.state_mut().command(Command::Resume);
     step_until(&mut harness, "the lazy preset", |app| app.preset_name() == "lazy-uv");
