@@ -19,6 +19,16 @@ fn shipped(name: &str) -> catapult_lab::config::Preset {
     library::shipped(name, &[]).expect("shipped").expect("valid")
 }
 
+/// The default preset, paused at step 0, rendered with wgpu (for snapshots and PNG export).
+fn paused_wgpu_harness() -> Harness<'static, App> {
+    let preset = shipped(library::DEFAULT_PRESET);
+    Harness::builder().with_size([1400.0, 900.0]).wgpu().build_eframe(move |cc| {
+        let mut app = App::new_paused(preset, Box::new(|| {}));
+        app.setup_context(&cc.egui_ctx);
+        app
+    })
+}
+
 fn harness_on(preset: &str) -> Harness<'static, App> {
     let preset = shipped(preset);
     Harness::builder()
@@ -310,15 +320,7 @@ fn a_divergent_run_says_where_it_diverged() {
 
 #[test]
 fn snapshot_of_the_default_view() {
-    let preset = shipped(library::DEFAULT_PRESET);
-    let mut harness = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .wgpu()
-        .build_eframe(move |cc| {
-            let mut app = App::new_paused(preset, Box::new(|| {}));
-            app.setup_context(&cc.egui_ctx);
-            app
-        });
+    let mut harness = paused_wgpu_harness();
     harness.step();
     harness.state_mut().command(Command::Step(40));
     step_until(&mut harness, "40 steps", |app| app.step_count() == 40 && app.status() == Some(RunStatus::Paused));
@@ -496,15 +498,7 @@ fn exporting_the_run_as_csv_round_trips_the_shown_history() {
 
 #[test]
 fn exporting_the_window_and_a_plot_as_png() {
-    let preset = shipped(library::DEFAULT_PRESET);
-    let mut harness = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .wgpu()
-        .build_eframe(move |cc| {
-            let mut app = App::new_paused(preset, Box::new(|| {}));
-            app.setup_context(&cc.egui_ctx);
-            app
-        });
+    let mut harness = paused_wgpu_harness();
     harness.step();
     harness.state_mut().command(Command::Step(20));
     step_until(&mut harness, "20 steps", |app| app.step_count() == 20);
