@@ -211,97 +211,49 @@ impl App {
 
         egui::Grid::new("structure_grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
             // Model.
-            ui.label("model");
-            ComboBox::from_id_salt("model_kind")
-                .selected_text(match draft.model.kind {
-                    ModelKind::TwoLayer => "two-layer net",
-                    ModelKind::Quadratic => "quadratic model",
-                    ModelKind::LinearPredictor => "linear predictor",
-                })
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut draft.model.kind, ModelKind::TwoLayer, "two-layer net");
-                    ui.selectable_value(&mut draft.model.kind, ModelKind::Quadratic, "quadratic model");
-                    ui.selectable_value(&mut draft.model.kind, ModelKind::LinearPredictor, "linear predictor");
-                })
-                .response
-                .on_hover_text("What is trained: a two-layer network f = Σ v σ(u·x)/√m, a general quadratic model, or a linear predictor (the convex baseline).");
-            ui.end_row();
+            choice_row(
+                ui,
+                "model",
+                &mut draft.model.kind,
+                &[(ModelKind::TwoLayer, "two-layer net"), (ModelKind::Quadratic, "quadratic model"), (ModelKind::LinearPredictor, "linear predictor")],
+                "What is trained: a two-layer network f = Σ v σ(u·x)/√m, a general quadratic model, or a linear predictor (the convex baseline).",
+            );
 
             if draft.model.kind == ModelKind::TwoLayer {
-                ui.label("trained as");
-                ComboBox::from_id_salt("model_approx")
-                    .selected_text(match draft.model.approx {
-                        Approx::Network => "network",
-                        Approx::Quadratic => "quadratic (NQM)",
-                        Approx::Linearized => "linearized",
-                    })
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut draft.model.approx, Approx::Network, "network");
-                        ui.selectable_value(&mut draft.model.approx, Approx::Quadratic, "quadratic (NQM)");
-                        ui.selectable_value(&mut draft.model.approx, Approx::Linearized, "linearized");
-                    })
-                    .response
-                    .on_hover_text("Train the network itself, its second-order Taylor model (NQM: shows the catapult), or its first-order (linearized) model, which has no catapult: it simply diverges above η·λ₀ = 2.");
-                ui.end_row();
+                choice_row(
+                    ui,
+                    "trained as",
+                    &mut draft.model.approx,
+                    &[(Approx::Network, "network"), (Approx::Quadratic, "quadratic (NQM)"), (Approx::Linearized, "linearized")],
+                    "Train the network itself, its second-order Taylor model (NQM: shows the catapult), or its first-order (linearized) model, which has no catapult: it simply diverges above η·λ₀ = 2.",
+                );
 
-                let label = ui.label(WIDTH_LABEL);
-                let response = ui
-                    .add(Slider::new(&mut draft.model.width, 10..=100_000).logarithmic(true))
-                    .labelled_by(label.id)
-                    .on_hover_text("Number of hidden units m. Wider nets are more 'lazy': the kernel moves less, and the catapult's loss peak grows in proportion to m.");
-                commit |= commits(&response);
-                ui.end_row();
+                commit |= commits(&labelled_row(ui, WIDTH_LABEL, Slider::new(&mut draft.model.width, 10..=100_000).logarithmic(true), "Number of hidden units m. Wider nets are more 'lazy': the kernel moves less, and the catapult's loss peak grows in proportion to m."));
 
-                let label = ui.label("a_neg");
-                let response = ui
-                    .add(Slider::new(&mut draft.model.a_neg, 0.0..=1.0).fixed_decimals(2))
-                    .labelled_by(label.id)
-                    .on_hover_text("Slope of the activation for negative inputs: 0 = ReLU, 1 = linear (no activation), in between = leaky. With ReLU the catapult range extends beyond η·λ₀ = 4.");
-                commit |= commits(&response);
-                ui.end_row();
+                commit |= commits(&labelled_row(ui, "a_neg", Slider::new(&mut draft.model.a_neg, 0.0..=1.0).fixed_decimals(2), "Slope of the activation for negative inputs: 0 = ReLU, 1 = linear (no activation), in between = leaky. With ReLU the catapult range extends beyond η·λ₀ = 4."));
             }
             if draft.model.kind == ModelKind::Quadratic {
-                let label = ui.label("γ");
-                let response = ui
-                    .add(Slider::new(&mut draft.model.gamma, 1e-5..=1.0).logarithmic(true))
-                    .labelled_by(label.id)
-                    .on_hover_text("Strength of the quadratic term; plays the role of 1/√m (smaller = wider = lazier).");
-                commit |= commits(&response);
-                ui.end_row();
+                commit |= commits(&labelled_row(ui, "γ", Slider::new(&mut draft.model.gamma, 1e-5..=1.0).logarithmic(true), "Strength of the quadratic term; plays the role of 1/√m (smaller = wider = lazier)."));
             }
             if draft.model.kind != ModelKind::LinearPredictor {
-                let label = ui.label("init scale σ");
-                let response = ui
-                    .add(Slider::new(&mut draft.model.init_scale, 0.001..=4.0).logarithmic(true))
-                    .labelled_by(label.id)
-                    .on_hover_text("Standard deviation of the random initial weights. Larger init = sharper start (bigger λ₀), smaller = the slow 'rich' regime.");
-                commit |= commits(&response);
-                ui.end_row();
+                commit |= commits(&labelled_row(ui, "init scale σ", Slider::new(&mut draft.model.init_scale, 0.001..=4.0).logarithmic(true), "Standard deviation of the random initial weights. Larger init = sharper start (bigger λ₀), smaller = the slow 'rich' regime."));
             }
 
             // Loss.
-            ui.label("loss");
-            ComboBox::from_id_salt("loss_kind")
-                .selected_text(loss_label(draft.loss.kind))
-                .show_ui(ui, |ui| {
-                    for kind in [LossKind::Mse, LossKind::Logistic, LossKind::Exponential] {
-                        ui.selectable_value(&mut draft.loss.kind, kind, loss_label(kind));
-                    }
-                })
-                .response
-                .on_hover_text("Per-example loss: squared error (catapults on any data), logistic or exponential (catapults only on degenerate or non-separable data).");
-            ui.end_row();
-            ui.label("reduction");
-            ComboBox::from_id_salt("loss_reduction")
-                .selected_text(reduction_label(draft.loss.reduction))
-                .show_ui(ui, |ui| {
-                    for r in [Reduction::SumHalf, Reduction::Mean, Reduction::HalfMean] {
-                        ui.selectable_value(&mut draft.loss.reduction, r, reduction_label(r));
-                    }
-                })
-                .response
-                .on_hover_text("How per-example losses are combined: ½·sum, mean (PyTorch default) or ½·mean. Changes the scale of λ and η, not the phases in η·λ₀ units.");
-            ui.end_row();
+            choice_row(
+                ui,
+                "loss",
+                &mut draft.loss.kind,
+                &[LossKind::Mse, LossKind::Logistic, LossKind::Exponential].map(|kind| (kind, loss_label(kind))),
+                "Per-example loss: squared error (catapults on any data), logistic or exponential (catapults only on degenerate or non-separable data).",
+            );
+            choice_row(
+                ui,
+                "reduction",
+                &mut draft.loss.reduction,
+                &[Reduction::SumHalf, Reduction::Mean, Reduction::HalfMean].map(|r| (r, reduction_label(r))),
+                "How per-example losses are combined: ½·sum, mean (PyTorch default) or ½·mean. Changes the scale of λ and η, not the phases in η·λ₀ units.",
+            );
 
             // Data.
             ui.label("data");
@@ -326,13 +278,7 @@ impl App {
             let has_n = matches!(draft.data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Digits);
             let has_d = matches!(draft.data.kind, DataKind::Single | DataKind::Clusters | DataKind::Teacher);
             if has_n {
-                let label = ui.label("n points");
-                let response = ui
-                    .add(DragValue::new(&mut draft.data.n).range(2..=100_000).speed(1.0))
-                    .labelled_by(label.id)
-                    .on_hover_text("Number of training examples. More examples: more kernel eigenvalues; the catapult acts on the top one.");
-                commit |= commits(&response);
-                ui.end_row();
+                commit |= commits(&labelled_row(ui, "n points", DragValue::new(&mut draft.data.n).range(2..=100_000).speed(1.0), "Number of training examples. More examples: more kernel eigenvalues; the catapult acts on the top one."));
             }
             if has_d {
                 let label = ui.label("d dims");
@@ -351,28 +297,10 @@ impl App {
                 ui.end_row();
             }
             if draft.data.kind == DataKind::Clusters {
-                let label = ui.label("separation μ");
-                let response = ui
-                    .add(Slider::new(&mut draft.data.separation, 0.0..=6.0).fixed_decimals(2))
-                    .labelled_by(label.id)
-                    .on_hover_text("Distance of the two cluster centres from the origin (x = y·μ·e1 + noise). Large μ: linearly separable; 0: the classes overlap.");
-                commit |= commits(&response);
-                ui.end_row();
-                let label = ui.label("label flip");
-                let response = ui
-                    .add(Slider::new(&mut draft.data.flip, 0.0..=0.5).fixed_decimals(2))
-                    .labelled_by(label.id)
-                    .on_hover_text("Fraction of labels flipped at random: makes the data non-separable, where logistic/exponential losses can catapult too.");
-                commit |= commits(&response);
-                ui.end_row();
+                commit |= commits(&labelled_row(ui, "separation μ", Slider::new(&mut draft.data.separation, 0.0..=6.0).fixed_decimals(2), "Distance of the two cluster centres from the origin (x = y·μ·e1 + noise). Large μ: linearly separable; 0: the classes overlap."));
+                commit |= commits(&labelled_row(ui, "label flip", Slider::new(&mut draft.data.flip, 0.0..=0.5).fixed_decimals(2), "Fraction of labels flipped at random: makes the data non-separable, where logistic/exponential losses can catapult too."));
             }
-            let label = ui.label("seed");
-            let response = ui
-                .add(DragValue::new(&mut draft.seed).range(0..=u64::MAX / 2).speed(0.2))
-                .labelled_by(label.id)
-                .on_hover_text("Random seed for the data and the initial weights: the same seed gives the same run, bit for bit.");
-            commit |= commits(&response);
-            ui.end_row();
+            commit |= commits(&labelled_row(ui, "seed", DragValue::new(&mut draft.seed).range(0..=u64::MAX / 2).speed(0.2), "Random seed for the data and the initial weights: the same seed gives the same run, bit for bit."));
         });
 
         // Combo boxes and kind switches change the draft without a drag: apply them at once.
@@ -399,6 +327,30 @@ impl App {
             _ => self.outbox.push(Command::Resume),
         }
     }
+}
+
+/// One grid row: `name`, then `widget` labelled by it, with a tooltip.
+fn labelled_row(ui: &mut egui::Ui, name: &str, widget: impl egui::Widget, tooltip: &str) -> egui::Response {
+    let label = ui.label(name);
+    let response = ui.add(widget).labelled_by(label.id).on_hover_text(tooltip);
+    ui.end_row();
+    response
+}
+
+/// One grid row: `name`, then a combo box choosing `value` among `options` (value, text).
+fn choice_row<T: PartialEq + Copy>(ui: &mut egui::Ui, name: &str, value: &mut T, options: &[(T, &str)], tooltip: &str) {
+    ui.label(name);
+    let selected = options.iter().find(|(option, _)| option == value).map_or("", |(_, text)| *text);
+    ComboBox::from_id_salt(name)
+        .selected_text(selected)
+        .show_ui(ui, |ui| {
+            for (option, text) in options {
+                ui.selectable_value(value, *option, *text);
+            }
+        })
+        .response
+        .on_hover_text(tooltip);
+    ui.end_row();
 }
 
 /// A structural edit is applied when a click or typed value changed it, or a drag ended.

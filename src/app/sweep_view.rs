@@ -171,8 +171,14 @@ fn clicked_point<R>(response: &PlotResponse<R>, points: &[(usize, [f64; 2])]) ->
 }
 
 /// Hover text: the series name and the point.
-fn hover(name: &str, x: f64, y_text: String) -> String {
-    format!("{name}\nη·λ₀ = {x:.3}\n{y_text}\n(click a point to open that run)")
+/// The hover text of a sweep panel near a point: the series, its η·λ₀, `describe(y)`.
+fn point_hover(describe: impl Fn(f64) -> String) -> impl Fn(&egui_plot::HoverPosition<'_>) -> Option<String> {
+    move |pos| match pos {
+        egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => {
+            Some(format!("{plot_name}\nη·λ₀ = {:.3}\n{}\n(click a point to open that run)", position.x, describe(position.y)))
+        }
+        egui_plot::HoverPosition::Elsewhere { .. } => None,
+    }
 }
 
 impl App {
@@ -545,10 +551,7 @@ fn final_eta_lambda_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summ
         .include_y(0.0)
         .include_y(top)
         .y_axis_label("final η·λ")
-        .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(hover(plot_name, position.x, format!("final η·λ = {:.3}", position.y))),
-            egui_plot::HoverPosition::Elsewhere { .. } => None,
-        })
+        .label_formatter(point_hover(|y| format!("final η·λ = {y:.3}")))
         .show(ui, |plot_ui| {
             phase_edges(plot_ui, groups, true, ml);
             plot_ui.hline(HLine::new("η·λ = 2 (stable after training)", 2.0).color(Color32::GRAY).style(LineStyle::dashed_loose()));
@@ -572,12 +575,7 @@ fn peak_loss_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>)]
     let response = sweep_plot("sweep_peak_loss", height, x_range, true)
         .custom_y_axes(vec![y_axis])
         .y_grid_spacer(decade_spacer)
-        .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => {
-                Some(hover(plot_name, position.x, format!("peak loss = {:.3e}", 10f64.powf(position.y))))
-            }
-            egui_plot::HoverPosition::Elsewhere { .. } => None,
-        })
+        .label_formatter(point_hover(|y| format!("peak loss = {:.3e}", 10f64.powf(y))))
         .show(ui, |plot_ui| {
             phase_edges(plot_ui, groups, false, ml);
             series(plot_ui, groups, |r| (r.peak_loss > 0.0 && r.peak_loss.is_finite()).then(|| r.peak_loss.log10()), None)
@@ -604,10 +602,7 @@ fn weight_norm_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize, &Summary)>
         .include_y(0.0)
         .include_y(top)
         .y_axis_label("|w|² final / initial")
-        .label_formatter(|pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(hover(plot_name, position.x, format!("|w|² ratio = {:.4}", position.y))),
-            egui_plot::HoverPosition::Elsewhere { .. } => None,
-        })
+        .label_formatter(point_hover(|y| format!("|w|² ratio = {y:.4}")))
         .show(ui, |plot_ui| {
             phase_edges(plot_ui, groups, false, ml);
             plot_ui.hline(HLine::new("1 (unchanged)", 1.0).color(Color32::GRAY).style(LineStyle::dashed_loose()));
