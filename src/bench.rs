@@ -226,7 +226,7 @@ pub fn run_sweep_workload(quick: bool) -> Result<Report, String> {
 /// returns the reports and the measured matrix-product rate (`gemm_gflops`).
 pub fn run_all(quick: bool, only: &[String]) -> Result<(Vec<Report>, f64), String> {
     let (peak, machine) = peak_gflops();
-    println!("machine: {machine}; peak {peak:.0} GFLOP/s (f64)");
+    println!("machine: {machine}; peak {peak:.0} GFLOP/s (f64); per-neuron loops use {}", crate::model::simd::level().name());
     let gemm = gemm_gflops();
     println!("measured: {gemm:.0} GFLOP/s for 256 × 512 × 256 matrix products on every core (matrixmultiply), the practical limit");
     println!(

@@ -213,7 +213,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), UsageError> {
             let (reports, gemm) = crate::bench::run_all(args.quick, &args.only).map_err(|e| UsageError(format!("bench: {e}")))?;
             if let Some(path) = &args.json {
                 let (peak, machine) = crate::bench::peak_gflops();
-                let json = serde_json::json!({"machine": machine, "peak_gflops": peak, "gemm_gflops": gemm, "workloads": reports});
+                let json = serde_json::json!({"machine": machine, "peak_gflops": peak, "gemm_gflops": gemm, "simd": crate::model::simd::level().name(), "workloads": reports});
                 std::fs::write(path, json.to_string()).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
             }
             Ok(())

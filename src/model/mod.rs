@@ -72,7 +72,7 @@ pub trait Model: Send {
     /// ‖w‖², ‖w − w0‖² and `feature_alignment`, in as few passes over the weights as the
     /// model can make.
     fn weight_stats(&self, xt_y: &[f64]) -> WeightStats {
-        WeightStats { norm_sq: norm_sq(self.params()), dist_sq: dist_sq(self.params(), self.init_params()), alignment: self.feature_alignment(xt_y) }
+        WeightStats::by_separate_passes(self, xt_y)
     }
 }
 
@@ -83,6 +83,13 @@ pub struct WeightStats {
     pub dist_sq: f64,
     /// (ρ, mean v), two-layer nets only.
     pub alignment: Option<(f64, f64)>,
+}
+
+impl WeightStats {
+    /// One pass each for ‖w‖², ‖w − w0‖² and the alignment.
+    pub fn by_separate_passes<M: Model + ?Sized>(model: &M, xt_y: &[f64]) -> Self {
+        WeightStats { norm_sq: norm_sq(model.params()), dist_sq: dist_sq(model.params(), model.init_params()), alignment: model.feature_alignment(xt_y) }
+    }
 }
 
 /// What a fused one-example step measures at the new weights.

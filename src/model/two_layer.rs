@@ -1011,9 +1011,8 @@ impl Model for TwoLayer {
     fn weight_stats(&self, xt_y: &[f64]) -> super::WeightStats {
         let (m, d) = (self.m, self.d);
         if d == 1 {
-            // Cheap already (2m values); the general passes.
-            let (w, w0) = (&self.w, &self.w0);
-            return super::WeightStats { norm_sq: super::norm_sq(w), dist_sq: super::dist_sq(w, w0), alignment: self.feature_alignment(xt_y) };
+            // Cheap already (2m values).
+            return super::WeightStats::by_separate_passes(self, xt_y);
         }
         // One pass over the neurons, per chunk: per-column sums of u², (u − u0)² and u − u0
         // (vectorized over the d columns), and of v², (v − v0)², v.
