@@ -5,14 +5,14 @@
 //! the app and the CLI use (`bench::workloads`, `data::generate`, `model::build`). Run with
 //! `cargo bench --bench engine` (`-- --quick` for a short run, `-- model` to filter).
 
-use catapult_lab::app::{HISTORY_LIMIT, decimate};
-use catapult_lab::bench::{PLOT_BUCKETS, Workload, plot_history, prepare_plots, workloads};
-use catapult_lab::config::Preset;
-use catapult_lab::data::{self, Dataset};
-use catapult_lab::kernel::{KernelMethod, KernelSolver};
-use catapult_lab::loss::Loss;
-use catapult_lab::model::{self, Model};
-use catapult_lab::sim::Simulation;
+use catapult_lab::report::series::{HISTORY_LIMIT, decimate};
+use catapult_lab::cli::bench::{PLOT_BUCKETS, Workload, plot_history, prepare_plots, workloads};
+use catapult_lab::engine::config::Preset;
+use catapult_lab::engine::data::{self, Dataset};
+use catapult_lab::engine::kernel::{KernelMethod, KernelSolver};
+use catapult_lab::engine::loss::Loss;
+use catapult_lab::engine::model::{self, Model};
+use catapult_lab::engine::sim::Simulation;
 use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -8,10 +8,15 @@ fn main() {
     let result = match &args.command {
         Some(Command::Run(a)) => cli::run(a),
         Some(Command::Sweep(a)) => cli::sweep(a),
+        Some(Command::Merge(a)) => cli::merge(a),
         Some(Command::Presets) => cli::presets(),
         Some(Command::Bench(a)) => cli::bench(a),
+        #[cfg(feature = "gui")]
         Some(Command::Gui { preset }) => cli::gui(preset.as_deref()),
+        #[cfg(feature = "gui")]
         None => cli::gui(None),
+        #[cfg(not(feature = "gui"))]
+        None => Err(cli::UsageError("this build has no window (built without the `gui` feature); give a command: run, sweep, merge, presets or bench (see --help)".into())),
     };
     if let Err(cli::UsageError(message)) = result {
         eprintln!("error: {message}");

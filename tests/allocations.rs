@@ -1,8 +1,8 @@
 //! Allocation in the step loop: a counting global allocator measures what one training step
 //! allocates once a run is warm. (One test in this file, so no other test shares the counters.)
 
-use catapult_lab::library;
-use catapult_lab::sim::Simulation;
+use catapult_lab::engine::library;
+use catapult_lab::engine::sim::Simulation;
 use serde_json::{Value, json};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -3,8 +3,8 @@
 //! loops with a timeout, never `Harness::run` (the app keeps requesting repaints).
 
 use catapult_lab::app::{self, App};
-use catapult_lab::library;
-use catapult_lab::runner::{Command, RunStatus, Speed};
+use catapult_lab::engine::library;
+use catapult_lab::app::runner::{Command, RunStatus, Speed};
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn shipped(name: &str) -> catapult_lab::config::Preset {
+fn shipped(name: &str) -> catapult_lab::engine::config::Preset {
     library::shipped(name, &[]).expect("shipped").expect("valid")
 }
 
@@ -68,7 +68,7 @@ fn start_ui_sweep(harness: &mut Harness<'static, App>, count: usize, widths: &st
         form.steps = steps;
     }
     harness.step();
-    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    harness.get_by_label(app::labels::SWEEP_START_LABEL).click();
 }
 
 /// Steps frames for about `duration` of wall time.
@@ -84,16 +84,16 @@ fn step_for(harness: &mut Harness<'static, App>, duration: Duration) {
 fn plots_and_controls_are_found_by_label() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
-    for title in [app::LOSS_TITLE, app::LAMBDA_TITLE, app::WEIGHTS_TITLE, app::PHASE_PLANE_TITLE] {
+    for title in [app::labels::LOSS_TITLE, app::labels::LAMBDA_TITLE, app::labels::WEIGHTS_TITLE, app::labels::PHASE_PLANE_TITLE] {
         harness.get_by_label(title);
     }
-    harness.get_by_role_and_label(Role::Slider, app::ETA_SCALED_LABEL);
-    harness.get_by_role_and_label(Role::SpinButton, app::ETA_LABEL);
-    harness.get_by_role_and_label(Role::Slider, app::WIDTH_LABEL);
-    harness.get_by_role_and_label(Role::Slider, app::SPEED_LABEL);
-    harness.get_by_label(app::PAUSE_LABEL);
-    harness.get_by_label(app::STEP_LABEL);
-    harness.get_by_label(app::RESET_LABEL);
+    harness.get_by_role_and_label(Role::Slider, app::labels::ETA_SCALED_LABEL);
+    harness.get_by_role_and_label(Role::SpinButton, app::labels::ETA_LABEL);
+    harness.get_by_role_and_label(Role::Slider, app::labels::WIDTH_LABEL);
+    harness.get_by_role_and_label(Role::Slider, app::labels::SPEED_LABEL);
+    harness.get_by_label(app::labels::PAUSE_LABEL);
+    harness.get_by_label(app::labels::STEP_LABEL);
+    harness.get_by_label(app::labels::RESET_LABEL);
     harness.get_by_label("Presets");
     harness.get_by_label_contains("λ₀ = 1.96");
     assert_eq!(harness.state().preset_name(), "catapult-uv");
@@ -109,7 +109,7 @@ fn moving_the_eta_slider_changes_the_running_eta() {
     step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     let eta_before = harness.state().eta().unwrap();
     let lambda0 = harness.state().snapshot().unwrap().lambda0;
-    harness.get_by_role_and_label(Role::Slider, app::ETA_SCALED_LABEL).set_value_accesskit(3.5);
+    harness.get_by_role_and_label(Role::Slider, app::labels::ETA_SCALED_LABEL).set_value_accesskit(3.5);
     step_until(&mut harness, "the runner to report η·λ₀ = 3.5", |app| {
         app.eta_scaled().is_some_and(|x| (x - 3.5).abs() < 1e-9)
     });
@@ -121,7 +121,7 @@ fn moving_the_eta_slider_changes_the_running_eta() {
         app.history().eta.last().is_some_and(|e| (e - eta_after).abs() < 1e-12)
     });
     // The raw η control applies as well.
-    harness.get_by_role_and_label(Role::SpinButton, app::ETA_LABEL).set_value_accesskit(0.5);
+    harness.get_by_role_and_label(Role::SpinButton, app::labels::ETA_LABEL).set_value_accesskit(0.5);
     step_until(&mut harness, "the runner to report η = 0.5", |app| app.eta().is_some_and(|e| (e - 0.5).abs() < 1e-12));
 }
 
@@ -135,7 +135,7 @@ fn pause_step_and_reset_work() {
     step_for(&mut harness, Duration::from_millis(400));
     assert_eq!(harness.state().step_count(), paused_at, "the step counter moved while paused");
 
-    harness.get_by_label(app::STEP_LABEL).click();
+    harness.get_by_label(app::labels::STEP_LABEL).click();
     step_until(&mut harness, "one step", |app| app.step_count() == paused_at + 1);
     step_for(&mut harness, Duration::from_millis(300));
     assert_eq!(harness.state().step_count(), paused_at + 1, "Step must advance by exactly one");
@@ -143,10 +143,10 @@ fn pause_step_and_reset_work() {
     harness.key_press(egui::Key::ArrowRight);
     step_until(&mut harness, "one step by key", |app| app.step_count() == paused_at + 2);
 
-    harness.get_by_label(app::RESET_LABEL).click();
+    harness.get_by_label(app::labels::RESET_LABEL).click();
     step_until(&mut harness, "reset to step 0", |app| app.step_count() == 0 && app.history().len() == 1);
 
-    harness.get_by_label(app::PLAY_LABEL).click();
+    harness.get_by_label(app::labels::PLAY_LABEL).click();
     step_until(&mut harness, "running again", |app| app.step_count() > 0);
 }
 
@@ -175,12 +175,12 @@ fn a_malformed_preset_shows_an_error_and_keeps_the_run() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
 
-    let field = harness.get_by_role_and_label(Role::TextInput, app::LOAD_PATH_LABEL);
+    let field = harness.get_by_role_and_label(Role::TextInput, app::labels::LOAD_PATH_LABEL);
     field.focus();
     harness.step();
-    harness.get_by_role_and_label(Role::TextInput, app::LOAD_PATH_LABEL).type_text(&path.display().to_string());
+    harness.get_by_role_and_label(Role::TextInput, app::labels::LOAD_PATH_LABEL).type_text(&path.display().to_string());
     harness.step();
-    harness.get_by_label(app::LOAD_PATH_BUTTON).click();
+    harness.get_by_label(app::labels::LOAD_PATH_BUTTON).click();
     step_until(&mut harness, "the error", |app| app.last_error().is_some());
 
     let error = harness.state().last_error().unwrap().to_string();
@@ -197,7 +197,7 @@ fn a_malformed_preset_shows_an_error_and_keeps_the_run() {
 fn typing_in_the_path_field_does_not_trigger_shortcuts() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "the first samples", |app| app.step_count() > 2);
-    harness.get_by_role_and_label(Role::TextInput, app::LOAD_PATH_LABEL).focus();
+    harness.get_by_role_and_label(Role::TextInput, app::labels::LOAD_PATH_LABEL).focus();
     harness.step();
     harness.key_press(egui::Key::Space);
     harness.key_press(egui::Key::R);
@@ -223,7 +223,7 @@ fn keyboard_zoom_help_and_large_text() {
     harness.key_press(egui::Key::F1);
     harness.step();
     harness.step();
-    harness.get_by_label(app::HELP_TITLE);
+    harness.get_by_label(app::labels::HELP_TITLE);
 
     let body_before = harness.ctx.global_style().text_styles[&egui::TextStyle::Body].size;
     harness.get_by_label("Large text").click();
@@ -244,28 +244,28 @@ fn a_burst_of_random_input_leaves_no_panic_and_samples_keep_arriving() {
             0 => harness.key_press(keys[rng.random_range(0..keys.len())]),
             1 => {
                 let value = rng.random_range(0.0..6.0);
-                harness.get_by_role_and_label(Role::Slider, app::ETA_SCALED_LABEL).set_value_accesskit(value);
+                harness.get_by_role_and_label(Role::Slider, app::labels::ETA_SCALED_LABEL).set_value_accesskit(value);
             }
             2 => {
                 let value = 10f64.powf(rng.random_range(1.0..4.0)).round();
-                harness.get_by_role_and_label(Role::Slider, app::WIDTH_LABEL).set_value_accesskit(value);
+                harness.get_by_role_and_label(Role::Slider, app::labels::WIDTH_LABEL).set_value_accesskit(value);
             }
             3 => {
                 let value = rng.random_range(1.0..2000.0);
-                harness.get_by_role_and_label(Role::Slider, app::SPEED_LABEL).set_value_accesskit(value);
+                harness.get_by_role_and_label(Role::Slider, app::labels::SPEED_LABEL).set_value_accesskit(value);
             }
             4 => {
-                if let Some(button) = harness.query_by_label(app::STEP_LABEL) {
+                if let Some(button) = harness.query_by_label(app::labels::STEP_LABEL) {
                     button.click();
                 }
             }
             5 => {
-                if let Some(button) = harness.query_by_label(app::PAUSE_LABEL).or_else(|| harness.query_by_label(app::PLAY_LABEL)) {
+                if let Some(button) = harness.query_by_label(app::labels::PAUSE_LABEL).or_else(|| harness.query_by_label(app::labels::PLAY_LABEL)) {
                     button.click();
                 }
             }
             6 => {
-                if let Some(button) = harness.query_by_label(app::RESET_LABEL) {
+                if let Some(button) = harness.query_by_label(app::labels::RESET_LABEL) {
                     button.click();
                 }
             }
@@ -348,14 +348,14 @@ fn csv_rows(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
 fn a_sweep_from_the_ui_streams_rows_draws_a_phase_strip_and_exports_its_csv() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
-    harness.get_by_label(app::SWEEP_TAB_LABEL).click();
+    harness.get_by_label(app::labels::SWEEP_TAB_LABEL).click();
     harness.step();
     assert_eq!(harness.state().view(), app::View::Sweep);
     start_ui_sweep(&mut harness, 8, "100, 1000", 300);
     step_until(&mut harness, "the sweep to start", |app| app.sweep_total() == 16);
     step_until(&mut harness, "all 16 rows", |app| !app.sweep_running() && app.sweep_rows().len() == 16);
     harness.run_steps(3);
-    for title in [app::SWEEP_FINAL_TITLE, app::SWEEP_PEAK_TITLE, app::SWEEP_NORM_TITLE, app::SWEEP_PHASE_TITLE] {
+    for title in [app::labels::SWEEP_FINAL_TITLE, app::labels::SWEEP_PEAK_TITLE, app::labels::SWEEP_NORM_TITLE, app::labels::SWEEP_PHASE_TITLE] {
         harness.get_by_label(title);
     }
     harness.get_by_label_contains("done: 16 runs");
@@ -363,8 +363,8 @@ fn a_sweep_from_the_ui_streams_rows_draws_a_phase_strip_and_exports_its_csv() {
     let phases: Vec<&str> = rows.iter().map(|r| r.phase.label()).collect();
     assert!(phases.contains(&"lazy") && phases.contains(&"catapult"), "phases {phases:?}");
     // The phase strip's colour key names the phases present.
-    harness.get_by_label(&app::phase_key_label(catapult_lab::sim::Phase::Lazy));
-    harness.get_by_label(&app::phase_key_label(catapult_lab::sim::Phase::Catapult));
+    harness.get_by_label(&app::labels::phase_key_label(catapult_lab::engine::sim::Phase::Lazy));
+    harness.get_by_label(&app::labels::phase_key_label(catapult_lab::engine::sim::Phase::Catapult));
     // The catapult's peak loss grows with the width.
     let peak = |m: usize, x: f64| rows.iter().find(|r| r.width == m && (r.eta_scaled - x).abs() < 1e-9).unwrap().peak_loss;
     assert!(peak(1000, 3.0) > 3.0 * peak(100, 3.0), "peak loss does not grow with m");
@@ -372,18 +372,18 @@ fn a_sweep_from_the_ui_streams_rows_draws_a_phase_strip_and_exports_its_csv() {
     // Export the sweep CSV through the path field; it equals the CLI's writer on the rows shown.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sweep.csv");
-    harness.get_by_label(app::EXPORT_SECTION_LABEL).click();
+    harness.get_by_label(app::labels::EXPORT_SECTION_LABEL).click();
     harness.run_steps(2);
-    harness.get_by_role_and_label(Role::ComboBox, app::EXPORT_WHAT_LABEL).click();
+    harness.get_by_role_and_label(Role::ComboBox, app::labels::EXPORT_WHAT_LABEL).click();
     harness.run_steps(2);
-    harness.get_by_label(&app::ExportTarget::SweepCsv.label()).click();
+    harness.get_by_label(&app::export::ExportTarget::SweepCsv.label()).click();
     harness.run_steps(2);
-    type_into(&mut harness, app::EXPORT_PATH_LABEL, &path.display().to_string());
-    harness.get_by_label(app::EXPORT_WRITE_LABEL).click();
+    type_into(&mut harness, app::labels::EXPORT_PATH_LABEL, &path.display().to_string());
+    harness.get_by_label(app::labels::EXPORT_WRITE_LABEL).click();
     step_until(&mut harness, "the sweep CSV", |app| app.export_message().is_some());
     assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
     let mut expected = Vec::new();
-    catapult_lab::output::write_summary_csv(&mut expected, &harness.state().sweep_rows()).unwrap();
+    catapult_lab::report::output::write_summary_csv(&mut expected, &harness.state().sweep_rows()).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), expected);
 }
 
@@ -395,7 +395,7 @@ fn a_bad_sweep_grid_shows_an_error() {
     assert_eq!(harness.state().view(), app::View::Sweep);
     harness.state_mut().sweep_form_mut().widths_text = "100, 1000000000000".into();
     harness.step();
-    harness.get_by_label(app::SWEEP_START_LABEL).click();
+    harness.get_by_label(app::labels::SWEEP_START_LABEL).click();
     harness.run_steps(2);
     let error = harness.state().sweep_error().expect("an error").to_string();
     assert!(error.contains("width"), "{error}");
@@ -406,18 +406,18 @@ fn a_bad_sweep_grid_shows_an_error() {
 #[test]
 fn cancelling_a_sweep_stops_it() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
-    harness.get_by_label(app::SWEEP_TAB_LABEL).click();
+    harness.get_by_label(app::labels::SWEEP_TAB_LABEL).click();
     harness.step();
     start_ui_sweep(&mut harness, 60, "1000, 10000, 20000", 50_000);
     step_until(&mut harness, "the sweep to run", |app| app.sweep_running());
     step_for(&mut harness, Duration::from_millis(300));
-    harness.get_by_label(app::SWEEP_CANCEL_LABEL).click();
+    harness.get_by_label(app::labels::SWEEP_CANCEL_LABEL).click();
     step_until(&mut harness, "the sweep to stop", |app| !app.sweep_running());
     let done = harness.state().sweep_rows().len();
     assert!(done < harness.state().sweep_total(), "cancel came too late to observe ({done} rows)");
     harness.step();
     harness.get_by_label_contains("cancelled");
-    harness.get_by_label(app::SWEEP_START_LABEL);
+    harness.get_by_label(app::labels::SWEEP_START_LABEL);
 }
 
 #[test]
@@ -425,7 +425,7 @@ fn pinning_a_run_overlays_it_and_unpinning_removes_it() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     harness.get_by_label("unlimited speed").click();
     step_until(&mut harness, "30 steps", |app| app.step_count() >= 30);
-    harness.get_by_label(app::PIN_LABEL).click();
+    harness.get_by_label(app::labels::PIN_LABEL).click();
     harness.run_steps(2);
     assert_eq!(harness.state().pinned_count(), 1);
     let label = harness.state().pins()[0].label.clone();
@@ -434,15 +434,15 @@ fn pinning_a_run_overlays_it_and_unpinning_removes_it() {
     let legend = harness.query_all_by_label_contains(&format!("pinned: {label}")).count();
     assert!(legend >= 4, "the pinned run is in {legend} legends");
     // More pins, each its own colour, up to MAX_PINS.
-    for _ in 1..app::MAX_PINS + 2 {
+    for _ in 1..app::pins::MAX_PINS + 2 {
         harness.state_mut().pin_current_run();
     }
     harness.step();
-    assert_eq!(harness.state().pinned_count(), app::MAX_PINS);
+    assert_eq!(harness.state().pinned_count(), app::pins::MAX_PINS);
     let mut colors: Vec<_> = harness.state().pins().iter().map(|p| p.color).collect();
     colors.dedup();
-    assert_eq!(colors.len(), app::MAX_PINS);
-    harness.get_by_label(app::UNPIN_ALL_LABEL).click();
+    assert_eq!(colors.len(), app::pins::MAX_PINS);
+    harness.get_by_label(app::labels::UNPIN_ALL_LABEL).click();
     harness.run_steps(2);
     assert_eq!(harness.state().pinned_count(), 0);
     assert!(harness.query_all_by_label_contains("pinned: η·λ₀").next().is_none());
@@ -458,19 +458,19 @@ fn exporting_the_run_as_csv_round_trips_the_shown_history() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.csv");
     // The export section sits low in the side panel: scroll it into view before clicking.
-    harness.get_by_label(app::EXPORT_SECTION_LABEL).scroll_to_me();
+    harness.get_by_label(app::labels::EXPORT_SECTION_LABEL).scroll_to_me();
     harness.run_steps(2);
-    harness.get_by_label(app::EXPORT_SECTION_LABEL).click();
+    harness.get_by_label(app::labels::EXPORT_SECTION_LABEL).click();
     harness.run_steps(2);
-    type_into(&mut harness, app::EXPORT_PATH_LABEL, &path.display().to_string());
-    harness.get_by_label(app::EXPORT_WRITE_LABEL).scroll_to_me();
+    type_into(&mut harness, app::labels::EXPORT_PATH_LABEL, &path.display().to_string());
+    harness.get_by_label(app::labels::EXPORT_WRITE_LABEL).scroll_to_me();
     harness.run_steps(2);
-    harness.get_by_label(app::EXPORT_WRITE_LABEL).click_accesskit();
+    harness.get_by_label(app::labels::EXPORT_WRITE_LABEL).click_accesskit();
     step_until(&mut harness, "the run CSV", |app| app.export_message().is_some());
     assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
 
     let (header, rows) = csv_rows(&path);
-    assert_eq!(&header[..12], &catapult_lab::output::SAMPLE_COLUMNS[..]);
+    assert_eq!(&header[..12], &catapult_lab::report::output::SAMPLE_COLUMNS[..]);
     let history = harness.state().history();
     assert_eq!(rows.len(), history.len());
     let column = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -487,11 +487,11 @@ fn exporting_the_run_as_csv_round_trips_the_shown_history() {
         assert_eq!(number(&row[column("v")]), history.v[i]);
     }
     // A pinned run exports the same way.
-    harness.get_by_label(app::PIN_LABEL).click();
+    harness.get_by_label(app::labels::PIN_LABEL).click();
     harness.run_steps(2);
     let pin_path = dir.path().join("pin.csv");
     let ctx = harness.ctx.clone();
-    harness.state_mut().export_to_path(&ctx, app::ExportTarget::PinCsv(0), pin_path.clone());
+    harness.state_mut().export_to_path(&ctx, app::export::ExportTarget::PinCsv(0), pin_path.clone());
     step_until(&mut harness, "the pinned CSV", |app| app.export_message().is_some());
     assert_eq!(std::fs::read(&pin_path).unwrap(), std::fs::read(&path).unwrap());
 }
@@ -504,7 +504,7 @@ fn exporting_the_window_and_a_plot_as_png() {
     step_until(&mut harness, "20 steps", |app| app.step_count() == 20);
     harness.run_steps(2);
     let dir = tempfile::tempdir().unwrap();
-    for (target, name) in [(app::ExportTarget::WindowPng, "window.png"), (app::ExportTarget::PlotPng(app::PlotId::Loss), "loss.png")] {
+    for (target, name) in [(app::export::ExportTarget::WindowPng, "window.png"), (app::export::ExportTarget::PlotPng(app::export::PlotId::Loss), "loss.png")] {
         let path = dir.path().join(name);
         let ctx = harness.ctx.clone();
         harness.state_mut().export_to_path(&ctx, target, path.clone());
@@ -525,7 +525,7 @@ fn clicking_a_phase_cell_opens_that_run_in_the_live_view() {
     step_until(&mut harness, "all 3 rows", |app| !app.sweep_running() && app.sweep_rows().len() == 3);
     harness.run_steps(3);
     // One row of three cells (η·λ₀ = 1, 2.75, 4.5): the strip's centre is the middle cell.
-    let center = harness.state().plot_rect(app::PlotId::SweepPhase).expect("the phase strip is drawn").center();
+    let center = harness.state().plot_rect(app::export::PlotId::SweepPhase).expect("the phase strip is drawn").center();
     harness.hover_at(center);
     harness.step();
     harness.drag_at(center);
@@ -555,7 +555,7 @@ fn a_runner_panic_shows_an_error_and_reset_recovers() {
     step_until(&mut harness, "the fault to be reported", |app| app.last_error().is_some_and(|e| e.contains("injected fault")));
     step_until(&mut harness, "the failed status", |app| app.status() == Some(RunStatus::Failed));
     harness.get_by_label_contains("injected fault");
-    harness.get_by_label(app::RESET_LABEL).click();
+    harness.get_by_label(app::labels::RESET_LABEL).click();
     step_until(&mut harness, "a new run", |app| app.status() != Some(RunStatus::Failed) && app.step_count() == 0);
     harness.state_mut().command(Command::Step(3));
     step_until(&mut harness, "steps after the reset", |app| app.step_count() == 3);
@@ -599,7 +599,7 @@ fn monkey_thousands_of_random_actions() {
         }
         harness.step();
         if action % 500 == 0 {
-            assert!(harness.state().history().len() <= app::HISTORY_LIMIT);
+            assert!(harness.state().history().len() <= catapult_lab::report::series::HISTORY_LIMIT);
         }
     }
     // The runner still answers: a known preset, running, streams new samples.
@@ -634,10 +634,10 @@ fn a_cancelled_or_failed_dialog_changes_nothing() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     let preset = harness.state().preset().clone();
-    harness.state_mut().deliver_file_reply(app::FileReply::Opened(None));
+    harness.state_mut().deliver_file_reply(app::presets_ui::FileReply::Opened(None));
     step_until(&mut harness, "the no-file message", |app| app.info().is_some_and(|m| m.contains("No file chosen")));
-    harness.state_mut().deliver_file_reply(app::FileReply::Saved(None));
-    harness.state_mut().deliver_file_reply(app::FileReply::Saved(Some(Err("/read-only/x.json: cannot write: permission denied".into()))));
+    harness.state_mut().deliver_file_reply(app::presets_ui::FileReply::Saved(None));
+    harness.state_mut().deliver_file_reply(app::presets_ui::FileReply::Saved(Some(Err("/read-only/x.json: cannot write: permission denied".into()))));
     step_until(&mut harness, "the save error", |app| app.last_error().is_some_and(|e| e.contains("permission denied")));
     assert_eq!(harness.state().preset(), &preset, "the preset is untouched");
     let steps = harness.state().step_count();
@@ -652,14 +652,14 @@ fn saving_is_atomic_and_loads_back_identical() {
     std::fs::write(&path, "old contents").unwrap();
     for (name, _) in library::SHIPPED {
         let preset = shipped(name);
-        app::write_atomically(&path, &format!("{}\n", catapult_lab::config::preset_to_json(&preset))).unwrap();
-        let back = catapult_lab::config::load_preset_file(&path, &[]).unwrap();
+        app::presets_ui::write_atomically(&path, &format!("{}\n", catapult_lab::engine::config::preset_to_json(&preset))).unwrap();
+        let back = catapult_lab::engine::config::load_preset_file(&path, &[]).unwrap();
         assert_eq!(back, preset, "{name}");
     }
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "no temp file left behind: {leftovers:?}");
     let missing_dir = dir.path().join("no/such/dir/x.json");
-    let err = app::write_atomically(&missing_dir, "{}").unwrap_err();
+    let err = app::presets_ui::write_atomically(&missing_dir, "{}").unwrap_err();
     assert!(err.contains("cannot write"), "{err}");
 }
 
@@ -677,20 +677,20 @@ fn an_sgd_teacher_preset_shows_the_batch_rate_match_rate_test_loss_and_agop() {
         app.step_count() >= 4 && app.snapshot().is_some_and(|s| s.sgd.is_some() && s.agop.is_some())
     });
     harness.run_steps(2);
-    harness.get_by_label(app::SGD_TITLE);
-    harness.get_by_label_contains(app::BATCH_CRIT_SERIES);
+    harness.get_by_label(app::labels::SGD_TITLE);
+    harness.get_by_label_contains(app::labels::BATCH_CRIT_SERIES);
     if harness.state().snapshot().unwrap().sgd.unwrap().steps_above > 0 {
-        harness.get_by_label_contains(app::ETA_ABOVE_SERIES);
+        harness.get_by_label_contains(app::labels::ETA_ABOVE_SERIES);
     }
-    harness.get_by_label_contains(app::MATCH_RATE_LABEL);
+    harness.get_by_label_contains(app::labels::MATCH_RATE_LABEL);
     harness.get_by_label_contains("SGD: η > 2/λ(batch) on");
     // Teacher data: test loss, the loss split, the AGOP heatmaps and the alignment.
-    harness.get_by_label_contains(app::TEST_LOSS_SERIES);
-    harness.get_by_label_contains(app::LOSS_TOP_SERIES);
-    harness.get_by_label_contains(app::LOSS_REST_SERIES);
-    harness.get_by_label(app::AGOP_MODEL_LABEL);
-    harness.get_by_label(app::AGOP_TARGET_LABEL);
-    harness.get_by_label(app::AGOP_ALIGNMENT_TITLE);
+    harness.get_by_label_contains(app::labels::TEST_LOSS_SERIES);
+    harness.get_by_label_contains(app::labels::LOSS_TOP_SERIES);
+    harness.get_by_label_contains(app::labels::LOSS_REST_SERIES);
+    harness.get_by_label(app::labels::AGOP_MODEL_LABEL);
+    harness.get_by_label(app::labels::AGOP_TARGET_LABEL);
+    harness.get_by_label(app::labels::AGOP_ALIGNMENT_TITLE);
     harness.get_by_label_contains("AGOP alignment cos(G, G*) =");
     let agop = harness.state().snapshot().unwrap().agop.clone().unwrap();
     assert_eq!(agop.d, 50);
@@ -706,10 +706,10 @@ fn the_default_view_has_no_sgd_or_teacher_elements() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "the first samples", |app| app.step_count() > 2);
     harness.run_steps(2);
-    for label in [app::SGD_TITLE, app::AGOP_MODEL_LABEL, app::AGOP_ALIGNMENT_TITLE, app::RHO_TOGGLE_LABEL] {
+    for label in [app::labels::SGD_TITLE, app::labels::AGOP_MODEL_LABEL, app::labels::AGOP_ALIGNMENT_TITLE, app::labels::RHO_TOGGLE_LABEL] {
         assert!(harness.query_by_label(label).is_none(), "{label} shown for a one-example full-batch run");
     }
-    assert!(harness.query_by_label_contains(app::MATCH_RATE_LABEL).is_none());
+    assert!(harness.query_by_label_contains(app::labels::MATCH_RATE_LABEL).is_none());
 }
 
 #[test]
@@ -719,29 +719,29 @@ fn the_schedule_table_loads_a_schedule_and_an_applied_edit_restarts_the_run() {
     harness.state_mut().load_shipped("zhu-multiple-catapults");
     step_until(&mut harness, "the multiple-catapult preset", |app| app.preset_name() == "zhu-multiple-catapults");
     harness.run_steps(2);
-    harness.get_by_label(app::SCHEDULE_SECTION_LABEL);
+    harness.get_by_label(app::labels::SCHEDULE_SECTION_LABEL);
     let expected = [(100usize, 2.5f64), (200, 4.0), (300, 6.0)];
     for (row, (step, value)) in expected.iter().enumerate() {
-        let (step_label, value_label) = (app::schedule_step_label(row + 1), app::schedule_value_label(row + 1));
+        let (step_label, value_label) = (app::schedule::schedule_step_label(row + 1), app::schedule::schedule_value_label(row + 1));
         let step_field = harness.get_by_role_and_label(Role::SpinButton, &step_label);
         assert_eq!(step_field.accesskit_node().numeric_value(), Some(*step as f64));
         let value_field = harness.get_by_role_and_label(Role::SpinButton, &value_label);
         assert_eq!(value_field.accesskit_node().numeric_value(), Some(*value));
     }
     // Edit the second change to η·λ₀ = 3.5 and apply: the run restarts with the new schedule.
-    let label = app::schedule_value_label(2);
+    let label = app::schedule::schedule_value_label(2);
     harness.get_by_role_and_label(Role::SpinButton, &label).set_value_accesskit(3.5);
     harness.run_steps(2);
     let run_before = harness.state().snapshot().unwrap().run_id;
-    harness.get_by_label(app::SCHEDULE_APPLY_LABEL).click();
+    harness.get_by_label(app::labels::SCHEDULE_APPLY_LABEL).click();
     step_until(&mut harness, "the run restarted with the edited schedule", |app| {
         app.snapshot().is_some_and(|s| s.run_id > run_before) && app.preset().train.schedule == vec![(100, 2.5), (200, 3.5), (300, 6.0)]
     });
     assert!(harness.state().preset_name().ends_with("(edited)"));
     // Adding and removing rows edits the draft only; a bad value is refused by validation.
-    harness.get_by_label(app::SCHEDULE_ADD_LABEL).click();
+    harness.get_by_label(app::labels::SCHEDULE_ADD_LABEL).click();
     harness.run_steps(2);
-    let label = app::schedule_step_label(4);
+    let label = app::schedule::schedule_step_label(4);
     harness.get_by_role_and_label(Role::SpinButton, &label);
     assert_eq!(harness.state().preset().train.schedule.len(), 3, "adding a row does not restart the run");
 }
@@ -751,17 +751,17 @@ fn the_rho_v_mean_toggle_shows_the_sqrt_gamma_line() {
     let mut harness = harness_on("huang2025-two-stage");
     unlimited(&mut harness);
     step_until(&mut harness, "some steps", |app| app.step_count() > 20);
-    harness.get_by_label(app::PHASE_PLANE_TITLE);
-    harness.get_by_label(app::RHO_TOGGLE_LABEL).click();
+    harness.get_by_label(app::labels::PHASE_PLANE_TITLE);
+    harness.get_by_label(app::labels::RHO_TOGGLE_LABEL).click();
     harness.run_steps(2);
-    assert_eq!(harness.state().phase_view(), app::PhaseView::RhoVMean);
-    harness.get_by_label(app::RHO_PLANE_TITLE);
-    harness.get_by_label_contains(app::SQRT_GAMMA_LINE_LABEL);
+    assert_eq!(harness.state().phase_view(), app::phase_plane::PhaseView::RhoVMean);
+    harness.get_by_label(app::labels::RHO_PLANE_TITLE);
+    harness.get_by_label_contains(app::labels::SQRT_GAMMA_LINE_LABEL);
     harness.get_by_label_contains("√γ_y =");
     assert!(harness.state().snapshot().unwrap().gamma_y > 0.0);
-    harness.get_by_label(app::UV_TOGGLE_LABEL).click();
+    harness.get_by_label(app::labels::UV_TOGGLE_LABEL).click();
     harness.run_steps(2);
-    harness.get_by_label(app::PHASE_PLANE_TITLE);
+    harness.get_by_label(app::labels::PHASE_PLANE_TITLE);
 }
 
 #[test]
@@ -778,14 +778,14 @@ fn every_shipped_preset_loads_in_the_app_and_streams_samples() {
         });
         harness.run_steps(2);
         assert!(harness.state().last_error().is_none(), "{name}: {:?}", harness.state().last_error());
-        assert!(app::preset_group(name).is_some(), "{name} is in no Presets submenu");
+        assert!(app::presets_ui::preset_group(name).is_some(), "{name} is in no Presets submenu");
         let snapshot = harness.state().snapshot().unwrap();
         if name.starts_with("meltzer-homogeneous") {
             assert!(snapshot.meltzer_liu.is_some(), "{name}: no Meltzer–Liu bounds");
             harness.get_by_label_contains("Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ <");
         }
         if name.ends_with("-logistic") || name.ends_with("-exponential") {
-            harness.get_by_label_contains(app::LAMBDA_NTK_SERIES);
+            harness.get_by_label_contains(app::labels::LAMBDA_NTK_SERIES);
         }
     }
 }
@@ -795,7 +795,7 @@ fn the_presets_menu_groups_presets_by_source() {
     let mut harness = harness_on(library::DEFAULT_PRESET);
     harness.get_by_label("Presets").click();
     harness.run_steps(3);
-    for (group, _) in app::PRESET_GROUPS {
+    for (group, _) in app::presets_ui::PRESET_GROUPS {
         assert!(harness.query_all_by_label_contains(group).count() >= 1, "no submenu {group}");
     }
     harness.get_by_label("Huang et al. 2025").click();

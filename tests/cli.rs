@@ -2,8 +2,8 @@
 //! summary JSON, exit status 0 for every completed run (divergent included) and 2 with one
 //! line naming the key for bad input; every shipped preset loads and runs.
 
-use catapult_lab::library;
-use catapult_lab::output::{SAMPLE_COLUMNS, SUMMARY_COLUMNS};
+use catapult_lab::engine::library;
+use catapult_lab::report::output::{SAMPLE_COLUMNS, SUMMARY_COLUMNS};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -145,7 +145,7 @@ fn every_file_in_presets_is_shipped_loads_and_runs() {
         let preset = library::shipped(name, &[]).unwrap().unwrap();
         assert_eq!(&preset.name, name);
         assert!(!preset.notes.is_empty(), "{name} has notes");
-        let mut sim = catapult_lab::sim::Simulation::new(&preset).unwrap();
+        let mut sim = catapult_lab::engine::sim::Simulation::new(&preset).unwrap();
         for _ in 0..50 {
             if let Some(s) = sim.step() {
                 assert!(s.is_finite());

@@ -1,8 +1,8 @@
 //! Data sets: teacher values and gradients (finite differences), the held-out split, the
 //! shipped digits (two classes, pixels in [0, 1], ±1 labels, seeded subsets) and their limits.
 
-use catapult_lab::config::{DataConfig, DataKind, Teacher, parse_preset};
-use catapult_lab::data::{self, digits, teacher};
+use catapult_lab::engine::config::{DataConfig, DataKind, Teacher, parse_preset};
+use catapult_lab::engine::data::{self, teacher};
 
 #[test]
 fn teacher_gradients_match_finite_differences() {
@@ -42,7 +42,7 @@ fn teacher_data_has_a_separate_seeded_test_split() {
 
 #[test]
 fn digits_two_classes_scaled_and_seeded() {
-    assert_eq!(digits::available([0, 1]), 178 + 182);
+    assert_eq!(catapult_lab::engine::assets::digits_available([0, 1]), 178 + 182);
     let cfg = DataConfig { kind: DataKind::Digits, n: 150, classes: [3, 8], ..Default::default() };
     let set = data::generate(&cfg, 4);
     assert_eq!((set.n, set.d), (150, 64));

@@ -3,10 +3,10 @@
 //! loss in the top kernel directions (with the NQM's loss floor), test loss and AGOP
 //! alignment against direct computation, SGD match statistics, and the Meltzer–Liu bounds.
 
-use catapult_lab::config::{Preset, parse_preset};
-use catapult_lab::data;
-use catapult_lab::model::{self, dot};
-use catapult_lab::sim::{Phase, Simulation};
+use catapult_lab::engine::config::{Preset, parse_preset};
+use catapult_lab::engine::data;
+use catapult_lab::engine::model::{self, dot};
+use catapult_lab::engine::sim::{Phase, Simulation};
 
 fn preset(json: &str) -> Preset {
     parse_preset(json.as_bytes(), "test", &[]).expect("valid test preset")
@@ -126,7 +126,7 @@ fn nqm_loss_outside_the_top_two_directions_is_a_floor() {
     assert!(peak > 2.0 * first.loss, "through a catapult");
     assert!((sim.last_sample().loss - floor).abs() < 1e-6 * first.loss, "converges onto the floor");
     // One example: the top direction is everything.
-    let one = catapult_lab::library::shipped("catapult-uv", &[]).unwrap().unwrap();
+    let one = catapult_lab::engine::library::shipped("catapult-uv", &[]).unwrap().unwrap();
     let mut sim = Simulation::new(&one).unwrap();
     let s = sim.step().unwrap();
     assert!(rel_err(s.loss_top.unwrap(), s.loss) < 1e-12);
@@ -165,7 +165,7 @@ fn test_loss_and_agop_alignment() {
         let cos = dot(&g, target) / (dot(&g, &g) * dot(target, target)).sqrt();
         assert!(rel_err(s.agop_alignment.unwrap(), cos) < 1e-10);
     }
-    let net = catapult_lab::library::shipped("zhu-sgd-batch-10", &[("train.steps".into(), serde_json::json!(5))]).unwrap().unwrap();
+    let net = catapult_lab::engine::library::shipped("zhu-sgd-batch-10", &[("train.steps".into(), serde_json::json!(5))]).unwrap().unwrap();
     let mut sim = Simulation::new(&net).unwrap();
     sim.run(|s| {
         let a = s.agop_alignment.unwrap();
@@ -180,7 +180,7 @@ fn test_loss_and_agop_alignment() {
 fn meltzer_liu_bounds_hold() {
     for a_neg in [0.5f64, 0.75] {
         let name = if a_neg == 0.5 { "meltzer-homogeneous-05" } else { "meltzer-homogeneous-075" };
-        let base = catapult_lab::library::shipped(name, &[]).unwrap().unwrap();
+        let base = catapult_lab::engine::library::shipped(name, &[]).unwrap().unwrap();
         let sim = Simulation::new(&base).unwrap();
         let (catapult, divergence) = sim.meltzer_liu_bounds().unwrap();
         let divergence = divergence.unwrap();
@@ -197,6 +197,6 @@ fn meltzer_liu_bounds_hold() {
         }
         assert_eq!(run(divergence * 1.05).phase, Phase::Divergent, "a_neg {a_neg} above {divergence}");
     }
-    let relu = catapult_lab::library::shipped("meltzer-relu-4-2", &[]).unwrap().unwrap();
+    let relu = catapult_lab::engine::library::shipped("meltzer-relu-4-2", &[]).unwrap().unwrap();
     assert!(Simulation::new(&relu).unwrap().meltzer_liu_bounds().is_none(), "y ≠ 0: no bound");
 }

@@ -3,8 +3,8 @@
 //! logistic lazy edge η = 8 and its 2-cycle ±w*, and Meltzer–Liu's weight-norm identity for
 //! homogeneous nets.
 
-use catapult_lab::config::{Preset, parse_preset};
-use catapult_lab::sim::{Phase, Simulation};
+use catapult_lab::engine::config::{Preset, parse_preset};
+use catapult_lab::engine::sim::{Phase, Simulation};
 
 fn preset(json: &str) -> Preset {
     parse_preset(json.as_bytes(), "test", &[]).expect("valid test preset")
@@ -160,7 +160,7 @@ fn homogeneous_net_weight_norm_identity() {
 /// γ_y = yᵀXXᵀy. The kernel grows ~10⁴× meanwhile, which is not a divergence.
 #[test]
 fn mean_field_small_init_two_stages_and_alignment() {
-    let preset = catapult_lab::library::shipped("huang2025-two-stage", &[]).unwrap().unwrap();
+    let preset = catapult_lab::engine::library::shipped("huang2025-two-stage", &[]).unwrap().unwrap();
     let mut sim = Simulation::new(&preset).unwrap();
     let xt_y = sim.data().xt_y();
     let sqrt_gamma_y = xt_y.iter().map(|v| v * v).sum::<f64>().sqrt();

@@ -3,9 +3,9 @@
 //! JSON and arbitrary bytes, numerical extremes of every control, and bit-identical output
 //! across runs and thread counts.
 
-use catapult_lab::config::{self, parse_preset};
-use catapult_lab::library;
-use catapult_lab::sim::Simulation;
+use catapult_lab::engine::config::{self, parse_preset};
+use catapult_lab::engine::library;
+use catapult_lab::engine::sim::Simulation;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -171,7 +171,7 @@ fn extremes_of_every_control_run_or_refuse_cleanly() {
                     }
                 }
                 let summary = sim.summary();
-                let json = catapult_lab::output::summary_json(&summary);
+                let json = catapult_lab::report::output::summary_json(&summary);
                 assert!(!json.contains("NaN") && !json.contains("inf"), "{set:?}: {json}");
             }
             Err(message) => assert!(message.contains("init_scale") || message.contains("eta"), "{set:?}: {message}"),
@@ -201,7 +201,7 @@ fn csv_with_env(preset: &str, steps: &str, env: &[(&str, &str)]) -> Vec<u8> {
 /// runs use the baseline and the test still checks run-to-run identity.
 #[test]
 fn output_is_bit_identical_across_vector_instruction_sets() {
-    println!("this CPU: {:?}", catapult_lab::model::simd::detected());
+    println!("this CPU: {:?}", catapult_lab::engine::model::simd::detected());
     // One example (the fused step) for the three approximations and a leaky gate, and the
     // d = 1 multi-example sign-class sums at a size that takes the parallel paths.
     for (preset, steps) in [

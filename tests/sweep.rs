@@ -1,10 +1,10 @@
 //! Sweeps (issue 4): phases over a grid of the two-layer linear net, the ∝ m catapult height,
 //! cancellation, CSV round-trip and the headless figure.
 
-use catapult_lab::library;
-use catapult_lab::output::{SUMMARY_COLUMNS, summary_row, write_summary_csv};
-use catapult_lab::sim::{Phase, Summary};
-use catapult_lab::sweep::{EtaAxis, SweepSpec, run_sweep};
+use catapult_lab::engine::library;
+use catapult_lab::report::output::{SUMMARY_COLUMNS, summary_row, write_summary_csv};
+use catapult_lab::engine::sim::{Phase, Summary};
+use catapult_lab::engine::sweep::{EtaAxis, SweepSpec, run_sweep};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -92,7 +92,7 @@ fn plot_writes_a_png() {
     let rows = run_all(&spec(0.5, 5.0, 10, vec![100, 400], 300));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sweep.png");
-    catapult_lab::plot::render_sweep_png(&rows, &path).unwrap();
+    catapult_lab::report::figure::render_sweep_png(&rows, &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
     assert!(bytes.len() > 20_000, "a real figure, {} bytes", bytes.len());

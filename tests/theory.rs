@@ -3,14 +3,14 @@
 //! differences, the normalized kernel's stability edge, the rank-2 d = 1 NQM kernel and the
 //! critical rate of the exponential loss on degenerate data.
 
-use catapult_lab::config::{
+use catapult_lab::engine::config::{
     Approx, DataConfig, DataKind, EtaSpec, LossKind, ModelKind, Parameterization, Preset, Reduction, XSpec, YSpec,
     parse_preset,
 };
-use catapult_lab::data;
-use catapult_lab::kernel::{KernelMethod, dense_top2, lanczos_top2};
-use catapult_lab::model::{self, dot};
-use catapult_lab::sim::{Phase, Simulation, Status};
+use catapult_lab::engine::data;
+use catapult_lab::engine::kernel::{KernelMethod, dense_top2, lanczos_top2};
+use catapult_lab::engine::model::{self, dot};
+use catapult_lab::engine::sim::{Phase, Simulation, Status};
 
 fn preset(json: &str) -> Preset {
     parse_preset(json.as_bytes(), "test", &[]).expect("test preset is valid")

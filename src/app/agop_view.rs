@@ -2,13 +2,11 @@
 //! teacher's G* (both d × d, as the runner last sent them), drawn cell by cell with the painter,
 //! each scaled to its own largest entry, with the value of the hovered cell. UI only.
 
+use super::labels::*;
 use eframe::egui;
-use crate::runner::AgopMatrices;
+use crate::app::runner::AgopMatrices;
 use egui::{Color32, RichText, Sense, Stroke};
 
-pub const AGOP_HEATMAPS_TITLE: &str = "AGOP heatmaps: model G beside teacher G*";
-pub const AGOP_MODEL_LABEL: &str = "G: the model's AGOP";
-pub const AGOP_TARGET_LABEL: &str = "G*: the teacher's AGOP";
 
 /// Colour of an entry scaled to [−1, 1]: red positive, blue negative, the background at zero.
 fn cell_color(scaled: f64, background: Color32) -> Color32 {

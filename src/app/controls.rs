@@ -3,20 +3,13 @@
 //! that edit a draft preset, validate it (config::validate) and restart the run from it.
 //! Every control carries a tooltip saying what it is and what it does to the dynamics.
 
+use super::labels::*;
 use eframe::egui;
 use super::App;
-use crate::config::{Approx, DataKind, LossKind, ModelKind, Reduction, XSpec, YSpec};
-use crate::runner::{Command, RunStatus, Speed};
+use crate::engine::config::{Approx, DataKind, LossKind, ModelKind, Reduction, XSpec, YSpec};
+use crate::app::runner::{Command, RunStatus, Speed};
 use egui::{Color32, ComboBox, DragValue, RichText, Slider};
 
-pub const PLAY_LABEL: &str = "Play";
-pub const PAUSE_LABEL: &str = "Pause";
-pub const STEP_LABEL: &str = "Step +1";
-pub const RESET_LABEL: &str = "↺ Reset";
-pub const ETA_SCALED_LABEL: &str = "η·λ₀";
-pub const ETA_LABEL: &str = "η (raw)";
-pub const WIDTH_LABEL: &str = "width m";
-pub const SPEED_LABEL: &str = "steps/s";
 
 /// The η·λ₀ slider's range.
 const ETA_SCALED_MAX: f64 = 6.0;
@@ -358,7 +351,7 @@ fn commits(response: &egui::Response) -> bool {
     (response.changed() && !response.dragged()) || response.drag_stopped()
 }
 
-fn single_dim(draft: &crate::config::Preset) -> usize {
+fn single_dim(draft: &crate::engine::config::Preset) -> usize {
     match (&draft.data.kind, &draft.data.x) {
         (DataKind::Single, Some(XSpec::One(x))) => x.len(),
         _ => 1,
@@ -392,7 +385,7 @@ fn data_label(kind: DataKind) -> &'static str {
 }
 
 /// Switches the data kind, filling in what the new kind needs.
-fn switch_data_kind(draft: &mut crate::config::Preset, kind: DataKind) {
+fn switch_data_kind(draft: &mut crate::engine::config::Preset, kind: DataKind) {
     let data = &mut draft.data;
     data.kind = kind;
     match kind {
@@ -412,7 +405,7 @@ fn switch_data_kind(draft: &mut crate::config::Preset, kind: DataKind) {
     }
     // A linear predictor's w0 must match the new dimension; let the default take over.
     draft.model.w0 = None;
-    if draft.train.batch_size > crate::config::data_shape(&draft.data).0 {
+    if draft.train.batch_size > crate::engine::config::data_shape(&draft.data).0 {
         draft.train.batch_size = 0;
     }
 }

@@ -5,6 +5,7 @@
 //! typed into the export path field; files are written off the UI thread, answers come back
 //! over a channel.
 
+use super::labels::*;
 use eframe::egui;
 use super::App;
 use super::presets_ui::write_atomically;
@@ -14,11 +15,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub const EXPORT_SECTION_LABEL: &str = "Export";
-pub const EXPORT_PATH_LABEL: &str = "export path";
-pub const EXPORT_WHAT_LABEL: &str = "what";
-pub const EXPORT_WRITE_LABEL: &str = "Write to path";
-pub const EXPORT_DIALOG_LABEL: &str = "Save as…";
 
 /// A plot that can be saved as PNG.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -254,7 +250,7 @@ impl App {
                 }
                 std::thread::spawn(move || {
                     let mut bytes = Vec::new();
-                    let result = crate::output::write_summary_csv(&mut bytes, &rows).map(|()| bytes);
+                    let result = crate::report::output::write_summary_csv(&mut bytes, &rows).map(|()| bytes);
                     let _ = tx.send(ExportReply::Done(write_bytes(&path, result)));
                     repaint_ctx.request_repaint();
                 });

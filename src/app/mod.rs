@@ -5,53 +5,39 @@
 //! sweep (F2 switches). UI only: every number shown comes from the runner or a sweep's summaries.
 
 mod agop_view;
-mod controls;
-mod export;
-mod history;
-mod phase_plane;
-mod pins;
-mod plots;
-mod presets_ui;
-mod schedule;
-mod sweep_view;
+pub mod labels;
+pub mod runner;
+pub mod controls;
+pub mod export;
+pub mod phase_plane;
+pub mod pins;
+pub mod plots;
+pub mod presets_ui;
+pub mod schedule;
+pub mod sweep_view;
+mod status;
+use status::fmt_num;
 
-pub use controls::{ETA_LABEL, ETA_SCALED_LABEL, PAUSE_LABEL, PLAY_LABEL, RESET_LABEL, SPEED_LABEL, STEP_LABEL, WIDTH_LABEL};
-pub use history::{BYTES_PER_SAMPLE, HISTORY_LIMIT, History, decimate, regime_runs};
-pub use agop_view::{AGOP_HEATMAPS_TITLE, AGOP_MODEL_LABEL, AGOP_TARGET_LABEL};
-pub use phase_plane::{PHASE_PLANE_TITLE, PhaseView, RHO_PLANE_TITLE, RHO_TOGGLE_LABEL, SQRT_GAMMA_LINE_LABEL, UV_TOGGLE_LABEL};
-pub use plots::{
-    AGOP_ALIGNMENT_TITLE, BATCH_CRIT_SERIES, ETA_ABOVE_SERIES, LAMBDA_NTK_SERIES, LAMBDA_TITLE, LOSS_REST_SERIES, LOSS_TITLE, LOSS_TOP_SERIES,
-    RISE_ABOVE_SERIES, SGD_TITLE, TEST_LOSS_SERIES, WEIGHTS_TITLE,
-};
-pub use presets_ui::{FileReply, LOAD_PATH_BUTTON, LOAD_PATH_HINT, LOAD_PATH_LABEL, PRESET_GROUPS, preset_group, write_atomically};
-pub use schedule::{SCHEDULE_ADD_LABEL, SCHEDULE_APPLY_LABEL, SCHEDULE_SECTION_LABEL, schedule_step_label, schedule_value_label};
-pub use export::{EXPORT_DIALOG_LABEL, EXPORT_PATH_LABEL, EXPORT_SECTION_LABEL, EXPORT_WHAT_LABEL, EXPORT_WRITE_LABEL, ExportTarget, PlotId};
-pub use pins::{MAX_PINS, PIN_LABEL, Pin, UNPIN_ALL_LABEL};
-pub use sweep_view::{
-    SWEEP_CANCEL_LABEL, SWEEP_COUNT_LABEL, SWEEP_FINAL_TITLE, SWEEP_FROM_LABEL, SWEEP_NORM_TITLE, SWEEP_PEAK_TITLE, SWEEP_PHASE_TITLE,
-    SWEEP_SEEDS_LABEL, SWEEP_START_LABEL, SWEEP_STEPS_LABEL, SWEEP_TO_LABEL, SWEEP_WIDTHS_LABEL, SweepForm, phase_key_label,
-    ML_CATAPULT_LABEL, ML_DIVERGENCE_LABEL,
-};
-/// The status-strip text of the SGD match rate starts with this.
-pub const MATCH_RATE_LABEL: &str = "match rate";
+use labels::*;
+use export::PlotId;
+use phase_plane::PhaseView;
+use pins::Pin;
 
 use eframe::egui;
-use crate::cli::describe_model;
-use crate::config::Preset;
-use crate::runner::{Command, Event, Regime, RunSnapshot, RunStatus, RunnerHandle, Speed};
-use crate::sim::Phase;
+use crate::engine::config::Preset;
+use crate::app::runner::{Command, Event, RunSnapshot, RunStatus, RunnerHandle, Speed};
+use crate::engine::sim::Regime;
+use crate::report::series::{self as history, History};
+use crate::engine::sim::Phase;
 use egui::{Color32, Key, Modifiers, RichText};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// The default speed: slow enough to watch the first ~20 steps of a catapult.
 pub const DEFAULT_STEPS_PER_SECOND: f64 = 20.0;
-pub const HELP_TITLE: &str = "Help: what you are looking at";
 /// The most work per step (estimated floating-point operations) a control may ask the live
 /// run for: about a second per step on a laptop core. Larger runs belong on the command line.
 pub const APP_WORK_LIMIT: f64 = 5e10;
-pub const LIVE_TAB_LABEL: &str = "Live run";
-pub const SWEEP_TAB_LABEL: &str = "Sweep";
 
 /// Which view fills the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,7 +228,7 @@ impl App {
 
     /// A one-line description of the running model.
     pub fn model_description(&self) -> String {
-        describe_model(&self.preset)
+        self.preset.describe_model()
     }
 
     /// The last informational message (e.g. "No file chosen …").
@@ -367,19 +353,19 @@ impl App {
         if !candidate.name.ends_with("(edited)") {
             candidate.name = format!("{} (edited)", candidate.name);
         }
-        let work = crate::config::estimated_work_per_step(&candidate);
-        if crate::config::validate(&candidate, "controls").is_ok() && work > APP_WORK_LIMIT {
+        let work = crate::engine::config::estimated_work_per_step(&candidate);
+        if crate::engine::config::validate(&candidate, "controls").is_ok() && work > APP_WORK_LIMIT {
             self.control_error = Some(format!(
                 "not applied: width {} with n = {}, d = {} needs about {:.0} GFLOP per step (the app's limit is {:.0}, so the window stays responsive); use `catapult-lab run` for runs this large",
                 candidate.model.width,
-                crate::config::data_shape(&candidate.data).0,
-                crate::config::data_shape(&candidate.data).1,
+                crate::engine::config::data_shape(&candidate.data).0,
+                crate::engine::config::data_shape(&candidate.data).1,
                 work / 1e9,
                 APP_WORK_LIMIT / 1e9
             ));
             return;
         }
-        match crate::config::validate(&candidate, "controls") {
+        match crate::engine::config::validate(&candidate, "controls") {
             Ok(()) => {
                 self.control_error = None;
                 self.last_error = None;
@@ -407,106 +393,6 @@ impl App {
         self.frame_ms
     }
 
-    fn status_strip_ui(&mut self, ui: &mut egui::Ui) {
-        if self.show_frame_time {
-            ui.horizontal(|ui| {
-                ui.label(format!("frame {:.2} ms (recent max {:.1} ms), {} samples in history", self.frame_ms, self.frame_ms_max, self.history.len()))
-                    .on_hover_text("Time the UI thread spends building each frame, plots included (GPU drawing excluded). The plots decimate to one min/max pair per pixel column, so this stays flat as the history grows.");
-            });
-        }
-        ui.horizontal_wrapped(|ui| {
-            let Some(s) = self.snapshot.clone() else {
-                ui.label("starting…");
-                return;
-            };
-            let (phase_color, phase_tip) = phase_style(s.phase);
-            let badge = RichText::new(format!(" {} ", s.phase.label().to_uppercase()))
-                .strong()
-                .color(Color32::WHITE)
-                .background_color(phase_color);
-            ui.label(badge).on_hover_text(phase_tip);
-            match s.status {
-                RunStatus::DivergedAt(step) => {
-                    ui.label(RichText::new(format!("DIVERGED at step {step}")).strong().color(Color32::from_rgb(230, 60, 60)))
-                        .on_hover_text("The loss or the kernel blew up; the run stopped there. Lower η·λ₀ and press Reset.");
-                }
-                RunStatus::Failed => {
-                    ui.label(RichText::new("RUN FAILED").strong().color(Color32::from_rgb(230, 60, 60)));
-                }
-                RunStatus::Finished => {
-                    ui.label(RichText::new("finished").strong());
-                }
-                RunStatus::Paused => {
-                    ui.label(RichText::new("paused").strong());
-                }
-                RunStatus::Running => {
-                    ui.label(RichText::new("running").strong());
-                }
-            }
-            ui.separator();
-            ui.label(format!("step {} / {}", s.step, s.steps_limit)).on_hover_text("Gradient-descent steps made / steps limit.");
-            ui.separator();
-            ui.label(format!("λ₀ = {}", fmt_num(s.lambda0))).on_hover_text("Sharpness at initialization: top eigenvalue of the normalized tangent kernel.");
-            ui.label(format!("η = {}  (η·λ₀ = {:.3})", fmt_num(s.eta), s.eta_scaled)).on_hover_text("The learning rate now, and in units of 1/λ₀.");
-            ui.label(format!("η_crit = 2/λ₀ = {}", fmt_num(s.eta_crit))).on_hover_text("Above this learning rate the start is unstable: lazy training is impossible.");
-            match s.eta_max_theory {
-                Some(eta_max) => {
-                    ui.label(format!("η_max = {}", fmt_num(eta_max)))
-                        .on_hover_text("Theory's largest learning rate that still converges (4/λ₀ for quadratic models and two-layer linear nets).");
-                }
-                None => {
-                    ui.label("η_max: no theory").on_hover_text("No closed-form η_max for this model (e.g. ReLU nets catapult beyond 4/λ₀).");
-                }
-            }
-            ui.separator();
-            ui.label(format!("peak loss {} (step {})", fmt_num(s.peak_loss), s.peak_step)).on_hover_text("Largest loss so far, and when.");
-            if let Some(sgd) = s.sgd {
-                ui.separator();
-                ui.label(format!("SGD: η > 2/λ(batch) on {:.0}% of steps", 100.0 * sgd.share_above())).on_hover_text(format!(
-                    "Each SGD step uses one batch, whose own sharpness λ(batch) sets its critical rate 2/λ(batch). \
-                     {} of {} steps so far had η above it (unstable for that batch: a small catapult).",
-                    sgd.steps_above, sgd.steps
-                ));
-                let (text, color) = match sgd.match_rate() {
-                    Some(rate) => (format!("{MATCH_RATE_LABEL} {:.0}% ({} of {} loss rises)", 100.0 * rate, sgd.rises_above, sgd.loss_rises), Color32::from_rgb(235, 150, 30)),
-                    None => (format!("{MATCH_RATE_LABEL}: no loss rise yet"), ui.visuals().text_color()),
-                };
-                ui.label(RichText::new(text).color(color)).on_hover_text(
-                    "Zhu's test of the SGD catapult picture: of the steps where the training loss rose, the share that \
-                     had η above the batch critical rate. Near 100%: the loss spikes are catapults of the batch kernel.",
-                );
-            }
-            if let Some(alignment) = self.history.agop_alignment.last().copied().flatten() {
-                ui.label(format!("AGOP alignment cos(G, G*) = {alignment:.3}")).on_hover_text(
-                    "How well the model's average gradient outer product G matches the teacher's G* (1 = the same \
-                     feature directions). Feature learning raises it; smaller batches raise it more.",
-                );
-            }
-            if let Some(test_loss) = self.history.test_loss.last().copied().flatten() {
-                ui.label(format!("test loss {}", fmt_num(test_loss))).on_hover_text("Loss on 1000 held-out teacher examples (generalization).");
-            }
-            ui.separator();
-            ui.label(format!("data: {}", s.separability.label()))
-                .on_hover_text("Decided exactly (a linear program): separable through the origin, degenerate (same x, opposite labels), or non-separable.");
-            let speed = match s.status {
-                RunStatus::Running => format!("{:.0} steps/s", s.steps_per_second),
-                _ => "0 steps/s".to_string(),
-            };
-            ui.label(speed).on_hover_text("Steps computed per second right now.");
-        });
-    }
-
-    fn error_bar_ui(&mut self, ui: &mut egui::Ui) {
-        if let Some(error) = self.last_error.clone() {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(format!("Error: {error}")).color(Color32::from_rgb(230, 70, 70)).strong());
-                if ui.small_button("dismiss").on_hover_text("Hide this message.").clicked() {
-                    self.last_error = None;
-                }
-            });
-        }
-    }
-
     fn plots_ui(&mut self, ui: &mut egui::Ui) {
         let inputs = plots::PlotInputs { history: &self.history, snapshot: self.snapshot.as_ref(), reset: self.reset_plots, pins: &self.pins };
         let mut rects = Vec::new();
@@ -523,7 +409,7 @@ impl App {
         let plot_height = ((available.y - left_plots * title_height - left_plots * spacing.y) / left_plots - 16.0).max(80.0);
         let phase_height = (available.y - title_height - spacing.y - 16.0).max(120.0);
         // The ρ/⟨v⟩ plane is Huang et al. 2025's view of two-layer *linear* nets.
-        let linear_net = self.preset.model.kind == crate::config::ModelKind::TwoLayer && self.preset.model.a_neg == 1.0;
+        let linear_net = self.preset.model.kind == crate::engine::config::ModelKind::TwoLayer && self.preset.model.a_neg == 1.0;
         let gamma_y = self.snapshot.as_ref().map(|s| s.gamma_y).filter(|_| linear_net);
         let agop = self.snapshot.as_ref().and_then(|s| s.agop.clone());
         let phase_view = &mut self.phase_view;
@@ -559,77 +445,6 @@ impl App {
         }
     }
 
-    fn help_ui(&mut self, ctx: &egui::Context) {
-        let mut open = self.help_open;
-        egui::Window::new(HELP_TITLE).open(&mut open).default_width(560.0).vscroll(true).show(ctx, |ui| {
-            ui.heading("Three phases of gradient descent");
-            ui.label(
-                "A wide network is trained with plain gradient descent. What happens depends on the learning \
-                 rate η compared with the sharpness λ₀ of the loss at the start (the top eigenvalue of the \
-                 network's tangent kernel). The slider η·λ₀ is exactly that ratio.",
-            );
-            ui.label(RichText::new("Lazy (η·λ₀ < 2)").strong().color(phase_style(Phase::Lazy).0));
-            ui.label("Small steps. The loss falls smoothly, the sharpness hardly changes, the weights barely move.");
-            ui.label(RichText::new("Catapult (2 < η·λ₀ < 4)").strong().color(phase_style(Phase::Catapult).0));
-            ui.label(
-                "Steps are too big for the starting sharpness. The loss first explodes (the error flips sign \
-                 every step and grows), then the network is thrown to a flatter place: the sharpness λ drops \
-                 below 2/η and the loss comes down and converges. The bigger the network, the higher the spike.",
-            );
-            ui.label(RichText::new("Divergent (η·λ₀ > 4 for linear nets)").strong().color(phase_style(Phase::Divergent).0));
-            ui.label("Steps are so big that the sharpness grows instead of falling: the loss blows up and the run stops.");
-            ui.separator();
-            ui.heading("The plots");
-            ui.label(RichText::new(LOSS_TITLE).strong());
-            ui.label("Training loss per step, on a log scale (each grid line is ×10). The dashed line is the starting loss.");
-            ui.label(RichText::new(LAMBDA_TITLE).strong());
-            ui.label(
-                "The sharpness λ (and the second eigenvalue λ₂). The green dashed line is 2/η: below it a step is \
-                 stable. The red dashed line is 4/η. The background colour shows each step's regime.",
-            );
-            ui.label(RichText::new(WEIGHTS_TITLE).strong());
-            ui.label("How big the weights are, and how far they moved from where they started.");
-            ui.label(RichText::new(PHASE_PLANE_TITLE).strong());
-            ui.label(
-                "v = η·λ across, u (the error along the sharpest direction) up, on a log scale. The run starts at \
-                 the diamond. Under the orange line u = v − 2 the error grows; the catapult swings the point up \
-                 and to the left until it lands on the green bar (stable, u = 0 at the bottom edge).",
-            );
-            ui.separator();
-            ui.heading("Keys");
-            ui.label("Space: play/pause.  Right arrow: one step.  R: reset.  F1: this help.  F2: live run / sweep.  Ctrl + / Ctrl −: zoom.");
-            ui.separator();
-            ui.heading("Sweep and comparison");
-            ui.label(
-                "The Sweep view (F2) runs a whole grid of learning rates and widths and shows where each phase lies.                  Click a point to open that run here. Pin run keeps a copy of the current curves on the plots, to                  compare with the next run. Export writes runs and sweeps as CSV and the window or a plot as PNG.",
-            );
-        });
-        self.help_open = open;
-    }
-}
-
-fn fmt_num(x: f64) -> String {
-    if x == 0.0 {
-        "0".to_string()
-    } else if (1e-3..1e4).contains(&x.abs()) {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.3e}")
-    }
-}
-
-fn phase_style(phase: Phase) -> (Color32, &'static str) {
-    match phase {
-        Phase::Lazy => (Color32::from_rgb(40, 140, 70), "Lazy: the loss has fallen steadily and never rose; the kernel barely moves."),
-        Phase::Catapult => (Color32::from_rgb(215, 120, 20), "Catapult: the loss spiked to more than twice its start; as it comes back down the kernel flattens (η·λ ends below 2)."),
-        Phase::Divergent => (Color32::from_rgb(200, 40, 40), "Divergent: the run blew up."),
-        Phase::Oscillating => (Color32::from_rgb(150, 80, 180), "Oscillating: bounded but not converging."),
-        Phase::Dead => (Color32::from_rgb(90, 90, 90), "Dead: the ReLU kernel collapsed."),
-        Phase::Unconverged => (
-            Color32::from_rgb(70, 110, 170),
-            "Unconverged: the loss rose a little but not to a catapult, and has not settled below its start."
-        ),
-    }
 }
 
 impl eframe::App for App {

@@ -5,19 +5,14 @@
 //! two-layer nets on data with γ_y > 0 a toggle switches to the (ρ, v̄) plane of Huang et al. 2025:
 //! v̄ against ρ with the line ρ = √γ_y·v̄ that the trajectory approaches.
 
+use super::labels::*;
 use eframe::egui;
-use super::history::{History, has_values};
+use crate::report::series::{History, has_values};
 use super::pins::Pin;
 use super::plots::{decade_spacer, log10_clamped, pow10_label};
 use egui::{Color32, Id, RichText};
 use egui_plot::{AxisHints, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
 
-pub const PHASE_PLANE_TITLE: &str = "u/v phase plane";
-pub const RHO_PLANE_TITLE: &str = "ρ/⟨v⟩ plane (Huang et al. 2025)";
-pub const UV_TOGGLE_LABEL: &str = "u/v";
-pub const RHO_TOGGLE_LABEL: &str = "ρ/⟨v⟩";
-/// Legend name of the line the (ρ, v̄) trajectory approaches.
-pub const SQRT_GAMMA_LINE_LABEL: &str = "ρ = √γ_y·⟨v⟩ (first layer aligned with X^T y)";
 
 /// Which plane the phase-plane panel shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -2,14 +2,13 @@
 //! visibility, overlaid on all four live plots; the side panel's "Compare runs" section
 //! (pin, show/hide, export, remove). UI bookkeeping only.
 
+use super::labels::*;
 use eframe::egui;
 use super::App;
-use super::history::History;
-use crate::plot::SERIES_COLORS;
+use crate::report::series::History;
+use crate::report::figure::SERIES_COLORS;
 use egui::{Color32, RichText};
 
-pub const PIN_LABEL: &str = "Pin run";
-pub const UNPIN_ALL_LABEL: &str = "Unpin all";
 /// How many runs can be pinned at once (one distinct colour each).
 pub const MAX_PINS: usize = 8;
 

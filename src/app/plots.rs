@@ -2,10 +2,12 @@
 //! 4/η stability lines, shaded by regime; weight norm² and distance from init). They share the
 //! step axis through one egui_plot link group and draw decimated history only.
 
+use super::labels::*;
 use eframe::egui;
-use super::history::{History, Metric, decimate, decimate_present, has_values, regime_runs};
+use crate::report::series::{History, Metric, decimate, decimate_present, has_values, regime_runs};
 use super::pins::Pin;
-use crate::runner::{Regime, RunSnapshot};
+use crate::app::runner::RunSnapshot;
+use crate::engine::sim::Regime;
 use egui::{Color32, Id, RichText};
 use egui_plot::{AxisHints, GridInput, GridMark, HLine, Legend, Line, LineStyle, Plot, PlotMemory, PlotPoints, Points, Span};
 
@@ -34,20 +36,6 @@ fn pin_lines(ctx: &egui::Context, id: Id, inputs: &PlotInputs, buckets: usize, m
         .collect()
 }
 
-pub const LOSS_TITLE: &str = "Loss (log scale)";
-pub const LAMBDA_TITLE: &str = "Kernel eigenvalues λ and λ₂";
-pub const WEIGHTS_TITLE: &str = "Weights: norm² and distance from init";
-pub const SGD_TITLE: &str = "SGD: learning rate η against each batch's critical rate";
-pub const AGOP_ALIGNMENT_TITLE: &str = "Feature learning: AGOP alignment cos(G, G*)";
-/// Legend names of the SGD and teacher series (tests find them by label).
-pub const BATCH_CRIT_SERIES: &str = "batch critical rate 2/λ(batch)";
-pub const ETA_ABOVE_SERIES: &str = "η > 2/λ(batch) (step above the batch's edge)";
-pub const TEST_LOSS_SERIES: &str = "test loss (held-out data)";
-pub const LOSS_TOP_SERIES: &str = "loss in the top-2 kernel directions";
-pub const LOSS_REST_SERIES: &str = "loss in all other directions";
-pub const RISE_ABOVE_SERIES: &str = "loss rose, η above the batch's edge";
-pub const RISE_BELOW_SERIES: &str = "loss rose, η below the batch's edge";
-pub const LAMBDA_NTK_SERIES: &str = "λ_ntk = λmax(s·K): the papers' NTK eigenvalue";
 
 const LINK_GROUP: &str = "catapult_step_axis";
 /// Steps the x axis shows at least, so the first catapult fills the view.

@@ -2,18 +2,16 @@
 //! through rfd file dialogs on a helper thread (answers come back over a channel, so the UI
 //! never waits on a dialog), loading a file by path, and saving via a temp file + rename.
 
+use super::labels::*;
 use eframe::egui;
 use super::App;
-use crate::config::{self, Preset};
-use crate::library;
-use crate::runner::Command;
+use crate::engine::config::{self, Preset};
+use crate::engine::library;
+use crate::app::runner::Command;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::{Color32, RichText};
 use std::path::{Path, PathBuf};
 
-pub const LOAD_PATH_HINT: &str = "preset file path";
-pub const LOAD_PATH_LABEL: &str = "file";
-pub const LOAD_PATH_BUTTON: &str = "Load file";
 
 /// What a dialog thread reports.
 pub enum FileReply {
@@ -117,9 +115,9 @@ impl App {
                 }
                 ui.separator();
                 for (text, target, tip) in [
-                    ("Export run as CSV…", super::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),
-                    ("Export sweep as CSV…", super::ExportTarget::SweepCsv, "One row per sweep run, as `catapult-lab sweep` writes."),
-                    ("Save window as PNG…", super::ExportTarget::WindowPng, "A picture of the whole window."),
+                    ("Export run as CSV…", super::export::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),
+                    ("Export sweep as CSV…", super::export::ExportTarget::SweepCsv, "One row per sweep run, as `catapult-lab sweep` writes."),
+                    ("Save window as PNG…", super::export::ExportTarget::WindowPng, "A picture of the whole window."),
                 ] {
                     if ui.add_enabled(!self.export.busy, egui::Button::new(text)).on_hover_text(tip).clicked() {
                         self.export_dialog(target);

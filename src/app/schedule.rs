@@ -2,13 +2,11 @@
 //! preset's unit) edited in the draft preset, with add/remove, and Apply, which validates the draft
 //! (config::validate) and restarts the run like the other structural controls.
 
+use super::labels::*;
 use eframe::egui;
 use super::App;
 use egui::{Color32, DragValue, RichText};
 
-pub const SCHEDULE_SECTION_LABEL: &str = "Learning-rate schedule (restarts the run)";
-pub const SCHEDULE_ADD_LABEL: &str = "+ add change";
-pub const SCHEDULE_APPLY_LABEL: &str = "Apply schedule";
 
 /// The accessibility name of a row's step field (row counted from 1).
 pub fn schedule_step_label(row: usize) -> String {

@@ -1,0 +1,131 @@
+//! Every label, title and series name the window shows that tests look widgets up by: one place,
+//! so a test names what the user reads and a renamed label breaks one file.
+
+pub const AGOP_HEATMAPS_TITLE: &str = "AGOP heatmaps: model G beside teacher G*";
+
+pub const AGOP_MODEL_LABEL: &str = "G: the model's AGOP";
+
+pub const AGOP_TARGET_LABEL: &str = "G*: the teacher's AGOP";
+
+pub const PLAY_LABEL: &str = "Play";
+
+pub const PAUSE_LABEL: &str = "Pause";
+
+pub const STEP_LABEL: &str = "Step +1";
+
+pub const RESET_LABEL: &str = "↺ Reset";
+
+pub const ETA_SCALED_LABEL: &str = "η·λ₀";
+
+pub const ETA_LABEL: &str = "η (raw)";
+
+pub const WIDTH_LABEL: &str = "width m";
+
+pub const SPEED_LABEL: &str = "steps/s";
+
+pub const EXPORT_SECTION_LABEL: &str = "Export";
+
+pub const EXPORT_PATH_LABEL: &str = "export path";
+
+pub const EXPORT_WHAT_LABEL: &str = "what";
+
+pub const EXPORT_WRITE_LABEL: &str = "Write to path";
+
+pub const EXPORT_DIALOG_LABEL: &str = "Save as…";
+
+/// The status-strip text of the SGD match rate starts with this.
+pub const MATCH_RATE_LABEL: &str = "match rate";
+
+pub const HELP_TITLE: &str = "Help: what you are looking at";
+
+pub const LIVE_TAB_LABEL: &str = "Live run";
+
+pub const SWEEP_TAB_LABEL: &str = "Sweep";
+
+pub const PHASE_PLANE_TITLE: &str = "u/v phase plane";
+
+pub const RHO_PLANE_TITLE: &str = "ρ/⟨v⟩ plane (Huang et al. 2025)";
+
+pub const UV_TOGGLE_LABEL: &str = "u/v";
+
+pub const RHO_TOGGLE_LABEL: &str = "ρ/⟨v⟩";
+
+/// Legend name of the line the (ρ, v̄) trajectory approaches.
+pub const SQRT_GAMMA_LINE_LABEL: &str = "ρ = √γ_y·⟨v⟩ (first layer aligned with X^T y)";
+
+pub const PIN_LABEL: &str = "Pin run";
+
+pub const UNPIN_ALL_LABEL: &str = "Unpin all";
+
+pub const LOSS_TITLE: &str = "Loss (log scale)";
+
+pub const LAMBDA_TITLE: &str = "Kernel eigenvalues λ and λ₂";
+
+pub const WEIGHTS_TITLE: &str = "Weights: norm² and distance from init";
+
+pub const SGD_TITLE: &str = "SGD: learning rate η against each batch's critical rate";
+
+pub const AGOP_ALIGNMENT_TITLE: &str = "Feature learning: AGOP alignment cos(G, G*)";
+
+/// Legend names of the SGD and teacher series (tests find them by label).
+pub const BATCH_CRIT_SERIES: &str = "batch critical rate 2/λ(batch)";
+
+pub const ETA_ABOVE_SERIES: &str = "η > 2/λ(batch) (step above the batch's edge)";
+
+pub const TEST_LOSS_SERIES: &str = "test loss (held-out data)";
+
+pub const LOSS_TOP_SERIES: &str = "loss in the top-2 kernel directions";
+
+pub const LOSS_REST_SERIES: &str = "loss in all other directions";
+
+pub const RISE_ABOVE_SERIES: &str = "loss rose, η above the batch's edge";
+
+pub const RISE_BELOW_SERIES: &str = "loss rose, η below the batch's edge";
+
+pub const LAMBDA_NTK_SERIES: &str = "λ_ntk = λmax(s·K): the papers' NTK eigenvalue";
+
+pub const LOAD_PATH_HINT: &str = "preset file path";
+
+pub const LOAD_PATH_LABEL: &str = "file";
+
+pub const LOAD_PATH_BUTTON: &str = "Load file";
+
+pub const SCHEDULE_SECTION_LABEL: &str = "Learning-rate schedule (restarts the run)";
+
+pub const SCHEDULE_ADD_LABEL: &str = "+ add change";
+
+pub const SCHEDULE_APPLY_LABEL: &str = "Apply schedule";
+
+pub const SWEEP_START_LABEL: &str = "Run sweep";
+
+pub const SWEEP_CANCEL_LABEL: &str = "Cancel sweep";
+
+pub const SWEEP_FINAL_TITLE: &str = "Final η·λ after training";
+
+pub const SWEEP_PEAK_TITLE: &str = "Peak loss (log scale)";
+
+pub const SWEEP_NORM_TITLE: &str = "Final weight norm² / initial";
+
+pub const SWEEP_PHASE_TITLE: &str = "Phase over (η·λ₀, width)";
+
+pub const SWEEP_WIDTHS_LABEL: &str = "widths";
+
+pub const SWEEP_COUNT_LABEL: &str = "points";
+
+pub const SWEEP_FROM_LABEL: &str = "from";
+
+pub const SWEEP_TO_LABEL: &str = "to";
+
+pub const SWEEP_SEEDS_LABEL: &str = "seeds per cell";
+
+pub const SWEEP_STEPS_LABEL: &str = "steps per run";
+
+/// Legend names of the Meltzer–Liu bounds in the sweep panels.
+pub const ML_CATAPULT_LABEL: &str = "catapult guaranteed below (Meltzer–Liu)";
+
+pub const ML_DIVERGENCE_LABEL: &str = "diverges above (Meltzer–Liu)";
+
+/// The phase strip's colour key entry for `phase`.
+pub fn phase_key_label(phase: crate::engine::sim::Phase) -> String {
+    format!("■ {}", phase.label())
+}

@@ -1,0 +1,448 @@
+//! The runner thread itself: owns the `Simulation`, applies commands, runs steps in ~8 ms
+//! slices, sends batches of samples with a status snapshot, and survives a panicking run.
+
+use super::*;
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// One built run and what is computed once for it.
+struct Run {
+    sim: Simulation,
+    separability: Separability,
+}
+
+fn build_run(preset: &Preset) -> Result<Run, String> {
+    match catch_unwind(AssertUnwindSafe(|| {
+        let sim = Simulation::new(preset)?;
+        let separability = sim.separability();
+        Ok::<Run, String>(Run { sim, separability })
+    })) {
+        Ok(result) => result,
+        Err(payload) => Err(format!("building the run panicked: {}", panic_message(payload.as_ref()))),
+    }
+}
+
+pub(super) struct Runner {
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+    repaint: Repaint,
+    speed: Speed,
+    paused: bool,
+    failed: bool,
+    /// Set by `Command::InjectFault`: the next step panics.
+    fault_armed: bool,
+    shutdown: bool,
+    run: Option<Run>,
+    run_id: u64,
+    /// Samples not yet sent because the channel was full.
+    pending: Vec<Sample>,
+    pending_regimes: Vec<Regime>,
+    /// Fractional steps earned at a limited speed.
+    allowance: f64,
+    last_tick: Instant,
+    rate_window_start: Instant,
+    rate_window_steps: u64,
+    steps_per_second: f64,
+    /// A status event is owed (state changed without new samples).
+    status_dirty: bool,
+    /// The last AGOP computed for this run, and when.
+    agop: Option<Arc<AgopMatrices>>,
+    agop_at: Instant,
+}
+
+impl Runner {
+    pub(super) fn new(commands: Receiver<Command>, events: Sender<Event>, repaint: Repaint, speed: Speed, paused: bool) -> Runner {
+        let now = Instant::now();
+        Runner {
+            commands,
+            events,
+            repaint,
+            speed,
+            paused,
+            failed: false,
+            fault_armed: false,
+            shutdown: false,
+            run: None,
+            run_id: 0,
+            pending: Vec::new(),
+            pending_regimes: Vec::new(),
+            allowance: 0.0,
+            last_tick: now,
+            rate_window_start: now,
+            rate_window_steps: 0,
+            steps_per_second: 0.0,
+            status_dirty: false,
+            agop: None,
+            agop_at: now,
+        }
+    }
+
+    pub(super) fn main(&mut self, preset: Preset) {
+        self.set_preset(preset);
+        while !self.shutdown {
+            self.flush();
+            if self.shutdown {
+                break;
+            }
+            if self.can_step() && self.pending.is_empty() {
+                // Apply what is waiting, then step one slice.
+                if let Ok(command) = self.commands.try_recv() {
+                    self.apply_waiting(command);
+                }
+                if self.shutdown {
+                    break;
+                }
+                if self.can_step() {
+                    self.run_slice();
+                }
+            } else if !self.pending.is_empty() {
+                // The UI is behind: wait a little for room, still listening for commands.
+                match self.commands.recv_timeout(SLICE) {
+                    Ok(command) => self.apply_waiting(command),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => self.shutdown = true,
+                }
+            } else {
+                // Paused, finished, diverged or failed: block until told something.
+                self.steps_per_second = 0.0;
+                match self.commands.recv() {
+                    Ok(command) => self.apply_waiting(command),
+                    Err(_) => self.shutdown = true,
+                }
+                self.last_tick = Instant::now();
+                self.allowance = 0.0;
+            }
+        }
+    }
+
+    fn can_step(&self) -> bool {
+        !self.paused && !self.failed && self.run.as_ref().is_some_and(|r| r.sim.is_running())
+    }
+
+    fn status(&self) -> RunStatus {
+        if self.failed {
+            return RunStatus::Failed;
+        }
+        match &self.run {
+            None => RunStatus::Failed,
+            Some(run) => match run.sim.status() {
+                Status::Diverged(at) => RunStatus::DivergedAt(at),
+                _ if !run.sim.is_running() => RunStatus::Finished,
+                _ if self.paused => RunStatus::Paused,
+                _ => RunStatus::Running,
+            },
+        }
+    }
+
+    fn snapshot(&self) -> Option<RunSnapshot> {
+        let run = self.run.as_ref()?;
+        let sim = &run.sim;
+        let summary = sim.summary();
+        Some(RunSnapshot {
+            run_id: self.run_id,
+            preset_name: sim.preset().name.clone(),
+            step: sim.step_count(),
+            steps_limit: sim.steps_limit(),
+            phase: summary.phase,
+            lambda0: sim.lambda0(),
+            eta: sim.eta(),
+            eta_scaled: sim.eta() * sim.lambda0(),
+            eta_crit: sim.eta_crit(),
+            eta_max_theory: sim.eta_max_theory(),
+            loss0: summary.loss0,
+            peak_loss: summary.peak_loss,
+            peak_step: summary.peak_step,
+            separability: run.separability,
+            status: self.status(),
+            steps_per_second: self.steps_per_second,
+            speed: self.speed,
+            sgd: sim.sgd_stats(),
+            gamma_y: sim.gamma_y(),
+            meltzer_liu: sim.meltzer_liu_bounds(),
+            agop: self.agop.clone(),
+        })
+    }
+
+    /// Recomputes the AGOP matrices (teacher data only) when the last ones are older than
+    /// `AGOP_REFRESH`, or at once when the run is not stepping (paused, finished) and they are stale.
+    fn refresh_agop(&mut self) {
+        let stepping = self.can_step();
+        let Some(run) = self.run.as_ref() else { return };
+        let sim = &run.sim;
+        let Some(target) = sim.agop_target() else {
+            self.agop = None;
+            return;
+        };
+        let step = sim.step_count();
+        let fresh = self.agop.as_ref().is_some_and(|a| a.step == step);
+        // Paused: refresh once the command backlog is done (not after every queued Step).
+        let idle = !stepping && self.commands.is_empty();
+        let due = self.agop.is_none() || (!fresh && (idle || self.agop_at.elapsed() >= AGOP_REFRESH));
+        if !due {
+            return;
+        }
+        let computed = catch_unwind(AssertUnwindSafe(|| sim.agop())).ok().flatten();
+        if let Some(model) = computed {
+            let d = sim.data().d;
+            self.agop = Some(Arc::new(AgopMatrices { d, step, model, target: target.to_vec() }));
+            self.agop_at = Instant::now();
+        }
+    }
+
+    /// Sends an event; false when the UI has gone away.
+    fn send(&mut self, event: Event) -> bool {
+        match self.events.send(event) {
+            Ok(()) => {
+                (self.repaint)();
+                true
+            }
+            Err(_) => {
+                self.shutdown = true;
+                false
+            }
+        }
+    }
+
+    fn error(&mut self, message: String) {
+        self.send(Event::Error(message));
+    }
+
+    fn set_preset(&mut self, preset: Preset) {
+        match build_run(&preset) {
+            Ok(run) => {
+                self.run = Some(run);
+                self.failed = false;
+                self.run_id += 1;
+                self.pending.clear();
+                self.pending_regimes.clear();
+                self.allowance = 0.0;
+                self.last_tick = Instant::now();
+                self.agop = None;
+                self.refresh_agop();
+                let first = self.run.as_ref().map(|r| r.sim.first_sample().clone()).expect("just built");
+                if let Some(snapshot) = self.snapshot() {
+                    self.send(Event::NewRun { preset: Box::new(preset), first, snapshot });
+                }
+                self.status_dirty = false;
+            }
+            Err(message) => {
+                let name = if preset.name.is_empty() { "preset".to_string() } else { format!("preset `{}`", preset.name) };
+                let kept = if self.run.is_some() { "; the previous run continues" } else { "" };
+                self.error(format!("cannot start {name}: {message}{kept}"));
+            }
+        }
+    }
+
+    /// Applies `first` and every command already waiting behind it, without the steps that a
+    /// later preset change or reset would throw away (a backlog of Step clicks on a slow run must
+    /// not delay loading another preset).
+    fn apply_waiting(&mut self, first: Command) {
+        let mut batch = vec![first];
+        batch.extend(self.commands.try_iter());
+        for command in coalesce(batch) {
+            self.apply(command);
+            if self.shutdown {
+                break;
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::SetPreset(preset) => self.set_preset(*preset),
+            Command::Reset => {
+                if let Some(preset) = self.run.as_ref().map(|r| r.sim.preset().clone()) {
+                    self.set_preset(preset);
+                }
+            }
+            Command::SetEta(eta) => {
+                if let Some(run) = self.run.as_mut() {
+                    run.sim.set_eta(eta);
+                    self.status_dirty = true;
+                }
+            }
+            Command::SetEtaScaled(value) => {
+                if let Some(run) = self.run.as_mut() {
+                    run.sim.set_eta_scaled(value);
+                    self.status_dirty = true;
+                }
+            }
+            Command::SetStepsLimit(limit) => {
+                if let Some(run) = self.run.as_mut() {
+                    run.sim.set_steps_limit(limit);
+                    self.status_dirty = true;
+                }
+            }
+            Command::SetSpeed(speed) => {
+                self.speed = speed;
+                self.allowance = 0.0;
+                self.last_tick = Instant::now();
+                self.status_dirty = true;
+            }
+            Command::Pause => {
+                self.paused = true;
+                self.status_dirty = true;
+            }
+            Command::Resume => {
+                self.paused = false;
+                self.last_tick = Instant::now();
+                self.allowance = 0.0;
+                self.status_dirty = true;
+            }
+            Command::Step(k) => {
+                self.paused = true;
+                self.status_dirty = true;
+                for _ in 0..k {
+                    if !self.step_once() {
+                        break;
+                    }
+                }
+            }
+            Command::InjectFault => self.fault_armed = true,
+            Command::Shutdown => self.shutdown = true,
+        }
+    }
+
+    /// One step with panics caught. False when no step was made.
+    fn step_once(&mut self) -> bool {
+        if self.failed {
+            return false;
+        }
+        let Some(run) = self.run.as_mut() else { return false };
+        let has_eta_max = run.sim.eta_max_theory().is_some();
+        let fault = std::mem::take(&mut self.fault_armed);
+        match catch_unwind(AssertUnwindSafe(|| {
+            if fault {
+                panic!("injected fault");
+            }
+            run.sim.step()
+        })) {
+            Ok(Some(sample)) => {
+                self.pending_regimes.push(Regime::of(&sample, has_eta_max));
+                self.pending.push(sample);
+                self.rate_window_steps += 1;
+                true
+            }
+            Ok(None) => {
+                self.status_dirty = true;
+                false
+            }
+            Err(payload) => {
+                let step = run.sim.step_count();
+                self.failed = true;
+                self.status_dirty = true;
+                self.error(format!(
+                    "the simulation failed at step {step}: {}; press Reset or choose a preset to start a new run",
+                    panic_message(payload.as_ref())
+                ));
+                false
+            }
+        }
+    }
+
+    /// Steps for one slice at the current speed.
+    fn run_slice(&mut self) {
+        let start = Instant::now();
+        match self.speed {
+            Speed::Unlimited => {
+                while start.elapsed() < SLICE && self.can_step() {
+                    self.step_once();
+                }
+            }
+            Speed::StepsPerSecond(rate) => {
+                let rate = rate.max(0.01);
+                let now = Instant::now();
+                self.allowance += now.duration_since(self.last_tick).as_secs_f64() * rate;
+                self.last_tick = now;
+                // Never bank more than a tenth of a second of steps.
+                self.allowance = self.allowance.min((rate * 0.1).max(1.0));
+                while self.allowance >= 1.0 && start.elapsed() < SLICE && self.can_step() {
+                    self.step_once();
+                    self.allowance -= 1.0;
+                }
+                if self.pending.is_empty() && self.can_step() {
+                    // Sleep until the next step is due, waking for commands.
+                    let wait = ((1.0 - self.allowance) / rate).clamp(0.0, 0.05);
+                    match self.commands.recv_timeout(Duration::from_secs_f64(wait)) {
+                        Ok(command) => self.apply(command),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => self.shutdown = true,
+                    }
+                }
+            }
+        }
+        let window = self.rate_window_start.elapsed().as_secs_f64();
+        if window >= 0.5 {
+            self.steps_per_second = self.rate_window_steps as f64 / window;
+            self.rate_window_start = Instant::now();
+            self.rate_window_steps = 0;
+        }
+    }
+
+    /// Sends pending samples (or an owed status) if the channel has room.
+    fn flush(&mut self) {
+        if self.pending.is_empty() && !self.status_dirty {
+            return;
+        }
+        self.refresh_agop();
+        let Some(snapshot) = self.snapshot() else {
+            self.status_dirty = false;
+            return;
+        };
+        let event = if self.pending.is_empty() {
+            Event::Status(snapshot)
+        } else {
+            Event::Batch {
+                samples: std::mem::take(&mut self.pending),
+                regimes: std::mem::take(&mut self.pending_regimes),
+                snapshot,
+            }
+        };
+        match self.events.try_send(event) {
+            Ok(()) => {
+                self.status_dirty = false;
+                (self.repaint)();
+            }
+            Err(TrySendError::Full(event)) => {
+                // Keep the samples for the next try; nothing is lost.
+                if let Event::Batch { samples, regimes, .. } = event {
+                    self.pending = samples;
+                    self.pending_regimes = regimes;
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => self.shutdown = true,
+        }
+    }
+}
+
+/// Drops what the last SetPreset or Reset of `batch` makes moot: the Steps before it, the Resets
+/// before it, and every SetPreset before it but the last one (a later Reset rebuilds that one).
+/// Everything else keeps its order. A backlog of clicks on a slow run then never delays loading
+/// another preset.
+pub(super) fn coalesce(batch: Vec<Command>) -> Vec<Command> {
+    let Some(last_restart) = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_) | Command::Reset)) else {
+        return batch;
+    };
+    let last_set = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_)));
+    batch
+        .into_iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            *i >= last_restart
+                || match c {
+                    Command::Step(_) | Command::Reset => false,
+                    Command::SetPreset(_) => Some(*i) == last_set,
+                    _ => true,
+                }
+        })
+        .map(|(_, c)| c)
+        .collect()
+}

@@ -1,0 +1,178 @@
+//! The status strip (phase badge, λ̂0, critical rates, peak loss, speed), the error bar and the
+//! help window: text about the run, every number taken from the runner's snapshot.
+
+use super::*;
+
+impl App {
+    pub(super) fn status_strip_ui(&mut self, ui: &mut egui::Ui) {
+        if self.show_frame_time {
+            ui.horizontal(|ui| {
+                ui.label(format!("frame {:.2} ms (recent max {:.1} ms), {} samples in history", self.frame_ms, self.frame_ms_max, self.history.len()))
+                    .on_hover_text("Time the UI thread spends building each frame, plots included (GPU drawing excluded). The plots decimate to one min/max pair per pixel column, so this stays flat as the history grows.");
+            });
+        }
+        ui.horizontal_wrapped(|ui| {
+            let Some(s) = self.snapshot.clone() else {
+                ui.label("starting…");
+                return;
+            };
+            let (phase_color, phase_tip) = phase_style(s.phase);
+            let badge = RichText::new(format!(" {} ", s.phase.label().to_uppercase()))
+                .strong()
+                .color(Color32::WHITE)
+                .background_color(phase_color);
+            ui.label(badge).on_hover_text(phase_tip);
+            match s.status {
+                RunStatus::DivergedAt(step) => {
+                    ui.label(RichText::new(format!("DIVERGED at step {step}")).strong().color(Color32::from_rgb(230, 60, 60)))
+                        .on_hover_text("The loss or the kernel blew up; the run stopped there. Lower η·λ₀ and press Reset.");
+                }
+                RunStatus::Failed => {
+                    ui.label(RichText::new("RUN FAILED").strong().color(Color32::from_rgb(230, 60, 60)));
+                }
+                RunStatus::Finished => {
+                    ui.label(RichText::new("finished").strong());
+                }
+                RunStatus::Paused => {
+                    ui.label(RichText::new("paused").strong());
+                }
+                RunStatus::Running => {
+                    ui.label(RichText::new("running").strong());
+                }
+            }
+            ui.separator();
+            ui.label(format!("step {} / {}", s.step, s.steps_limit)).on_hover_text("Gradient-descent steps made / steps limit.");
+            ui.separator();
+            ui.label(format!("λ₀ = {}", fmt_num(s.lambda0))).on_hover_text("Sharpness at initialization: top eigenvalue of the normalized tangent kernel.");
+            ui.label(format!("η = {}  (η·λ₀ = {:.3})", fmt_num(s.eta), s.eta_scaled)).on_hover_text("The learning rate now, and in units of 1/λ₀.");
+            ui.label(format!("η_crit = 2/λ₀ = {}", fmt_num(s.eta_crit))).on_hover_text("Above this learning rate the start is unstable: lazy training is impossible.");
+            match s.eta_max_theory {
+                Some(eta_max) => {
+                    ui.label(format!("η_max = {}", fmt_num(eta_max)))
+                        .on_hover_text("Theory's largest learning rate that still converges (4/λ₀ for quadratic models and two-layer linear nets).");
+                }
+                None => {
+                    ui.label("η_max: no theory").on_hover_text("No closed-form η_max for this model (e.g. ReLU nets catapult beyond 4/λ₀).");
+                }
+            }
+            ui.separator();
+            ui.label(format!("peak loss {} (step {})", fmt_num(s.peak_loss), s.peak_step)).on_hover_text("Largest loss so far, and when.");
+            if let Some(sgd) = s.sgd {
+                ui.separator();
+                ui.label(format!("SGD: η > 2/λ(batch) on {:.0}% of steps", 100.0 * sgd.share_above())).on_hover_text(format!(
+                    "Each SGD step uses one batch, whose own sharpness λ(batch) sets its critical rate 2/λ(batch). \
+                     {} of {} steps so far had η above it (unstable for that batch: a small catapult).",
+                    sgd.steps_above, sgd.steps
+                ));
+                let (text, color) = match sgd.match_rate() {
+                    Some(rate) => (format!("{MATCH_RATE_LABEL} {:.0}% ({} of {} loss rises)", 100.0 * rate, sgd.rises_above, sgd.loss_rises), Color32::from_rgb(235, 150, 30)),
+                    None => (format!("{MATCH_RATE_LABEL}: no loss rise yet"), ui.visuals().text_color()),
+                };
+                ui.label(RichText::new(text).color(color)).on_hover_text(
+                    "Zhu's test of the SGD catapult picture: of the steps where the training loss rose, the share that \
+                     had η above the batch critical rate. Near 100%: the loss spikes are catapults of the batch kernel.",
+                );
+            }
+            if let Some(alignment) = self.history.agop_alignment.last().copied().flatten() {
+                ui.label(format!("AGOP alignment cos(G, G*) = {alignment:.3}")).on_hover_text(
+                    "How well the model's average gradient outer product G matches the teacher's G* (1 = the same \
+                     feature directions). Feature learning raises it; smaller batches raise it more.",
+                );
+            }
+            if let Some(test_loss) = self.history.test_loss.last().copied().flatten() {
+                ui.label(format!("test loss {}", fmt_num(test_loss))).on_hover_text("Loss on 1000 held-out teacher examples (generalization).");
+            }
+            ui.separator();
+            ui.label(format!("data: {}", s.separability.label()))
+                .on_hover_text("Decided exactly (a linear program): separable through the origin, degenerate (same x, opposite labels), or non-separable.");
+            let speed = match s.status {
+                RunStatus::Running => format!("{:.0} steps/s", s.steps_per_second),
+                _ => "0 steps/s".to_string(),
+            };
+            ui.label(speed).on_hover_text("Steps computed per second right now.");
+        });
+    }
+
+    pub(super) fn error_bar_ui(&mut self, ui: &mut egui::Ui) {
+        if let Some(error) = self.last_error.clone() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(format!("Error: {error}")).color(Color32::from_rgb(230, 70, 70)).strong());
+                if ui.small_button("dismiss").on_hover_text("Hide this message.").clicked() {
+                    self.last_error = None;
+                }
+            });
+        }
+    }
+
+    pub(super) fn help_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.help_open;
+        egui::Window::new(HELP_TITLE).open(&mut open).default_width(560.0).vscroll(true).show(ctx, |ui| {
+            ui.heading("Three phases of gradient descent");
+            ui.label(
+                "A wide network is trained with plain gradient descent. What happens depends on the learning \
+                 rate η compared with the sharpness λ₀ of the loss at the start (the top eigenvalue of the \
+                 network's tangent kernel). The slider η·λ₀ is exactly that ratio.",
+            );
+            ui.label(RichText::new("Lazy (η·λ₀ < 2)").strong().color(phase_style(Phase::Lazy).0));
+            ui.label("Small steps. The loss falls smoothly, the sharpness hardly changes, the weights barely move.");
+            ui.label(RichText::new("Catapult (2 < η·λ₀ < 4)").strong().color(phase_style(Phase::Catapult).0));
+            ui.label(
+                "Steps are too big for the starting sharpness. The loss first explodes (the error flips sign \
+                 every step and grows), then the network is thrown to a flatter place: the sharpness λ drops \
+                 below 2/η and the loss comes down and converges. The bigger the network, the higher the spike.",
+            );
+            ui.label(RichText::new("Divergent (η·λ₀ > 4 for linear nets)").strong().color(phase_style(Phase::Divergent).0));
+            ui.label("Steps are so big that the sharpness grows instead of falling: the loss blows up and the run stops.");
+            ui.separator();
+            ui.heading("The plots");
+            ui.label(RichText::new(LOSS_TITLE).strong());
+            ui.label("Training loss per step, on a log scale (each grid line is ×10). The dashed line is the starting loss.");
+            ui.label(RichText::new(LAMBDA_TITLE).strong());
+            ui.label(
+                "The sharpness λ (and the second eigenvalue λ₂). The green dashed line is 2/η: below it a step is \
+                 stable. The red dashed line is 4/η. The background colour shows each step's regime.",
+            );
+            ui.label(RichText::new(WEIGHTS_TITLE).strong());
+            ui.label("How big the weights are, and how far they moved from where they started.");
+            ui.label(RichText::new(PHASE_PLANE_TITLE).strong());
+            ui.label(
+                "v = η·λ across, u (the error along the sharpest direction) up, on a log scale. The run starts at \
+                 the diamond. Under the orange line u = v − 2 the error grows; the catapult swings the point up \
+                 and to the left until it lands on the green bar (stable, u = 0 at the bottom edge).",
+            );
+            ui.separator();
+            ui.heading("Keys");
+            ui.label("Space: play/pause.  Right arrow: one step.  R: reset.  F1: this help.  F2: live run / sweep.  Ctrl + / Ctrl −: zoom.");
+            ui.separator();
+            ui.heading("Sweep and comparison");
+            ui.label(
+                "The Sweep view (F2) runs a whole grid of learning rates and widths and shows where each phase lies.                  Click a point to open that run here. Pin run keeps a copy of the current curves on the plots, to                  compare with the next run. Export writes runs and sweeps as CSV and the window or a plot as PNG.",
+            );
+        });
+        self.help_open = open;
+    }
+}
+
+pub(super) fn fmt_num(x: f64) -> String {
+    if x == 0.0 {
+        "0".to_string()
+    } else if (1e-3..1e4).contains(&x.abs()) {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+pub(super) fn phase_style(phase: Phase) -> (Color32, &'static str) {
+    match phase {
+        Phase::Lazy => (Color32::from_rgb(40, 140, 70), "Lazy: the loss has fallen steadily and never rose; the kernel barely moves."),
+        Phase::Catapult => (Color32::from_rgb(215, 120, 20), "Catapult: the loss spiked to more than twice its start; as it comes back down the kernel flattens (η·λ ends below 2)."),
+        Phase::Divergent => (Color32::from_rgb(200, 40, 40), "Divergent: the run blew up."),
+        Phase::Oscillating => (Color32::from_rgb(150, 80, 180), "Oscillating: bounded but not converging."),
+        Phase::Dead => (Color32::from_rgb(90, 90, 90), "Dead: the ReLU kernel collapsed."),
+        Phase::Unconverged => (
+            Color32::from_rgb(70, 110, 170),
+            "Unconverged: the loss rose a little but not to a catapult, and has not settled below its start."
+        ),
+    }
+}

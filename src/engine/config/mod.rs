@@ -1,0 +1,296 @@
+//! The preset format (SPEC §8): the serde types of a preset and their documented defaults, and
+//! the one-line description of a preset's model. Reading and checking presets is `validate`.
+
+use serde::{Deserialize, Serialize};
+
+mod validate;
+pub use validate::{ConfigError, data_shape, estimated_bytes, estimated_work_per_step, load_preset_file, parse_override, parse_preset, preset_to_json, set_dotted, validate};
+
+/// The only preset format version this program reads and writes.
+pub const PRESET_VERSION: u32 = 1;
+/// Memory the engine may use for one run's model and data before it refuses (bytes).
+pub const MEMORY_LIMIT_BYTES: f64 = 8.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// A preset: everything needed to reproduce one run bit for bit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    pub version: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub data: DataConfig,
+    #[serde(default)]
+    pub loss: LossConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    #[default]
+    TwoLayer,
+    Quadratic,
+    LinearPredictor,
+}
+
+/// What is trained for the two-layer net: the net, its quadratic (NQM) or its linear Taylor model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Approx {
+    #[default]
+    Network,
+    Quadratic,
+    Linearized,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Parameterization {
+    #[default]
+    Ntk,
+    MeanField,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum InputNorm {
+    #[default]
+    SqrtD,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondLayerInit {
+    #[default]
+    Gaussian,
+    Rademacher,
+}
+
+/// Feature map of the general quadratic model: φ(x) = x/‖x‖ or φ = 0 (pure quadratic).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Phi {
+    #[default]
+    Normalized,
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    pub kind: ModelKind,
+    pub width: usize,
+    pub a_neg: f64,
+    pub approx: Approx,
+    pub parameterization: Parameterization,
+    pub input_norm: InputNorm,
+    pub second_layer_init: SecondLayerInit,
+    pub init_scale: f64,
+    pub gamma: f64,
+    pub phi: Phi,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub w0: Option<Vec<f64>>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            kind: ModelKind::TwoLayer,
+            width: 1000,
+            a_neg: 1.0,
+            approx: Approx::Network,
+            parameterization: Parameterization::Ntk,
+            input_norm: InputNorm::SqrtD,
+            second_layer_init: SecondLayerInit::Gaussian,
+            init_scale: 1.0,
+            gamma: 1e-3,
+            phi: Phi::Normalized,
+            w0: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DataKind {
+    #[default]
+    Single,
+    Points,
+    Clusters,
+    Teacher,
+    Digits,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Teacher {
+    #[default]
+    Rank2,
+    Rank3,
+    Rank4,
+    Fullrank,
+}
+
+impl Teacher {
+    /// The smallest input dimension each teacher is defined for.
+    pub fn min_dimension(self) -> usize {
+        match self {
+            Teacher::Rank2 | Teacher::Rank3 => 2,
+            Teacher::Rank4 => 4,
+            Teacher::Fullrank => 1,
+        }
+    }
+}
+
+/// `data.x`: one point (a list of numbers) or several (a list of lists).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum XSpec {
+    One(Vec<f64>),
+    Many(Vec<Vec<f64>>),
+}
+
+/// `data.y`: one target or a list of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum YSpec {
+    One(f64),
+    Many(Vec<f64>),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    pub kind: DataKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<XSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<YSpec>,
+    pub n: usize,
+    pub d: usize,
+    pub separation: f64,
+    pub flip: f64,
+    pub teacher: Teacher,
+    pub noise: f64,
+    pub test_n: usize,
+    pub classes: [u8; 2],
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            kind: DataKind::Single,
+            x: None,
+            y: None,
+            n: 128,
+            d: 1,
+            separation: 2.0,
+            flip: 0.0,
+            teacher: Teacher::Rank2,
+            noise: 0.1,
+            test_n: 1000,
+            classes: [0, 1],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    #[default]
+    Mse,
+    Logistic,
+    Exponential,
+}
+
+/// The factor s in L = s Σ ℓ: ½ (`sum_half`), 1/n (`mean`) or 1/(2n) (`half_mean`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Reduction {
+    #[default]
+    SumHalf,
+    Mean,
+    HalfMean,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossConfig {
+    pub kind: LossKind,
+    pub reduction: Reduction,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta_scaled: Option<f64>,
+    pub steps: usize,
+    pub batch_size: usize,
+    /// `[step, value]` pairs; the value is in the unit of `train` (eta or eta_scaled).
+    pub schedule: Vec<(usize, f64)>,
+    pub divergence_factor: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            eta: None,
+            eta_scaled: None,
+            steps: 1000,
+            batch_size: 0,
+            schedule: Vec::new(),
+            divergence_factor: 1e8,
+        }
+    }
+}
+
+/// How the learning rate is given: directly, or in units of 1/λ̂0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EtaSpec {
+    Raw(f64),
+    Scaled(f64),
+}
+
+impl TrainConfig {
+    /// The learning rate as given; `eta_scaled = 1.5` when neither key is present.
+    pub fn eta_spec(&self) -> EtaSpec {
+        match (self.eta, self.eta_scaled) {
+            (Some(eta), _) => EtaSpec::Raw(eta),
+            (None, Some(scaled)) => EtaSpec::Scaled(scaled),
+            (None, None) => EtaSpec::Scaled(1.5),
+        }
+    }
+}
+
+impl Preset {
+    /// A one-line description of a preset's model.
+    pub fn describe_model(&self) -> String {
+        let m = &self.model;
+        match m.kind {
+            ModelKind::TwoLayer => {
+                let act = if m.a_neg == 1.0 {
+                    "linear".to_string()
+                } else if m.a_neg == 0.0 {
+                    "ReLU".to_string()
+                } else {
+                    format!("leaky a_neg={}", m.a_neg)
+                };
+                format!("two_layer {act} m={} {:?}", m.width, m.approx).to_lowercase()
+            }
+            ModelKind::Quadratic => format!("quadratic gamma={}", m.gamma),
+            ModelKind::LinearPredictor => "linear_predictor".to_string(),
+        }
+    }
+}

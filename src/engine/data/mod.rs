@@ -1,0 +1,131 @@
+//! Data sets of SPEC §7 (single, points, clusters, teacher, digits), generated from the seed
+//! alone with a ChaCha stream of their own, so the same seed gives the same bytes whatever the
+//! model.
+
+pub mod digits;
+pub mod separability;
+pub mod teacher;
+
+use crate::engine::config::{DataConfig, DataKind, XSpec, YSpec};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+pub use separability::{classify_separability, Separability};
+
+/// The ChaCha stream numbers that keep data, init and batches independent of each other.
+pub const STREAM_DATA: u64 = 1;
+pub const STREAM_INIT: u64 = 2;
+pub const STREAM_BATCH: u64 = 3;
+pub const STREAM_TEST: u64 = 4;
+
+/// A seeded ChaCha generator on one of the streams above.
+pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// A training set: n points of dimension d (row-major), one scalar target each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    pub n: usize,
+    pub d: usize,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+}
+
+impl Dataset {
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.x[i * self.d..(i + 1) * self.d]
+    }
+
+    /// True when every target is +1 or −1 (accuracy and the separability badge apply).
+    pub fn has_pm1_labels(&self) -> bool {
+        self.y.iter().all(|&y| y == 1.0 || y == -1.0)
+    }
+
+    /// Mean squared input norm, ‖x̄‖² = (1/n) Σ ‖x_i‖².
+    pub fn mean_sq_norm(&self) -> f64 {
+        self.x.iter().map(|v| v * v).sum::<f64>() / self.n as f64
+    }
+
+    /// Xᵀy, the direction the two-layer linear view aligns with (Huang et al. 2025).
+    pub fn xt_y(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.d];
+        for i in 0..self.n {
+            for (o, xv) in out.iter_mut().zip(self.row(i)) {
+                *o += xv * self.y[i];
+            }
+        }
+        out
+    }
+}
+
+/// Builds the data set a config describes; `seed` is the preset's seed.
+pub fn generate(cfg: &DataConfig, seed: u64) -> Dataset {
+    match cfg.kind {
+        DataKind::Single => {
+            let x = match &cfg.x {
+                Some(XSpec::One(x)) => x.clone(),
+                Some(XSpec::Many(rows)) => rows.first().cloned().unwrap_or_else(|| vec![1.0]),
+                None => vec![1.0; cfg.d.max(1)],
+            };
+            let y = match &cfg.y {
+                Some(YSpec::One(y)) => *y,
+                Some(YSpec::Many(ys)) => ys.first().copied().unwrap_or(0.0),
+                None => 0.0,
+            };
+            Dataset { n: 1, d: x.len(), x, y: vec![y] }
+        }
+        DataKind::Points => {
+            let rows: Vec<Vec<f64>> = match &cfg.x {
+                Some(XSpec::Many(rows)) => rows.clone(),
+                Some(XSpec::One(xs)) => xs.iter().map(|&v| vec![v]).collect(),
+                None => Vec::new(),
+            };
+            let y = match &cfg.y {
+                Some(YSpec::Many(ys)) => ys.clone(),
+                Some(YSpec::One(y)) => vec![*y; rows.len()],
+                None => vec![0.0; rows.len()],
+            };
+            let d = rows.first().map_or(1, |r| r.len());
+            Dataset { n: rows.len(), d, x: rows.concat(), y }
+        }
+        DataKind::Clusters => clusters(cfg.n, cfg.d, cfg.separation, cfg.flip, seed),
+        DataKind::Teacher => teacher::sample(cfg.teacher, cfg.n, cfg.d, cfg.noise, seed, STREAM_DATA),
+        DataKind::Digits => digits::load(cfg.classes, cfg.n, seed),
+    }
+}
+
+/// The held-out test set, for data kinds that have one (teacher: `data.test_n` fresh draws).
+pub fn generate_test(cfg: &DataConfig, seed: u64) -> Option<Dataset> {
+    match cfg.kind {
+        DataKind::Teacher if cfg.test_n > 0 => Some(teacher::sample(cfg.teacher, cfg.test_n, cfg.d, cfg.noise, seed, STREAM_TEST)),
+        _ => None,
+    }
+}
+
+/// Two Gaussian clusters: labels ±1 balanced (first half +1), x = y·μ·e1 + N(0, I_d), then a
+/// fraction `flip` of the labels flipped at random.
+pub fn clusters(n: usize, d: usize, separation: f64, flip: f64, seed: u64) -> Dataset {
+    let mut rng = rng_for(seed, STREAM_DATA);
+    let mut x = Vec::with_capacity(n * d);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let label = if i < n.div_ceil(2) { 1.0 } else { -1.0 };
+        for j in 0..d {
+            let noise: f64 = StandardNormal.sample(&mut rng);
+            x.push(if j == 0 { label * separation + noise } else { noise });
+        }
+        y.push(label);
+    }
+    let n_flip = (flip * n as f64).round() as usize;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    for &i in order.iter().take(n_flip) {
+        y[i] = -y[i];
+    }
+    Dataset { n, d, x, y }
+}

@@ -1,0 +1,13 @@
+//! The physics: presets and their validation, data sets, models, losses, kernel eigen-solvers,
+//! one run (`sim`) and grids of runs (`sweep`). No UI or terminal code; builds without the GUI.
+
+pub mod assets;
+pub mod config;
+pub mod data;
+pub mod kernel;
+pub mod linalg;
+pub mod library;
+pub mod loss;
+pub mod model;
+pub mod sim;
+pub mod sweep;

@@ -1,0 +1,155 @@
+//! The models of SPEC §2 behind one trait: outputs on the data, the Jacobian products J·w and
+//! Jᵀ·z that gradient descent and the matrix-free kernel need, the dense tangent kernel for
+//! small n, and the Hessian scale h² of the u/v phase plane.
+
+pub mod linear;
+pub mod quadratic;
+pub mod simd;
+pub mod two_layer;
+
+use crate::engine::config::{ModelKind, Preset};
+use crate::engine::data::Dataset;
+
+/// A scalar-output model with a flat parameter vector w.
+pub trait Model: Send {
+    /// Number of trained parameters P.
+    fn n_params(&self) -> usize;
+    /// The current parameters w.
+    fn params(&self) -> &[f64];
+    /// The parameters at initialization w0.
+    fn init_params(&self) -> &[f64];
+    /// Adds `scale · delta` to w. Callers must call `forward` before the next product.
+    fn add_to_params(&mut self, scale: f64, delta: &[f64]);
+    /// Recomputes the per-sample caches at the current w and writes f(x_i) into `out`.
+    fn forward(&mut self, data: &Dataset, out: &mut [f64]);
+    /// `out` (length n) = J · dir, J = ∂f(x_i)/∂w at the last `forward`.
+    fn jvp(&self, data: &Dataset, dir: &[f64], out: &mut [f64]);
+    /// `out` (length P) = Jᵀ · z.
+    fn vjp(&self, data: &Dataset, z: &[f64], out: &mut [f64]);
+    /// The raw tangent kernel K = J Jᵀ (n × n, row-major) at the last `forward`.
+    fn kernel(&self, data: &Dataset, out: &mut [f64]);
+    /// (flops to form the dense kernel, flops of one matrix-free K·x product), for the choice
+    /// between a dense kernel and Lanczos (`kernel::KernelSolver`).
+    fn kernel_costs(&self, n: usize) -> (f64, f64) {
+        let p = self.n_params() as f64;
+        (2.0 * (n * n) as f64 * p, 4.0 * n as f64 * p)
+    }
+    /// Flops of one step's forward and backward passes on n examples as this model computes
+    /// them (for the benchmark's GFLOP/s): J·w and Jᵀ·z cost 2nP each by default.
+    fn step_flops(&self, n: usize) -> f64 {
+        4.0 * n as f64 * self.n_params() as f64
+    }
+    /// `out` = K·x = J(Jᵀx) without forming K; `scratch` is a reusable buffer.
+    fn kernel_apply(&self, data: &Dataset, x: &[f64], out: &mut [f64], scratch: &mut Vec<f64>) {
+        scratch.resize(self.n_params(), 0.0);
+        self.vjp(data, x, scratch);
+        self.jvp(data, scratch, out);
+    }
+    /// h², the squared Hessian scale of SPEC §4 (0 for a linear model).
+    fn hessian_scale_sq(&self, data: &Dataset) -> f64;
+    /// Fraction of gates with σ' = a_neg (two-layer nets with a_neg < 1 only).
+    fn sparsity(&self) -> Option<f64> {
+        None
+    }
+    /// f(x) at one input (any point, not only the training data; no caches used).
+    fn output_at(&self, x: &[f64]) -> f64;
+    /// The Jacobian row ∂f(x)/∂w at one input (length P).
+    fn jacobian_row(&self, x: &[f64], out: &mut [f64]);
+    /// ∇_x f(x) at one input (length d), for the AGOP; false where not available.
+    fn input_gradient(&self, _x: &[f64], _out: &mut [f64]) -> bool {
+        false
+    }
+    /// One whole gradient step on a single example in one pass, where the model has such a
+    /// path (two-layer net, n = d = 1): w ← w − η z ∇f, then the new output and everything
+    /// `Simulation` measures. `z` = s ℓ'(f, y). None: use the general products instead.
+    fn fused_one_example_step(&mut self, _data: &Dataset, _eta: f64, _z: f64, _xt_y: &[f64]) -> Option<FusedOneExample> {
+        None
+    }
+    /// (ρ, mean v): ρ = mean_i ⟨u_i − u0_i, Xᵀy⟩ (two-layer nets only).
+    fn feature_alignment(&self, _xt_y: &[f64]) -> Option<(f64, f64)> {
+        None
+    }
+    /// ‖w‖², ‖w − w0‖² and `feature_alignment`, in as few passes over the weights as the
+    /// model can make.
+    fn weight_stats(&self, xt_y: &[f64]) -> WeightStats {
+        WeightStats::by_separate_passes(self, xt_y)
+    }
+}
+
+/// What `Model::weight_stats` measures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightStats {
+    pub norm_sq: f64,
+    pub dist_sq: f64,
+    /// (ρ, mean v), two-layer nets only.
+    pub alignment: Option<(f64, f64)>,
+}
+
+impl WeightStats {
+    /// One pass each for ‖w‖², ‖w − w0‖² and the alignment.
+    pub fn by_separate_passes<M: Model + ?Sized>(model: &M, xt_y: &[f64]) -> Self {
+        WeightStats { norm_sq: norm_sq(model.params()), dist_sq: dist_sq(model.params(), model.init_params()), alignment: model.feature_alignment(xt_y) }
+    }
+}
+
+/// What a fused one-example step measures at the new weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FusedOneExample {
+    /// f(x) after the update.
+    pub output: f64,
+    /// The raw kernel K = ‖∇f(x)‖² after the update.
+    pub kernel: f64,
+    pub weight_norm_sq: f64,
+    pub dist_from_init_sq: f64,
+    /// (ρ, mean v) as `feature_alignment` reports them.
+    pub rho: f64,
+    pub v_mean: f64,
+}
+
+/// Builds the model a preset asks for, initialized from the preset's seed.
+pub fn build(preset: &Preset, data: &Dataset) -> Box<dyn Model> {
+    match preset.model.kind {
+        ModelKind::TwoLayer => Box::new(two_layer::TwoLayer::new(&preset.model, data, preset.seed)),
+        ModelKind::Quadratic => Box::new(quadratic::QuadraticModel::new(&preset.model, data, preset.seed)),
+        ModelKind::LinearPredictor => Box::new(linear::LinearPredictor::new(&preset.model, data)),
+    }
+}
+
+/// Lanes of the multi-accumulator reductions below: independent partial sums (added in a fixed
+/// order at the end) let the compiler vectorize a sum it may not reorder itself.
+const LANES: usize = 8;
+
+/// Σ_i f(a_i, b_i) with `LANES` fixed partial sums (deterministic, SIMD-friendly).
+#[inline(always)]
+pub(crate) fn pair_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let mut acc = [0.0; LANES];
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..LANES {
+            acc[l] += f(x[l], y[l]);
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ar.iter().zip(br) {
+        tail += f(*x, *y);
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// ‖a − b‖².
+pub fn dist_sq(a: &[f64], b: &[f64]) -> f64 {
+    pair_sum(a, b, |x, y| (x - y) * (x - y))
+}
+
+/// ‖a‖².
+pub fn norm_sq(a: &[f64]) -> f64 {
+    pair_sum(a, a, |x, _| x * x)
+}
+
+/// Dot product.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    pair_sum(a, b, |x, y| x * y)
+}

@@ -1,0 +1,200 @@
+//! What a step measures (SPEC §4, §6): the top-2 kernel eigenpairs, the sample with its u/v
+//! coordinates and extras, the teacher's test loss and AGOP alignment, SGD's batch critical rate
+//! and its bookkeeping, and the theory numbers (γ_y, the Meltzer–Liu window).
+
+use super::*;
+
+/// SGD bookkeeping: steps, steps with η above the batch critical rate, loss increases and
+/// those among them that happened with η above it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SgdStats {
+    pub steps: u64,
+    pub steps_above: u64,
+    pub loss_rises: u64,
+    pub rises_above: u64,
+}
+
+impl SgdStats {
+    /// Share of steps with η > 2/λ̂(batch).
+    pub fn share_above(&self) -> f64 {
+        self.steps_above as f64 / self.steps.max(1) as f64
+    }
+
+    /// Share of loss increases that happened with η > 2/λ̂(batch) (None before any rise).
+    pub fn match_rate(&self) -> Option<f64> {
+        (self.loss_rises > 0).then(|| self.rises_above as f64 / self.loss_rises as f64)
+    }
+}
+
+impl Simulation {
+    /// The normalized kernel's top two eigenvalues and top eigenvector at the current state.
+    pub(super) fn kernel_top2(&mut self) -> (f64, f64, [Vec<f64>; 2]) {
+        let s = self.loss.scale(self.data.n);
+        let weights: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect();
+        let started = std::time::Instant::now();
+        let top = self.solver.top2(self.model.as_ref(), &self.data, &weights);
+        self.timing.kernel_secs += started.elapsed().as_secs_f64();
+        (top.values[0], top.values[1], top.vectors)
+    }
+
+    /// Measures the current state; `fused` carries what a fused one-example step already
+    /// computed (kernel, norms, alignment), so no second pass over the weights is made.
+    pub(super) fn measure(&mut self, fused: Option<model::FusedOneExample>) -> Sample {
+        let loss = self.loss.total(&self.outputs, &self.data.y);
+        let finite = loss.is_finite() && self.outputs.iter().all(|f| f.is_finite());
+        let s = self.loss.scale(self.data.n);
+        let (lambda_hat, lambda_hat_2, [p1, p2]) = match (fused, finite) {
+            (_, false) => (f64::NAN, f64::NAN, [vec![0.0; self.data.n], vec![0.0; self.data.n]]),
+            // n = 1: K̂ = s ℓ'' K is 1 × 1, its eigenvector is 1.
+            (Some(state), true) => (s * self.loss.d2(self.outputs[0], self.data.y[0]) * state.kernel, 0.0, [vec![1.0], vec![0.0]]),
+            (None, true) => self.kernel_top2(),
+        };
+        let (lambda_raw, lambda_ntk) = match (&mut self.raw_solver, finite) {
+            (Some(_), true) if fused.is_some() => {
+                let raw_value = fused.map_or(0.0, |state| state.kernel);
+                (raw_value, Some(s * raw_value))
+            }
+            (Some(raw), true) => {
+                let ones = vec![1.0; self.data.n];
+                let raw_value = raw.top2(self.model.as_ref(), &self.data, &ones).values[0];
+                (raw_value, Some(s * raw_value))
+            }
+            (Some(_), false) => (f64::NAN, Some(f64::NAN)),
+            (None, _) => (lambda_hat / (s * self.loss.d2(0.0, 0.0)), None),
+        };
+        let residual: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(f, y)| f - y).collect();
+        let eta_e = 2.0 * s * self.eta;
+        let projection = dot(&residual, &p1);
+        let u = eta_e * eta_e * self.hessian_scale_sq * projection * projection;
+        let loss_top = (self.loss.kind == LossKind::Mse).then(|| {
+            let second = dot(&residual, &p2);
+            s * (projection * projection + second * second)
+        });
+        let (test_loss, agop_alignment) = if finite { self.teacher_measurements() } else { (None, None) };
+        let train_acc = self.data.has_pm1_labels().then(|| {
+            let correct = self.outputs.iter().zip(&self.data.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
+            correct as f64 / self.data.n as f64
+        });
+        let stats = match fused {
+            Some(state) => model::WeightStats { norm_sq: state.weight_norm_sq, dist_sq: state.dist_from_init_sq, alignment: Some((state.rho, state.v_mean)) },
+            None => self.model.weight_stats(&self.xt_y),
+        };
+        let (rho, v_mean) = stats.alignment.unzip();
+        let (weight_norm_sq, dist_from_init) = (stats.norm_sq, stats.dist_sq.sqrt());
+        Sample {
+            step: self.step,
+            eta: self.eta,
+            loss,
+            lambda_hat,
+            lambda_hat_2,
+            lambda_raw,
+            eta_lambda: self.eta * lambda_hat,
+            weight_norm_sq,
+            dist_from_init,
+            u,
+            v: self.eta * lambda_hat,
+            train_acc,
+            sparsity: self.model.sparsity(),
+            rho,
+            v_mean,
+            lambda_ntk,
+            loss_top,
+            test_loss,
+            agop_alignment,
+            batch_crit_eta: self.last_batch_crit.take(),
+        }
+    }
+
+    /// Test loss and AGOP alignment cos(G, G*) for teacher data (None otherwise).
+    pub(super) fn teacher_measurements(&self) -> (Option<f64>, Option<f64>) {
+        let Some(test) = &self.test else { return (None, None) };
+        let predictions: Vec<f64> = (0..test.n).map(|i| self.model.output_at(test.row(i))).collect();
+        let test_loss = self.loss.total(&predictions, &test.y);
+        let alignment = self.agop_target.as_ref().and_then(|target| {
+            let g = self.agop()?;
+            let (gg, tt): (f64, f64) = (norm_sq(&g), norm_sq(target));
+            (gg > 0.0 && tt > 0.0).then(|| dot(&g, target) / (gg * tt).sqrt())
+        });
+        (Some(test_loss), alignment)
+    }
+
+    /// The model's AGOP G = (1/n) Σ ∇ₓf(x_i) ∇ₓf(x_i)ᵀ on the training inputs (d × d).
+    pub fn agop(&self) -> Option<Vec<f64>> {
+        let d = self.data.d;
+        let mut grad = vec![0.0; d];
+        let mut g = vec![0.0; d * d];
+        for i in 0..self.data.n {
+            if !self.model.input_gradient(self.data.row(i), &mut grad) {
+                return None;
+            }
+            for a in 0..d {
+                for b in 0..d {
+                    g[a * d + b] += grad[a] * grad[b] / self.data.n as f64;
+                }
+            }
+        }
+        Some(g)
+    }
+
+    /// The teacher's AGOP G* = (1/n) Σ ∇f*(x_i) ∇f*(x_i)ᵀ on the training inputs (teacher data).
+    pub fn agop_target(&self) -> Option<&[f64]> {
+        self.agop_target.as_deref()
+    }
+
+    /// 2/λ̂ of the normalized kernel of one batch at the current weights (SGD's batch
+    /// critical rate); None when the batch Jacobian would be too large to form (> 2·10⁷ entries).
+    pub(super) fn batch_critical_eta(&self, batch: &[usize]) -> Option<f64> {
+        let (b, p) = (batch.len(), self.model.n_params());
+        if b * p > 20_000_000 {
+            return None;
+        }
+        let mut rows = vec![0.0; b * p];
+        for (r, &i) in batch.iter().enumerate() {
+            self.model.jacobian_row(self.data.row(i), &mut rows[r * p..(r + 1) * p]);
+        }
+        let s = self.loss.scale(b);
+        let root: Vec<f64> = batch.iter().map(|&i| (s * self.loss.d2(self.outputs[i], self.data.y[i])).max(0.0).sqrt()).collect();
+        let mut kernel = vec![0.0; b * b];
+        for r in 0..b {
+            for c in r..b {
+                let k = root[r] * root[c] * dot(&rows[r * p..(r + 1) * p], &rows[c * p..(c + 1) * p]);
+                kernel[r * b + c] = k;
+                kernel[c * b + r] = k;
+            }
+        }
+        let top = dense_top2(&kernel, b).values[0];
+        (top > 0.0).then(|| 2.0 / top)
+    }
+
+    /// SGD statistics so far (SGD runs only): how often η exceeded the batch critical rate,
+    /// and which share of the loss increases happened on such steps (the match rate).
+    pub fn sgd_stats(&self) -> Option<SgdStats> {
+        (self.sgd.steps > 0).then_some(self.sgd)
+    }
+
+    /// γ_y = yᵀXXᵀy = ‖Xᵀy‖² (Huang et al. 2025: ρ/v̄ rises to √γ_y).
+    pub fn gamma_y(&self) -> f64 {
+        norm_sq(&self.xt_y)
+    }
+
+    /// Meltzer–Liu bounds (SPEC §6) in η·λ̂0 units, for a two-layer homogeneous net on one
+    /// example with y = 0 and MSE: (catapult guaranteed below, divergence guaranteed above —
+    /// None for ReLU, a_neg = 0).
+    pub fn meltzer_liu_bounds(&self) -> Option<(f64, Option<f64>)> {
+        let m = &self.preset.model;
+        let applies = m.kind == ModelKind::TwoLayer
+            && m.approx == Approx::Network
+            && self.data.n == 1
+            && self.data.y[0] == 0.0
+            && self.loss.kind == LossKind::Mse;
+        let theta0_sq = self.stats.first.weight_norm_sq;
+        let kappa = self.hessian_scale_sq;
+        if !applies || theta0_sq <= 0.0 || kappa <= 0.0 || self.lambda0 <= 0.0 {
+            return None;
+        }
+        let two_s = 2.0 * self.loss.scale(1);
+        let catapult = self.lambda0 * 4.0 / (two_s * kappa * theta0_sq);
+        let divergence = (m.a_neg > 0.0).then(|| self.lambda0 * 4.0 / (two_s * kappa * m.a_neg * m.a_neg * theta0_sq));
+        Some((catapult, divergence))
+    }
+}

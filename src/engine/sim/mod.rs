@@ -1,0 +1,455 @@
+//! One training run (SPEC §3–5): a preset becomes data, a model and a learning rate; `step`
+//! makes one gradient-descent update and returns the measured `Sample`; the run stops cleanly
+//! on divergence, classifies its phase and reports its `Summary`.
+
+use crate::engine::config::{Approx, EtaSpec, LossKind, ModelKind, Preset};
+use crate::engine::data::{self, Dataset, STREAM_BATCH, Separability, rng_for};
+use crate::engine::kernel::{KernelMethod, KernelSolver, dense_top2};
+use crate::engine::loss::Loss;
+use crate::engine::model::{self, Model, dot, norm_sq};
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+mod phase;
+mod measure;
+mod sample;
+
+pub use measure::SgdStats;
+
+pub use phase::{Phase, Regime};
+pub use sample::{Sample, Status, Summary, extra_presence};
+use phase::{RunStats, classify};
+
+
+/// A training run.
+pub struct Simulation {
+    preset: Preset,
+    data: Dataset,
+    model: Box<dyn Model>,
+    loss: Loss,
+    solver: KernelSolver,
+    /// A second solver for λ_max(K) when ℓ'' is not constant.
+    raw_solver: Option<KernelSolver>,
+    eta: f64,
+    eta0: f64,
+    lambda0: f64,
+    lambda0_2: f64,
+    step: u64,
+    steps_limit: u64,
+    outputs: Vec<f64>,
+    previous_outputs: Vec<f64>,
+    /// f at the step before `previous_outputs` (2-cycle detection).
+    outputs_two_back: Vec<f64>,
+    /// ‖f(w0)‖ on the training data, the scale against which output moves are judged.
+    output_norm0: f64,
+    grad: Vec<f64>,
+    z: Vec<f64>,
+    schedule_pos: usize,
+    batch_order: Vec<usize>,
+    batch_pos: usize,
+    batch_rng: ChaCha8Rng,
+    xt_y: Vec<f64>,
+    hessian_scale_sq: f64,
+    status: Status,
+    stats: RunStats,
+    /// Held-out test set (teacher data).
+    test: Option<Dataset>,
+    /// The teacher's AGOP on the training inputs (teacher data).
+    agop_target: Option<Vec<f64>>,
+    /// The batch critical rate of the update just made (SGD), reported with its sample.
+    last_batch_crit: Option<f64>,
+    sgd: SgdStats,
+    timing: StepTiming,
+}
+
+/// Wall-clock time spent inside `step` so far, split by stage (for `catapult-lab bench`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepTiming {
+    /// Gradient (Jᵀ·z), the update and the forward pass.
+    pub forward_backward_secs: f64,
+    /// The kernel's top-2 eigenpairs.
+    pub kernel_secs: f64,
+    /// Everything else in `step` (the other measurements, bookkeeping).
+    pub other_secs: f64,
+}
+
+impl Simulation {
+    /// Builds the run from a validated preset with the automatic kernel method.
+    pub fn new(preset: &Preset) -> Result<Simulation, String> {
+        Simulation::with_kernel_method(preset, KernelMethod::Auto)
+    }
+
+    /// Builds the run; `method` forces dense or Lanczos eigenvalues (tests compare them).
+    pub fn with_kernel_method(preset: &Preset, method: KernelMethod) -> Result<Simulation, String> {
+        let data = data::generate(&preset.data, preset.seed);
+        if preset.model.kind != ModelKind::TwoLayer && preset.model.w0.as_ref().is_some_and(|w0| w0.len() != data.d) {
+            return Err(format!("model.w0 has the wrong length for data of dimension {}", data.d));
+        }
+        let mut model = model::build(preset, &data);
+        let mut outputs = vec![0.0; data.n];
+        model.forward(&data, &mut outputs);
+        let loss = Loss { kind: preset.loss.kind, reduction: preset.loss.reduction };
+        let raw_solver = (!loss.constant_curvature()).then(|| KernelSolver::new(method));
+        let xt_y = data.xt_y();
+        let hessian_scale_sq = model.hessian_scale_sq(&data);
+        let batch_rng = rng_for(preset.seed, STREAM_BATCH);
+        let n_params = model.n_params();
+        let n = data.n;
+        let mut sim = Simulation {
+            preset: preset.clone(),
+            data,
+            model,
+            loss,
+            solver: KernelSolver::new(method),
+            raw_solver,
+            eta: 0.0,
+            eta0: 0.0,
+            lambda0: 0.0,
+            lambda0_2: 0.0,
+            step: 0,
+            steps_limit: preset.train.steps as u64,
+            previous_outputs: outputs.clone(),
+            outputs_two_back: outputs.clone(),
+            output_norm0: norm_sq(&outputs).sqrt(),
+            outputs,
+            grad: vec![0.0; n_params],
+            z: vec![0.0; n],
+            schedule_pos: 0,
+            batch_order: Vec::new(),
+            batch_pos: 0,
+            batch_rng,
+            xt_y,
+            hessian_scale_sq,
+            status: Status::Running,
+            test: data::generate_test(&preset.data, preset.seed),
+            agop_target: None,
+            last_batch_crit: None,
+            sgd: SgdStats::default(),
+            timing: StepTiming::default(),
+            stats: RunStats::new(Sample {
+                step: 0, eta: 0.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
+                weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
+                v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, agop_alignment: None, batch_crit_eta: None,
+            }),
+        };
+        if preset.data.kind == crate::engine::config::DataKind::Teacher {
+            let d = sim.data.d;
+            let mut grad = vec![0.0; d];
+            let mut target = vec![0.0; d * d];
+            for i in 0..sim.data.n {
+                data::teacher::gradient(preset.data.teacher, sim.data.row(i), &mut grad);
+                for a in 0..d {
+                    for b in 0..d {
+                        target[a * d + b] += grad[a] * grad[b] / sim.data.n as f64;
+                    }
+                }
+            }
+            sim.agop_target = Some(target);
+        }
+        // λ̂0 first (η may be given in its units), then the step-0 sample with that η.
+        let (lambda0, lambda0_2, _) = sim.kernel_top2();
+        if !lambda0.is_finite() || !sim.outputs.iter().all(|f| f.is_finite()) {
+            return Err("the initial network output or kernel is not finite; lower model.init_scale".into());
+        }
+        sim.lambda0 = lambda0;
+        sim.lambda0_2 = lambda0_2;
+        sim.eta = sim.resolve_eta(preset.train.eta_spec())?;
+        sim.eta0 = sim.eta;
+        let first = sim.measure(None);
+        if !first.is_finite() {
+            return Err("the initial state is not finite; lower model.init_scale".into());
+        }
+        sim.stats = RunStats::new(first);
+        Ok(sim)
+    }
+
+    fn resolve_eta(&self, spec: EtaSpec) -> Result<f64, String> {
+        match spec {
+            EtaSpec::Raw(eta) => Ok(eta),
+            EtaSpec::Scaled(x) => {
+                if self.lambda0 > 0.0 {
+                    Ok(x / self.lambda0)
+                } else {
+                    Err("train.eta_scaled needs λ̂0 > 0, but the kernel at init is zero (e.g. model.init_scale = 0); set train.eta instead".into())
+                }
+            }
+        }
+    }
+
+    /// Time spent in `step` so far, by stage.
+    pub fn timing(&self) -> StepTiming {
+        self.timing
+    }
+
+    /// The model being trained (read only).
+    pub fn model(&self) -> &dyn Model {
+        self.model.as_ref()
+    }
+
+    /// The kernel solver of λ̂ (its work counters).
+    pub fn kernel_solver(&self) -> &KernelSolver {
+        &self.solver
+    }
+
+    /// The optional CSV columns this run has (`output::EXTRA_COLUMNS` order): those of its
+    /// first sample, plus the batch critical rate for SGD.
+    pub fn extra_columns(&self) -> [bool; 8] {
+        let mut present = extra_presence(&self.stats.first);
+        let b = self.preset.train.batch_size;
+        present[7] |= b > 0 && b < self.data.n;
+        present
+    }
+
+    /// The sample at step 0 (initialization).
+    pub fn first_sample(&self) -> &Sample {
+        &self.stats.first
+    }
+
+    /// The last finite sample.
+    pub fn last_sample(&self) -> &Sample {
+        &self.stats.last
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.status == Status::Running && self.step < self.steps_limit
+    }
+
+    pub fn step_count(&self) -> u64 {
+        self.step
+    }
+
+    pub fn preset(&self) -> &Preset {
+        &self.preset
+    }
+
+    pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+
+    pub fn eta(&self) -> f64 {
+        self.eta
+    }
+
+    /// λ̂0, the top eigenvalue of the normalized kernel at init.
+    pub fn lambda0(&self) -> f64 {
+        self.lambda0
+    }
+
+    /// η_crit = 2/λ̂0, the lazy stability edge.
+    pub fn eta_crit(&self) -> f64 {
+        2.0 / self.lambda0
+    }
+
+    /// η_max where theory gives one (SPEC §6): 4/λ̂0 for quadratic models and two-layer linear
+    /// nets, 2/λ̂0 for a linearized model (it is linear); MSE only.
+    pub fn eta_max_theory(&self) -> Option<f64> {
+        if self.loss.kind != LossKind::Mse || self.lambda0 <= 0.0 {
+            return None;
+        }
+        let m = &self.preset.model;
+        match m.kind {
+            ModelKind::Quadratic => Some(4.0 / self.lambda0),
+            ModelKind::LinearPredictor => Some(2.0 / self.lambda0),
+            ModelKind::TwoLayer => match m.approx {
+                Approx::Quadratic => Some(4.0 / self.lambda0),
+                Approx::Linearized => Some(2.0 / self.lambda0),
+                Approx::Network if m.a_neg == 1.0 => Some(4.0 / self.lambda0),
+                Approx::Network => None,
+            },
+        }
+    }
+
+    /// The separability class of the training data (SPEC §7).
+    pub fn separability(&self) -> Separability {
+        data::classify_separability(&self.data)
+    }
+
+    /// Sets η for the next steps (live control).
+    pub fn set_eta(&mut self, eta: f64) {
+        if eta.is_finite() && eta > 0.0 {
+            self.eta = eta;
+        }
+    }
+
+    /// Sets η = eta_scaled / λ̂0 for the next steps (live control).
+    pub fn set_eta_scaled(&mut self, eta_scaled: f64) {
+        if self.lambda0 > 0.0 {
+            self.set_eta(eta_scaled / self.lambda0);
+        }
+    }
+
+    /// Changes how many steps the run makes in all (live control); a finished run resumes.
+    pub fn set_steps_limit(&mut self, steps: u64) {
+        self.steps_limit = steps;
+        if self.status == Status::Finished && self.step < steps {
+            self.status = Status::Running;
+        }
+    }
+
+    pub fn steps_limit(&self) -> u64 {
+        self.steps_limit
+    }
+
+    /// The phase of the run: SPEC §5 once it has stopped; while it runs, what it shows so far
+    /// (catapult once the loss has more than doubled, lazy while it has not risen).
+    pub fn phase(&self) -> Phase {
+        let m = &self.preset.model;
+        let relu = m.kind == ModelKind::TwoLayer && m.a_neg == 0.0 && m.approx == Approx::Network;
+        classify(&self.stats, self.status, relu)
+    }
+
+    /// Applies the schedule entries due at the current step.
+    fn apply_schedule(&mut self) {
+        let schedule = &self.preset.train.schedule;
+        while let Some(&(at, value)) = schedule.get(self.schedule_pos) {
+            if (at as u64) > self.step {
+                break;
+            }
+            self.schedule_pos += 1;
+            let spec = match self.preset.train.eta_spec() {
+                EtaSpec::Raw(_) => EtaSpec::Raw(value),
+                EtaSpec::Scaled(_) => EtaSpec::Scaled(value),
+            };
+            if let Ok(eta) = self.resolve_eta(spec) {
+                self.eta = eta;
+            }
+        }
+    }
+
+    /// Fills `z` with s_b ℓ'(f_i, y_i) on this step's batch and 0 elsewhere.
+    fn fill_loss_gradient(&mut self) {
+        let n = self.data.n;
+        let b = self.preset.train.batch_size;
+        if b == 0 || b >= n {
+            let s = self.loss.scale(n);
+            for i in 0..n {
+                self.z[i] = s * self.loss.d1(self.outputs[i], self.data.y[i]);
+            }
+            return;
+        }
+        if self.batch_pos + b > self.batch_order.len() {
+            self.batch_order = (0..n).collect();
+            self.batch_order.shuffle(&mut self.batch_rng);
+            self.batch_pos = 0;
+        }
+        self.z.iter_mut().for_each(|z| *z = 0.0);
+        let s = self.loss.scale(b);
+        for &i in &self.batch_order[self.batch_pos..self.batch_pos + b] {
+            self.z[i] = s * self.loss.d1(self.outputs[i], self.data.y[i]);
+        }
+        let batch = self.batch_order[self.batch_pos..self.batch_pos + b].to_vec();
+        self.last_batch_crit = self.batch_critical_eta(&batch);
+        self.batch_pos += b;
+    }
+
+    /// One gradient-descent update. Returns the measured sample, or `None` when the run has
+    /// stopped (finished, diverged, or this step produced a non-finite state, which is never
+    /// returned).
+    pub fn step(&mut self) -> Option<Sample> {
+        if !self.is_running() {
+            if self.status == Status::Running {
+                self.status = Status::Finished;
+            }
+            return None;
+        }
+        let started = std::time::Instant::now();
+        let kernel_before = self.timing.kernel_secs;
+        self.apply_schedule();
+        // One example, full batch: the model may make the whole step in one fused pass.
+        let fused = if self.data.n == 1 {
+            let z = self.loss.scale(1) * self.loss.d1(self.outputs[0], self.data.y[0]);
+            self.model.fused_one_example_step(&self.data, self.eta, z, &self.xt_y)
+        } else {
+            None
+        };
+        if fused.is_none() {
+            self.fill_loss_gradient();
+            self.model.vjp(&self.data, &self.z, &mut self.grad);
+            self.model.add_to_params(-self.eta, &self.grad);
+        }
+        std::mem::swap(&mut self.outputs_two_back, &mut self.previous_outputs);
+        std::mem::swap(&mut self.previous_outputs, &mut self.outputs);
+        match fused {
+            Some(state) => self.outputs[0] = state.output,
+            None => self.model.forward(&self.data, &mut self.outputs),
+        }
+        let updated = started.elapsed().as_secs_f64();
+        self.timing.forward_backward_secs += updated;
+        self.step += 1;
+        let sample = self.measure(fused);
+        let kernel = self.timing.kernel_secs - kernel_before;
+        self.timing.other_secs += started.elapsed().as_secs_f64() - updated - kernel;
+        let first = &self.stats.first;
+        // SPEC §5, with one refinement: λ̂ > 10 λ̂0 counts as divergence only while the loss is
+        // above L0 — a kernel that grows while the loss falls (feature learning from a small
+        // init) is not a blow-up.
+        let blown_up = (first.loss > 0.0 && sample.loss > self.preset.train.divergence_factor * first.loss)
+            || (first.lambda_hat > 0.0 && sample.lambda_hat > 10.0 * first.lambda_hat && sample.loss > first.loss);
+        if !sample.is_finite() {
+            self.status = Status::Diverged(self.step);
+            return None;
+        }
+        let change = model::dist_sq(&self.outputs, &self.previous_outputs).sqrt();
+        let scale = norm_sq(&self.outputs).sqrt().max(self.output_norm0).max(1e-300);
+        let last_move = change / scale;
+        let last_return = model::dist_sq(&self.outputs, &self.outputs_two_back).sqrt() / scale;
+        if let Some(critical) = sample.batch_crit_eta {
+            let above = sample.eta > critical;
+            let rose = sample.loss > self.stats.last.loss;
+            self.sgd.steps += 1;
+            self.sgd.steps_above += above as u64;
+            self.sgd.loss_rises += rose as u64;
+            self.sgd.rises_above += (rose && above) as u64;
+        }
+        self.stats.record(&sample, last_move, last_return);
+        if blown_up {
+            self.status = Status::Diverged(self.step);
+        } else if self.step >= self.steps_limit {
+            self.status = Status::Finished;
+        }
+        Some(sample)
+    }
+
+    /// Runs to the end, handing every sample (step 0 first) to `on_sample`.
+    pub fn run(&mut self, mut on_sample: impl FnMut(&Sample)) -> Summary {
+        on_sample(&self.stats.first.clone());
+        while let Some(sample) = self.step() {
+            on_sample(&sample);
+        }
+        self.summary()
+    }
+
+    /// The summary of the run so far (SPEC §5).
+    pub fn summary(&self) -> Summary {
+        let (first, last) = (&self.stats.first, &self.stats.last);
+        Summary {
+            lambda0: self.lambda0,
+            lambda0_2: self.lambda0_2,
+            eta: self.eta0,
+            eta_scaled: self.eta0 * self.lambda0,
+            eta_crit: self.eta_crit(),
+            eta_max_theory: self.eta_max_theory(),
+            loss0: first.loss,
+            peak_loss: self.stats.peak_loss,
+            peak_step: self.stats.peak_step,
+            final_loss: last.loss,
+            final_lambda: last.lambda_hat,
+            final_eta_lambda: last.eta_lambda,
+            weight_norm_sq0: first.weight_norm_sq,
+            final_weight_norm_sq: last.weight_norm_sq,
+            max_dist_from_init: self.stats.max_dist,
+            phase: self.phase(),
+            steps_run: self.step,
+            diverged_at: match self.status {
+                Status::Diverged(at) => Some(at),
+                _ => None,
+            },
+            seed: self.preset.seed,
+            width: self.preset.model.width,
+        }
+    }
+}

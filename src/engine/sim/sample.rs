@@ -1,0 +1,104 @@
+//! What a run reports: the per-step `Sample` (SPEC §4, the CSV columns), the run `Status` and
+//! the `Summary` (SPEC §5).
+
+use super::Phase;
+use serde::Serialize;
+
+/// Everything measured at one step (SPEC §4). Optional fields apply to some runs only.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sample {
+    pub step: u64,
+    pub eta: f64,
+    pub loss: f64,
+    pub lambda_hat: f64,
+    pub lambda_hat_2: f64,
+    pub lambda_raw: f64,
+    pub eta_lambda: f64,
+    pub weight_norm_sq: f64,
+    pub dist_from_init: f64,
+    pub u: f64,
+    pub v: f64,
+    pub train_acc: Option<f64>,
+    pub sparsity: Option<f64>,
+    pub rho: Option<f64>,
+    pub v_mean: Option<f64>,
+    /// λ_max(s·K), the papers' NTK eigenvalue (logistic and exponential loss only).
+    pub lambda_ntk: Option<f64>,
+    /// The part of the loss along the top-2 kernel eigenvectors, s Σ_{j≤2} ⟨r, p̂_j⟩² (MSE).
+    pub loss_top: Option<f64>,
+    /// Loss on the held-out test set (teacher data).
+    pub test_loss: Option<f64>,
+    /// cos(G, G*) between the model's and the teacher's AGOP (teacher data).
+    pub agop_alignment: Option<f64>,
+    /// 2/λ̂(batch) of the batch that produced this step (SGD only).
+    pub batch_crit_eta: Option<f64>,
+}
+
+impl Sample {
+    /// The optional columns, in `EXTRA_COLUMNS` order (report::output).
+    pub fn extras(&self) -> [Option<f64>; 8] {
+        [
+            self.sparsity,
+            self.rho,
+            self.v_mean,
+            self.lambda_ntk,
+            self.loss_top,
+            self.test_loss,
+            self.agop_alignment,
+            self.batch_crit_eta,
+        ]
+    }
+
+    /// True when every number is finite (what may be written or drawn).
+    pub fn is_finite(&self) -> bool {
+        [self.eta, self.loss, self.lambda_hat, self.lambda_hat_2, self.lambda_raw, self.weight_norm_sq, self.dist_from_init, self.u, self.v]
+            .iter()
+            .chain(
+                [self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk, self.loss_top, self.test_loss, self.agop_alignment, self.batch_crit_eta]
+                    .iter()
+                    .flatten(),
+            )
+            .all(|x| x.is_finite())
+    }
+}
+
+/// Where a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    /// All `train.steps` updates done.
+    Finished,
+    /// Stopped at this step by the divergence rule.
+    Diverged(u64),
+}
+
+/// The run summary (SPEC §5), also one CSV row per run in sweeps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub lambda0: f64,
+    pub lambda0_2: f64,
+    pub eta: f64,
+    pub eta_scaled: f64,
+    pub eta_crit: f64,
+    pub eta_max_theory: Option<f64>,
+    pub loss0: f64,
+    pub peak_loss: f64,
+    pub peak_step: u64,
+    pub final_loss: f64,
+    pub final_lambda: f64,
+    pub final_eta_lambda: f64,
+    pub weight_norm_sq0: f64,
+    pub final_weight_norm_sq: f64,
+    pub max_dist_from_init: f64,
+    pub phase: Phase,
+    pub steps_run: u64,
+    pub diverged_at: Option<u64>,
+    pub seed: u64,
+    pub width: usize,
+}
+
+
+/// Which optional columns a sample has.
+pub fn extra_presence(sample: &Sample) -> [bool; 8] {
+    sample.extras().map(|e| e.is_some())
+}
