@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Side-by-side speed comparison (issue 6): exports W1-W4 from the Rust engine, runs the NumPy
-reference (bench/reference.py) on the same data and initial weights, checks that both compute
-the same trajectories (loss and lambda_hat over the first 100 steps, 1e-6 relative), times both
-on this machine, and prints the ratio per workload.
+"""Side-by-side speed comparison (issues 6, 14): exports W1-W4 from the Rust engine, runs the
+NumPy reference (bench/reference.py) and, when jax is installed, the JAX reference
+(bench/reference_jax.py) on the same data and initial weights, checks that each computes the
+same trajectories as Rust (loss and lambda_hat over the first 100 steps, 1e-6 relative), times
+all sides on this machine, and prints the ratios per workload.
 
-The two sides are timed in interleaved rounds (Rust W1, NumPy W1, Rust W2, NumPy W2, ...,
-then again), so that a slow spell of a shared machine hits both; the table gives each side's
-median over the rounds and the ratio of the medians, with the lowest and highest per-round
-ratio beside it.
+The sides are timed in interleaved rounds (Rust W1, NumPy W1, JAX W1, Rust W2, NumPy W2, ...,
+then again), so that a slow spell of a shared machine hits all; the table gives each side's
+median over the rounds and the ratio of the medians (reference time / Rust time, i.e. how many
+times faster Rust is), with the lowest and highest per-round ratio beside it.
 
-Usage: python3 bench/compare.py [--only W1,W2] [--quick] [--rounds N] [--bin PATH]
-(build first: cargo build --release; the binary defaults to
-$CARGO_TARGET_DIR/release/catapult-lab, else target/release/catapult-lab)."""
+Usage: python3 bench/compare.py [--only W1,W2] [--quick] [--rounds N] [--bin PATH] [--no-jax]
+  --only W1,W3  run only these workloads (default W1,W2,W3,W4)
+  --quick       Rust's quick bench (W1-W3 fewer timed steps; W4 sweeps 8 rates, not 64)
+  --rounds N    interleaved rounds (default 3)
+  --bin PATH    the catapult-lab binary (build first: cargo build --release; defaults to
+                $CARGO_TARGET_DIR/release/catapult-lab, else target/release/catapult-lab)
+  --no-jax      leave out the JAX column even when jax is installed"""
 import json
 import os
 import statistics
@@ -19,12 +24,26 @@ import subprocess
 import sys
 import tempfile
 
+if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
+    print(__doc__)
+    sys.exit(0)
+
 here = os.path.dirname(os.path.abspath(__file__))
 args = sys.argv[1:]
 only = (args[args.index("--only") + 1] if "--only" in args else "W1,W2,W3,W4").split(",")
 rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 3
 target = os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "target"))
 binary = args[args.index("--bin") + 1] if "--bin" in args else os.path.join(target, "release", "catapult-lab")
+jax_version = None
+if "--no-jax" not in args:
+    try:
+        import jax
+
+        jax_version = jax.__version__
+    except ImportError:
+        print('jax not installed: pip install "jax[cpu]" to add the JAX column', flush=True)
+sides = ["numpy"] + (["jax"] if jax_version else [])
+labels = {"numpy": "NumPy", "jax": "JAX"}
 
 
 def rust_run(tmp, name):
@@ -38,9 +57,10 @@ def rust_run(tmp, name):
     return value, report["machine"], report["gemm_gflops"]
 
 
-def numpy_run(tmp, name, check):
-    """One NumPy timing of one workload (the agreement check only when `check`)."""
-    cmd = [sys.executable, os.path.join(here, "reference.py"), tmp, "--only", name] + ([] if check else ["--no-check"])
+def reference_run(side, tmp, name, check):
+    """One NumPy or JAX timing of one workload (the agreement check only when `check`)."""
+    script = {"numpy": "reference.py", "jax": "reference_jax.py"}[side]
+    cmd = [sys.executable, os.path.join(here, script), tmp, "--only", name] + ([] if check else ["--no-check"])
     result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().split("\n")[-1])
     value = result["secs"] if name == "W4" else result["ms_per_step"]
     return value, result
@@ -48,34 +68,49 @@ def numpy_run(tmp, name, check):
 
 with tempfile.TemporaryDirectory() as tmp:
     subprocess.run([binary, "bench", "--export", tmp], check=True, stdout=subprocess.DEVNULL)
-    times = {name: {"rust": [], "numpy": []} for name in only}
-    checks, machine, gemm = {}, "", []
+    times = {name: {side: [] for side in ["rust"] + sides} for name in only}
+    checks, machine, gemm = {side: {} for side in sides}, "", []
     for r in range(rounds):
         for name in only:
             value, machine, rate = rust_run(tmp, name)
             times[name]["rust"].append(value)
             gemm.append(rate)
-            value, result = numpy_run(tmp, name, check=(r == 0))
-            times[name]["numpy"].append(value)
-            if r == 0:
-                checks[name] = result
+            for side in sides:
+                value, result = reference_run(side, tmp, name, check=(r == 0))
+                times[name][side].append(value)
+                if r == 0:
+                    checks[side][name] = result
         print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
 
 print(f"\nmachine: {machine}")
+if jax_version:
+    print(f"JAX {jax_version} (float64, jit; compile time excluded)")
 print(f"measured matrix-product rate over the rounds: {min(gemm):.0f}-{max(gemm):.0f} GFLOP/s")
-print(f"{rounds} interleaved rounds; medians, ratio of the medians, [lowest-highest ratio of a round]")
-print(f"{'':4} {'NumPy':>12} {'Rust':>12} {'ratio':>7} {'range':>15}  agreement (max rel. err., first 100 steps)")
+print(f"{rounds} interleaved rounds; medians, ratio of the medians (reference / Rust time), [lowest-highest ratio of a round]")
+fmt = lambda ratio: f"{ratio:.1f}" if ratio >= 0.95 else f"{ratio:.2f}"  # below 1: the reference is faster
+head = f"{'':4}" + "".join(f" {labels[side]:>12}" for side in sides) + f" {'Rust':>12}"
+head += "".join(f" {labels[side] + '/Rust':>10} {'range':>13}" for side in sides)
+print(f"{head}  agreement (max rel. err., first 100 steps)")
 for name in only:
-    rust, ref = times[name]["rust"], times[name]["numpy"]
-    per_round = [p / q for p, q in zip(ref, rust)]
-    spread = f"[{min(per_round):.1f}-{max(per_round):.1f}]"
+    rust = times[name]["rust"]
     unit = "s" if name == "W4" else "ms"
-    ratio = statistics.median(ref) / statistics.median(rust)
-    line = f"{name:4} {statistics.median(ref):>9.3f} {unit:<2} {statistics.median(rust):>9.3f} {unit:<2} {ratio:>6.1f}x {spread:>15}"
+    line = f"{name:4}" + "".join(f" {statistics.median(times[name][side]):>9.3f} {unit:<2}" for side in sides)
+    line += f" {statistics.median(rust):>9.3f} {unit:<2}"
+    for side in sides:
+        ref = times[name][side]
+        per_round = [p / q for p, q in zip(ref, rust)]
+        spread = f"[{fmt(min(per_round))}-{fmt(max(per_round))}]"
+        ratio = statistics.median(ref) / statistics.median(rust)
+        line += f" {fmt(ratio):>9}x {spread:>13}"
     if name == "W4":
-        print(f"{line}  (whole sweep; NumPy batched over the 64 rates)")
+        note = "whole sweep; references batched over the 64 rates"
+        if "--quick" in args:
+            note += "; --quick: Rust sweeps 8 rates, so this ratio overstates Rust"
+        print(f"{line}  ({note})")
         continue
-    check = checks[name]
-    agree = "OK" if check["agree"] else "DISAGREE"
-    errs = ", ".join(f"{k} {v:.1e}" for k, v in check["max_rel_err"].items())
-    print(f"{line}  {agree} ({errs})")
+    agreement = []
+    for side in sides:
+        check = checks[side][name]
+        errs = ", ".join(f"{k} {v:.1e}" for k, v in check["max_rel_err"].items())
+        agreement.append(f"{labels[side]} {'OK' if check['agree'] else 'DISAGREE'} ({errs})")
+    print(f"{line}  {'; '.join(agreement)}")

@@ -27,13 +27,13 @@ fn teacher_gradients_match_finite_differences() {
 fn teacher_data_has_a_separate_seeded_test_split() {
     let cfg = DataConfig { kind: DataKind::Teacher, n: 200, d: 5, noise: 0.0, test_n: 300, ..Default::default() };
     let train = data::generate(&cfg, 1);
-    let test = data::generate_test(&cfg, 1).unwrap();
+    let test = data::build(&cfg, 1).unwrap().1.unwrap();
     assert_eq!((train.n, train.d, test.n, test.d), (200, 5, 300, 5));
     assert_ne!(train.x[..5], test.x[..5], "the test split is fresh draws");
     for i in 0..train.n {
         assert_eq!(train.y[i], train.x[i * 5] * train.x[i * 5 + 1], "noise 0: y = x1 x2");
     }
-    assert_eq!(test, data::generate_test(&cfg, 1).unwrap());
+    assert_eq!(test, data::build(&cfg, 1).unwrap().1.unwrap());
     let noisy = DataConfig { noise: 0.1, ..cfg };
     let with_noise = data::generate(&noisy, 1);
     let residual: f64 = (0..200).map(|i| (with_noise.y[i] - with_noise.x[i * 5] * with_noise.x[i * 5 + 1]).powi(2)).sum::<f64>() / 200.0;

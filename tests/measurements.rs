@@ -142,7 +142,7 @@ fn test_loss_and_agop_alignment() {
             "loss": {"kind": "mse", "reduction": "mean"}, "train": {"eta": 0.05, "steps": 5}}"#,
     );
     let mut sim = Simulation::new(&p).unwrap();
-    let test = data::generate_test(&p.data, p.seed).unwrap();
+    let test = data::build(&p.data, p.seed).unwrap().1.unwrap();
     let mut w = vec![0.5, -0.3, 0.2];
     for _ in 0..3 {
         let s = sim.step().unwrap();

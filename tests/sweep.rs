@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 fn spec(from: f64, to: f64, count: usize, widths: Vec<usize>, steps: usize) -> SweepSpec {
     let mut base = library::shipped("catapult-uv", &[]).unwrap().unwrap();
     base.train.steps = steps;
-    SweepSpec { base, eta: EtaAxis::Scaled { from, to, count }, widths, seeds: 1 }
+    SweepSpec { base, eta: EtaAxis::Scaled { from, to, count }, widths, seeds: 1, approxes: Vec::new() }
 }
 
 fn run_all(spec: &SweepSpec) -> Vec<Summary> {

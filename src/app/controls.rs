@@ -254,10 +254,10 @@ impl App {
             ComboBox::from_id_salt("data_kind")
                 .selected_text(data_label(kind))
                 .show_ui(ui, |ui| {
-                    for k in [DataKind::Single, DataKind::Points, DataKind::Clusters] {
+                    for k in [DataKind::Single, DataKind::Points, DataKind::Clusters, DataKind::Mnist, DataKind::FashionMnist] {
                         ui.selectable_value(&mut kind, k, data_label(k));
                     }
-                    if matches!(draft.data.kind, DataKind::Teacher | DataKind::Digits) {
+                    if matches!(draft.data.kind, DataKind::Teacher | DataKind::Digits | DataKind::Csv) {
                         ui.selectable_value(&mut kind, draft.data.kind, data_label(draft.data.kind));
                     }
                 })
@@ -268,7 +268,7 @@ impl App {
             }
             ui.end_row();
 
-            let has_n = matches!(draft.data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Digits);
+            let has_n = matches!(draft.data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Mnist | DataKind::FashionMnist);
             let has_d = matches!(draft.data.kind, DataKind::Single | DataKind::Clusters | DataKind::Teacher);
             if has_n {
                 commit |= commits(&labelled_row(ui, "n points", DragValue::new(&mut draft.data.n).range(2..=100_000).speed(1.0), "Number of training examples. More examples: more kernel eigenvalues; the catapult acts on the top one."));
@@ -381,6 +381,9 @@ fn data_label(kind: DataKind) -> &'static str {
         DataKind::Clusters => "two clusters",
         DataKind::Teacher => "teacher (regression)",
         DataKind::Digits => "digits",
+        DataKind::Mnist => "MNIST (two classes)",
+        DataKind::FashionMnist => "Fashion-MNIST (two classes)",
+        DataKind::Csv => "your CSV file",
     }
 }
 
@@ -398,7 +401,7 @@ fn switch_data_kind(draft: &mut crate::engine::config::Preset, kind: DataKind) {
             data.y = Some(YSpec::Many(vec![1.0, 1.0, -1.0, -1.0]));
             data.d = 1;
         }
-        DataKind::Clusters | DataKind::Teacher | DataKind::Digits => {
+        DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Mnist | DataKind::FashionMnist | DataKind::Csv => {
             data.x = None;
             data.y = None;
         }

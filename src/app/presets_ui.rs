@@ -55,12 +55,15 @@ pub const PRESET_GROUPS: &[(&str, &str)] = &[
     ("Meltzer–Liu", "Meltzer & Liu: the pure quadratic model and homogeneous/ReLU nets on one example, with the catapult/divergence bounds."),
     ("Huang et al. 2022", "Huang et al. 2022: catapults with exponential and logistic loss (Examples 1–4, degenerate data)."),
     ("Huang et al. 2025", "Huang et al. 2025: the two-stage plateau-then-drop of a small-init two-layer linear net, ρ/⟨v⟩ → √γ_y."),
+    ("Real images", "MNIST, Fashion-MNIST and the 8×8 digits: Meltzer–Liu Figs 3 and 12, the thesis's SGD on images, generalization past the critical rate (Zhu et al. Fig 4)."),
 ];
 
 /// The Presets submenu a shipped preset belongs to (by its name), None for unknown names.
 pub fn preset_group(name: &str) -> Option<&'static str> {
     let group = if ["lazy-uv", "catapult-uv", "divergent-uv"].contains(&name) {
         "Basics"
+    } else if name.starts_with("images-") {
+        "Real images"
     } else if name.starts_with("zhu-sgd-") || name == "zhu-multiple-catapults" {
         "Zhu thesis: SGD"
     } else if name.starts_with("zhu-") {

@@ -56,7 +56,7 @@ pub fn workloads() -> Result<Vec<Workload>, ConfigError> {
 /// W4: a sweep of 64 learning rates × 4 widths × 500 steps of the one-example linear net.
 pub fn sweep_spec() -> Result<SweepSpec, ConfigError> {
     let base = library::resolve("catapult-uv", &[set("train.steps", json!(500))])?;
-    Ok(SweepSpec { base, eta: EtaAxis::Scaled { from: 0.5, to: 5.0, count: 64 }, widths: vec![250, 1000, 2000, 4000], seeds: 1 })
+    Ok(SweepSpec { base, eta: EtaAxis::Scaled { from: 0.5, to: 5.0, count: 64 }, widths: vec![250, 1000, 2000, 4000], seeds: 1, approxes: Vec::new() })
 }
 
 /// What one timed workload measured.
@@ -406,6 +406,7 @@ pub fn plot_history(samples: usize) -> crate::report::series::History {
             lambda_ntk: None,
             loss_top: None,
             test_loss: None,
+            test_acc: None,
             agop_alignment: None,
             batch_crit_eta: None,
         };

@@ -85,6 +85,10 @@ pub struct SweepArgs {
     /// Seeds per cell (seed, seed+1, …).
     #[arg(long, default_value_t = 1)]
     pub seeds: usize,
+    /// Model approximations as an axis, comma-separated: network, quadratic, linearized
+    /// (default: the preset's). One row per (η, approximation, width, seed).
+    #[arg(long, value_delimiter = ',', value_parser = parse_approx)]
+    pub approx: Vec<crate::engine::config::Approx>,
     /// Write the sweep CSV here (default: stdout).
     #[arg(long)]
     pub csv: Option<PathBuf>,
@@ -125,6 +129,10 @@ pub struct BenchArgs {
     /// Also write the measurements as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+}
+
+fn parse_approx(text: &str) -> Result<crate::engine::config::Approx, String> {
+    serde_json::from_value(Value::String(text.trim().to_string())).map_err(|_| format!("`{text}`: expected network, quadratic or linearized"))
 }
 
 /// A user error: printed as one line, exit status 2.

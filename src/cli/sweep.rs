@@ -33,7 +33,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), UsageError> {
     if journal_mode && args.plot.is_some() {
         return Err(UsageError("sweep: --plot draws a whole grid; merge the shards first, then plot the merged CSV's sweep without --shard".into()));
     }
-    let spec = SweepSpec { base, eta, widths: args.widths.clone(), seeds: args.seeds };
+    let spec = SweepSpec { base, eta, widths: args.widths.clone(), seeds: args.seeds, approxes: args.approx.clone() };
     let all_cells = spec.cells()?;
     let total_cells = all_cells.len();
 

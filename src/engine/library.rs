@@ -35,6 +35,12 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("zhu-sgd-batch-full", include_str!("../../presets/zhu-sgd-batch-full.json")),
     ("zhu-multiple-catapults", include_str!("../../presets/zhu-multiple-catapults.json")),
     ("huang2025-two-stage", include_str!("../../presets/huang2025-two-stage.json")),
+    ("images-meltzer-mnist-fig3", include_str!("../../presets/images-meltzer-mnist-fig3.json")),
+    ("images-meltzer-fashion-fig12", include_str!("../../presets/images-meltzer-fashion-fig12.json")),
+    ("images-mnist-lazy", include_str!("../../presets/images-mnist-lazy.json")),
+    ("images-thesis-sgd-fig46", include_str!("../../presets/images-thesis-sgd-fig46.json")),
+    ("images-digits-catapult", include_str!("../../presets/images-digits-catapult.json")),
+    ("images-zhu-generalization", include_str!("../../presets/images-zhu-generalization.json")),
 ];
 
 /// The preset the app opens on: a catapult, so a newcomer sees one at once.

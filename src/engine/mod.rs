@@ -3,6 +3,8 @@
 
 pub mod assets;
 pub mod config;
+pub mod csv_data;
+pub mod dataset;
 pub mod data;
 pub mod kernel;
 pub mod linalg;

@@ -3,7 +3,7 @@
 //! A grid has a fixed cell order and a description (`grid_json`) that identifies it, so it
 //! can be split into shards run by separate processes (`Shard`) and merged back.
 
-use crate::engine::config::{self, Preset};
+use crate::engine::config::{self, Approx, Preset};
 use crate::engine::sim::{Simulation, Summary};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,6 +59,8 @@ pub struct SweepSpec {
     pub widths: Vec<usize>,
     /// Seeds per cell: base seed, base seed + 1, …
     pub seeds: usize,
+    /// Model approximations (empty: the preset's own); an axis between η and width.
+    pub approxes: Vec<Approx>,
 }
 
 /// One grid cell: its preset and its position.
@@ -69,16 +71,18 @@ pub struct Cell {
 }
 
 impl SweepSpec {
-    /// Every cell's preset, in grid order (eta outermost, then width, then seed); each is
+    /// Every cell's preset, in grid order (eta outermost, then approximation, then width, then seed); each is
     /// validated, so a width that would not fit in memory is refused before anything runs.
     pub fn cells(&self) -> Result<Vec<Cell>, config::ConfigError> {
         let widths = if self.widths.is_empty() { vec![self.base.model.width] } else { self.widths.clone() };
+        let approxes = if self.approxes.is_empty() { vec![self.base.model.approx] } else { self.approxes.clone() };
         let mut cells = Vec::new();
         for eta in self.eta.values() {
-            for &width in &widths {
+            for (&approx, &width) in approxes.iter().flat_map(|a| widths.iter().map(move |w| (a, w))) {
                 for k in 0..self.seeds.max(1) {
                     let mut preset = self.base.clone();
                     preset.model.width = width;
+                    preset.model.approx = approx;
                     preset.seed = self.base.seed + k as u64;
                     match self.eta {
                         EtaAxis::Scaled { .. } => {
@@ -109,7 +113,7 @@ impl SweepSpec {
         };
         let base: serde_json::Value = serde_json::to_value(&self.base).expect("a preset always serializes");
         serde_json::json!({"base": base, "axis": kind, "from": from, "to": to, "count": count,
-            "widths": self.widths, "seeds": self.seeds.max(1)})
+            "widths": self.widths, "seeds": self.seeds.max(1), "approxes": self.approxes})
     }
 }
 

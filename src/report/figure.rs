@@ -1,6 +1,7 @@
 //! The sweep's main figure rendered headlessly to PNG (plotters, no window): final η·λ̂,
 //! peak loss and final weight norm against η·λ̂0 per width, with the theory lines, and a phase
-//! strip over (η·λ̂0, width). Used by `catapult-lab sweep --plot FILE.png`.
+//! strip over (η·λ̂0, width), and for data with a test split the best test loss and accuracy
+//! per model approximation. Used by `catapult-lab sweep --plot FILE.png`.
 
 use crate::engine::sim::{Phase, Summary};
 use plotters::prelude::*;
@@ -37,17 +38,18 @@ fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Rows grouped by width, sorted by η·λ̂0.
-fn by_width(rows: &[Summary]) -> Vec<(usize, Vec<&Summary>)> {
-    let mut widths: Vec<usize> = rows.iter().map(|r| r.width).collect();
-    widths.sort_unstable();
-    widths.dedup();
-    widths
-        .into_iter()
-        .map(|w| {
-            let mut group: Vec<&Summary> = rows.iter().filter(|r| r.width == w).collect();
-            group.sort_by(|a, b| a.eta_scaled.total_cmp(&b.eta_scaled));
-            (w, group)
+/// Rows grouped by width (and by model approximation when the sweep has several), each
+/// group labelled and sorted by η·λ̂0.
+fn by_width(rows: &[Summary]) -> Vec<(String, Vec<&Summary>)> {
+    let mut keys: Vec<(usize, &'static str)> = rows.iter().map(|r| (r.width, super::output::approx_label(r.approx))).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let several = keys.iter().any(|k| k.1 != keys[0].1);
+    keys.into_iter()
+        .map(|(w, a)| {
+            let mut group: Vec<&Summary> = rows.iter().filter(|r| r.width == w && super::output::approx_label(r.approx) == a).collect();
+            group.sort_by(|x, y| x.eta_scaled.total_cmp(&y.eta_scaled));
+            (if several { format!("m = {w}, {a}") } else { format!("m = {w}") }, group)
         })
         .collect()
 }
@@ -91,14 +93,14 @@ fn panel(
             .label("diagonal (lazy: unchanged)")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RGBColor(60, 60, 60)));
     }
-    for (k, (width, group)) in by_width(rows).into_iter().enumerate() {
+    for (k, (label, group)) in by_width(rows).into_iter().enumerate() {
         let color = rgb(SERIES_COLORS[k % SERIES_COLORS.len()]);
         let points: Vec<(f64, f64)> =
             group.iter().filter_map(|r| value(r).map(|v| (r.eta_scaled, v.clamp(y0, y1)))).collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
             .map_err(e)?
-            .label(format!("m = {width}"))
+            .label(label)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3)));
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(e)?;
     }
@@ -112,6 +114,10 @@ fn panel(
     Ok(())
 }
 
+fn labels_are_long(groups: &[(String, Vec<&Summary>)]) -> bool {
+    groups.iter().any(|(label, _)| label.len() > 10)
+}
+
 /// The phase strip: one row per width, one cell per η·λ̂0 value, colored by phase.
 fn phase_strip(area: &Panel, rows: &[Summary], (x0, x1): (f64, f64)) -> Result<(), String> {
     let e = |e: DrawingAreaErrorKind<_>| e.to_string();
@@ -121,10 +127,10 @@ fn phase_strip(area: &Panel, rows: &[Summary], (x0, x1): (f64, f64)) -> Result<(
         .caption("Phase over (η·λ0, width)", (FONT, 26))
         .margin(12)
         .x_label_area_size(44)
-        .y_label_area_size(70)
+        .y_label_area_size(if labels_are_long(&groups) { 190 } else { 70 })
         .build_cartesian_2d(x0..x1, -0.5..n_rows as f64 - 0.5)
         .map_err(e)?;
-    let labels: Vec<String> = groups.iter().map(|(w, _)| format!("m={w}")).collect();
+    let labels: Vec<String> = groups.iter().map(|(label, _)| label.clone()).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -169,9 +175,11 @@ pub fn render_sweep_png(rows: &[Summary], path: &Path) -> Result<(), String> {
     let x_hi = rows.iter().map(|r| r.eta_scaled).fold(f64::NEG_INFINITY, f64::max);
     let pad = ((x_hi - x_lo) * 0.03).max(0.05);
     let xr = (x_lo - pad, x_hi + pad);
-    let root = BitMapBackend::new(path, (1600, 1200)).into_drawing_area();
+    // Sweeps with a test split get a third row: best test loss and accuracy (Zhu et al. Fig 4).
+    let general = rows.iter().any(|r| r.best_test_loss.is_some());
+    let root = BitMapBackend::new(path, (1600, if general { 1800 } else { 1200 })).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let areas = root.split_evenly((2, 2));
+    let areas = root.split_evenly((if general { 3 } else { 2 }, 2));
     let y_top = rows.iter().map(|r| r.eta_scaled).fold(4.5, f64::max).min(8.0);
     panel(&areas[0], "Final η·λ (divergent runs clipped)", "final η·λ", rows, xr, (0.0, y_top), |r| Some(r.final_eta_lambda), &[2.0], true)?;
     let peaks: Vec<f64> = rows.iter().filter(|r| r.peak_loss > 0.0).map(|r| r.peak_loss.log10()).collect();
@@ -183,6 +191,15 @@ pub fn render_sweep_png(rows: &[Summary], path: &Path) -> Result<(), String> {
     let r_hi = rows.iter().filter(|r| r.phase != Phase::Divergent).filter_map(ratio).fold(1.5, f64::max).min(1e3);
     panel(&areas[2], "Final weight norm² / initial", "|w|² final / initial", rows, xr, (0.0, r_hi * 1.05), ratio, &[1.0], false)?;
     phase_strip(&areas[3], rows, xr)?;
+    if general {
+        let tests: Vec<f64> = rows.iter().filter_map(|r| r.best_test_loss).filter(|l| *l > 0.0).map(f64::log10).collect();
+        let (t_lo, t_hi) = tests.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let (t_lo, t_hi) = if t_lo.is_finite() { (t_lo.floor(), t_hi.ceil().max(t_lo.floor() + 1.0)) } else { (-1.0, 1.0) };
+        panel(&areas[4], "Best test loss over the run", "log10 best test loss", rows, xr, (t_lo, t_hi),
+            |r| r.best_test_loss.filter(|l| *l > 0.0).map(f64::log10), &[], false)?;
+        let a_lo = rows.iter().filter_map(|r| r.best_test_acc).fold(1.0, f64::min);
+        panel(&areas[5], "Best test accuracy over the run", "best test accuracy", rows, xr, ((a_lo - 0.02).max(0.0), 1.005), |r| r.best_test_acc, &[], false)?;
+    }
     root.present().map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! the summary JSON and the sweep CSV (SPEC §5 fields). Nothing non-finite is ever written:
 //! a non-finite number becomes an empty cell or JSON null.
 
-use crate::engine::sim::{Sample, Summary};
+use crate::engine::sim::{EXTRA_COUNT, Sample, Summary};
 use std::io::Write;
 
 /// The SPEC §4 columns every run has, in order.
@@ -12,8 +12,8 @@ pub const SAMPLE_COLUMNS: [&str; 12] = [
 ];
 
 /// Optional columns, written when the first sample has them.
-pub const EXTRA_COLUMNS: [&str; 8] =
-    ["sparsity", "rho", "v_mean", "lambda_ntk", "loss_top", "test_loss", "agop_alignment", "batch_crit_eta"];
+pub const EXTRA_COLUMNS: [&str; EXTRA_COUNT] =
+    ["sparsity", "rho", "v_mean", "lambda_ntk", "loss_top", "test_loss", "agop_alignment", "batch_crit_eta", "test_acc"];
 
 
 
@@ -28,7 +28,7 @@ fn cell(value: Option<f64>) -> String {
 pub struct SampleCsv<W: Write> {
     out: W,
     /// The optional columns written (`EXTRA_COLUMNS` order); None until the first sample.
-    extras: Option<[bool; 8]>,
+    extras: Option<[bool; EXTRA_COUNT]>,
     header_written: bool,
 }
 
@@ -40,7 +40,7 @@ impl<W: Write> SampleCsv<W> {
 
     /// The optional columns are fixed up front, e.g. from `Simulation::extra_columns`, for
     /// columns the first sample cannot have yet (the batch critical rate of SGD).
-    pub fn with_columns(out: W, present: [bool; 8]) -> Self {
+    pub fn with_columns(out: W, present: [bool; EXTRA_COUNT]) -> Self {
         SampleCsv { out, extras: Some(present), header_written: false }
     }
 
@@ -90,10 +90,10 @@ pub fn summary_json(summary: &Summary) -> String {
 }
 
 /// The SPEC §5 field names, the sweep CSV header.
-pub const SUMMARY_COLUMNS: [&str; 20] = [
+pub const SUMMARY_COLUMNS: [&str; 24] = [
     "lambda0", "lambda0_2", "eta", "eta_scaled", "eta_crit", "eta_max_theory", "loss0", "peak_loss", "peak_step",
     "final_loss", "final_lambda", "final_eta_lambda", "weight_norm_sq0", "final_weight_norm_sq", "max_dist_from_init",
-    "phase", "steps_run", "diverged_at", "seed", "width",
+    "phase", "steps_run", "diverged_at", "seed", "width", "approx", "best_test_loss", "best_test_step", "best_test_acc",
 ];
 
 /// One sweep CSV row in `SUMMARY_COLUMNS` order.
@@ -119,7 +119,20 @@ pub fn summary_row(s: &Summary) -> Vec<String> {
         s.diverged_at.map(|x| x.to_string()).unwrap_or_default(),
         s.seed.to_string(),
         s.width.to_string(),
+        approx_label(s.approx).to_string(),
+        cell(s.best_test_loss),
+        s.best_test_step.map(|x| x.to_string()).unwrap_or_default(),
+        cell(s.best_test_acc),
     ]
+}
+
+/// The preset spelling of an approximation (`model.approx`).
+pub fn approx_label(approx: crate::engine::config::Approx) -> &'static str {
+    match approx {
+        crate::engine::config::Approx::Network => "network",
+        crate::engine::config::Approx::Quadratic => "quadratic",
+        crate::engine::config::Approx::Linearized => "linearized",
+    }
 }
 
 /// Writes a whole sweep as CSV.

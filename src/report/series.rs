@@ -36,6 +36,7 @@ pub struct History {
     pub lambda_ntk: Vec<Option<f64>>,
     pub loss_top: Vec<Option<f64>>,
     pub test_loss: Vec<Option<f64>>,
+    pub test_acc: Vec<Option<f64>>,
     pub agop_alignment: Vec<Option<f64>>,
     pub batch_crit_eta: Vec<Option<f64>>,
     pub regime: Vec<Regime>,
@@ -48,7 +49,7 @@ pub struct History {
 /// resolution for its older part. Bound: `HISTORY_LIMIT` × `BYTES_PER_SAMPLE` ≈ 61 MB.
 pub const HISTORY_LIMIT: usize = 1 << 18;
 /// Bytes one stored sample takes in the columns (11 f64, 9 Option<f64>, the regime).
-pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 9 * 16 + 1;
+pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 10 * 16 + 1;
 
 /// Keeps the elements of `column` whose index `keep` accepts.
 fn retain_indexed<T>(column: &mut Vec<T>, keep: impl Fn(usize) -> bool) {
@@ -78,6 +79,7 @@ impl History {
                 &self.lambda_ntk,
                 &self.loss_top,
                 &self.test_loss,
+                &self.test_acc,
                 &self.agop_alignment,
                 &self.batch_crit_eta,
             ]
@@ -111,6 +113,7 @@ impl History {
         retain_indexed(&mut self.lambda_ntk, keep);
         retain_indexed(&mut self.loss_top, keep);
         retain_indexed(&mut self.test_loss, keep);
+        retain_indexed(&mut self.test_acc, keep);
         retain_indexed(&mut self.agop_alignment, keep);
         retain_indexed(&mut self.batch_crit_eta, keep);
         retain_indexed(&mut self.regime, keep);
@@ -142,6 +145,7 @@ impl History {
         self.lambda_ntk.push(sample.lambda_ntk);
         self.loss_top.push(sample.loss_top);
         self.test_loss.push(sample.test_loss);
+        self.test_acc.push(sample.test_acc);
         self.agop_alignment.push(sample.agop_alignment);
         self.batch_crit_eta.push(sample.batch_crit_eta);
         self.regime.push(regime);
@@ -169,6 +173,7 @@ impl History {
             lambda_ntk: self.lambda_ntk[i],
             loss_top: self.loss_top[i],
             test_loss: self.test_loss[i],
+            test_acc: self.test_acc[i],
             agop_alignment: self.agop_alignment[i],
             batch_crit_eta: self.batch_crit_eta[i],
         }
@@ -177,7 +182,7 @@ impl History {
     /// Every sample as CSV (SPEC §4 columns, via `output::SampleCsv`).
     pub fn to_csv(&self) -> std::io::Result<Vec<u8>> {
         // Every optional column any sample has (SGD's batch rate is absent at step 0).
-        let mut present = [false; 8];
+        let mut present = [false; crate::engine::sim::EXTRA_COUNT];
         for i in 0..self.len() {
             for (p, has) in present.iter_mut().zip(extra_presence(&self.sample(i))) {
                 *p |= has;

@@ -171,7 +171,7 @@ impl App {
         };
         let mut base = self.preset.clone();
         base.train.steps = form.steps.max(1);
-        let spec = SweepSpec { base, eta, widths, seeds: form.seeds.max(1) };
+        let spec = SweepSpec { base, eta, widths, seeds: form.seeds.max(1), approxes: Vec::new() };
         let cells = match spec.cells() {
             Ok(cells) => cells,
             Err(e) => {

@@ -128,6 +128,20 @@ pub enum DataKind {
     Clusters,
     Teacher,
     Digits,
+    Mnist,
+    FashionMnist,
+    Csv,
+}
+
+impl DataKind {
+    /// The shipped 28×28 image set behind this kind, if it is one.
+    pub fn image_source(self) -> Option<crate::engine::assets::ImageSource> {
+        match self {
+            DataKind::Mnist => Some(crate::engine::assets::ImageSource::Mnist),
+            DataKind::FashionMnist => Some(crate::engine::assets::ImageSource::FashionMnist),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -183,6 +197,17 @@ pub struct DataConfig {
     pub noise: f64,
     pub test_n: usize,
     pub classes: [u8; 2],
+    /// mnist / fashion_mnist: average-pool factor 1 (28×28), 2 (14×14) or 4 (7×7).
+    pub downsample: usize,
+    /// csv: the data file (relative paths resolve against the preset file's folder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// csv: the column holding y (default: the last).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    /// csv: an optional held-out file with the same columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_path: Option<String>,
 }
 
 impl Default for DataConfig {
@@ -199,6 +224,10 @@ impl Default for DataConfig {
             noise: 0.1,
             test_n: 1000,
             classes: [0, 1],
+            downsample: 1,
+            path: None,
+            label_column: None,
+            test_path: None,
         }
     }
 }

@@ -32,8 +32,15 @@ fn err(file: &str, key: &str, message: impl Into<String>) -> ConfigError {
 }
 
 /// Parses a preset from raw bytes, applies `--set` overrides, then validates.
-/// `file` is only used to name the source in errors.
+/// `file` is only used to name the source in errors; relative data paths stay as written
+/// (relative to the working directory).
 pub fn parse_preset(bytes: &[u8], file: &str, overrides: &[(String, Value)]) -> Result<Preset, ConfigError> {
+    parse_preset_in(bytes, file, overrides, None)
+}
+
+/// `parse_preset` for a preset read from a folder: relative `data.path` / `data.test_path`
+/// resolve against `folder` (the preset file's), not the working directory.
+pub fn parse_preset_in(bytes: &[u8], file: &str, overrides: &[(String, Value)], folder: Option<&Path>) -> Result<Preset, ConfigError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| err(file, "", format!("not valid UTF-8 text (bad byte at offset {})", e.valid_up_to())))?;
     let mut value: Value = serde_json::from_str(text)
@@ -66,6 +73,14 @@ pub fn parse_preset(bytes: &[u8], file: &str, overrides: &[(String, Value)]) -> 
         let inner = e.into_inner().to_string();
         err(file, &key, inner)
     })?;
+    let mut preset = preset;
+    if let Some(folder) = folder {
+        for path in [&mut preset.data.path, &mut preset.data.test_path].into_iter().flatten() {
+            if Path::new(path.as_str()).is_relative() {
+                *path = folder.join(path.as_str()).to_string_lossy().to_string();
+            }
+        }
+    }
     validate(&preset, file)?;
     Ok(preset)
 }
@@ -74,7 +89,7 @@ pub fn parse_preset(bytes: &[u8], file: &str, overrides: &[(String, Value)]) -> 
 pub fn load_preset_file(path: &Path, overrides: &[(String, Value)]) -> Result<Preset, ConfigError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| err(&file, "", format!("cannot read file: {e}")))?;
-    parse_preset(&bytes, &file, overrides)
+    parse_preset_in(&bytes, &file, overrides, Some(path.parent().unwrap_or(Path::new("."))))
 }
 
 /// Serializes a preset as pretty JSON (the form the app saves).
@@ -139,6 +154,11 @@ pub fn data_shape(data: &DataConfig) -> (usize, usize) {
         },
         DataKind::Clusters | DataKind::Teacher => (data.n, data.d),
         DataKind::Digits => (data.n, 64),
+        DataKind::Mnist | DataKind::FashionMnist => (data.n, (28 / data.downsample.max(1)).pow(2)),
+        DataKind::Csv => match data.path.as_deref().map(|p| crate::engine::csv_data::load(Path::new(p), data.label_column.as_deref(), false)) {
+            Some(Ok(set)) => (set.n, set.d),
+            _ => (0, 0),
+        },
     }
 }
 
@@ -241,11 +261,22 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
                 check_finite(file, &format!("data.y[{i}]"), *y)?;
             }
         }
-        DataKind::Clusters | DataKind::Teacher | DataKind::Digits => {
+        DataKind::Csv => {
+            let classification = p.loss.kind != LossKind::Mse;
+            let path = data.path.as_deref().ok_or_else(|| err(file, "data.path", "csv data needs data.path, the CSV file (relative to the preset's folder)"))?;
+            let train = crate::engine::csv_data::load(Path::new(path), data.label_column.as_deref(), classification).map_err(|m| err(file, "data.path", m))?;
+            if let Some(test_path) = data.test_path.as_deref() {
+                let test = crate::engine::csv_data::load(Path::new(test_path), data.label_column.as_deref(), classification).map_err(|m| err(file, "data.test_path", m))?;
+                if test.d != train.d {
+                    return Err(err(file, "data.test_path", format!("{test_path}: {} input columns, but {path} has {}", test.d, train.d)));
+                }
+            }
+        }
+        DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Mnist | DataKind::FashionMnist => {
             if data.n < 1 || data.n > 10_000_000 {
                 return Err(err(file, "data.n", format!("value {} is out of range; allowed: 1 to 10000000", data.n)));
             }
-            if data.kind != DataKind::Digits && (data.d < 1 || data.d > 100_000) {
+            if matches!(data.kind, DataKind::Clusters | DataKind::Teacher) && (data.d < 1 || data.d > 100_000) {
                 return Err(err(file, "data.d", format!("value {} is out of range; allowed: 1 to 100000", data.d)));
             }
         }
@@ -266,6 +297,16 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
             format!("value {} is too small for the {:?} teacher; it needs d >= {}", data.d, data.teacher,
                 data.teacher.min_dimension()).to_lowercase(),
         ));
+    }
+    if let Some(source) = data.kind.image_source() {
+        if ![1, 2, 4].contains(&data.downsample) {
+            return Err(err(file, "data.downsample", format!("value {} is not allowed; allowed: 1 (28×28), 2 (14×14) or 4 (7×7)", data.downsample)));
+        }
+        let available = crate::engine::assets::images_available(source, data.classes);
+        if data.n + data.test_n > available {
+            return Err(err(file, "data.n", format!(
+                "data.n {} + data.test_n {} is more than the {available} shipped images of classes {:?}", data.n, data.test_n, data.classes)));
+        }
     }
     if data.kind == DataKind::Teacher && data.test_n > 1_000_000 {
         return Err(err(file, "data.test_n", format!("value {} is out of range; allowed: 0 to 1000000", data.test_n)));

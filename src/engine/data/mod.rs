@@ -1,8 +1,9 @@
-//! Data sets of SPEC §7 (single, points, clusters, teacher, digits), generated from the seed
-//! alone with a ChaCha stream of their own, so the same seed gives the same bytes whatever the
-//! model.
+//! Data sets of SPEC §7 and §13 (single, points, clusters, teacher, digits, mnist,
+//! fashion_mnist, csv): generated or drawn from the seed alone with a ChaCha stream of their
+//! own, so the same seed gives the same bytes whatever the model; with their held-out test sets.
 
 pub mod digits;
+pub mod images;
 pub mod separability;
 pub mod teacher;
 
@@ -12,6 +13,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+pub use crate::engine::dataset::Dataset;
 pub use separability::{classify_separability, Separability};
 
 /// The ChaCha stream numbers that keep data, init and batches independent of each other.
@@ -27,43 +29,29 @@ pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
     rng
 }
 
-/// A training set: n points of dimension d (row-major), one scalar target each.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Dataset {
-    pub n: usize,
-    pub d: usize,
-    pub x: Vec<f64>,
-    pub y: Vec<f64>,
+/// The training set and, where the data kind has one, the held-out test set a config
+/// describes; `seed` is the preset's seed. Fails only for a data file that cannot be read.
+pub fn build(cfg: &DataConfig, seed: u64) -> Result<(Dataset, Option<Dataset>), String> {
+    if let Some(source) = cfg.kind.image_source() {
+        let (train, test) = images::load(source, cfg.classes, cfg.n, cfg.test_n, cfg.downsample.max(1), seed);
+        return Ok((train, (test.n > 0).then_some(test)));
+    }
+    if cfg.kind == DataKind::Csv {
+        let path = cfg.path.as_deref().ok_or("csv data needs data.path")?;
+        // Validation already checked the labels for the loss; the kept copy is reused here.
+        let load = |p: &str| crate::engine::csv_data::load(std::path::Path::new(p), cfg.label_column.as_deref(), false).map(|d| (*d).clone());
+        let test = cfg.test_path.as_deref().map(load).transpose()?;
+        return Ok((load(path)?, test));
+    }
+    let test = match cfg.kind {
+        DataKind::Teacher if cfg.test_n > 0 => Some(teacher::sample(cfg.teacher, cfg.test_n, cfg.d, cfg.noise, seed, STREAM_TEST)),
+        _ => None,
+    };
+    Ok((generate(cfg, seed), test))
 }
 
-impl Dataset {
-    pub fn row(&self, i: usize) -> &[f64] {
-        &self.x[i * self.d..(i + 1) * self.d]
-    }
-
-    /// True when every target is +1 or −1 (accuracy and the separability badge apply).
-    pub fn has_pm1_labels(&self) -> bool {
-        self.y.iter().all(|&y| y == 1.0 || y == -1.0)
-    }
-
-    /// Mean squared input norm, ‖x̄‖² = (1/n) Σ ‖x_i‖².
-    pub fn mean_sq_norm(&self) -> f64 {
-        self.x.iter().map(|v| v * v).sum::<f64>() / self.n as f64
-    }
-
-    /// Xᵀy, the direction the two-layer linear view aligns with (Huang et al. 2025).
-    pub fn xt_y(&self) -> Vec<f64> {
-        let mut out = vec![0.0; self.d];
-        for i in 0..self.n {
-            for (o, xv) in out.iter_mut().zip(self.row(i)) {
-                *o += xv * self.y[i];
-            }
-        }
-        out
-    }
-}
-
-/// Builds the data set a config describes; `seed` is the preset's seed.
+/// The training set of a generated or shipped data kind (a csv kind that cannot be read
+/// panics: use `build`).
 pub fn generate(cfg: &DataConfig, seed: u64) -> Dataset {
     match cfg.kind {
         DataKind::Single => {
@@ -96,14 +84,7 @@ pub fn generate(cfg: &DataConfig, seed: u64) -> Dataset {
         DataKind::Clusters => clusters(cfg.n, cfg.d, cfg.separation, cfg.flip, seed),
         DataKind::Teacher => teacher::sample(cfg.teacher, cfg.n, cfg.d, cfg.noise, seed, STREAM_DATA),
         DataKind::Digits => digits::load(cfg.classes, cfg.n, seed),
-    }
-}
-
-/// The held-out test set, for data kinds that have one (teacher: `data.test_n` fresh draws).
-pub fn generate_test(cfg: &DataConfig, seed: u64) -> Option<Dataset> {
-    match cfg.kind {
-        DataKind::Teacher if cfg.test_n > 0 => Some(teacher::sample(cfg.teacher, cfg.test_n, cfg.d, cfg.noise, seed, STREAM_TEST)),
-        _ => None,
+        DataKind::Mnist | DataKind::FashionMnist | DataKind::Csv => build(cfg, seed).expect("the data file reads").0,
     }
 }
 

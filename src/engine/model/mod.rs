@@ -53,6 +53,33 @@ pub trait Model: Send {
     }
     /// f(x) at one input (any point, not only the training data; no caches used).
     fn output_at(&self, x: &[f64]) -> f64;
+    /// The raw kernel J Jᵀ (n' × n', row-major) at the rows of another data set of the same
+    /// dimension (an SGD batch), into `out`; false when it would need more than 20 M Jacobian
+    /// entries this way (explicit Jacobian rows; models with structure override it).
+    fn kernel_on(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        let (b, p) = (data.n, self.n_params());
+        if b * p > 20_000_000 {
+            return false;
+        }
+        let mut rows = vec![0.0; b * p];
+        for r in 0..b {
+            self.jacobian_row(data.row(r), &mut rows[r * p..(r + 1) * p]);
+        }
+        for r in 0..b {
+            for c in r..b {
+                let k = dot(&rows[r * p..(r + 1) * p], &rows[c * p..(c + 1) * p]);
+                out[r * b + c] = k;
+                out[c * b + r] = k;
+            }
+        }
+        true
+    }
+    /// f at every row of another data set of the same dimension (a test set), into `out`.
+    fn outputs_on(&self, data: &Dataset, out: &mut [f64]) {
+        for (i, o) in out.iter_mut().enumerate().take(data.n) {
+            *o = self.output_at(data.row(i));
+        }
+    }
     /// The Jacobian row ∂f(x)/∂w at one input (length P).
     fn jacobian_row(&self, x: &[f64], out: &mut [f64]);
     /// ∇_x f(x) at one input (length d), for the AGOP; false where not available.

@@ -26,6 +26,28 @@ impl SgdStats {
     }
 }
 
+/// The best test measurements so far (SPEC §11: best test loss/accuracy and the step).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct BestTest {
+    pub loss: Option<f64>,
+    pub step: Option<u64>,
+    pub acc: Option<f64>,
+}
+
+impl BestTest {
+    pub(super) fn record(&mut self, sample: &Sample) {
+        if let Some(loss) = sample.test_loss.filter(|l| l.is_finite())
+            && self.loss.is_none_or(|best| loss < best)
+        {
+            self.loss = Some(loss);
+            self.step = Some(sample.step);
+        }
+        if let Some(acc) = sample.test_acc {
+            self.acc = Some(self.acc.map_or(acc, |best: f64| best.max(acc)));
+        }
+    }
+}
+
 impl Simulation {
     /// The normalized kernel's top two eigenvalues and top eigenvector at the current state.
     pub(super) fn kernel_top2(&mut self) -> (f64, f64, [Vec<f64>; 2]) {
@@ -70,7 +92,7 @@ impl Simulation {
             let second = dot(&residual, &p2);
             s * (projection * projection + second * second)
         });
-        let (test_loss, agop_alignment) = if finite { self.teacher_measurements() } else { (None, None) };
+        let (test_loss, test_acc, agop_alignment) = if finite { self.test_measurements() } else { (None, None, None) };
         let train_acc = self.data.has_pm1_labels().then(|| {
             let correct = self.outputs.iter().zip(&self.data.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
             correct as f64 / self.data.n as f64
@@ -100,22 +122,30 @@ impl Simulation {
             lambda_ntk,
             loss_top,
             test_loss,
+            test_acc,
             agop_alignment,
             batch_crit_eta: self.last_batch_crit.take(),
         }
     }
 
-    /// Test loss and AGOP alignment cos(G, G*) for teacher data (None otherwise).
-    pub(super) fn teacher_measurements(&self) -> (Option<f64>, Option<f64>) {
-        let Some(test) = &self.test else { return (None, None) };
-        let predictions: Vec<f64> = (0..test.n).map(|i| self.model.output_at(test.row(i))).collect();
+    /// Test loss and accuracy (by sign, for ±1 labels) on the held-out set, and the AGOP
+    /// alignment cos(G, G*) for teacher data (None where they do not apply).
+    pub(super) fn test_measurements(&self) -> (Option<f64>, Option<f64>, Option<f64>) {
+        let Some(test) = &self.test else { return (None, None, None) };
+        let mut predictions = vec![0.0; test.n];
+        self.model.outputs_on(test, &mut predictions);
+        // The test loss is normalized like the training loss (s over the test set's size).
         let test_loss = self.loss.total(&predictions, &test.y);
+        let test_acc = test.has_pm1_labels().then(|| {
+            let correct = predictions.iter().zip(&test.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
+            correct as f64 / test.n.max(1) as f64
+        });
         let alignment = self.agop_target.as_ref().and_then(|target| {
             let g = self.agop()?;
             let (gg, tt): (f64, f64) = (norm_sq(&g), norm_sq(target));
             (gg > 0.0 && tt > 0.0).then(|| dot(&g, target) / (gg * tt).sqrt())
         });
-        (Some(test_loss), alignment)
+        (Some(test_loss), test_acc, alignment)
     }
 
     /// The model's AGOP G = (1/n) Σ ∇ₓf(x_i) ∇ₓf(x_i)ᵀ on the training inputs (d × d).
@@ -144,22 +174,17 @@ impl Simulation {
     /// 2/λ̂ of the normalized kernel of one batch at the current weights (SGD's batch
     /// critical rate); None when the batch Jacobian would be too large to form (> 2·10⁷ entries).
     pub(super) fn batch_critical_eta(&self, batch: &[usize]) -> Option<f64> {
-        let (b, p) = (batch.len(), self.model.n_params());
-        if b * p > 20_000_000 {
+        let b = batch.len();
+        let rows = Dataset { n: b, d: self.data.d, x: batch.iter().flat_map(|&i| self.data.row(i).iter().copied()).collect(), y: Vec::new() };
+        let mut kernel = vec![0.0; b * b];
+        if !self.model.kernel_on(&rows, &mut kernel) {
             return None;
-        }
-        let mut rows = vec![0.0; b * p];
-        for (r, &i) in batch.iter().enumerate() {
-            self.model.jacobian_row(self.data.row(i), &mut rows[r * p..(r + 1) * p]);
         }
         let s = self.loss.scale(b);
         let root: Vec<f64> = batch.iter().map(|&i| (s * self.loss.d2(self.outputs[i], self.data.y[i])).max(0.0).sqrt()).collect();
-        let mut kernel = vec![0.0; b * b];
         for r in 0..b {
-            for c in r..b {
-                let k = root[r] * root[c] * dot(&rows[r * p..(r + 1) * p], &rows[c * p..(c + 1) * p]);
-                kernel[r * b + c] = k;
-                kernel[c * b + r] = k;
+            for c in 0..b {
+                kernel[r * b + c] *= root[r] * root[c];
             }
         }
         let top = dense_top2(&kernel, b).values[0];

@@ -15,9 +15,11 @@ mod measure;
 mod sample;
 
 pub use measure::SgdStats;
+use measure::BestTest;
 
 pub use phase::{Phase, Regime};
-pub use sample::{Sample, Status, Summary, extra_presence};
+pub use sample::{EXTRA_COUNT, Sample, Status, Summary, extra_presence};
+use sample::BATCH_CRIT_EXTRA;
 use phase::{RunStats, classify};
 
 
@@ -52,6 +54,8 @@ pub struct Simulation {
     hessian_scale_sq: f64,
     status: Status,
     stats: RunStats,
+    /// The lowest test loss so far, its step, and the best test accuracy.
+    best_test: BestTest,
     /// Held-out test set (teacher data).
     test: Option<Dataset>,
     /// The teacher's AGOP on the training inputs (teacher data).
@@ -81,7 +85,7 @@ impl Simulation {
 
     /// Builds the run; `method` forces dense or Lanczos eigenvalues (tests compare them).
     pub fn with_kernel_method(preset: &Preset, method: KernelMethod) -> Result<Simulation, String> {
-        let data = data::generate(&preset.data, preset.seed);
+        let (data, test) = data::build(&preset.data, preset.seed)?;
         if preset.model.kind != ModelKind::TwoLayer && preset.model.w0.as_ref().is_some_and(|w0| w0.len() != data.d) {
             return Err(format!("model.w0 has the wrong length for data of dimension {}", data.d));
         }
@@ -121,15 +125,16 @@ impl Simulation {
             xt_y,
             hessian_scale_sq,
             status: Status::Running,
-            test: data::generate_test(&preset.data, preset.seed),
+            test,
             agop_target: None,
             last_batch_crit: None,
             sgd: SgdStats::default(),
             timing: StepTiming::default(),
+            best_test: BestTest::default(),
             stats: RunStats::new(Sample {
                 step: 0, eta: 0.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
                 weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
-                v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, agop_alignment: None, batch_crit_eta: None,
+                v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, test_acc: None, agop_alignment: None, batch_crit_eta: None,
             }),
         };
         if preset.data.kind == crate::engine::config::DataKind::Teacher {
@@ -159,6 +164,7 @@ impl Simulation {
         if !first.is_finite() {
             return Err("the initial state is not finite; lower model.init_scale".into());
         }
+        sim.best_test.record(&first);
         sim.stats = RunStats::new(first);
         Ok(sim)
     }
@@ -193,10 +199,10 @@ impl Simulation {
 
     /// The optional CSV columns this run has (`output::EXTRA_COLUMNS` order): those of its
     /// first sample, plus the batch critical rate for SGD.
-    pub fn extra_columns(&self) -> [bool; 8] {
+    pub fn extra_columns(&self) -> [bool; EXTRA_COUNT] {
         let mut present = extra_presence(&self.stats.first);
         let b = self.preset.train.batch_size;
-        present[7] |= b > 0 && b < self.data.n;
+        present[BATCH_CRIT_EXTRA] |= b > 0 && b < self.data.n;
         present
     }
 
@@ -405,6 +411,7 @@ impl Simulation {
             self.sgd.loss_rises += rose as u64;
             self.sgd.rises_above += (rose && above) as u64;
         }
+        self.best_test.record(&sample);
         self.stats.record(&sample, last_move, last_return);
         if blown_up {
             self.status = Status::Diverged(self.step);
@@ -450,6 +457,10 @@ impl Simulation {
             },
             seed: self.preset.seed,
             width: self.preset.model.width,
+            approx: self.preset.model.approx,
+            best_test_loss: self.best_test.loss,
+            best_test_step: self.best_test.step,
+            best_test_acc: self.best_test.acc,
         }
     }
 }

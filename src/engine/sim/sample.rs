@@ -4,6 +4,11 @@
 use super::Phase;
 use serde::Serialize;
 
+/// How many optional columns a sample has (`Sample::extras`).
+pub const EXTRA_COUNT: usize = 9;
+/// The position of `batch_crit_eta` among the optional columns.
+pub(super) const BATCH_CRIT_EXTRA: usize = 7;
+
 /// Everything measured at one step (SPEC §4). Optional fields apply to some runs only.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Sample {
@@ -26,8 +31,10 @@ pub struct Sample {
     pub lambda_ntk: Option<f64>,
     /// The part of the loss along the top-2 kernel eigenvectors, s Σ_{j≤2} ⟨r, p̂_j⟩² (MSE).
     pub loss_top: Option<f64>,
-    /// Loss on the held-out test set (teacher data).
+    /// Loss on the held-out test set (data kinds with a test split).
     pub test_loss: Option<f64>,
+    /// Share of the test set classified right by sign (±1 labels with a test split).
+    pub test_acc: Option<f64>,
     /// cos(G, G*) between the model's and the teacher's AGOP (teacher data).
     pub agop_alignment: Option<f64>,
     /// 2/λ̂(batch) of the batch that produced this step (SGD only).
@@ -36,7 +43,7 @@ pub struct Sample {
 
 impl Sample {
     /// The optional columns, in `EXTRA_COLUMNS` order (report::output).
-    pub fn extras(&self) -> [Option<f64>; 8] {
+    pub fn extras(&self) -> [Option<f64>; EXTRA_COUNT] {
         [
             self.sparsity,
             self.rho,
@@ -46,6 +53,7 @@ impl Sample {
             self.test_loss,
             self.agop_alignment,
             self.batch_crit_eta,
+            self.test_acc,
         ]
     }
 
@@ -54,7 +62,7 @@ impl Sample {
         [self.eta, self.loss, self.lambda_hat, self.lambda_hat_2, self.lambda_raw, self.weight_norm_sq, self.dist_from_init, self.u, self.v]
             .iter()
             .chain(
-                [self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk, self.loss_top, self.test_loss, self.agop_alignment, self.batch_crit_eta]
+                [self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk, self.loss_top, self.test_loss, self.test_acc, self.agop_alignment, self.batch_crit_eta]
                     .iter()
                     .flatten(),
             )
@@ -95,10 +103,17 @@ pub struct Summary {
     pub diverged_at: Option<u64>,
     pub seed: u64,
     pub width: usize,
+    /// The model approximation trained (network, quadratic, linearized).
+    pub approx: crate::engine::config::Approx,
+    /// The lowest test loss over the run and the step it was reached (data with a test split).
+    pub best_test_loss: Option<f64>,
+    pub best_test_step: Option<u64>,
+    /// The highest test accuracy over the run (±1 labels with a test split).
+    pub best_test_acc: Option<f64>,
 }
 
 
 /// Which optional columns a sample has.
-pub fn extra_presence(sample: &Sample) -> [bool; 8] {
+pub fn extra_presence(sample: &Sample) -> [bool; EXTRA_COUNT] {
     sample.extras().map(|e| e.is_some())
 }

@@ -18,6 +18,7 @@
 //! matrices (`gram_upper`). The per-neuron loops are compiled for AVX2/AVX-512 (`simd`).
 
 mod chunks;
+mod eval;
 mod gram;
 mod line;
 
@@ -478,6 +479,15 @@ impl Model for TwoLayer {
         self.c * total
     }
 
+    fn outputs_on(&self, data: &Dataset, out: &mut [f64]) {
+        self.outputs_batched(data, out)
+    }
+
+    fn kernel_on(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        self.kernel_at_rows(data, out);
+        true
+    }
+
     fn jacobian_row(&self, x: &[f64], out: &mut [f64]) {
         let (m, d) = (self.m, self.d);
         let a = self.a_coeffs().to_vec();
@@ -586,20 +596,6 @@ impl Model for TwoLayer {
             norm_sq: norm_cols.iter().sum::<f64>() + v_sums[0],
             dist_sq: dist_cols.iter().sum::<f64>() + v_sums[1],
             alignment: Some((super::dot(diff_cols, xt_y) / m as f64, v_sums[2] / m as f64)),
-        }
-    }
-}
-
-impl TwoLayer {
-    /// Calls `f(k, gate, z, z0)` for every neuron at one input x: z = u_kᵀx/s_d now, z0 at
-    /// init, and the gate σ'(z) for the network or σ'(z0) for the Taylor models.
-    fn for_each_neuron_at(&self, x: &[f64], mut f: impl FnMut(usize, f64, f64, f64)) {
-        let d = self.d;
-        for k in 0..self.m {
-            let z = super::dot(&self.w[k * d..(k + 1) * d], x) * self.s_inv;
-            let z0 = super::dot(&self.w0[k * d..(k + 1) * d], x) * self.s_inv;
-            let gate = gate_of(if self.approx == Approx::Network { z } else { z0 }, self.a_neg);
-            f(k, gate, z, z0);
         }
     }
 }

@@ -1,0 +1,111 @@
+//! The two-layer net away from its training data: f at single points (`for_each_neuron_at`,
+//! used by `output_at`, the Jacobian row and the input gradient) and f on a whole held-out set
+//! at once, its pre-activations X·Uᵀ through the GEMM in blocks of rows (test loss every step),
+//! and the kernel at a few other rows (an SGD batch) in closed form, O(b² m) instead of b
+//! explicit Jacobian rows of length P.
+
+use super::*;
+
+/// Pre-activation entries a block of test rows may hold at once (8 MB).
+const EVAL_BLOCK: usize = 1 << 20;
+
+impl TwoLayer {
+    /// Calls `f(k, gate, z, z0)` for every neuron at one input x: z = u_kᵀx/s_d now, z0 at
+    /// init, and the gate σ'(z) for the network or σ'(z0) for the Taylor models.
+    pub(super) fn for_each_neuron_at(&self, x: &[f64], mut f: impl FnMut(usize, f64, f64, f64)) {
+        let d = self.d;
+        for k in 0..self.m {
+            let z = crate::engine::model::dot(&self.w[k * d..(k + 1) * d], x) * self.s_inv;
+            let z0 = crate::engine::model::dot(&self.w0[k * d..(k + 1) * d], x) * self.s_inv;
+            let gate = gate_of(if self.approx == Approx::Network { z } else { z0 }, self.a_neg);
+            f(k, gate, z, z0);
+        }
+    }
+}
+
+impl TwoLayer {
+    /// f(x_i) for every row of `data` (any data set of dimension d), into `out`. Below the
+    /// GEMM dimension, or in d = 1, one point at a time as `output_at`.
+    pub(super) fn outputs_batched(&self, data: &Dataset, out: &mut [f64]) {
+        let (m, d) = (self.m, self.d);
+        if d < GEMM_D {
+            for (i, o) in out.iter_mut().enumerate().take(data.n) {
+                *o = Model::output_at(self, data.row(i));
+            }
+            return;
+        }
+        let taylor = self.approx != Approx::Network;
+        let rows_per_block = (EVAL_BLOCK / m).max(1);
+        let mut z = vec![0.0; rows_per_block.min(data.n) * m];
+        let mut z0 = if taylor { vec![0.0; z.len()] } else { Vec::new() };
+        let (v, v0) = (&self.w[m * d..], &self.w0[m * d..]);
+        for start in (0..data.n).step_by(rows_per_block) {
+            let rows = rows_per_block.min(data.n - start);
+            let x = &data.x[start * d..(start + rows) * d];
+            // Z (rows × m) = X (rows × d) · Uᵀ (d × m), U stored m × d row-major.
+            gemm(rows, d, m, self.s_inv, x, (d as isize, 1), &self.w, (1, d as isize), 0.0, &mut z, (m as isize, 1));
+            if taylor {
+                gemm(rows, d, m, self.s_inv, x, (d as isize, 1), &self.w0, (1, d as isize), 0.0, &mut z0, (m as isize, 1));
+            }
+            for r in 0..rows {
+                let zr = &z[r * m..(r + 1) * m];
+                let mut total = 0.0;
+                for k in 0..m {
+                    total += match self.approx {
+                        Approx::Network => v[k] * gate_of(zr[k], self.a_neg) * zr[k],
+                        Approx::Quadratic => v[k] * gate_of(z0[r * m + k], self.a_neg) * zr[k],
+                        Approx::Linearized => {
+                            let z0k = z0[r * m + k];
+                            gate_of(z0k, self.a_neg) * (v0[k] * zr[k] + (v[k] - v0[k]) * z0k)
+                        }
+                    };
+                }
+                out[start + r] = self.c * total;
+            }
+        }
+    }
+}
+
+impl TwoLayer {
+    /// The raw kernel at the rows of `data` (b × b): K_ij = c² Σ_k [a_k² g_ki g_kj x_i·x_j / s_d²
+    /// + g_ki b_ki g_kj b_kj] with the gates g, coefficients a and b of the model variant (see
+    /// the module header of `two_layer`), from the rows' pre-activations.
+    pub(super) fn kernel_at_rows(&self, data: &Dataset, out: &mut [f64]) {
+        let (m, d, b) = (self.m, self.d, data.n);
+        // Z (b × m) = X (b × d) · Uᵀ / s_d, U stored m × d row-major.
+        let pre = |w: &[f64]| -> Vec<f64> {
+            let mut z = vec![0.0; b * m];
+            gemm(b, d, m, self.s_inv, &data.x, (d as isize, 1), w, (1, d as isize), 0.0, &mut z, (m as isize, 1));
+            z
+        };
+        let z = pre(&self.w);
+        let z0 = if self.approx == Approx::Network { Vec::new() } else { pre(&self.w0) };
+        let (v, v0) = (&self.w[m * d..], &self.w0[m * d..]);
+        // Per row: ga_k = g_k a_k and gb_k = g_k b_k.
+        let mut ga = vec![0.0; b * m];
+        let mut gb = vec![0.0; b * m];
+        for r in 0..b {
+            for k in 0..m {
+                let (zk, z0k) = (z[r * m + k], if z0.is_empty() { 0.0 } else { z0[r * m + k] });
+                let (gate, a, bk) = match self.approx {
+                    Approx::Network => (gate_of(zk, self.a_neg), v[k], zk),
+                    Approx::Quadratic => (gate_of(z0k, self.a_neg), v[k], zk),
+                    Approx::Linearized => (gate_of(z0k, self.a_neg), v0[k], z0k),
+                };
+                ga[r * m + k] = gate * a;
+                gb[r * m + k] = gate * bk;
+            }
+        }
+        let (c2, s2) = (self.c * self.c, self.s_inv * self.s_inv);
+        for i in 0..b {
+            for j in i..b {
+                let (gai, gaj) = (&ga[i * m..(i + 1) * m], &ga[j * m..(j + 1) * m]);
+                let (gbi, gbj) = (&gb[i * m..(i + 1) * m], &gb[j * m..(j + 1) * m]);
+                let xx = crate::engine::model::dot(data.row(i), data.row(j)) * s2;
+                let k_ij = c2 * (xx * crate::engine::model::dot(gai, gaj) + crate::engine::model::dot(gbi, gbj));
+                out[i * b + j] = k_ij;
+                out[j * b + i] = k_ij;
+            }
+        }
+    }
+}
