@@ -129,3 +129,10 @@ pub const ML_DIVERGENCE_LABEL: &str = "diverges above (Meltzer–Liu)";
 pub fn phase_key_label(phase: crate::engine::sim::Phase) -> String {
     format!("■ {}", phase.label())
 }
+
+/// The data view window's title and the heading of each of its four forms.
+pub const DATA_VIEW_TITLE: &str = "Data view (D)";
+pub const DATA_VIEW_LINE_LABEL: &str = "Training points and the model's output f(x)";
+pub const DATA_VIEW_PLANE_LABEL: &str = "Training points over the model's output f(x₁, x₂)";
+pub const DATA_VIEW_IMAGES_LABEL: &str = "Training images and the model's output";
+pub const DATA_VIEW_OUTPUTS_LABEL: &str = "Outputs on the training set by label";

@@ -5,6 +5,8 @@
 //! sweep (F2 switches). UI only: every number shown comes from the runner or a sweep's summaries.
 
 mod agop_view;
+mod data_files;
+mod data_view;
 pub mod labels;
 pub mod runner;
 pub mod controls;
@@ -101,6 +103,8 @@ pub struct App {
     files: presets_ui::FileDialogs,
     path_text: String,
     help_open: bool,
+    /// The data view window (View → Data view, key D).
+    data_view_open: bool,
     reset_plots: bool,
     /// Text sizes are scaled by this factor now (large text).
     text_scale: f32,
@@ -151,6 +155,7 @@ impl App {
             files: presets_ui::FileDialogs::default(),
             path_text: String::new(),
             help_open: false,
+            data_view_open: false,
             reset_plots: false,
             text_scale: 1.0,
             samples_received: 0,
@@ -278,6 +283,11 @@ impl App {
         self.view = view;
     }
 
+    /// Opens or closes the data view window (what the network is fitting).
+    pub fn set_data_view_open(&mut self, open: bool) {
+        self.data_view_open = open;
+    }
+
     pub fn phase_view(&self) -> PhaseView {
         self.phase_view
     }
@@ -337,6 +347,9 @@ impl App {
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F1)) {
             self.help_open = !self.help_open;
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::D)) {
+            self.data_view_open = !self.data_view_open;
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::F2)) {
             self.view = if self.view == View::Live { View::Sweep } else { View::Live };
@@ -484,6 +497,8 @@ impl eframe::App for App {
         });
         let ctx = ui.ctx().clone();
         self.help_ui(&ctx);
+        self.handle_dropped_files(&ctx);
+        self.data_view_ui(&ctx);
         self.flush_outbox();
         self.record_frame_time(frame_started.elapsed().as_secs_f64() * 1e3);
     }

@@ -17,13 +17,15 @@ use std::path::{Path, PathBuf};
 pub enum FileReply {
     /// Open… finished: the chosen file, or none (cancelled, or no dialog available).
     Opened(Option<PathBuf>),
+    /// Open data… finished: the chosen CSV file, or none.
+    OpenedData(Option<PathBuf>),
     /// Save as… finished: where it was written, or why not; `None` = no file chosen.
     Saved(Option<Result<PathBuf, String>>),
 }
 
 /// The channel the dialog threads answer on.
 pub struct FileDialogs {
-    tx: Sender<FileReply>,
+    pub(super) tx: Sender<FileReply>,
     rx: Receiver<FileReply>,
     /// A dialog is open (at most one at a time).
     pub busy: bool,
@@ -112,6 +114,10 @@ impl App {
                     self.open_dialog();
                     ui.close();
                 }
+                if ui.button("Open data…").on_hover_text("Train on your own CSV file (a header row, numeric columns, the label last); the model and training settings stay. You can also drop a .csv or .json file onto the window.").clicked() {
+                    self.open_data_dialog();
+                    ui.close();
+                }
                 if ui.button("Save preset as…").on_hover_text("Save the running preset (with your edits) as a JSON file.").clicked() {
                     self.save_dialog();
                     ui.close();
@@ -135,6 +141,8 @@ impl App {
                 if ui.checkbox(&mut self.prefs.large_text, "Large text").on_hover_text("Bigger text for a projector.").changed() {
                     self.apply_text_size(ui.ctx());
                 }
+                ui.checkbox(&mut self.data_view_open, super::labels::DATA_VIEW_TITLE)
+                    .on_hover_text("What the network is fitting: the data with the model's output (a line for d = 1, a heat map for d = 2, images with predictions, or a histogram). Key D.");
                 ui.checkbox(&mut self.show_frame_time, "Frame time (debug)")
                     .on_hover_text("Show how long the UI thread takes per frame, and how many samples the history holds.");
                 ui.separator();
@@ -275,7 +283,8 @@ impl App {
                     self.path_text = path.display().to_string();
                     self.load_preset_path(&path);
                 }
-                FileReply::Opened(None) | FileReply::Saved(None) => {
+                FileReply::OpenedData(Some(path)) => self.load_data_path(&path),
+                FileReply::Opened(None) | FileReply::OpenedData(None) | FileReply::Saved(None) => {
                     self.info = Some("No file chosen (cancelled, or no file dialog is available on this desktop: type a path and press Load file).".into());
                 }
                 FileReply::Saved(Some(Ok(path))) => self.info = Some(format!("Saved {}", path.display())),

@@ -5,7 +5,7 @@
 
 use crate::engine::config::Preset;
 use crate::engine::data::Separability;
-use crate::engine::sim::{Phase, Regime, Sample, SgdStats, Simulation, Status};
+use crate::engine::sim::{DataPicture, Phase, Regime, Sample, SgdStats, Simulation, Status};
 use std::sync::Arc;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded, unbounded};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 const SLICE: Duration = Duration::from_millis(8);
 /// The AGOP matrices (d × d, O(n·m·d) to compute) are refreshed at most this often while running.
 const AGOP_REFRESH: Duration = Duration::from_millis(500);
+/// The data view is refreshed at most this often while running.
+const PICTURE_REFRESH: Duration = Duration::from_millis(250);
 /// Batches the channel holds before the runner waits for the UI to catch up.
 const EVENT_CAPACITY: usize = 64;
 
@@ -94,6 +96,8 @@ pub struct RunSnapshot {
     pub meltzer_liu: Option<(f64, Option<f64>)>,
     /// The model's and the teacher's AGOP (teacher data), refreshed at most every ~0.5 s and on pause.
     pub agop: Option<Arc<AgopMatrices>>,
+    /// What the network is fitting (the data view), refreshed at most every ~0.25 s and on pause.
+    pub picture: Option<Arc<DataPicture>>,
 }
 
 /// The model's AGOP G and the teacher's G* (both d × d, row-major), as of `step`.

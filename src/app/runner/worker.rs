@@ -56,6 +56,8 @@ pub(super) struct Runner {
     /// The last AGOP computed for this run, and when.
     agop: Option<Arc<AgopMatrices>>,
     agop_at: Instant,
+    picture: Option<(u64, Arc<DataPicture>)>,
+    picture_at: Instant,
 }
 
 impl Runner {
@@ -82,6 +84,8 @@ impl Runner {
             status_dirty: false,
             agop: None,
             agop_at: now,
+            picture: None,
+            picture_at: now,
         }
     }
 
@@ -168,6 +172,7 @@ impl Runner {
             gamma_y: sim.gamma_y(),
             meltzer_liu: sim.meltzer_liu_bounds(),
             agop: self.agop.clone(),
+            picture: self.picture.as_ref().map(|(_, p)| p.clone()),
         })
     }
 
@@ -194,6 +199,22 @@ impl Runner {
             let d = sim.data().d;
             self.agop = Some(Arc::new(AgopMatrices { d, step, model, target: target.to_vec() }));
             self.agop_at = Instant::now();
+        }
+    }
+
+    /// Recomputes the data view when it is older than `PICTURE_REFRESH` (at once when idle).
+    fn refresh_picture(&mut self) {
+        let stepping = self.can_step();
+        let Some(run) = self.run.as_ref() else { return };
+        let step = run.sim.step_count();
+        let fresh = self.picture.as_ref().is_some_and(|(at, _)| *at == step);
+        let idle = !stepping && self.commands.is_empty();
+        if fresh || !(self.picture.is_none() || idle || self.picture_at.elapsed() >= PICTURE_REFRESH) {
+            return;
+        }
+        if let Ok(picture) = catch_unwind(AssertUnwindSafe(|| run.sim.data_picture())) {
+            self.picture = Some((step, Arc::new(picture)));
+            self.picture_at = Instant::now();
         }
     }
 
@@ -227,6 +248,8 @@ impl Runner {
                 self.last_tick = Instant::now();
                 self.agop = None;
                 self.refresh_agop();
+                self.picture = None;
+                self.refresh_picture();
                 let first = self.run.as_ref().map(|r| r.sim.first_sample().clone()).expect("just built");
                 if let Some(snapshot) = self.snapshot() {
                     self.send(Event::NewRun { preset: Box::new(preset), first, snapshot });
@@ -393,6 +416,7 @@ impl Runner {
             return;
         }
         self.refresh_agop();
+        self.refresh_picture();
         let Some(snapshot) = self.snapshot() else {
             self.status_dirty = false;
             return;

@@ -10,11 +10,13 @@ use crate::engine::model::{self, Model, dot, norm_sq};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-mod phase;
 mod measure;
+mod phase;
+mod picture;
 mod sample;
 
 pub use measure::SgdStats;
+pub use picture::{DataPicture, ImageTile};
 use measure::BestTest;
 
 pub use phase::{Phase, Regime};
@@ -230,6 +232,11 @@ impl Simulation {
 
     pub fn preset(&self) -> &Preset {
         &self.preset
+    }
+
+    /// The model's outputs on the training set now.
+    pub fn outputs(&self) -> &[f64] {
+        &self.outputs
     }
 
     pub fn data(&self) -> &Dataset {
