@@ -257,7 +257,7 @@ impl App {
                     for k in [DataKind::Single, DataKind::Points, DataKind::Clusters] {
                         ui.selectable_value(&mut kind, k, data_label(k));
                     }
-                    if matches!(draft.data.kind, DataKind::Teacher | DataKind::Digits) {
+                    if matches!(draft.data.kind, DataKind::Teacher | DataKind::Digits | DataKind::Sphere) {
                         ui.selectable_value(&mut kind, draft.data.kind, data_label(draft.data.kind));
                     }
                 })
@@ -268,8 +268,8 @@ impl App {
             }
             ui.end_row();
 
-            let has_n = matches!(draft.data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Digits);
-            let has_d = matches!(draft.data.kind, DataKind::Single | DataKind::Clusters | DataKind::Teacher);
+            let has_n = matches!(draft.data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Sphere);
+            let has_d = matches!(draft.data.kind, DataKind::Single | DataKind::Clusters | DataKind::Teacher | DataKind::Sphere);
             if has_n {
                 commit |= commits(&labelled_row(ui, "n points", DragValue::new(&mut draft.data.n).range(2..=100_000).speed(1.0), "Number of training examples. More examples: more kernel eigenvalues; the catapult acts on the top one."));
             }
@@ -381,6 +381,7 @@ fn data_label(kind: DataKind) -> &'static str {
         DataKind::Clusters => "two clusters",
         DataKind::Teacher => "teacher (regression)",
         DataKind::Digits => "digits",
+        DataKind::Sphere => "unit sphere",
     }
 }
 
@@ -401,6 +402,10 @@ fn switch_data_kind(draft: &mut crate::engine::config::Preset, kind: DataKind) {
         DataKind::Clusters | DataKind::Teacher | DataKind::Digits => {
             data.x = None;
             data.y = None;
+        }
+        DataKind::Sphere => {
+            data.x = None;
+            data.y = Some(YSpec::One(1.0));
         }
     }
     // A linear predictor's w0 must match the new dimension; let the default take over.

@@ -65,7 +65,10 @@ impl Simulation {
         let residual: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(f, y)| f - y).collect();
         let eta_e = 2.0 * s * self.eta;
         let projection = dot(&residual, &p1);
-        let u = eta_e * eta_e * self.hessian_scale_sq * projection * projection;
+        // h² along p̂1 (SPEC §4): c² ‖Xᵀp̂1‖² / s_d² for the two-layer net, so u does not change
+        // when the data are duplicated.
+        let hessian_scale_sq = if finite { self.model.hessian_scale_sq(&self.data, &p1) } else { f64::NAN };
+        let u = eta_e * eta_e * hessian_scale_sq * projection * projection;
         let loss_top = (self.loss.kind == LossKind::Mse).then(|| {
             let second = dot(&residual, &p2);
             s * (projection * projection + second * second)
@@ -188,7 +191,11 @@ impl Simulation {
             && self.data.y[0] == 0.0
             && self.loss.kind == LossKind::Mse;
         let theta0_sq = self.stats.first.weight_norm_sq;
-        let kappa = self.hessian_scale_sq;
+        // One example: p̂1 = 1 and h² = κ = c² ‖x‖² / s_d². Not a theorem with a layer frozen.
+        let kappa = self.model.hessian_scale_sq(&self.data, &[1.0]);
+        if !self.preset.train.frozen_layers.is_empty() {
+            return None;
+        }
         if !applies || theta0_sq <= 0.0 || kappa <= 0.0 || self.lambda0 <= 0.0 {
             return None;
         }

@@ -49,7 +49,6 @@ pub struct Simulation {
     batch_pos: usize,
     batch_rng: ChaCha8Rng,
     xt_y: Vec<f64>,
-    hessian_scale_sq: f64,
     status: Status,
     stats: RunStats,
     /// Held-out test set (teacher data).
@@ -91,7 +90,6 @@ impl Simulation {
         let loss = Loss { kind: preset.loss.kind, reduction: preset.loss.reduction };
         let raw_solver = (!loss.constant_curvature()).then(|| KernelSolver::new(method));
         let xt_y = data.xt_y();
-        let hessian_scale_sq = model.hessian_scale_sq(&data);
         let batch_rng = rng_for(preset.seed, STREAM_BATCH);
         let n_params = model.n_params();
         let n = data.n;
@@ -119,7 +117,6 @@ impl Simulation {
             batch_pos: 0,
             batch_rng,
             xt_y,
-            hessian_scale_sq,
             status: Status::Running,
             test: data::generate_test(&preset.data, preset.seed),
             agop_target: None,
