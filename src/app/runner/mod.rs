@@ -95,6 +95,8 @@ pub struct RunSnapshot {
     pub gamma_y: f64,
     /// Meltzer–Liu bounds in η·λ̂0 units (catapult guaranteed below, diverges above), where they apply.
     pub meltzer_liu: Option<(f64, Option<f64>)>,
+    /// Meltzer–Liu's setting applies (its window may be empty: ReLU has no guarantee).
+    pub meltzer_liu_applies: bool,
     /// The model's and the teacher's AGOP (teacher data), refreshed at most every ~0.5 s and on pause.
     pub agop: Option<Arc<AgopMatrices>>,
 }

@@ -168,6 +168,7 @@ impl Runner {
             sgd: sim.sgd_stats(),
             gamma_y: sim.gamma_y(),
             meltzer_liu: sim.meltzer_liu_bounds(),
+            meltzer_liu_applies: sim.meltzer_liu_applies(),
             agop: self.agop.clone(),
         })
     }

@@ -182,8 +182,20 @@ impl Simulation {
 
     /// Meltzer–Liu bounds (SPEC §6) in η·λ̂0 units, for a two-layer homogeneous net on one
     /// example with y = 0 and MSE: (catapult guaranteed below, divergence guaranteed above —
-    /// None for ReLU, a_neg = 0).
+    /// None for ReLU, a_neg = 0). Only where the catapult window 2 < η·λ̂0 < bound is not
+    /// empty: for ReLU the bound is ≈ 2(1 + a_neg²) = 2 (below 2 at finite width), no guarantee.
     pub fn meltzer_liu_bounds(&self) -> Option<(f64, Option<f64>)> {
+        self.meltzer_liu_formula().filter(|(catapult, _)| *catapult > 2.0)
+    }
+
+    /// True when Meltzer–Liu's setting applies (two-layer homogeneous net, one example, y = 0,
+    /// MSE), whether or not its catapult window is empty (ReLU: "no guarantee").
+    pub fn meltzer_liu_applies(&self) -> bool {
+        self.meltzer_liu_formula().is_some()
+    }
+
+    /// The Meltzer–Liu bounds as the formulas give them, empty window or not.
+    fn meltzer_liu_formula(&self) -> Option<(f64, Option<f64>)> {
         let m = &self.preset.model;
         let applies = m.kind == ModelKind::TwoLayer
             && m.approx == Approx::Network

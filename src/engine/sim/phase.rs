@@ -150,7 +150,12 @@ pub(super) fn classify(stats: &RunStats, status: Status, relu: bool, floor_is_ze
     let floor = if floor_is_zero { 0.0 } else { stats.min_loss.min(l0) };
     let spiked = stats.peak_loss - floor > 2.0 * (l0 - floor) && stats.peak_loss > 1.01 * l0;
     let never_rose = stats.peak_loss <= 1.01 * l0;
-    let kernel_stayed = lambda0 > 0.0 && (end_lambda / lambda0 - 1.0).abs() <= 0.5;
+    // Whether the kernel moved is judged on the tangent kernel K itself (λ_max(K), the CSV's
+    // lambda_raw): for MSE its ratio is λ̂'s exactly; for logistic/exponential loss K̂ also moves
+    // with the curvature ℓ'' as the loss falls, which a linear predictor does without learning
+    // any feature.
+    let (raw0, raw_end) = (stats.first.lambda_raw, stats.last.lambda_raw);
+    let kernel_stayed = raw0 > 0.0 && (raw_end / raw0 - 1.0).abs() <= 0.5;
     let smooth = if kernel_stayed { Phase::Lazy } else { Phase::Rich };
     if status == Status::Running {
         // A run in progress is named by what it has shown so far (the badge in the app).
