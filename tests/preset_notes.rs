@@ -131,9 +131,11 @@ fn zhu_multi_example_band() {
     assert!(low < crit, "the top one fell below 2/η: {low} vs {crit}");
     let (_, samples_25, s25) = run("zhu-multi-example-nqm", &[("train.eta_scaled", json!(2.5))]);
     assert_eq!(peaks_above(&samples_25, 2.0 * s25.loss0).len(), 2, "above 2.45 a second peak");
+    assert!(samples_25.last().unwrap().lambda_hat < s25.lambda0_2, "above 2.45 both fall");
     // Network: λ̂2/λ̂1 = 0.82, one peak at 2.2, the top falls below 2/η, the second moves < 5 %.
     let (sim, samples, summary) = run("zhu-multi-example", &[]);
     assert!((summary.lambda0_2 / summary.lambda0 - 0.82).abs() < 0.005);
+    assert!((2.0 * summary.lambda0 / summary.lambda0_2 - 2.45).abs() < 0.01 && summary.eta_scaled < 2.45, "inside the band");
     assert_eq!(summary.phase, Phase::Catapult);
     assert_eq!(peaks_above(&samples, 2.0 * summary.loss0).len(), 1, "one loss peak");
     let last = samples.last().unwrap();
@@ -390,6 +392,9 @@ fn zhu_sgd_spike_one_point() {
             draws_of_star.push((s.step, critical));
         } else {
             assert!(critical > eta, "step {}: another point is sub-critical ({critical} > {eta})", s.step);
+            if s.step <= 100 {
+                assert!((1.75..2.35).contains(&critical), "first epoch, step {}: the others' rate {critical}", s.step);
+            }
         }
         samples.push(s);
     }
