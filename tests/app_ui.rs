@@ -818,3 +818,50 @@ fn the_frame_time_readout_can_be_shown() {
     harness.run_steps(2);
     harness.get_by_label_contains("samples in history");
 }
+
+/// A preset opened paused at step 0, without wgpu.
+fn paused_on(preset: catapult_lab::engine::config::Preset) -> Harness<'static, App> {
+    Harness::builder().with_size([1400.0, 900.0]).build_eframe(move |cc| {
+        let mut app = App::new_paused(preset, Box::new(|| {}));
+        app.setup_context(&cc.egui_ctx);
+        app
+    })
+}
+
+#[test]
+fn the_badge_predicts_before_the_first_step_and_theory_lines_say_what_applies() {
+    // η·λ₀ = 2.6 before any step: "predicted: catapult", never LAZY.
+    let mut harness = paused_on(shipped(library::DEFAULT_PRESET));
+    step_until(&mut harness, "the first snapshot", |app| app.status() == Some(RunStatus::Paused));
+    harness.run_steps(2);
+    harness.get_by_label_contains("PREDICTED: CATAPULT");
+    assert!(harness.query_all_by_label_contains(" LAZY ").next().is_none());
+    // ReLU on one example with y = 0: at this seed the Meltzer–Liu window is empty (at others
+    // it is a sliver above 2, and the line names it).
+    let relu = library::shipped("zhu-one-example-relu", &[("seed".to_string(), serde_json::json!(2))]).unwrap().unwrap();
+    let mut harness = paused_on(relu);
+    step_until(&mut harness, "the first snapshot", |app| app.status() == Some(RunStatus::Paused));
+    harness.run_steps(2);
+    harness.get_by_label(app::labels::ML_NO_GUARANTEE_RELU);
+    assert!(harness.query_all_by_label_contains("catapult guaranteed for").next().is_none());
+    // Degenerate data: the exact critical rate is shown beside 2/λ₀.
+    let mut harness = paused_on(shipped("huang-exp-degenerate"));
+    step_until(&mut harness, "the first snapshot", |app| app.status() == Some(RunStatus::Paused));
+    harness.run_steps(2);
+    harness.get_by_label_contains("η_crit (theory) = 1.70");
+}
+
+#[test]
+fn the_layer_controls_freeze_a_layer_and_restart_the_run() {
+    let mut harness = harness_on(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
+    harness.get_by_label(app::labels::LAYERS_SECTION_LABEL).click();
+    harness.run_steps(3);
+    harness.get_by_label(&app::labels::layer_train_label(2)).click();
+    step_until(&mut harness, "the restarted run", |app| app.preset().train.frozen_layers == vec![2]);
+    assert!(harness.query_all_by_label(&app::labels::layer_scale_label(1)).count() >= 1);
+    step_until(&mut harness, "samples of the frozen run", |app| app.step_count() > 0);
+    // Training both layers again restores the run.
+    harness.get_by_label(&app::labels::layer_train_label(2)).click();
+    step_until(&mut harness, "both layers trained", |app| app.preset().train.frozen_layers.is_empty());
+}

@@ -197,3 +197,22 @@ fn bad_presets_and_flags_exit_2_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!stderr(&out).contains("panicked"));
 }
+
+/// A negative zero (ρ at init is a sum of −0 terms) is written as 0, never `-0`.
+#[test]
+fn csv_writes_zero_not_negative_zero() {
+    let preset = library::shipped("catapult-uv", &[("train.steps".to_string(), serde_json::json!(1))]).unwrap().unwrap();
+    let mut sim = catapult_lab::engine::sim::Simulation::new(&preset).unwrap();
+    let mut first = sim.first_sample().clone();
+    first.rho = Some(-0.0);
+    first.u = -0.0;
+    let mut csv = catapult_lab::report::output::SampleCsv::with_columns(Vec::new(), sim.extra_columns());
+    csv.write(&first).unwrap();
+    sim.run(|s| csv.write(s).unwrap());
+    let text = String::from_utf8(csv.finish().unwrap()).unwrap();
+    assert!(!text.contains("-0,") && !text.contains(",-0\n") && !text.ends_with(",-0"), "{text}");
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+    let rho = header.iter().position(|h| *h == "rho").unwrap();
+    assert_eq!((row[rho], row[header.iter().position(|h| *h == "u").unwrap()]), ("0", "0"));
+}

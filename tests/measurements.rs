@@ -200,3 +200,20 @@ fn meltzer_liu_bounds_hold() {
     let relu = catapult_lab::engine::library::shipped("meltzer-relu-4-2", &[]).unwrap().unwrap();
     assert!(Simulation::new(&relu).unwrap().meltzer_liu_bounds().is_none(), "y ≠ 0: no bound");
 }
+
+/// The Meltzer–Liu catapult bound is shown only where its window 2 < η·λ̂0 < bound is not empty:
+/// for ReLU (bound ≈ 2(1 + 0²) = 2) it is a sliver above 2 at some inits and empty at others.
+#[test]
+fn meltzer_liu_bounds_only_where_the_window_is_not_empty() {
+    let mut empty = 0;
+    for seed in 0..8u64 {
+        let overrides = [("seed".to_string(), serde_json::json!(seed))];
+        let sim = Simulation::new(&catapult_lab::engine::library::shipped("zhu-one-example-relu", &overrides).unwrap().unwrap()).unwrap();
+        assert!(sim.meltzer_liu_applies(), "seed {seed}: one example, y = 0, homogeneous net");
+        match sim.meltzer_liu_bounds() {
+            Some((catapult, divergence)) => assert!(catapult > 2.0 && divergence.is_none(), "seed {seed}: {catapult}"),
+            None => empty += 1,
+        }
+    }
+    assert!(empty > 0, "some ReLU inits have an empty window");
+}

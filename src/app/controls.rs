@@ -141,8 +141,15 @@ impl App {
     /// engine gives them, a second row with the Meltzer–Liu bounds.
     fn eta_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32) {
         self.eta_edge_marks_ui(ui, slider_left);
+        if let Some(s) = self.snapshot.as_ref().filter(|s| s.eta_crit_theory.is_some() && s.lambda0 > 0.0) {
+            self.eta_crit_theory_mark_ui(ui, slider_left, s.eta_crit_theory.unwrap_or_default() * s.lambda0);
+        }
         if let Some((catapult, divergence)) = self.snapshot.as_ref().and_then(|s| s.meltzer_liu) {
             self.meltzer_liu_marks_ui(ui, slider_left, catapult, divergence);
+        } else if self.snapshot.as_ref().is_some_and(|s| s.meltzer_liu_applies) {
+            // The setting applies but the catapult window 2 < η·λ₀ < bound is empty.
+            let text = if self.preset().model.a_neg == 0.0 { ML_NO_GUARANTEE_RELU } else { ML_NO_GUARANTEE };
+            ui.label(RichText::new(text).small()).on_hover_text("Meltzer & Liu guarantee a catapult for 2 < η·λ₀ < 2(1 + a_neg²) at large width; for ReLU (a_neg = 0) that window is empty.");
         }
     }
 
@@ -151,27 +158,66 @@ impl App {
     fn meltzer_liu_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32, catapult: f64, divergence: Option<f64>) {
         let width = ui.spacing().slider_width;
         let handle_radius = ui.spacing().interact_size.y / 2.5;
-        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
-        let painter = ui.painter();
-        let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v.clamp(0.0, ETA_SCALED_MAX) / ETA_SCALED_MAX) as f32;
+        // The catapult label sits left of its ▲ (right of it where the left edge would clip it),
+        // the divergence label right of its ▲ (left of it beyond the slider), both kept inside
+        // the row; where the two would overlap, the divergence label takes a second line.
         let font = egui::FontId::proportional(11.0);
-        let mut marks = vec![(catapult, "catapult below", Color32::from_rgb(235, 150, 30), egui::Align2::RIGHT_TOP)];
+        let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v.clamp(0.0, ETA_SCALED_MAX) / ETA_SCALED_MAX) as f32;
+        let (row_left, row_right) = (ui.cursor().left(), ui.cursor().left() + width);
+        let mut marks = vec![(catapult, "catapult below", Color32::from_rgb(235, 150, 30), true)];
         if let Some(d) = divergence {
-            marks.push((d, "diverges above", Color32::from_rgb(200, 60, 150), egui::Align2::LEFT_TOP));
+            marks.push((d, "diverges above", Color32::from_rgb(200, 60, 150), false));
         }
-        for (value, text, color, align) in marks {
-            let x = x_of(value);
-            let beyond = value > ETA_SCALED_MAX;
+        let placed: Vec<_> = marks
+            .into_iter()
+            .map(|(value, text, color, left_side)| {
+                let (x, beyond) = (x_of(value), value > ETA_SCALED_MAX);
+                let text = if beyond { format!("{text} {value:.2}") } else { text.to_string() };
+                let galley = ui.painter().layout_no_wrap(text, font.clone(), color);
+                let w = galley.size().x;
+                let left = if beyond {
+                    x - 10.0 - w
+                } else if left_side {
+                    if x - 8.0 - w < row_left { x + 8.0 } else { x - 8.0 - w }
+                } else {
+                    x + 8.0
+                };
+                (x, beyond, color, left.min(row_right - w).max(row_left), galley)
+            })
+            .collect();
+        let overlap = placed.len() == 2 && {
+            let (a, b) = (&placed[0], &placed[1]);
+            a.3 < b.3 + b.4.size().x && b.3 < a.3 + a.4.size().x
+        };
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, if overlap { 28.0 } else { 16.0 }), egui::Sense::hover());
+        let painter = ui.painter();
+        for (k, (x, beyond, color, left, galley)) in placed.into_iter().enumerate() {
             painter.text(egui::pos2(x, rect.top()), egui::Align2::CENTER_TOP, if beyond { "▶" } else { "▲" }, font.clone(), color);
-            let offset = if align == egui::Align2::RIGHT_TOP { -6.0 } else { 6.0 };
-            let (text, align) = if beyond { (format!("{text} {value:.2}"), egui::Align2::RIGHT_TOP) } else { (text.to_string(), align) };
-            painter.text(egui::pos2(x + if beyond { -10.0 } else { offset }, rect.top() + 1.0), align, text, font.clone(), color);
+            let line = if overlap && k == 1 { 13.0 } else { 0.0 };
+            painter.galley(egui::pos2(left, rect.top() + 1.0 + line), galley, color);
         }
         let divergence_text = divergence.map_or("no divergence bound (ReLU)".to_string(), |d| format!("diverges above {d:.2}"));
         let tip = "Meltzer & Liu's bounds for a two-layer homogeneous net on one example with y = 0, computed by the                    engine for this initialization: for η·λ₀ between 2 and the first bound a catapult is guaranteed;                    above the second the run must diverge. In between, theory does not decide.";
         response.on_hover_text(tip);
         ui.label(RichText::new(format!("Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ < {catapult:.2}; {divergence_text}")).small())
             .on_hover_text(tip);
+    }
+
+    /// A row under the edge marks with the exact critical rate where a paper gives one
+    /// (`eta_crit_theory`, engine), in η·λ₀ units, beside the lazy edge 2 = η_crit·λ₀.
+    fn eta_crit_theory_mark_ui(&self, ui: &mut egui::Ui, slider_left: f32, scaled: f64) {
+        let width = ui.spacing().slider_width;
+        let handle_radius = ui.spacing().interact_size.y / 2.5;
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
+        let painter = ui.painter();
+        let x = slider_left + handle_radius + (width - 2.0 * handle_radius) * (scaled.clamp(0.0, ETA_SCALED_MAX) / ETA_SCALED_MAX) as f32;
+        let color = Color32::from_rgb(40, 150, 200);
+        let font = egui::FontId::proportional(11.0);
+        painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0)], egui::Stroke::new(2.0, color));
+        let galley = painter.layout_no_wrap(format!("{ETA_CRIT_THEORY_MARK} {scaled:.2}"), font, color);
+        let left = if x + 4.0 + galley.size().x > rect.right() { x - 4.0 - galley.size().x } else { x + 4.0 };
+        painter.galley(egui::pos2(left.max(rect.left()), rect.top() + 2.0), galley, color);
+        response.on_hover_text("The exact critical rate of Huang et al. (linear predictor, degenerate data; SPEC §6), in units of 1/λ₀: 2w0/sinh(w0) for exponential, 4w0/tanh(w0/2) for logistic loss. The lazy edge mark 2 is η_crit = 2/λ₀.");
     }
 
     fn eta_edge_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32) {
@@ -229,8 +275,14 @@ impl App {
                 commit |= commits(&labelled_row(ui, "γ", Slider::new(&mut draft.model.gamma, 1e-5..=1.0).logarithmic(true), "Strength of the quadratic term; plays the role of 1/√m (smaller = wider = lazier)."));
             }
             if draft.model.kind != ModelKind::LinearPredictor {
-                commit |= commits(&labelled_row(ui, "init scale σ", Slider::new(&mut draft.model.init_scale, 0.001..=4.0).logarithmic(true), "Standard deviation of the random initial weights. Larger init = sharper start (bigger λ₀), smaller = the slow 'rich' regime."));
+                let response = labelled_row(ui, "init scale σ", Slider::new(&mut draft.model.init_scale, 0.001..=4.0).logarithmic(true), "Standard deviation of the random initial weights. Larger init = sharper start (bigger λ₀), smaller = the slow 'rich' regime.");
+                if response.changed() && draft.model.kind == ModelKind::TwoLayer {
+                    // The common scale sets every layer again.
+                    draft.model.init_scales = None;
+                }
+                commit |= commits(&response);
             }
+
 
             // Loss.
             choice_row(
@@ -257,7 +309,7 @@ impl App {
                     for k in [DataKind::Single, DataKind::Points, DataKind::Clusters, DataKind::Mnist, DataKind::FashionMnist] {
                         ui.selectable_value(&mut kind, k, data_label(k));
                     }
-                    if matches!(draft.data.kind, DataKind::Teacher | DataKind::Digits | DataKind::Csv) {
+                    if matches!(draft.data.kind, DataKind::Teacher | DataKind::Digits | DataKind::Csv | DataKind::Sphere) {
                         ui.selectable_value(&mut kind, draft.data.kind, data_label(draft.data.kind));
                     }
                 })
@@ -268,8 +320,8 @@ impl App {
             }
             ui.end_row();
 
-            let has_n = matches!(draft.data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Mnist | DataKind::FashionMnist);
-            let has_d = matches!(draft.data.kind, DataKind::Single | DataKind::Clusters | DataKind::Teacher);
+            let has_n = matches!(draft.data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Mnist | DataKind::FashionMnist | DataKind::Sphere);
+            let has_d = matches!(draft.data.kind, DataKind::Single | DataKind::Clusters | DataKind::Teacher | DataKind::Sphere);
             if has_n {
                 commit |= commits(&labelled_row(ui, "n points", DragValue::new(&mut draft.data.n).range(2..=100_000).speed(1.0), "Number of training examples. More examples: more kernel eigenvalues; the catapult acts on the top one."));
             }
@@ -295,12 +347,20 @@ impl App {
             }
             commit |= commits(&labelled_row(ui, "seed", DragValue::new(&mut draft.seed).range(0..=u64::MAX / 2).speed(0.2), "Random seed for the data and the initial weights: the same seed gives the same run, bit for bit."));
         });
+        if draft.model.kind == ModelKind::TwoLayer {
+            // Per-layer controls, folded away unless the preset uses them.
+            let in_use = draft.model.init_scales.is_some() || !draft.train.frozen_layers.is_empty();
+            egui::CollapsingHeader::new(LAYERS_SECTION_LABEL).default_open(in_use).show(ui, |ui| {
+                egui::Grid::new("layers_grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| commit |= layer_rows(ui, draft));
+            });
+        }
 
         // Combo boxes and kind switches change the draft without a drag: apply them at once.
         let discrete_change = self.draft.model.kind != before.model.kind
             || self.draft.model.approx != before.model.approx
             || self.draft.loss != before.loss
-            || self.draft.data.kind != before.data.kind;
+            || self.draft.data.kind != before.data.kind
+            || self.draft.train.frozen_layers != before.train.frozen_layers;
         if commit || discrete_change {
             self.apply_draft();
         }
@@ -320,6 +380,35 @@ impl App {
             _ => self.outbox.push(Command::Resume),
         }
     }
+}
+
+/// The two-layer net's per-layer rows (SPEC §10; 1 = u, 2 = v): each layer's init scale
+/// (`model.init_scales`) and whether it is trained (`train.frozen_layers`); both restart the run.
+/// Returns true when a slider change is complete (checkbox changes are applied by the caller).
+fn layer_rows(ui: &mut egui::Ui, draft: &mut crate::engine::config::Preset) -> bool {
+    let mut commit = false;
+    for layer in 1..=draft.model.layer_count() {
+        let mut scale = draft.model.layer_init_scale(layer);
+        let response = labelled_row(ui, &layer_scale_label(layer), Slider::new(&mut scale, 1e-4..=4.0).logarithmic(true), "This layer's own init scale (model.init_scales), overriding the common σ: Huang et al. 2025 use σ_u = 0.01, σ_v = 0.001.");
+        if response.changed() {
+            let mut scales = draft.model.init_scales.clone().unwrap_or_else(|| vec![draft.model.init_scale; draft.model.layer_count()]);
+            scales[layer - 1] = scale;
+            draft.model.init_scales = Some(scales);
+        }
+        commit |= commits(&response);
+        ui.label("");
+        let mut trained = draft.train.trains_layer(layer);
+        let check = ui.checkbox(&mut trained, layer_train_label(layer)).on_hover_text("Unchecked: the layer stays at its init (train.frozen_layers) and is left out of the update, the kernel, λ̂, the batch critical rate and the weight norm.");
+        ui.end_row();
+        if check.changed() {
+            draft.train.frozen_layers.retain(|&l| l != layer);
+            if !trained {
+                draft.train.frozen_layers.push(layer);
+                draft.train.frozen_layers.sort_unstable();
+            }
+        }
+    }
+    commit
 }
 
 /// One grid row: `name`, then `widget` labelled by it, with a tooltip.
@@ -384,6 +473,7 @@ fn data_label(kind: DataKind) -> &'static str {
         DataKind::Mnist => "MNIST (two classes)",
         DataKind::FashionMnist => "Fashion-MNIST (two classes)",
         DataKind::Csv => "your CSV file",
+        DataKind::Sphere => "unit sphere",
     }
 }
 
@@ -404,6 +494,10 @@ fn switch_data_kind(draft: &mut crate::engine::config::Preset, kind: DataKind) {
         DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Mnist | DataKind::FashionMnist | DataKind::Csv => {
             data.x = None;
             data.y = None;
+        }
+        DataKind::Sphere => {
+            data.x = None;
+            data.y = Some(YSpec::One(1.0));
         }
     }
     // A linear predictor's w0 must match the new dimension; let the default take over.

@@ -124,6 +124,11 @@ pub const SWEEP_STEPS_LABEL: &str = "steps per run";
 pub const ML_CATAPULT_LABEL: &str = "catapult guaranteed below (Meltzer–Liu)";
 
 pub const ML_DIVERGENCE_LABEL: &str = "diverges above (Meltzer–Liu)";
+/// The η·λ₀ slider's mark at the exact critical rate where a paper gives one (eta_crit_theory).
+pub const ETA_CRIT_THEORY_MARK: &str = "η_crit (theory)";
+/// The Meltzer–Liu line under the η slider when its catapult window is empty.
+pub const ML_NO_GUARANTEE_RELU: &str = "Meltzer–Liu: no guarantee for ReLU";
+pub const ML_NO_GUARANTEE: &str = "Meltzer–Liu: no catapult guarantee at this initialization (the window is empty)";
 
 /// The phase strip's colour key entry for `phase`.
 pub fn phase_key_label(phase: crate::engine::sim::Phase) -> String {
@@ -136,3 +141,25 @@ pub const DATA_VIEW_LINE_LABEL: &str = "Training points and the model's output f
 pub const DATA_VIEW_PLANE_LABEL: &str = "Training points over the model's output f(x₁, x₂)";
 pub const DATA_VIEW_IMAGES_LABEL: &str = "Training images and the model's output";
 pub const DATA_VIEW_OUTPUTS_LABEL: &str = "Outputs on the training set by label";
+
+/// The folded section with the per-layer init scales and "train layer" checkboxes.
+pub const LAYERS_SECTION_LABEL: &str = "Layers: init scale and training per layer";
+
+/// The two-layer net's layer names (SPEC §10: 1 = u, 2 = v).
+fn layer_name(layer: usize) -> &'static str {
+    match layer {
+        1 => "u",
+        2 => "v",
+        _ => "?",
+    }
+}
+
+/// The per-layer init scale slider's label, e.g. "σ layer 1 (u)".
+pub fn layer_scale_label(layer: usize) -> String {
+    format!("σ layer {layer} ({})", layer_name(layer))
+}
+
+/// The per-layer "train layer" checkbox, e.g. "train layer 2 (v)".
+pub fn layer_train_label(layer: usize) -> String {
+    format!("train layer {layer} ({})", layer_name(layer))
+}

@@ -16,12 +16,16 @@ impl App {
                 ui.label("starting…");
                 return;
             };
-            let (phase_color, phase_tip) = phase_style(s.phase);
-            let badge = RichText::new(format!(" {} ", s.phase.label().to_uppercase()))
+            let (phase_color, phase_tip) = phase_style(s.phase.phase);
+            let badge = RichText::new(format!(" {} ", s.phase.text().to_uppercase()))
                 .strong()
                 .color(Color32::WHITE)
                 .background_color(phase_color);
-            ui.label(badge).on_hover_text(phase_tip);
+            if s.phase.predicted {
+                ui.label(badge).on_hover_text(format!("Predicted by theory from η·λ₀ = {:.3}; the run has not shown its phase yet. {phase_tip}", s.eta_scaled));
+            } else {
+                ui.label(badge).on_hover_text(phase_tip);
+            }
             match s.status {
                 RunStatus::DivergedAt(step) => {
                     ui.label(RichText::new(format!("DIVERGED at step {step}")).strong().color(Color32::from_rgb(230, 60, 60)))
@@ -46,6 +50,10 @@ impl App {
             ui.label(format!("λ₀ = {}", fmt_num(s.lambda0))).on_hover_text("Sharpness at initialization: top eigenvalue of the normalized tangent kernel.");
             ui.label(format!("η = {}  (η·λ₀ = {:.3})", fmt_num(s.eta), s.eta_scaled)).on_hover_text("The learning rate now, and in units of 1/λ₀.");
             ui.label(format!("η_crit = 2/λ₀ = {}", fmt_num(s.eta_crit))).on_hover_text("Above this learning rate the start is unstable: lazy training is impossible.");
+            if let Some(critical) = s.eta_crit_theory {
+                ui.label(format!("η_crit (theory) = {}", fmt_num(critical)))
+                    .on_hover_text("The exact critical rate of Huang et al. for this loss on degenerate data (SPEC §6): below it the loss falls, above it it does not.");
+            }
             match s.eta_max_theory {
                 Some(eta_max) => {
                     ui.label(format!("η_max = {}", fmt_num(eta_max)))
@@ -163,16 +171,8 @@ pub(super) fn fmt_num(x: f64) -> String {
     }
 }
 
+/// The badge colour (the one table, `report::figure::phase_color`) and tooltip of a phase.
 pub(super) fn phase_style(phase: Phase) -> (Color32, &'static str) {
-    match phase {
-        Phase::Lazy => (Color32::from_rgb(40, 140, 70), "Lazy: the loss has fallen steadily and never rose; the kernel barely moves."),
-        Phase::Catapult => (Color32::from_rgb(215, 120, 20), "Catapult: the loss spiked to more than twice its start; as it comes back down the kernel flattens (η·λ ends below 2)."),
-        Phase::Divergent => (Color32::from_rgb(200, 40, 40), "Divergent: the run blew up."),
-        Phase::Oscillating => (Color32::from_rgb(150, 80, 180), "Oscillating: bounded but not converging."),
-        Phase::Dead => (Color32::from_rgb(90, 90, 90), "Dead: the ReLU kernel collapsed."),
-        Phase::Unconverged => (
-            Color32::from_rgb(70, 110, 170),
-            "Unconverged: the loss rose a little but not to a catapult, and has not settled below its start."
-        ),
-    }
+    let (r, g, b) = crate::report::figure::phase_color(phase);
+    (Color32::from_rgb(r, g, b), phase.description())
 }

@@ -33,6 +33,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("zhu-sgd-batch-10", include_str!("../../presets/zhu-sgd-batch-10.json")),
     ("zhu-sgd-batch-50", include_str!("../../presets/zhu-sgd-batch-50.json")),
     ("zhu-sgd-batch-full", include_str!("../../presets/zhu-sgd-batch-full.json")),
+    ("zhu-sgd-spike-one-point", include_str!("../../presets/zhu-sgd-spike-one-point.json")),
     ("zhu-multiple-catapults", include_str!("../../presets/zhu-multiple-catapults.json")),
     ("huang2025-two-stage", include_str!("../../presets/huang2025-two-stage.json")),
     ("images-meltzer-mnist-fig3", include_str!("../../presets/images-meltzer-mnist-fig3.json")),

@@ -14,10 +14,12 @@ const FONT: &str = "sans-serif";
 pub const SERIES_COLORS: [(u8, u8, u8); 8] =
     [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)];
 
-/// The color of a phase in every view (app and PNG).
+/// The color of a phase in every view (the app's badge and sweep strip, the PNG figures): the
+/// one table of phase colours.
 pub fn phase_color(phase: Phase) -> (u8, u8, u8) {
     match phase {
         Phase::Lazy => (70, 130, 220),
+        Phase::Rich => (40, 150, 110),
         Phase::Catapult => (240, 150, 30),
         Phase::Divergent => (210, 40, 40),
         Phase::Oscillating => (150, 80, 200),
@@ -151,7 +153,7 @@ fn phase_strip(area: &Panel, rows: &[Summary], (x0, x1): (f64, f64)) -> Result<(
                 .map_err(e)?;
         }
     }
-    for phase in [Phase::Lazy, Phase::Catapult, Phase::Divergent, Phase::Oscillating, Phase::Dead, Phase::Unconverged] {
+    for phase in Phase::ALL {
         if rows.iter().any(|r| r.phase == phase) {
             let color = rgb(phase_color(phase));
             chart

@@ -19,6 +19,8 @@ pub const EXTRA_COLUMNS: [&str; EXTRA_COUNT] =
 
 fn cell(value: Option<f64>) -> String {
     match value {
+        // −0 (e.g. ρ at init, a sum of −0 terms) is written as 0.
+        Some(x) if x == 0.0 => "0".to_string(),
         Some(x) if x.is_finite() => format!("{x}"),
         _ => String::new(),
     }
@@ -90,8 +92,8 @@ pub fn summary_json(summary: &Summary) -> String {
 }
 
 /// The SPEC §5 field names, the sweep CSV header.
-pub const SUMMARY_COLUMNS: [&str; 24] = [
-    "lambda0", "lambda0_2", "eta", "eta_scaled", "eta_crit", "eta_max_theory", "loss0", "peak_loss", "peak_step",
+pub const SUMMARY_COLUMNS: [&str; 25] = [
+    "lambda0", "lambda0_2", "eta", "eta_scaled", "eta_crit", "eta_crit_theory", "eta_max_theory", "loss0", "peak_loss", "peak_step",
     "final_loss", "final_lambda", "final_eta_lambda", "weight_norm_sq0", "final_weight_norm_sq", "max_dist_from_init",
     "phase", "steps_run", "diverged_at", "seed", "width", "approx", "best_test_loss", "best_test_step", "best_test_acc",
 ];
@@ -104,6 +106,7 @@ pub fn summary_row(s: &Summary) -> Vec<String> {
         cell(Some(s.eta)),
         cell(Some(s.eta_scaled)),
         cell(Some(s.eta_crit)),
+        cell(s.eta_crit_theory),
         cell(s.eta_max_theory),
         cell(Some(s.loss0)),
         cell(Some(s.peak_loss)),

@@ -5,7 +5,7 @@
 
 use crate::engine::config::Preset;
 use crate::engine::data::Separability;
-use crate::engine::sim::{DataPicture, Phase, Regime, Sample, SgdStats, Simulation, Status};
+use crate::engine::sim::{DataPicture, PhaseReading, Regime, Sample, SgdStats, Simulation, Status};
 use std::sync::Arc;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded, unbounded};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -73,12 +73,15 @@ pub struct RunSnapshot {
     pub preset_name: String,
     pub step: u64,
     pub steps_limit: u64,
-    pub phase: Phase,
+    /// The phase shown: what the run has shown so far, or theory's prediction while it is young.
+    pub phase: PhaseReading,
     pub lambda0: f64,
     pub eta: f64,
     /// η·λ̂0, the learning rate in the papers' units.
     pub eta_scaled: f64,
     pub eta_crit: f64,
+    /// The exact critical rate where a paper gives one (`Simulation::eta_crit_theory`).
+    pub eta_crit_theory: Option<f64>,
     pub eta_max_theory: Option<f64>,
     pub loss0: f64,
     pub peak_loss: f64,
@@ -94,6 +97,8 @@ pub struct RunSnapshot {
     pub gamma_y: f64,
     /// Meltzer–Liu bounds in η·λ̂0 units (catapult guaranteed below, diverges above), where they apply.
     pub meltzer_liu: Option<(f64, Option<f64>)>,
+    /// Meltzer–Liu's setting applies (its window may be empty: ReLU has no guarantee).
+    pub meltzer_liu_applies: bool,
     /// The model's and the teacher's AGOP (teacher data), refreshed at most every ~0.5 s and on pause.
     pub agop: Option<Arc<AgopMatrices>>,
     /// What the network is fitting (the data view), refreshed at most every ~0.25 s and on pause.

@@ -221,7 +221,7 @@ pub(super) fn phase_strip_panel(ui: &mut egui::Ui, groups: &[(usize, Vec<(usize,
     // The colour key above the strip (a legend inside would cover cells).
     ui.horizontal(|ui| {
         ui.label(RichText::new("colour:").small());
-        for phase in [Phase::Lazy, Phase::Catapult, Phase::Divergent, Phase::Oscillating, Phase::Dead, Phase::Unconverged] {
+        for phase in Phase::ALL {
             if groups.iter().any(|(_, g)| g.iter().any(|(_, r)| r.phase == phase)) {
                 ui.label(RichText::new(phase_key_label(phase)).small().strong().color(rgb(phase_color(phase))));
             }

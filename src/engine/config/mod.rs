@@ -95,6 +95,9 @@ pub struct ModelConfig {
     pub input_norm: InputNorm,
     pub second_layer_init: SecondLayerInit,
     pub init_scale: f64,
+    /// Per-layer init scales [σ_1, σ_2] (two-layer net: u, v), overriding `init_scale` (SPEC §10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_scales: Option<Vec<f64>>,
     pub gamma: f64,
     pub phi: Phi,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,6 +115,7 @@ impl Default for ModelConfig {
             input_norm: InputNorm::SqrtD,
             second_layer_init: SecondLayerInit::Gaussian,
             init_scale: 1.0,
+            init_scales: None,
             gamma: 1e-3,
             phi: Phi::Normalized,
             w0: None,
@@ -128,6 +132,9 @@ pub enum DataKind {
     Clusters,
     Teacher,
     Digits,
+    /// n points uniform on the unit sphere in R^d, every label `data.y` (default 1); the first
+    /// point and its label multiplied by `data.scale_first` (thesis Fig 4.5).
+    Sphere,
     Mnist,
     FashionMnist,
     Csv,
@@ -208,6 +215,8 @@ pub struct DataConfig {
     /// csv: an optional held-out file with the same columns.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_path: Option<String>,
+    /// `sphere` data: the factor on the first point and its label (1 = none).
+    pub scale_first: f64,
 }
 
 impl Default for DataConfig {
@@ -228,6 +237,7 @@ impl Default for DataConfig {
             path: None,
             label_column: None,
             test_path: None,
+            scale_first: 1.0,
         }
     }
 }
@@ -270,6 +280,10 @@ pub struct TrainConfig {
     /// `[step, value]` pairs; the value is in the unit of `train` (eta or eta_scaled).
     pub schedule: Vec<(usize, f64)>,
     pub divergence_factor: f64,
+    /// Layers not trained (1-based; two-layer net: 1 = u, 2 = v): not updated, and out of J,
+    /// the kernel, λ̂, the batch critical rate and the trained part of the weight measurements.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frozen_layers: Vec<usize>,
 }
 
 impl Default for TrainConfig {
@@ -281,6 +295,7 @@ impl Default for TrainConfig {
             batch_size: 0,
             schedule: Vec::new(),
             divergence_factor: 1e8,
+            frozen_layers: Vec::new(),
         }
     }
 }
@@ -290,6 +305,28 @@ impl Default for TrainConfig {
 pub enum EtaSpec {
     Raw(f64),
     Scaled(f64),
+}
+
+impl ModelConfig {
+    /// The init scale of layer `layer` (1-based): `init_scales[layer − 1]` if given, else `init_scale`.
+    pub fn layer_init_scale(&self, layer: usize) -> f64 {
+        self.init_scales.as_ref().and_then(|s| s.get(layer - 1).copied()).unwrap_or(self.init_scale)
+    }
+
+    /// How many layers this model has (the numbering of `init_scales` and `frozen_layers`).
+    pub fn layer_count(&self) -> usize {
+        match self.kind {
+            ModelKind::TwoLayer => 2,
+            ModelKind::Quadratic | ModelKind::LinearPredictor => 1,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// True when layer `layer` (1-based) is trained.
+    pub fn trains_layer(&self, layer: usize) -> bool {
+        !self.frozen_layers.contains(&layer)
+    }
 }
 
 impl TrainConfig {

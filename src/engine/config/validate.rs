@@ -152,7 +152,7 @@ pub fn data_shape(data: &DataConfig) -> (usize, usize) {
             Some(XSpec::One(x)) => (x.len(), 1),
             None => (0, 0),
         },
-        DataKind::Clusters | DataKind::Teacher => (data.n, data.d),
+        DataKind::Clusters | DataKind::Teacher | DataKind::Sphere => (data.n, data.d),
         DataKind::Digits => (data.n, 64),
         DataKind::Mnist | DataKind::FashionMnist => (data.n, (28 / data.downsample.max(1)).pow(2)),
         DataKind::Csv => match data.path.as_deref().map(|p| crate::engine::csv_data::load(Path::new(p), data.label_column.as_deref(), false)) {
@@ -200,6 +200,23 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     check_range(file, "model.a_neg", m.a_neg, 0.0, 1.0, "0 (ReLU) to 1 (linear)")?;
     check_range(file, "model.init_scale", m.init_scale, 0.0, 1e6, "0 to 1e6")?;
     check_range(file, "model.gamma", m.gamma, 0.0, 1e6, "0 to 1e6")?;
+    let layers = m.layer_count();
+    if let Some(scales) = &m.init_scales {
+        if scales.len() != layers {
+            return Err(err(file, "model.init_scales", format!("has {} entries; this model has {layers} layer(s), one scale each", scales.len())));
+        }
+        for (i, s) in scales.iter().enumerate() {
+            check_range(file, &format!("model.init_scales[{i}]"), *s, 0.0, 1e6, "0 to 1e6")?;
+        }
+    }
+    for (i, &layer) in p.train.frozen_layers.iter().enumerate() {
+        if layer < 1 || layer > layers {
+            return Err(err(file, &format!("train.frozen_layers[{i}]"), format!("layer {layer} does not exist; layers are numbered 1 to {layers} (two-layer net: 1 = u, 2 = v)")));
+        }
+    }
+    if (1..=layers).all(|l| p.train.frozen_layers.contains(&l)) {
+        return Err(err(file, "train.frozen_layers", "freezes every layer; nothing would be trained"));
+    }
     let (n, d) = data_shape(&p.data);
     if m.kind == ModelKind::LinearPredictor {
         match &m.w0 {
@@ -272,11 +289,11 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
                 }
             }
         }
-        DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Mnist | DataKind::FashionMnist => {
+        DataKind::Clusters | DataKind::Teacher | DataKind::Digits | DataKind::Mnist | DataKind::FashionMnist | DataKind::Sphere => {
             if data.n < 1 || data.n > 10_000_000 {
                 return Err(err(file, "data.n", format!("value {} is out of range; allowed: 1 to 10000000", data.n)));
             }
-            if matches!(data.kind, DataKind::Clusters | DataKind::Teacher) && (data.d < 1 || data.d > 100_000) {
+            if matches!(data.kind, DataKind::Clusters | DataKind::Teacher | DataKind::Sphere) && (data.d < 1 || data.d > 100_000) {
                 return Err(err(file, "data.d", format!("value {} is out of range; allowed: 1 to 100000", data.d)));
             }
         }
@@ -286,6 +303,14 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     }
     check_range(file, "data.separation", data.separation, -1e6, 1e6, "-1e6 to 1e6")?;
     check_range(file, "data.flip", data.flip, 0.0, 1.0, "0 to 1")?;
+    check_range(file, "data.scale_first", data.scale_first, -1e6, 1e6, "-1e6 to 1e6")?;
+    if data.kind == DataKind::Sphere {
+        match &data.y {
+            Some(YSpec::One(y)) => check_finite(file, "data.y", *y)?,
+            Some(YSpec::Many(_)) => return Err(err(file, "data.y", "sphere data take one label for every point")),
+            None => {}
+        }
+    }
     check_range(file, "data.noise", data.noise, 0.0, 1e6, "0 to 1e6")?;
     if data.classes[0] > 9 || data.classes[1] > 9 || data.classes[0] == data.classes[1] {
         return Err(err(file, "data.classes", format!("value {:?}: need two different digits 0 to 9", data.classes)));

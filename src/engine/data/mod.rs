@@ -1,6 +1,7 @@
-//! Data sets of SPEC §7 and §13 (single, points, clusters, teacher, digits, mnist,
-//! fashion_mnist, csv): generated or drawn from the seed alone with a ChaCha stream of their
-//! own, so the same seed gives the same bytes whatever the model; with their held-out test sets.
+//! Data sets of SPEC §7 and §13 (single, points, clusters, teacher, digits, `sphere` for
+//! thesis Fig 4.5, mnist, fashion_mnist, csv): generated or drawn from the seed alone with a
+//! ChaCha stream of their own, so the same seed gives the same bytes whatever the model; with
+//! their held-out test sets.
 
 pub mod digits;
 pub mod images;
@@ -84,8 +85,33 @@ pub fn generate(cfg: &DataConfig, seed: u64) -> Dataset {
         DataKind::Clusters => clusters(cfg.n, cfg.d, cfg.separation, cfg.flip, seed),
         DataKind::Teacher => teacher::sample(cfg.teacher, cfg.n, cfg.d, cfg.noise, seed, STREAM_DATA),
         DataKind::Digits => digits::load(cfg.classes, cfg.n, seed),
+        DataKind::Sphere => {
+            let label = match &cfg.y {
+                Some(YSpec::One(y)) => *y,
+                _ => 1.0,
+            };
+            sphere(cfg.n, cfg.d, label, cfg.scale_first, seed)
+        }
         DataKind::Mnist | DataKind::FashionMnist | DataKind::Csv => build(cfg, seed).expect("the data file reads").0,
     }
+}
+
+/// n points uniform on the unit sphere of R^d (normalized Gaussians), every label `label`;
+/// the first point and its label are multiplied by `scale_first`.
+pub fn sphere(n: usize, d: usize, label: f64, scale_first: f64, seed: u64) -> Dataset {
+    let mut rng = rng_for(seed, STREAM_DATA);
+    let mut x = Vec::with_capacity(n * d);
+    for _ in 0..n {
+        let row: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+        x.extend(row.iter().map(|v| v / norm));
+    }
+    let mut y = vec![label; n];
+    if n > 0 {
+        x[..d].iter_mut().for_each(|v| *v *= scale_first);
+        y[0] *= scale_first;
+    }
+    Dataset { n, d, x, y }
 }
 
 /// Two Gaussian clusters: labels ±1 balanced (first half +1), x = y·μ·e1 + N(0, I_d), then a

@@ -59,7 +59,7 @@ impl Model for LinearPredictor {
             }
         }
     }
-    fn hessian_scale_sq(&self, _data: &Dataset) -> f64 {
+    fn hessian_scale_sq(&self, _data: &Dataset, _p1: &[f64]) -> f64 {
         0.0
     }
     fn output_at(&self, x: &[f64]) -> f64 {

@@ -45,8 +45,10 @@ pub trait Model: Send {
         self.vjp(data, x, scratch);
         self.jvp(data, scratch, out);
     }
-    /// h², the squared Hessian scale of SPEC §4 (0 for a linear model).
-    fn hessian_scale_sq(&self, data: &Dataset) -> f64;
+    /// h², the squared Hessian scale of SPEC §4 along the unit top eigenvector `p1` of K̂
+    /// (length n): the squared norm of the Hessian of ⟨p1, f⟩ in the trained parameters
+    /// (0 for a linear model).
+    fn hessian_scale_sq(&self, data: &Dataset, p1: &[f64]) -> f64;
     /// Fraction of gates with σ' = a_neg (two-layer nets with a_neg < 1 only).
     fn sparsity(&self) -> Option<f64> {
         None
@@ -136,7 +138,10 @@ pub struct FusedOneExample {
 /// Builds the model a preset asks for, initialized from the preset's seed.
 pub fn build(preset: &Preset, data: &Dataset) -> Box<dyn Model> {
     match preset.model.kind {
-        ModelKind::TwoLayer => Box::new(two_layer::TwoLayer::new(&preset.model, data, preset.seed)),
+        ModelKind::TwoLayer => {
+            let trained = [preset.train.trains_layer(1), preset.train.trains_layer(2)];
+            Box::new(two_layer::TwoLayer::new(&preset.model, data, preset.seed, trained))
+        }
         ModelKind::Quadratic => Box::new(quadratic::QuadraticModel::new(&preset.model, data, preset.seed)),
         ModelKind::LinearPredictor => Box::new(linear::LinearPredictor::new(&preset.model, data)),
     }

@@ -1,6 +1,7 @@
 //! The general quadratic model of SPEC §2: g(w; x) = wᵀφ(x) + ½ γ wᵀΣw with φ(x) = x/‖x‖
 //! (or φ = 0, the pure quadratic model), Σ diagonal with random ±1 entries, w0 ~ N(0, σ² I).
-//! Its gradient is φ(x) + γ Σ w, the same for every x up to φ, and h² = γ².
+//! Its gradient is φ(x) + γ Σ w, the same for every x up to φ, and h² = γ² (Σ_i p̂1_i)² along
+//! the top kernel eigenvector p̂1 (γ² for one example).
 
 use super::{Model, dot};
 use crate::engine::config::{ModelConfig, Phi};
@@ -28,7 +29,7 @@ impl QuadraticModel {
         let mut rng = rng_for(seed, STREAM_INIT);
         let sigma: Vec<f64> = (0..p).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
         let w0: Vec<f64> = (0..p)
-            .map(|_| cfg.init_scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
+            .map(|_| cfg.layer_init_scale(1) * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
             .collect();
         let mut features = vec![0.0; data.n * p];
         if cfg.phi == Phi::Normalized {
@@ -102,8 +103,11 @@ impl Model for QuadraticModel {
             }
         }
     }
-    fn hessian_scale_sq(&self, _data: &Dataset) -> f64 {
-        self.gamma * self.gamma
+    fn hessian_scale_sq(&self, _data: &Dataset, p1: &[f64]) -> f64 {
+        // Every example's Hessian is γΣ, so ⟨p1, g⟩ has Hessian γ (Σ_i p1_i) Σ with |Σ| = 1:
+        // γ² for one example, unchanged when the example is duplicated.
+        let sum: f64 = p1.iter().sum();
+        self.gamma * self.gamma * sum * sum
     }
     fn output_at(&self, x: &[f64]) -> f64 {
         let quad: f64 = 0.5 * self.gamma * self.w.iter().zip(&self.sigma).map(|(w, s)| s * w * w).sum::<f64>();

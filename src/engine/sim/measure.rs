@@ -87,7 +87,10 @@ impl Simulation {
         let residual: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(f, y)| f - y).collect();
         let eta_e = 2.0 * s * self.eta;
         let projection = dot(&residual, &p1);
-        let u = eta_e * eta_e * self.hessian_scale_sq * projection * projection;
+        // h² along p̂1 (SPEC §4): c² ‖Xᵀp̂1‖² / s_d² for the two-layer net, so u does not change
+        // when the data are duplicated.
+        let hessian_scale_sq = if finite { self.model.hessian_scale_sq(&self.data, &p1) } else { f64::NAN };
+        let u = eta_e * eta_e * hessian_scale_sq * projection * projection;
         let loss_top = (self.loss.kind == LossKind::Mse).then(|| {
             let second = dot(&residual, &p2);
             s * (projection * projection + second * second)
@@ -204,8 +207,20 @@ impl Simulation {
 
     /// Meltzer–Liu bounds (SPEC §6) in η·λ̂0 units, for a two-layer homogeneous net on one
     /// example with y = 0 and MSE: (catapult guaranteed below, divergence guaranteed above —
-    /// None for ReLU, a_neg = 0).
+    /// None for ReLU, a_neg = 0). Only where the catapult window 2 < η·λ̂0 < bound is not
+    /// empty: for ReLU the bound is ≈ 2(1 + a_neg²) = 2 (below 2 at finite width), no guarantee.
     pub fn meltzer_liu_bounds(&self) -> Option<(f64, Option<f64>)> {
+        self.meltzer_liu_formula().filter(|(catapult, _)| *catapult > 2.0)
+    }
+
+    /// True when Meltzer–Liu's setting applies (two-layer homogeneous net, one example, y = 0,
+    /// MSE), whether or not its catapult window is empty (ReLU: "no guarantee").
+    pub fn meltzer_liu_applies(&self) -> bool {
+        self.meltzer_liu_formula().is_some()
+    }
+
+    /// The Meltzer–Liu bounds as the formulas give them, empty window or not.
+    fn meltzer_liu_formula(&self) -> Option<(f64, Option<f64>)> {
         let m = &self.preset.model;
         let applies = m.kind == ModelKind::TwoLayer
             && m.approx == Approx::Network
@@ -213,7 +228,11 @@ impl Simulation {
             && self.data.y[0] == 0.0
             && self.loss.kind == LossKind::Mse;
         let theta0_sq = self.stats.first.weight_norm_sq;
-        let kappa = self.hessian_scale_sq;
+        // One example: p̂1 = 1 and h² = κ = c² ‖x‖² / s_d². Not a theorem with a layer frozen.
+        let kappa = self.model.hessian_scale_sq(&self.data, &[1.0]);
+        if !self.preset.train.frozen_layers.is_empty() {
+            return None;
+        }
         if !applies || theta0_sq <= 0.0 || kappa <= 0.0 || self.lambda0 <= 0.0 {
             return None;
         }

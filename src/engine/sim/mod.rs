@@ -19,10 +19,10 @@ pub use measure::SgdStats;
 pub use picture::{DataPicture, ImageTile};
 use measure::BestTest;
 
-pub use phase::{Phase, Regime};
+pub use phase::{Phase, PhaseReading, Regime, YOUNG_STEPS};
 pub use sample::{EXTRA_COUNT, Sample, Status, Summary, extra_presence};
 use sample::BATCH_CRIT_EXTRA;
-use phase::{RunStats, classify};
+use phase::{RunStats, classify, undecided};
 
 
 /// A training run.
@@ -53,7 +53,6 @@ pub struct Simulation {
     batch_pos: usize,
     batch_rng: ChaCha8Rng,
     xt_y: Vec<f64>,
-    hessian_scale_sq: f64,
     status: Status,
     stats: RunStats,
     /// The lowest test loss so far, its step, and the best test accuracy.
@@ -97,7 +96,6 @@ impl Simulation {
         let loss = Loss { kind: preset.loss.kind, reduction: preset.loss.reduction };
         let raw_solver = (!loss.constant_curvature()).then(|| KernelSolver::new(method));
         let xt_y = data.xt_y();
-        let hessian_scale_sq = model.hessian_scale_sq(&data);
         let batch_rng = rng_for(preset.seed, STREAM_BATCH);
         let n_params = model.n_params();
         let n = data.n;
@@ -125,7 +123,6 @@ impl Simulation {
             batch_pos: 0,
             batch_rng,
             xt_y,
-            hessian_scale_sq,
             status: Status::Running,
             test,
             agop_target: None,
@@ -276,6 +273,73 @@ impl Simulation {
         }
     }
 
+    /// The exact critical rate where a paper gives one (SPEC §5, §6): the linear predictor on
+    /// degenerate data (every x_i the same x, labels ±1 in equal numbers) with exponential or
+    /// logistic loss. The loss is even in t = wᵀx and t' = t − η ‖x‖² L'(t), so the rate that
+    /// sends t0 to −t0 is η_crit = 2 t0 / (‖x‖² L'(t0)): 2w0/sinh(w0) (exponential) and
+    /// 4w0/tanh(w0/2) (logistic) for x = 1 twice with mean reduction. None elsewhere.
+    pub fn eta_crit_theory(&self) -> Option<f64> {
+        if self.preset.model.kind != ModelKind::LinearPredictor || self.loss.kind == LossKind::Mse {
+            return None;
+        }
+        let (n, x) = (self.data.n, self.data.row(0));
+        let same_x = (1..n).all(|i| self.data.row(i) == x);
+        let ups = self.data.y.iter().filter(|&&y| y == 1.0).count();
+        let balanced = self.data.has_pm1_labels() && n >= 2 && 2 * ups == n;
+        let x_sq = norm_sq(x);
+        if !same_x || !balanced || x_sq <= 0.0 {
+            return None;
+        }
+        let t0 = dot(self.model.init_params(), x);
+        let s = self.loss.scale(n);
+        let slope: f64 = self.data.y.iter().map(|&y| s * self.loss.d1(t0, y)).sum();
+        let rate = if t0.abs() < 1e-12 {
+            // The limit t0 → 0: the lazy edge 2 / (‖x‖² L''(0)).
+            2.0 / (x_sq * self.data.y.iter().map(|&y| s * self.loss.d2(0.0, y)).sum::<f64>())
+        } else {
+            2.0 * t0 / (x_sq * slope)
+        };
+        (rate.is_finite() && rate > 0.0).then_some(rate)
+    }
+
+    /// The phase theory predicts from η·λ̂0 before the run shows one (SPEC §5): `Phase::predicted`,
+    /// or, where `eta_crit_theory` applies, convergence below it and above it divergence
+    /// (exponential loss) or a 2-cycle (logistic loss, whose slope saturates).
+    pub fn predicted_phase(&self) -> Phase {
+        let eta = self.eta;
+        if let Some(critical) = self.eta_crit_theory() {
+            return match (eta <= critical, self.loss.kind) {
+                (true, _) if eta * self.lambda0 <= 2.0 => Phase::Lazy,
+                (true, LossKind::Exponential) => Phase::Lazy,
+                (_, LossKind::Exponential) => Phase::Divergent,
+                _ => Phase::Oscillating,
+            };
+        }
+        Phase::predicted(eta * self.lambda0, self.eta_max_theory().map(|max| max * self.lambda0))
+    }
+
+    /// What the app shows: before the first step, and while the run is young (fewer than
+    /// `YOUNG_STEPS` steps and nothing decisive shown yet: no spike, no divergence, no collapse),
+    /// the predicted phase when it differs from lazy; otherwise `phase()`.
+    pub fn phase_reading(&self) -> PhaseReading {
+        let observed = self.phase();
+        let young = self.status == Status::Running && self.step < YOUNG_STEPS && undecided(&self.stats, self.loss.kind == LossKind::Mse);
+        let predicted = self.predicted_phase();
+        if self.step == 0 || (young && matches!(observed, Phase::Lazy | Phase::Rich | Phase::Unconverged) && predicted != Phase::Lazy) {
+            return PhaseReading { phase: predicted, predicted: true };
+        }
+        PhaseReading { phase: observed, predicted: false }
+    }
+
+    /// The last batch drawn (SGD), in the order drawn; empty for full-batch runs.
+    pub fn last_batch(&self) -> &[usize] {
+        let b = self.preset.train.batch_size;
+        if b == 0 || b >= self.data.n || self.batch_pos < b {
+            return &[];
+        }
+        &self.batch_order[self.batch_pos - b..self.batch_pos]
+    }
+
     /// The separability class of the training data (SPEC §7).
     pub fn separability(&self) -> Separability {
         data::classify_separability(&self.data)
@@ -312,7 +376,7 @@ impl Simulation {
     pub fn phase(&self) -> Phase {
         let m = &self.preset.model;
         let relu = m.kind == ModelKind::TwoLayer && m.a_neg == 0.0 && m.approx == Approx::Network;
-        classify(&self.stats, self.status, relu)
+        classify(&self.stats, self.status, relu, self.loss.kind == LossKind::Mse)
     }
 
     /// Applies the schedule entries due at the current step.
@@ -446,6 +510,7 @@ impl Simulation {
             eta: self.eta0,
             eta_scaled: self.eta0 * self.lambda0,
             eta_crit: self.eta_crit(),
+            eta_crit_theory: self.eta_crit_theory(),
             eta_max_theory: self.eta_max_theory(),
             loss0: first.loss,
             peak_loss: self.stats.peak_loss,

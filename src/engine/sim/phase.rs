@@ -9,6 +9,7 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Lazy,
+    Rich,
     Catapult,
     Divergent,
     Oscillating,
@@ -17,9 +18,14 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in the order legends list them.
+    pub const ALL: [Phase; 7] = [Phase::Lazy, Phase::Rich, Phase::Catapult, Phase::Oscillating, Phase::Divergent, Phase::Dead, Phase::Unconverged];
+
+    /// The name used everywhere: summary, CSV, sweep strip, app badge, README.
     pub fn label(self) -> &'static str {
         match self {
             Phase::Lazy => "lazy",
+            Phase::Rich => "rich",
             Phase::Catapult => "catapult",
             Phase::Divergent => "divergent",
             Phase::Oscillating => "oscillating",
@@ -27,7 +33,53 @@ impl Phase {
             Phase::Unconverged => "unconverged",
         }
     }
+
+    /// What the phase means (SPEC §5), one sentence (tooltips and legends).
+    pub fn description(self) -> &'static str {
+        match self {
+            Phase::Lazy => "Lazy: the loss fell without rising and the kernel stayed put (|λ̂_end/λ̂0 − 1| ≤ 0.5): linear-model behaviour.",
+            Phase::Rich => "Rich: the loss fell without a spike but the kernel moved a lot (λ̂_end/λ̂0 > 1.5 or < 0.5): feature learning.",
+            Phase::Catapult => "Catapult: the loss rose well above its start (L_peak − L* > 2 (L0 − L*)), came back below L0, and the kernel ended flatter (λ̂_end < λ̂0).",
+            Phase::Oscillating => "Oscillating: bounded but not converging (e.g. a 2-cycle).",
+            Phase::Divergent => "Divergent: the run blew up (non-finite, loss beyond the divergence factor, or λ̂ > 10 λ̂0 while the loss is above L0).",
+            Phase::Dead => "Dead: the ReLU kernel collapsed (λ̂_end < 10⁻³ λ̂0).",
+            Phase::Unconverged => "Unconverged: none of the above within the steps given.",
+        }
+    }
+
+    /// The phase theory predicts from the rate alone (SPEC §1, §5): η·λ̂0 ≤ 2 lazy; above it a
+    /// catapult up to η_max·λ̂0 where theory gives one (4 for quadratic models and two-layer linear
+    /// nets, 2 for linear models), divergent beyond. Never `lazy` for a super-critical rate.
+    pub fn predicted(eta_scaled: f64, eta_max_scaled: Option<f64>) -> Phase {
+        if eta_scaled <= 2.0 {
+            Phase::Lazy
+        } else if eta_max_scaled.is_some_and(|max| eta_scaled > max) {
+            Phase::Divergent
+        } else {
+            Phase::Catapult
+        }
+    }
 }
+
+/// The phase the app shows: what the run has shown so far, or while it is young the phase
+/// theory predicts (marked as a prediction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhaseReading {
+    pub phase: Phase,
+    /// True when `phase` is theory's prediction, not yet what the run has shown.
+    pub predicted: bool,
+}
+
+impl PhaseReading {
+    /// "catapult", or "predicted: catapult".
+    pub fn text(self) -> String {
+        if self.predicted { format!("predicted: {}", self.phase.label()) } else { self.phase.label().to_string() }
+    }
+}
+
+/// A run is young (the app shows the prediction) for at most this many steps, and only while
+/// what it has shown does not decide its phase.
+pub const YOUNG_STEPS: u64 = 100;
 
 /// Steps over which the end of a run is judged converging or oscillating.
 const END_WINDOW: usize = 64;
@@ -39,6 +91,8 @@ pub(super) struct RunStats {
     pub(super) last: Sample,
     pub(super) peak_loss: f64,
     pub(super) peak_step: u64,
+    /// The smallest loss so far: the loss floor L* of classification losses (SPEC §5).
+    pub(super) min_loss: f64,
     pub(super) max_dist: f64,
     /// The losses of the last `END_WINDOW` steps, oldest first.
     pub(super) recent_losses: std::collections::VecDeque<f64>,
@@ -54,6 +108,7 @@ impl RunStats {
         RunStats {
             peak_loss: first.loss,
             peak_step: first.step,
+            min_loss: first.loss,
             max_dist: first.dist_from_init,
             recent_losses: [first.loss].into_iter().collect(),
             last: first.clone(),
@@ -68,6 +123,7 @@ impl RunStats {
             self.peak_loss = sample.loss;
             self.peak_step = sample.step;
         }
+        self.min_loss = self.min_loss.min(sample.loss);
         self.max_dist = self.max_dist.max(sample.dist_from_init);
         if self.recent_losses.len() == END_WINDOW {
             self.recent_losses.pop_front();
@@ -79,8 +135,10 @@ impl RunStats {
     }
 }
 
-/// The phase rules of SPEC §5 applied to what has happened so far.
-pub(super) fn classify(stats: &RunStats, status: Status, relu: bool) -> Phase {
+/// The phase rules of SPEC §5 applied to what has happened so far. `floor_is_zero`: the loss's
+/// lower bound L* is 0 (MSE); otherwise L* is the lowest loss the run reached (for logistic and
+/// exponential loss the loss it converges to, e.g. log 2 on degenerate data).
+pub(super) fn classify(stats: &RunStats, status: Status, relu: bool, floor_is_zero: bool) -> Phase {
     let (l0, lambda0) = (stats.first.loss, stats.first.lambda_hat);
     let (end_loss, end_lambda) = (stats.last.loss, stats.last.lambda_hat);
     if matches!(status, Status::Diverged(_)) {
@@ -89,17 +147,27 @@ pub(super) fn classify(stats: &RunStats, status: Status, relu: bool) -> Phase {
     if relu && end_lambda < 1e-3 * lambda0 {
         return Phase::Dead;
     }
+    let floor = if floor_is_zero { 0.0 } else { stats.min_loss.min(l0) };
+    let spiked = stats.peak_loss - floor > 2.0 * (l0 - floor) && stats.peak_loss > 1.01 * l0;
+    let never_rose = stats.peak_loss <= 1.01 * l0;
+    // Whether the kernel moved is judged on the tangent kernel K itself (λ_max(K), the CSV's
+    // lambda_raw): for MSE its ratio is λ̂'s exactly; for logistic/exponential loss K̂ also moves
+    // with the curvature ℓ'' as the loss falls, which a linear predictor does without learning
+    // any feature.
+    let (raw0, raw_end) = (stats.first.lambda_raw, stats.last.lambda_raw);
+    let kernel_stayed = raw0 > 0.0 && (raw_end / raw0 - 1.0).abs() <= 0.5;
+    let smooth = if kernel_stayed { Phase::Lazy } else { Phase::Rich };
     if status == Status::Running {
         // A run in progress is named by what it has shown so far (the badge in the app).
-        return if stats.peak_loss > 2.0 * l0 {
+        return if spiked {
             Phase::Catapult
-        } else if stats.peak_loss <= 1.01 * l0 {
-            Phase::Lazy
+        } else if never_rose {
+            smooth
         } else {
             Phase::Unconverged
         };
     }
-    if stats.peak_loss > 2.0 * l0 && end_loss < l0 && end_lambda < lambda0 {
+    if spiked && end_loss < l0 && end_lambda < lambda0 {
         return Phase::Catapult;
     }
     // Oscillating: the loss has stopped falling while the outputs keep jumping back and forth
@@ -109,12 +177,19 @@ pub(super) fn classify(stats: &RunStats, status: Status, relu: bool) -> Phase {
     if stats.recent_losses.len() >= 4 && not_converging && stats.last_move > 1e-6 && stats.last_return < 0.5 * stats.last_move {
         return Phase::Oscillating;
     }
-    if stats.peak_loss <= 1.01 * l0 && end_loss < l0 {
-        return Phase::Lazy;
+    if never_rose && end_loss < l0 {
+        return smooth;
     }
     Phase::Unconverged
 }
 
+/// True when a running run has not yet shown what decides its phase: no spike, no blow-up, no
+/// collapse (the caller also bounds the age by `YOUNG_STEPS`).
+pub(super) fn undecided(stats: &RunStats, floor_is_zero: bool) -> bool {
+    let l0 = stats.first.loss;
+    let floor = if floor_is_zero { 0.0 } else { stats.min_loss.min(l0) };
+    !(stats.peak_loss - floor > 2.0 * (l0 - floor) && stats.peak_loss > 1.01 * l0)
+}
 
 /// The local stability regime of one sample, by v = η·λ̂ (SPEC §1, §4): below 2 the step is
 /// stable; between 2 and 4 the catapult mechanism acts; above 4 (where theory gives η_max =

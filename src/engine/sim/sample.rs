@@ -88,6 +88,8 @@ pub struct Summary {
     pub eta: f64,
     pub eta_scaled: f64,
     pub eta_crit: f64,
+    /// The exact critical rate where a paper gives one (SPEC §6), else null.
+    pub eta_crit_theory: Option<f64>,
     pub eta_max_theory: Option<f64>,
     pub loss0: f64,
     pub peak_loss: f64,

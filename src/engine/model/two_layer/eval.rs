@@ -69,7 +69,7 @@ impl TwoLayer {
 impl TwoLayer {
     /// The raw kernel at the rows of `data` (b × b): K_ij = c² Σ_k [a_k² g_ki g_kj x_i·x_j / s_d²
     /// + g_ki b_ki g_kj b_kj] with the gates g, coefficients a and b of the model variant (see
-    /// the module header of `two_layer`), from the rows' pre-activations.
+    /// the module header of `two_layer`), from the rows' pre-activations; frozen layers left out.
     pub(super) fn kernel_at_rows(&self, data: &Dataset, out: &mut [f64]) {
         let (m, d, b) = (self.m, self.d, data.n);
         // Z (b × m) = X (b × d) · Uᵀ / s_d, U stored m × d row-major.
@@ -97,12 +97,14 @@ impl TwoLayer {
             }
         }
         let (c2, s2) = (self.c * self.c, self.s_inv * self.s_inv);
+        // A frozen layer's term drops out (factor 0; 1 when trained, exact).
+        let [fu, fv] = self.layer_factors();
         for i in 0..b {
             for j in i..b {
                 let (gai, gaj) = (&ga[i * m..(i + 1) * m], &ga[j * m..(j + 1) * m]);
                 let (gbi, gbj) = (&gb[i * m..(i + 1) * m], &gb[j * m..(j + 1) * m]);
                 let xx = crate::engine::model::dot(data.row(i), data.row(j)) * s2;
-                let k_ij = c2 * (xx * crate::engine::model::dot(gai, gaj) + crate::engine::model::dot(gbi, gbj));
+                let k_ij = c2 * (fu * xx * crate::engine::model::dot(gai, gaj) + fv * crate::engine::model::dot(gbi, gbj));
                 out[i * b + j] = k_ij;
                 out[j * b + i] = k_ij;
             }

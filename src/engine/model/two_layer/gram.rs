@@ -93,10 +93,12 @@ impl TwoLayer {
         let grams = [&total[..n * n], &total[n * n..]];
         let c2 = self.c * self.c;
         let s2 = self.s_inv * self.s_inv;
+        // A frozen layer's Gram term is left out (factor 0; 1 when trained, exact).
+        let [ku, kv] = self.layer_factors();
         for i in 0..n {
             for j in i..n {
                 let gram = crate::engine::model::dot(data.row(i), data.row(j));
-                let k_ij = c2 * (s2 * gram * grams[0][i * n + j] + grams[1][i * n + j]);
+                let k_ij = c2 * (ku * s2 * gram * grams[0][i * n + j] + kv * grams[1][i * n + j]);
                 out[i * n + j] = k_ij;
                 out[j * n + i] = k_ij;
             }
@@ -111,6 +113,7 @@ impl TwoLayer {
         let a = self.a_coeffs();
         let s2 = self.s_inv * self.s_inv;
         let c2 = self.c * self.c;
+        let [ku, kv] = self.layer_factors();
         if self.recompute {
             // d = 1: K r = c² s² Σ_σ W_σ (g^σ∘x) ((g^σ∘x)·r), O(m + n).
             let weights = self.line_class_weights();
@@ -137,8 +140,8 @@ impl TwoLayer {
                 for ((o, &gi), &xi) in gx.iter_mut().zip(g).zip(x) {
                     *o = gi * xi;
                 }
-                let tv = crate::engine::model::dot(&gx, bk);
-                let coef = a[k] * a[k] * s2;
+                let tv = kv * crate::engine::model::dot(&gx, bk);
+                let coef = ku * a[k] * a[k] * s2;
                 if d == 1 {
                     let tu = coef * crate::engine::model::dot(&gx, &data.x);
                     for (((o, &gi), &bi), &xi) in acc.iter_mut().zip(g).zip(bk).zip(&data.x) {

@@ -58,11 +58,13 @@ impl TwoLayer {
     /// and b_k = q_k s x. So K = c² s² Σ_σ W_σ (g^σ∘x)(g^σ∘x)ᵀ, W_σ = Σ_{k∈σ} (a_k² + q_k²),
     /// exact, in O(m + n²) instead of O(n² m). Returns [W⁺, W⁻, W⁰].
     pub(super) fn line_class_weights(&self) -> [f64; 3] {
+        // a² is the u layer's part, q² the v layer's (a frozen layer's factor is 0).
+        let [ku, kv] = self.layer_factors();
         let terms = |u: f64, u0: f64, v: f64, v0: f64| -> (f64, f64) {
             match self.approx {
-                Approx::Network => (u, v * v + u * u),
-                Approx::Quadratic => (u0, v * v + u * u),
-                Approx::Linearized => (u0, v0 * v0 + u0 * u0),
+                Approx::Network => (u, ku * (v * v) + kv * (u * u)),
+                Approx::Quadratic => (u0, ku * (v * v) + kv * (u * u)),
+                Approx::Linearized => (u0, ku * (v0 * v0) + kv * (u0 * u0)),
             }
         };
         // One pass: 8 partial sums per class, in fixed chunks.

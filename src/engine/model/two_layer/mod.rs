@@ -17,9 +17,11 @@
 //! (`fused_line_step`); the dense kernel multiplies only the upper triangles of its two Gram
 //! matrices (`gram_upper`). The per-neuron loops are compiled for AVX2/AVX-512 (`simd`).
 
+mod backward;
 mod chunks;
 mod eval;
 mod gram;
+mod layers;
 mod line;
 
 use super::{Model, simd};
@@ -99,16 +101,20 @@ pub struct TwoLayer {
     /// The dense kernel's per-chunk n × n partial sums and their total, kept between steps
     /// so that forming the kernel allocates nothing.
     gram_partials: std::sync::Mutex<Vec<f64>>,
+    /// Which layers are trained, [u, v] (`train.frozen_layers`): a frozen layer is never
+    /// updated and its columns are left out of J (so of the kernel, λ̂ and Jᵀ·z).
+    trained: [bool; 2],
 }
 
 impl TwoLayer {
-    pub fn new(cfg: &ModelConfig, data: &Dataset, seed: u64) -> Self {
+    /// The net a config describes; `trained` = [train u, train v] (`train.frozen_layers`).
+    pub fn new(cfg: &ModelConfig, data: &Dataset, seed: u64, trained: [bool; 2]) -> Self {
         let (m, d, n) = (cfg.width, data.d, data.n);
         let mut rng = rng_for(seed, STREAM_INIT);
-        let sigma = cfg.init_scale;
+        let (sigma_u, sigma) = (cfg.layer_init_scale(1), cfg.layer_init_scale(2));
         let mut w = Vec::with_capacity(m * (d + 1));
         for _ in 0..m * d {
-            w.push(sigma * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng));
+            w.push(sigma_u * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng));
         }
         for _ in 0..m {
             w.push(match cfg.second_layer_init {
@@ -147,6 +153,7 @@ impl TwoLayer {
             negative_fraction: 0.0,
             f0: Vec::new(),
             gram_partials: Default::default(),
+            trained,
         };
         if net.approx != Approx::Network {
             // A network forward at init sets the gates σ'(z0) that the Taylor models keep
@@ -316,15 +323,16 @@ impl Model for TwoLayer {
         let (m, d, n) = (self.m, self.d, self.n);
         let a = self.a_coeffs();
         let (du, dv) = dir.split_at(m * d);
+        let [ku, kv] = self.layer_factors();
         let partials = self.map_chunks(|range| {
             let mut acc = vec![0.0; n];
             let mut buf = vec![0.0; 2 * n];
             for k in range {
                 let (g, bk) = self.rows(data, k, &mut buf);
                 let du_k = &du[k * d..(k + 1) * d];
-                let coef = a[k] * self.s_inv;
+                let (coef, dv_k) = (ku * a[k] * self.s_inv, kv * dv[k]);
                 for i in 0..n {
-                    acc[i] += g[i] * (coef * super::dot(du_k, data.row(i)) + bk[i] * dv[k]);
+                    acc[i] += g[i] * (coef * super::dot(du_k, data.row(i)) + bk[i] * dv_k);
                 }
             }
             acc
@@ -334,89 +342,8 @@ impl Model for TwoLayer {
     }
 
     fn vjp(&self, data: &Dataset, z: &[f64], out: &mut [f64]) {
-        let (m, d, n) = (self.m, self.d, self.n);
-        let a = self.a_coeffs();
-        let (c, s_inv) = (self.c, self.s_inv);
-        let (out_u, out_v) = out.split_at_mut(m * d);
-        if self.recompute && n == 1 {
-            // One example on the line: every neuron is a few multiplies.
-            let (xs, zc, a_neg) = (data.x[0] * s_inv, z[0] * c, self.a_neg);
-            let gate = move |z: f64| gate_of(z, a_neg);
-            let approx = self.approx;
-            self.for_chunks_mut(out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
-                let r = k0..k0 + du_rows.len();
-                let (u, u0) = (&self.w[r.clone()], &self.w0[r.clone()]);
-                let (v, v0) = (&self.w[m + r.start..m + r.end], &self.w0[m + r.start..m + r.end]);
-                let rows = du_rows.iter_mut().zip(dv_rows.iter_mut()).zip(u.iter().zip(u0)).zip(v.iter().zip(v0));
-                match approx {
-                    Approx::Network => rows.for_each(|(((du, dv), (&u, _)), (&v, _))| {
-                        let t = zc * gate(u * xs);
-                        *du = t * v * xs;
-                        *dv = t * (u * xs);
-                    }),
-                    Approx::Quadratic => rows.for_each(|(((du, dv), (&u, &u0)), (&v, _))| {
-                        let t = zc * gate(u0 * xs);
-                        *du = t * v * xs;
-                        *dv = t * (u * xs);
-                    }),
-                    Approx::Linearized => rows.for_each(|(((du, dv), (_, &u0)), (_, &v0))| {
-                        let t = zc * gate(u0 * xs);
-                        *du = t * v0 * xs;
-                        *dv = t * (u0 * xs);
-                    }),
-                }
-            });
-            return;
-        }
-        if self.recompute {
-            // d = 1: neuron k's gate row is its class row g^σ(k) (see `line_class_weights`)
-            // and b_k = q_k s x, so du_k = c s a_k T_σ(k) and dv_k = c s q_k T_σ(k) with
-            // T_σ = Σ_i z_i g^σ_i x_i: three sums over the examples, then O(1) per neuron.
-            let t = [0, 1, 2].map(|class| data.x.iter().zip(z).map(|(&x, &zi)| zi * self.line_class_gate(class, x) * x).sum::<f64>());
-            let (approx, cs) = (self.approx, c * s_inv);
-            self.for_chunks_mut_for(LINE_PASS, out_u, 1, out_v, 1, |k0, du_rows, dv_rows| {
-                let r = k0..k0 + du_rows.len();
-                let (u, u0) = (&self.w[r.clone()], &self.w0[r.clone()]);
-                let (v, v0) = (&self.w[m + r.start..m + r.end], &self.w0[m + r.start..m + r.end]);
-                line_class_vjp(du_rows, dv_rows, [u, u0, v, v0], t, cs, approx);
-            });
-            return;
-        }
-        self.for_chunks_mut(out_u, d, out_v, 1, |k0, du_rows, dv_rows| {
-            let rows = dv_rows.len();
-            let mut buf = vec![0.0; 2 * n];
-            SCRATCH.with_borrow_mut(|t| {
-                // t_ki = z_i g_ki; then du = T X (one product) and dv_k = Σ_i t_ki b_ki.
-                t.resize(rows * n, 0.0);
-                for (r, t_row) in t.chunks_mut(n).enumerate() {
-                    let (g, bk) = self.rows(data, k0 + r, &mut buf);
-                    for ((ti, &gi), &zi) in t_row.iter_mut().zip(g).zip(z) {
-                        *ti = gi * zi;
-                    }
-                    dv_rows[r] = c * super::dot(t_row, bk);
-                }
-                if d >= GEMM_D {
-                    gemm(rows, n, d, 1.0, t, (n as isize, 1), &data.x, (d as isize, 1), 0.0, du_rows, (d as isize, 1));
-                } else {
-                    for (t_row, du_k) in t.chunks(n).zip(du_rows.chunks_mut(d)) {
-                        if d == 1 {
-                            du_k[0] = super::dot(t_row, &data.x);
-                        } else {
-                            du_k.iter_mut().for_each(|x| *x = 0.0);
-                            for (i, &ti) in t_row.iter().enumerate() {
-                                for (o, x) in du_k.iter_mut().zip(data.row(i)) {
-                                    *o += ti * x;
-                                }
-                            }
-                        }
-                    }
-                }
-                for (r, du_k) in du_rows.chunks_mut(d).enumerate() {
-                    let scale = c * a[k0 + r] * s_inv;
-                    du_k.iter_mut().for_each(|x| *x *= scale);
-                }
-            });
-        });
+        self.vjp_all_layers(data, z, out);
+        self.zero_frozen(out);
     }
 
     fn kernel_costs(&self, n: usize) -> (f64, f64) {
@@ -455,8 +382,8 @@ impl Model for TwoLayer {
         self.kernel_matrix(data, out)
     }
 
-    fn hessian_scale_sq(&self, data: &Dataset) -> f64 {
-        self.c * self.c * data.mean_sq_norm() * self.s_inv * self.s_inv
+    fn hessian_scale_sq(&self, data: &Dataset, p1: &[f64]) -> f64 {
+        self.hessian_scale_along(data, p1)
     }
 
     fn sparsity(&self) -> Option<f64> {
@@ -499,6 +426,7 @@ impl Model for TwoLayer {
             }
             out_v[k] = self.c * g * if self.approx == Approx::Linearized { z0 } else { z };
         });
+        self.zero_frozen(out);
     }
 
     fn input_gradient(&self, x: &[f64], out: &mut [f64]) -> bool {
@@ -522,7 +450,7 @@ impl Model for TwoLayer {
     }
 
     fn fused_one_example_step(&mut self, data: &Dataset, eta: f64, z: f64, xt_y: &[f64]) -> Option<super::FusedOneExample> {
-        if !(self.recompute && self.n == 1) {
+        if !(self.recompute && self.n == 1) || self.trained != [true, true] {
             return None;
         }
         let sums = self.fused_line_step(data.x[0] * self.s_inv, eta, z);
@@ -543,59 +471,10 @@ impl Model for TwoLayer {
     }
 
     fn feature_alignment(&self, xt_y: &[f64]) -> Option<(f64, f64)> {
-        let (m, d) = (self.m, self.d);
-        // ρ = (1/m) Σ_j (Xᵀy)_j Σ_k (u_kj − u0_kj): column sums of u − u0, vectorized over k.
-        let mut columns = vec![0.0; d];
-        if d == 1 {
-            columns[0] = super::pair_sum(&self.w[..m], &self.w0[..m], |u, u0| u - u0);
-        } else {
-            for (u_k, u0_k) in self.w[..m * d].chunks(d).zip(self.w0[..m * d].chunks(d)) {
-                for ((col, &u), &u0) in columns.iter_mut().zip(u_k).zip(u0_k) {
-                    *col += u - u0;
-                }
-            }
-        }
-        let rho = super::dot(&columns, xt_y);
-        let v = &self.w[m * d..];
-        let v_mean = super::pair_sum(v, v, |x, _| x) / m as f64;
-        Some((rho / m as f64, v_mean))
+        self.feature_alignment_of(xt_y)
     }
 
     fn weight_stats(&self, xt_y: &[f64]) -> super::WeightStats {
-        let (m, d) = (self.m, self.d);
-        if d == 1 {
-            // Cheap already (2m values).
-            return super::WeightStats::by_separate_passes(self, xt_y);
-        }
-        // One pass over the neurons, per chunk: per-column sums of u², (u − u0)² and u − u0
-        // (vectorized over the d columns), and of v², (v − v0)², v.
-        let partials = self.map_chunks_for(d + 1, |range| {
-            let mut sums = vec![0.0; 3 * d + 3];
-            let (cols, v_sums) = sums.split_at_mut(3 * d);
-            let (norm_cols, rest) = cols.split_at_mut(d);
-            let (dist_cols, diff_cols) = rest.split_at_mut(d);
-            for k in range {
-                let (u, u0) = (&self.w[k * d..(k + 1) * d], &self.w0[k * d..(k + 1) * d]);
-                for j in 0..d {
-                    let du = u[j] - u0[j];
-                    norm_cols[j] += u[j] * u[j];
-                    dist_cols[j] += du * du;
-                    diff_cols[j] += du;
-                }
-                let (v, v0) = (self.w[m * d + k], self.w0[m * d + k]);
-                v_sums[0] += v * v;
-                v_sums[1] += (v - v0) * (v - v0);
-                v_sums[2] += v;
-            }
-            sums
-        });
-        let mut total = vec![0.0; 3 * d + 3];
-        sum_partials(partials, &mut total);
-        let (norm_cols, dist_cols, diff_cols, v_sums) = (&total[..d], &total[d..2 * d], &total[2 * d..3 * d], &total[3 * d..]);
-        super::WeightStats {
-            norm_sq: norm_cols.iter().sum::<f64>() + v_sums[0],
-            dist_sq: dist_cols.iter().sum::<f64>() + v_sums[1],
-            alignment: Some((super::dot(diff_cols, xt_y) / m as f64, v_sums[2] / m as f64)),
-        }
+        self.weight_stats_of(xt_y)
     }
 }
