@@ -11,6 +11,7 @@ fn main() {
         Some(Command::Merge(a)) => cli::merge(a),
         Some(Command::Presets) => cli::presets(),
         Some(Command::Bench(a)) => cli::bench(a),
+        Some(Command::Figure(a)) => cli::figure::figure(a),
         #[cfg(feature = "gui")]
         Some(Command::Gui { preset }) => cli::gui(preset.as_deref()),
         #[cfg(feature = "gui")]

@@ -11,8 +11,10 @@ use crate::app::runner::{Command, RunStatus, Speed};
 use egui::{Color32, ComboBox, DragValue, RichText, Slider};
 
 
-/// The η·λ₀ slider's range.
+/// The η·λ₀ slider's range (typed values may go beyond it, up to `ETA_SCALED_TYPED_MAX`).
 const ETA_SCALED_MAX: f64 = 6.0;
+/// The largest η·λ₀ a typed value applies (config::validate's limit for train.eta_scaled).
+const ETA_SCALED_TYPED_MAX: f64 = 1e6;
 
 fn section(ui: &mut egui::Ui, text: &str) {
     ui.add_space(6.0);
@@ -54,12 +56,24 @@ impl App {
             if ui.button(STEP_LABEL).on_hover_text("Pause and make exactly one gradient-descent step (key: Right arrow).").clicked() {
                 self.outbox.push(Command::Step(1));
             }
+            let loaded_rate = self.snapshot.as_ref().map_or(String::new(), |s| match (s.loaded.train.eta, s.loaded.train.eta_scaled) {
+                (Some(eta), _) => format!("η = {}", super::fmt_num(eta)),
+                (None, Some(x)) => format!("η·λ₀ = {}", super::fmt_num(x)),
+                (None, None) => "η·λ₀ = 1.5".to_string(),
+            });
             if ui
                 .button(RESET_LABEL)
-                .on_hover_text("Start this preset again from the same random initialization (same seed, preset's η) (key: R).")
+                .on_hover_text(format!("Start the preset again as it was loaded: same seed, the preset's own learning rate ({loaded_rate}), your live η changes dropped (key: R). To keep the η on screen, use {RESTART_AT_ETA_LABEL}."))
                 .clicked()
             {
                 self.outbox.push(Command::Reset);
+            }
+            if ui
+                .button(RESTART_AT_ETA_LABEL)
+                .on_hover_text("Start again from step 0 (same seed) at the learning rate in force now; the preset's schedule entries after this step are kept.")
+                .clicked()
+            {
+                self.outbox.push(Command::RestartAtCurrentEta);
             }
         });
         ui.horizontal(|ui| {
@@ -102,13 +116,20 @@ impl App {
             && !self.eta_editing
             && !recently_sent
         {
-            self.eta_scaled_ui = s.eta_scaled;
+            // The exact value in force where the unit is η·λ₀ (no round trip through η).
+            self.eta_scaled_ui = if s.eta_setting.1 { s.eta_setting.0 } else { s.eta_scaled };
             self.eta_ui = s.eta;
         }
+        let run_id = self.snapshot.as_ref().map_or(0, |s| s.run_id);
+        // A new run gets new widgets: an edit typed on the previous run never commits to this one.
+        ui.push_id(("eta_fields", self.eta_widget_generation), |ui| self.eta_fields_ui(ui, known, run_id));
+    }
+
+    fn eta_fields_ui(&mut self, ui: &mut egui::Ui, known: bool, run_id: u64) {
         let slider_left = ui.cursor().left();
         let mut scaled = self.eta_scaled_ui;
         let response = ui
-            .add(Slider::new(&mut scaled, 0.0..=ETA_SCALED_MAX).text(ETA_SCALED_LABEL).fixed_decimals(2))
+            .add(Slider::new(&mut scaled, 0.0..=ETA_SCALED_MAX).clamping(egui::SliderClamping::Never).text(ETA_SCALED_LABEL).fixed_decimals(2))
             .on_hover_text(
                 "The learning rate in units of 1/λ₀ (λ₀ = sharpness at initialization). Below 2: lazy, the loss falls \
                  smoothly. 2 to 4: catapult, the loss spikes and the kernel flattens. Above 4 (two-layer linear nets, \
@@ -116,9 +137,17 @@ impl App {
             );
         self.eta_editing = response.dragged() || response.has_focus();
         if response.changed() && known {
-            self.eta_scaled_ui = scaled;
+            let clamped = scaled.clamp(1e-6, ETA_SCALED_TYPED_MAX);
+            self.eta_note = if clamped != scaled {
+                Some(format!("{} is out of range (η·λ₀ must be > 0 and at most {}): clamped to {}", super::fmt_num(scaled), ETA_SCALED_TYPED_MAX, super::fmt_num(clamped)))
+            } else if clamped > ETA_SCALED_MAX {
+                Some(format!("η·λ₀ = {} is beyond the slider's range (0–{ETA_SCALED_MAX}); it applies as typed", super::fmt_num(clamped)))
+            } else {
+                None
+            };
+            self.eta_scaled_ui = clamped;
             self.eta_sent_at = Some(std::time::Instant::now());
-            self.outbox.push(Command::SetEtaScaled(scaled));
+            self.outbox.push(Command::ForRun(run_id, Box::new(Command::SetEtaScaled(clamped))));
         }
         self.eta_marks_ui(ui, slider_left);
         ui.horizontal(|ui| {
@@ -129,12 +158,20 @@ impl App {
                 .labelled_by(label.id)
                 .on_hover_text("The learning rate η itself. η·λ₀ above is the same number in units of 1/λ₀. Applies from the next step.");
             self.eta_editing |= response.dragged() || response.has_focus();
-            if response.changed() && known && eta > 0.0 {
-                self.eta_ui = eta;
-                self.eta_sent_at = Some(std::time::Instant::now());
-                self.outbox.push(Command::SetEta(eta));
+            if response.changed() && known {
+                if eta > 0.0 {
+                    self.eta_ui = eta;
+                    self.eta_sent_at = Some(std::time::Instant::now());
+                    self.eta_note = (eta >= 1e9).then(|| "η is at most 1e9: clamped to 1e9".to_string());
+                    self.outbox.push(Command::ForRun(run_id, Box::new(Command::SetEta(eta))));
+                } else {
+                    self.eta_note = Some("η must be greater than 0: not applied".to_string());
+                }
             }
         });
+        if let Some(note) = &self.eta_note {
+            ui.label(RichText::new(note).small().color(Color32::from_rgb(235, 150, 30)));
+        }
     }
 
     /// Tick marks under the η·λ₀ slider at 2 (lazy edge) and 4 (catapult edge), and, where the
@@ -221,7 +258,7 @@ impl App {
                     "Train the network itself, its second-order Taylor model (NQM: shows the catapult), or its first-order (linearized) model, which has no catapult: it simply diverges above η·λ₀ = 2.",
                 );
 
-                commit |= commits(&labelled_row(ui, WIDTH_LABEL, Slider::new(&mut draft.model.width, 10..=100_000).logarithmic(true), "Number of hidden units m. Wider nets are more 'lazy': the kernel moves less, and the catapult's loss peak grows in proportion to m."));
+                commit |= commits(&labelled_row(ui, WIDTH_LABEL, Slider::new(&mut draft.model.width, 10..=100_000).logarithmic(true).clamping(egui::SliderClamping::Never), "Number of hidden units m. Wider nets are more 'lazy': the kernel moves less, and the catapult's loss peak grows in proportion to m."));
 
                 commit |= commits(&labelled_row(ui, "a_neg", Slider::new(&mut draft.model.a_neg, 0.0..=1.0).fixed_decimals(2), "Slope of the activation for negative inputs: 0 = ReLU, 1 = linear (no activation), in between = leaky. With ReLU the catapult range extends beyond η·λ₀ = 4."));
             }

@@ -15,6 +15,8 @@ pub const STEP_LABEL: &str = "Step +1";
 
 pub const RESET_LABEL: &str = "↺ Reset";
 
+pub const RESTART_AT_ETA_LABEL: &str = "Restart at this η";
+
 pub const ETA_SCALED_LABEL: &str = "η·λ₀";
 
 pub const ETA_LABEL: &str = "η (raw)";
@@ -129,3 +131,6 @@ pub const ML_DIVERGENCE_LABEL: &str = "diverges above (Meltzer–Liu)";
 pub fn phase_key_label(phase: crate::engine::sim::Phase) -> String {
     format!("■ {}", phase.label())
 }
+
+/// The phase panel's title where the u/v plane does not apply.
+pub const ETA_LAMBDA_TITLE: &str = "η·λ against the step (stable below 2)";

@@ -87,6 +87,10 @@ pub struct App {
     eta_ui: f64,
     eta_editing: bool,
     eta_sent_at: Option<Instant>,
+    /// Bumped on every new run: the η widgets get new ids, so an edit left in them is dropped.
+    eta_widget_generation: u64,
+    /// What happened to the last typed η (clamped, beyond the slider), shown beside the field.
+    eta_note: Option<String>,
     steps_limit_ui: u64,
     /// Commands gathered during the frame, sent at its end.
     outbox: Vec<Command>,
@@ -111,6 +115,12 @@ pub struct App {
     sweep: sweep_view::SweepState,
     /// The phase-plane panel's view (u/v or ρ/v̄).
     phase_view: PhaseView,
+    /// The step axis chosen in the View menu (None = automatic).
+    step_axis_choice: Option<history::StepAxis>,
+    /// The series the plots drew last frame, where they drew them, the last hover readout.
+    plotted: Vec<crate::report::live_view::PlotSeries>,
+    layouts: std::collections::HashMap<PlotId, plots::PlotLayout>,
+    hover: std::cell::RefCell<Option<plots::HoverReadout>>,
 }
 
 impl App {
@@ -141,6 +151,8 @@ impl App {
             eta_ui: 0.0,
             eta_editing: false,
             eta_sent_at: None,
+            eta_widget_generation: 0,
+            eta_note: None,
             outbox: Vec::new(),
             last_error: None,
             control_error: None,
@@ -159,6 +171,10 @@ impl App {
             export: export::ExportState::default(),
             sweep,
             phase_view: PhaseView::default(),
+            step_axis_choice: None,
+            plotted: Vec::new(),
+            layouts: std::collections::HashMap::new(),
+            hover: std::cell::RefCell::new(None),
         }
     }
 
@@ -293,7 +309,14 @@ impl App {
                     self.history.push(&first, Regime::of(&first, snapshot.eta_max_theory.is_some()));
                     self.samples_received += 1;
                     self.steps_limit_ui = snapshot.steps_limit;
-                    self.eta_sent_at = None;
+                    let same_run = self.snapshot.as_ref().is_some_and(|s| s.run_id == snapshot.run_id);
+                    if !same_run {
+                        // Another run: the η fields start over from what it really uses.
+                        self.eta_sent_at = None;
+                        self.eta_editing = false;
+                        self.eta_note = None;
+                        self.eta_widget_generation += 1;
+                    }
                     self.preset = *preset;
                     self.draft = self.preset.clone();
                     self.snapshot = Some(snapshot);
@@ -354,24 +377,35 @@ impl App {
             candidate.name = format!("{} (edited)", candidate.name);
         }
         let work = crate::engine::config::estimated_work_per_step(&candidate);
+        let in_force = format!("the run keeps width {}, seed {}", self.preset.model.width, self.preset.seed);
         if crate::engine::config::validate(&candidate, "controls").is_ok() && work > APP_WORK_LIMIT {
             self.control_error = Some(format!(
-                "not applied: width {} with n = {}, d = {} needs about {:.0} GFLOP per step (the app's limit is {:.0}, so the window stays responsive); use `catapult-lab run` for runs this large",
+                "not applied: width {} with n = {}, d = {} needs about {:.0} GFLOP per step (the app's limit is {:.0}, so the window stays responsive); use `catapult-lab run` for runs this large; {in_force}",
                 candidate.model.width,
                 crate::engine::config::data_shape(&candidate.data).0,
                 crate::engine::config::data_shape(&candidate.data).1,
                 work / 1e9,
                 APP_WORK_LIMIT / 1e9
             ));
+            // The controls show the values in force, not the refused ones.
+            self.draft = self.preset.clone();
             return;
         }
         match crate::engine::config::validate(&candidate, "controls") {
             Ok(()) => {
                 self.control_error = None;
                 self.last_error = None;
-                self.outbox.push(Command::SetPreset(Box::new(candidate)));
+                // A schedule edit restarts from the preset's own rate; other edits keep the η on screen.
+                if candidate.train.schedule != self.preset.train.schedule {
+                    self.outbox.push(Command::SetPreset(Box::new(candidate)));
+                } else {
+                    self.outbox.push(Command::SetPresetKeepingEta(Box::new(candidate)));
+                }
             }
-            Err(e) => self.control_error = Some(format!("not applied: `{}` {}", e.key, e.message)),
+            Err(e) => {
+                self.control_error = Some(format!("not applied: `{}` {}; {in_force}", e.key, e.message));
+                self.draft = self.preset.clone();
+            }
         }
     }
 
@@ -393,12 +427,61 @@ impl App {
         self.frame_ms
     }
 
+    /// The step axis the plots use now: the user's choice, else log once the run is
+    /// `LOG_AXIS_RATIO` times longer than its interesting start (twice the peak step, ≥ 40).
+    pub fn step_axis(&self) -> history::StepAxis {
+        self.step_axis_choice.unwrap_or_else(|| {
+            let peak = self.snapshot.as_ref().map_or(0.0, |s| s.peak_step as f64);
+            history::default_step_axis(self.step_count(), 2.0 * peak)
+        })
+    }
+
+    /// The series the live plots drew in the last frame (data units; report::live_view).
+    pub fn plotted_series(&self) -> &[crate::report::live_view::PlotSeries] {
+        &self.plotted
+    }
+
+    /// Where each live plot, its legend and its newest point were drawn in the last frame.
+    pub fn plot_layout(&self, id: PlotId) -> Option<plots::PlotLayout> {
+        self.layouts.get(&id).copied()
+    }
+
+    /// The last hover readout of a plot (series, step, value), if the pointer was over one.
+    pub fn hover_readout(&self) -> Option<plots::HoverReadout> {
+        self.hover.borrow().clone()
+    }
+
+    /// The view options of the live series for a plot `columns` wide.
+    pub fn view_options(&self, columns: usize) -> crate::report::live_view::ViewOptions {
+        crate::report::live_view::ViewOptions {
+            axis: self.step_axis(),
+            columns,
+            has_eta_max: self.snapshot.as_ref().is_some_and(|s| s.eta_max_theory.is_some()),
+            uv_applies: crate::report::live_view::uv_not_applicable(&self.preset).is_none(),
+        }
+    }
+
     fn plots_ui(&mut self, ui: &mut egui::Ui) {
-        let inputs = plots::PlotInputs { history: &self.history, snapshot: self.snapshot.as_ref(), reset: self.reset_plots, pins: &self.pins };
-        let mut rects = Vec::new();
+        let axis = self.step_axis();
+        let range = plots::visible_range(ui.ctx(), plots::loss_plot_id(), &self.history, self.reset_plots, axis);
+        let columns = (ui.available_width() * 0.56).max(100.0) as usize;
+        let options = self.view_options(columns);
+        self.plotted = crate::report::live_view::live_series(&self.history, range.clone(), &options);
+        let inputs = plots::PlotInputs {
+            history: &self.history,
+            snapshot: self.snapshot.as_ref(),
+            reset: self.reset_plots,
+            pins: &self.pins,
+            series: &self.plotted,
+            axis,
+            range,
+            columns,
+            hover: &self.hover,
+        };
+        let uv_reason = crate::report::live_view::uv_not_applicable(&self.preset);
+        let mut layouts = Vec::new();
         let available = ui.available_size();
         let spacing = ui.spacing().item_spacing;
-        let title_height = ui.text_style_height(&egui::TextStyle::Body) * 1.1 + spacing.y;
         let left_width = (available.x * 0.56).floor();
         let right_width = available.x - left_width - spacing.x;
         // SGD runs get a fourth plot (η against the batch critical rate); teacher data gets the
@@ -406,8 +489,10 @@ impl App {
         let sgd = history::has_values(&self.history.batch_crit_eta);
         let teacher = history::has_values(&self.history.agop_alignment) || self.snapshot.as_ref().is_some_and(|s| s.agop.is_some());
         let left_plots = if sgd { 4.0 } else { 3.0 };
-        let plot_height = ((available.y - left_plots * title_height - left_plots * spacing.y) / left_plots - 16.0).max(80.0);
-        let phase_height = (available.y - title_height - spacing.y - 16.0).max(120.0);
+        // Each block (title, legend row, plot with its axes) gets an equal share of the height.
+        let plot_height = ((available.y - (left_plots - 1.0) * spacing.y) / left_plots).floor().max(120.0);
+        let phase_height = available.y.max(160.0);
+        let title_height = ui.text_style_height(&egui::TextStyle::Body) * 1.1 + spacing.y;
         // The ρ/⟨v⟩ plane is Huang et al. 2025's view of two-layer *linear* nets.
         let linear_net = self.preset.model.kind == crate::engine::config::ModelKind::TwoLayer && self.preset.model.a_neg == 1.0;
         let gamma_y = self.snapshot.as_ref().map(|s| s.gamma_y).filter(|_| linear_net);
@@ -417,10 +502,10 @@ impl App {
             ui.allocate_ui_with_layout(egui::vec2(left_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(left_width);
                 // With four plots the loss (which carries the most series) gets more room, the weights less.
-                let (loss_height, weights_height) = if sgd { (plot_height * 1.4, plot_height * 0.6) } else { (plot_height, plot_height) };
-                rects.push((PlotId::Loss, plots::loss_plot(ui, &inputs, loss_height)));
-                rects.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
-                rects.push((PlotId::Weights, plots::weights_plot(ui, &inputs, weights_height)));
+                let (loss_height, weights_height) = if sgd { (plot_height * 1.2, plot_height * 0.8) } else { (plot_height, plot_height) };
+                layouts.push((PlotId::Loss, plots::loss_plot(ui, &inputs, loss_height)));
+                layouts.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
+                layouts.push((PlotId::Weights, plots::weights_plot(ui, &inputs, weights_height)));
                 if sgd {
                     plots::sgd_rate_plot(ui, &inputs, plot_height);
                 }
@@ -429,19 +514,20 @@ impl App {
                 ui.set_width(right_width);
                 if teacher {
                     let phase_height = (available.y * 0.36).max(120.0);
-                    rects.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, inputs.history, inputs.pins, inputs.reset, phase_height, phase_view, gamma_y)));
+                    layouts.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, &inputs, phase_height, phase_view, gamma_y, uv_reason)));
                     let heatmap_height = (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height);
                     agop_view::agop_heatmaps(ui, agop.as_deref(), heatmap_height);
-                    let alignment_height = (ui.available_height() - title_height - 16.0).max(80.0);
+                    let alignment_height = ui.available_height().max(120.0);
                     plots::agop_alignment_plot(ui, &inputs, alignment_height);
                 } else {
-                    rects.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, inputs.history, inputs.pins, inputs.reset, phase_height, phase_view, gamma_y)));
+                    layouts.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, &inputs, phase_height, phase_view, gamma_y, uv_reason)));
                 }
             });
         });
         self.reset_plots = false;
-        for (id, rect) in rects {
-            self.export.plot_rects.insert(id, rect);
+        for (id, layout) in layouts {
+            self.export.plot_rects.insert(id, layout.plot);
+            self.layouts.insert(id, layout);
         }
     }
 

@@ -109,7 +109,7 @@ impl App {
                     self.open_dialog();
                     ui.close();
                 }
-                if ui.button("Save preset as…").on_hover_text("Save the running preset (with your edits) as a JSON file.").clicked() {
+                if ui.button("Save preset as…").on_hover_text("Save what the window shows as a JSON file: the preset with your edits, and live η changes as schedule entries at the steps they happened (opening it reproduces this run exactly).").clicked() {
                     self.save_dialog();
                     ui.close();
                 }
@@ -176,7 +176,7 @@ impl App {
             if ui.add_enabled(!self.files.busy, egui::Button::new("Open…")).on_hover_text("Load a preset JSON file.").clicked() {
                 self.open_dialog();
             }
-            if ui.add_enabled(!self.files.busy, egui::Button::new("Save as…")).on_hover_text("Save the running preset as JSON.").clicked() {
+            if ui.add_enabled(!self.files.busy, egui::Button::new("Save as…")).on_hover_text("Save what the window shows as JSON: live η changes become schedule entries at the steps they happened, so opening the file reproduces this run exactly.").clicked() {
                 self.save_dialog();
             }
         });
@@ -210,16 +210,24 @@ impl App {
     pub fn load_preset_path(&mut self, path: &Path) {
         match config::load_preset_file(path, &[]) {
             Ok(preset) => {
-                self.info = Some(format!("Loaded {}", path.display()));
+                let info = format!("Loaded {} ({})", path.display(), preset.name);
                 self.start_preset(preset);
+                self.info = Some(info);
             }
-            Err(e) => self.last_error = Some(format!("{e} (the current run continues)")),
+            Err(e) => {
+                self.info = None;
+                self.last_error = Some(format!("{e} (the current run continues)"));
+            }
         }
     }
 
     pub(super) fn start_preset(&mut self, preset: Preset) {
         self.last_error = None;
         self.control_error = None;
+        // Messages about the previous preset (e.g. "Loaded …" of another file) no longer apply.
+        if !self.info.as_deref().is_some_and(|i| i.starts_with("Loaded ") && i.ends_with(&format!("({})", preset.name))) {
+            self.info = None;
+        }
         self.prefs.last_preset = preset.name.clone();
         self.outbox.push(Command::SetPreset(Box::new(preset)));
     }
@@ -236,14 +244,29 @@ impl App {
         });
     }
 
+    /// The run's effective configuration as the runner owns it (the preset as loaded plus the
+    /// live η changes as base rate or `schedule` entries): what Save as… writes.
+    pub fn effective_preset(&self) -> Preset {
+        self.snapshot.as_ref().map_or_else(|| self.preset.clone(), |s| (*s.effective).clone())
+    }
+
+    /// Writes the effective preset to `path` (Save as… without the dialog); the answer arrives
+    /// like a dialog's (info "Saved …" or an error).
+    pub fn save_preset_to(&mut self, path: &Path) {
+        let json = config::preset_to_json(&self.effective_preset());
+        let result = write_atomically(path, &format!("{json}\n")).map(|()| path.to_path_buf());
+        self.deliver_file_reply(FileReply::Saved(Some(result)));
+    }
+
     fn save_dialog(&mut self) {
         if self.files.busy {
             return;
         }
         self.files.busy = true;
         let tx = self.files.tx.clone();
-        let json = config::preset_to_json(&self.preset);
-        let file_name = format!("{}.json", if self.preset.name.is_empty() { "preset" } else { &self.preset.name });
+        let effective = self.effective_preset();
+        let json = config::preset_to_json(&effective);
+        let file_name = format!("{}.json", if effective.name.is_empty() { "preset" } else { &effective.name });
         std::thread::spawn(move || {
             let picked = rfd::FileDialog::new()
                 .set_title("Save the preset as")
