@@ -188,10 +188,12 @@ impl App {
     fn meltzer_liu_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32, catapult: f64, divergence: Option<f64>) {
         let width = ui.spacing().slider_width;
         let handle_radius = ui.spacing().interact_size.y / 2.5;
-        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
+        // Marks scale with the text size (Large text).
+        let scale = self.text_scale / 1.15;
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 16.0 * scale), egui::Sense::hover());
         let painter = ui.painter();
         let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v.clamp(0.0, ETA_SCALED_MAX) / ETA_SCALED_MAX) as f32;
-        let font = egui::FontId::proportional(11.0);
+        let font = egui::FontId::proportional(11.0 * scale);
         let mut marks = vec![(catapult, "catapult below", Color32::from_rgb(235, 150, 30), egui::Align2::RIGHT_TOP)];
         if let Some(d) = divergence {
             marks.push((d, "diverges above", Color32::from_rgb(200, 60, 150), egui::Align2::LEFT_TOP));
@@ -205,7 +207,9 @@ impl App {
             painter.text(egui::pos2(x + if beyond { -10.0 } else { offset }, rect.top() + 1.0), align, text, font.clone(), color);
         }
         let divergence_text = divergence.map_or("no divergence bound (ReLU)".to_string(), |d| format!("diverges above {d:.2}"));
-        let tip = "Meltzer & Liu's bounds for a two-layer homogeneous net on one example with y = 0, computed by the                    engine for this initialization: for η·λ₀ between 2 and the first bound a catapult is guaranteed;                    above the second the run must diverge. In between, theory does not decide.";
+        let tip = "Meltzer & Liu's bounds for a two-layer homogeneous net on one example with y = 0, computed by the \
+                   engine for this initialization: for η·λ₀ between 2 and the first bound a catapult is guaranteed; \
+                   above the second the run must diverge. In between, theory does not decide.";
         response.on_hover_text(tip);
         ui.label(RichText::new(format!("Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ < {catapult:.2}; {divergence_text}")).small())
             .on_hover_text(tip);
@@ -214,17 +218,18 @@ impl App {
     fn eta_edge_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32) {
         let width = ui.spacing().slider_width;
         let handle_radius = ui.spacing().interact_size.y / 2.5;
-        let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
+        let scale = self.text_scale / 1.15;
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 18.0 * scale), egui::Sense::hover());
         let painter = ui.painter();
         let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v / ETA_SCALED_MAX) as f32;
-        let font = egui::FontId::proportional(12.0);
+        let font = egui::FontId::proportional(12.0 * scale);
         for (value, text, color) in [
             (2.0, "2 lazy edge", Color32::from_rgb(60, 170, 90)),
             (4.0, "4", Color32::from_rgb(220, 60, 60)),
         ] {
             let x = x_of(value);
-            painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0)], egui::Stroke::new(2.0, color));
-            painter.text(egui::pos2(x, rect.top() + 5.0), egui::Align2::CENTER_TOP, text, font.clone(), color);
+            painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0 * scale)], egui::Stroke::new(2.0, color));
+            painter.text(egui::pos2(x, rect.top() + 5.0 * scale), egui::Align2::CENTER_TOP, text, font.clone(), color);
         }
     }
 

@@ -482,7 +482,8 @@ impl App {
         let mut layouts = Vec::new();
         let available = ui.available_size();
         let spacing = ui.spacing().item_spacing;
-        let left_width = (available.x * 0.56).floor();
+        // Narrow windows split evenly so the phase plane keeps room for its axes.
+        let left_width = (available.x * if available.x < 800.0 { 0.5 } else { 0.56 }).floor();
         let right_width = available.x - left_width - spacing.x;
         // SGD runs get a fourth plot (η against the batch critical rate); teacher data gets the
         // AGOP heatmaps and the alignment plot under a shorter phase plane.
@@ -549,12 +550,17 @@ impl eframe::App for App {
             self.status_strip_ui(ui);
             self.error_bar_ui(ui);
         });
+        // The side panel never takes more than a third of the window (so a 1024-pixel window keeps
+        // room for the plots) and never grows with its content (long numbers, large text): it
+        // scrolls instead.
+        let window_width = ui.ctx().content_rect().width();
+        let max_side = (window_width * 0.34).clamp(240.0, 700.0);
         let side = egui::Panel::left("controls")
             .resizable(true)
-            .default_size(self.prefs.side_panel_width)
-            .size_range(260.0..=700.0)
+            .default_size(self.prefs.side_panel_width.min(max_side))
+            .size_range(240.0f32.min(max_side)..=max_side)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| match self.view {
+                egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| match self.view {
                     View::Live => self.controls_ui(ui),
                     View::Sweep => {
                         self.sweep_controls_ui(ui);

@@ -287,6 +287,7 @@ pub fn phase_plane(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
         .custom_y_axes(vec![y_axis])
         .y_grid_spacer(decade_spacer)
         .x_axis_label("v = η·λ")
+        .x_grid_spacer(super::plots::step_spacer)
         .include_x(0.0)
         .include_x(v_max)
         .include_y(floor)

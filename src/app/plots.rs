@@ -67,7 +67,8 @@ pub fn legend_row(ui: &mut egui::Ui, entries: &[LegendEntry]) -> egui::Rect {
             if name.is_empty() {
                 continue;
             }
-            ui.label(RichText::new(format!("{} {name}", if *dashed { "┅" } else { "━" })).small().color(*color));
+            let glyph = if name.starts_with(['■', '●', '○']) { "" } else if *dashed { "┅ " } else { "━ " };
+            ui.label(RichText::new(format!("{glyph}{name}")).small().color(*color));
         }
     })
     .response
@@ -430,21 +431,12 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
         legend.push((LAMBDA_NTK_SERIES.into(), Color32::from_rgb(40, 170, 200), false));
     }
     legend.extend(pinned.iter().map(|(name, color, _)| (name.clone(), *color, false)));
-    let legend_rect = ui
-        .vertical(|ui| {
-            let first = legend_row(ui, &legend);
-            let shading = ui
-                .horizontal_wrapped(|ui| {
-                    ui.label(RichText::new(if log { "log axis (λ spans decades) · shading:" } else { "shading:" }).small());
-                    for regime in [Regime::Stable, Regime::Catapult, Regime::Divergent] {
-                        ui.label(RichText::new(format!("■ {}", regime.label())).small().color(regime_color(regime)));
-                    }
-                })
-                .response
-                .rect;
-            first.union(shading)
-        })
-        .inner;
+    // The shading key shares the legend row (one row less on small windows).
+    legend.extend([Regime::Stable, Regime::Catapult, Regime::Divergent].map(|r| (format!("■ {}", r.label().split(" (").next().unwrap_or("")), regime_color(r), false)));
+    if log {
+        legend.push(("(log axis: λ spans decades)".into(), stroke_color, false));
+    }
+    let legend_rect = legend_row(ui, &legend);
     let formatter = snapping_formatter(lambda.clone(), top_name, axis, move |y| if log { 10f64.powf(y) } else { y }, inputs.hover);
     let mut plot = base_plot(id, rest_of(ui, block_top, height), inputs.reset, axis).include_y(y_map(y_lo)).include_y(y_map(y_hi)).label_formatter(formatter);
     if log {

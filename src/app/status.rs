@@ -11,7 +11,8 @@ impl App {
                     .on_hover_text("Time the UI thread spends building each frame, plots included (GPU drawing excluded). The plots decimate to one min/max pair per pixel column, so this stays flat as the history grows.");
             });
         }
-        ui.horizontal_wrapped(|ui| {
+        // One line that never wraps (it scrolls sideways on narrow windows).
+        egui::ScrollArea::horizontal().id_salt("status_line").show(ui, |ui| ui.horizontal(|ui| {
             let Some(s) = self.snapshot.clone() else {
                 ui.label("starting…");
                 return;
@@ -82,6 +83,13 @@ impl App {
             if let Some(test_loss) = self.history.test_loss.last().copied().flatten() {
                 ui.label(format!("test loss {}", fmt_num(test_loss))).on_hover_text("Loss on 1000 held-out teacher examples (generalization).");
             }
+            if let Some(steps) = self.next_catapult_in(&s) {
+                ui.separator();
+                ui.label(RichText::new(format!("next catapult expected in ~{steps} steps")).color(Color32::from_rgb(235, 150, 30))).on_hover_text(
+                    "η·λ is above 2, so the error along the sharpest direction grows by (η·λ − 1)² per step; from the \
+                     loss now, it takes about this many steps to climb back to the initial loss, where the spike shows.",
+                );
+            }
             ui.separator();
             ui.label(format!("data: {}", s.separability.label()))
                 .on_hover_text("Decided exactly (a linear program): separable through the origin, degenerate (same x, opposite labels), or non-separable.");
@@ -90,7 +98,20 @@ impl App {
                 _ => "0 steps/s".to_string(),
             };
             ui.label(speed).on_hover_text("Steps computed per second right now.");
-        });
+        }));
+    }
+
+    /// Steps until the loss, growing by (η·λ̂ − 1)² per step, is back at L0 (when η·λ̂ > 2 and
+    /// the loss is below L0; None when not measurable or under 5 steps).
+    pub fn next_catapult_in(&self, s: &RunSnapshot) -> Option<u64> {
+        let eta_lambda = s.eta * self.history.lambda_hat.last().copied()?;
+        let loss = self.history.loss.last().copied()?;
+        let growth = (eta_lambda - 1.0).powi(2);
+        if !(eta_lambda > 2.0 && growth > 1.0 && loss > 0.0 && loss < s.loss0) || s.status != RunStatus::Running && s.status != RunStatus::Paused {
+            return None;
+        }
+        let steps = ((s.loss0 / loss).ln() / growth.ln()).ceil();
+        (steps.is_finite() && steps >= 5.0).then_some(steps as u64)
     }
 
     pub(super) fn error_bar_ui(&mut self, ui: &mut egui::Ui) {
