@@ -352,6 +352,7 @@ impl App {
     }
 
     pub(super) fn send_speed(&mut self) {
+        self.slow_start = false;
         let speed = if self.prefs.unlimited { Speed::Unlimited } else { Speed::StepsPerSecond(self.prefs.steps_per_second) };
         self.outbox.push(Command::SetSpeed(speed));
     }

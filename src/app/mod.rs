@@ -35,6 +35,10 @@ use std::time::Instant;
 
 /// The default speed: slow enough to watch the first ~20 steps of a catapult.
 pub const DEFAULT_STEPS_PER_SECOND: f64 = 20.0;
+/// The window opens at this pace for its first `SLOW_START_STEPS` steps (the default catapult
+/// then takes a few seconds instead of half a second), then goes on at the preferred speed.
+pub const SLOW_START_STEPS_PER_SECOND: f64 = 5.0;
+pub const SLOW_START_STEPS: u64 = 30;
 /// The most work per step (estimated floating-point operations) a control may ask the live
 /// run for: about a second per step on a laptop core. Larger runs belong on the command line.
 pub const APP_WORK_LIMIT: f64 = 5e10;
@@ -115,6 +119,8 @@ pub struct App {
     sweep: sweep_view::SweepState,
     /// The phase-plane panel's view (u/v or ρ/v̄).
     phase_view: PhaseView,
+    /// The slow start is on (the first run after launch, until `SLOW_START_STEPS` or a speed change).
+    slow_start: bool,
     /// The step axis chosen in the View menu (None = automatic).
     step_axis_choice: Option<history::StepAxis>,
     /// The series the plots drew last frame, where they drew them, the last hover readout.
@@ -171,6 +177,7 @@ impl App {
             export: export::ExportState::default(),
             sweep,
             phase_view: PhaseView::default(),
+            slow_start: false,
             step_axis_choice: None,
             plotted: Vec::new(),
             layouts: std::collections::HashMap::new(),
@@ -184,6 +191,10 @@ impl App {
         let ctx = cc.egui_ctx.clone();
         let mut app = App::with_prefs(preset, Box::new(move || ctx.request_repaint()), prefs, false);
         app.setup_context(&cc.egui_ctx);
+        if !app.prefs.unlimited && app.prefs.steps_per_second > SLOW_START_STEPS_PER_SECOND {
+            app.slow_start = true;
+            app.runner.send(Command::SetSpeed(Speed::StepsPerSecond(SLOW_START_STEPS_PER_SECOND)));
+        }
         app
     }
 
@@ -280,6 +291,11 @@ impl App {
     /// Sends a command to the runner now (tests; the UI uses the same commands).
     pub fn command(&mut self, command: Command) {
         self.runner.send(command);
+    }
+
+    /// True while the window's slow start (5 steps/s for the first 30 steps) is on.
+    pub fn slow_start(&self) -> bool {
+        self.slow_start
     }
 
     pub fn prefs(&self) -> &Prefs {
@@ -537,6 +553,10 @@ impl App {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
+        if self.slow_start && self.step_count() >= SLOW_START_STEPS {
+            self.slow_start = false;
+            self.send_speed();
+        }
         self.poll_file_dialogs();
         self.poll_sweep();
         self.poll_exports(ctx);

@@ -117,7 +117,8 @@ impl App {
                 for (text, target, tip) in [
                     ("Export run as CSV…", super::export::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),
                     ("Export sweep as CSV…", super::export::ExportTarget::SweepCsv, "One row per sweep run, as `catapult-lab sweep` writes."),
-                    ("Save window as PNG…", super::export::ExportTarget::WindowPng, "A picture of the whole window."),
+                    ("Export plot PNG (slide figure)…", super::export::ExportTarget::LiveFigurePng, "The four live plots at 1920×1080 with titles, axes, tick labels, legends and theory lines (the same figure as `catapult-lab figure`)."),
+                    ("Save window as PNG…", super::export::ExportTarget::WindowPng, "A picture of the whole window (a screenshot)."),
                 ] {
                     if ui.add_enabled(!self.export.busy, egui::Button::new(text)).on_hover_text(tip).clicked() {
                         self.export_dialog(target);
@@ -132,6 +133,18 @@ impl App {
                 if ui.checkbox(&mut self.prefs.large_text, "Large text").on_hover_text("Bigger text for a projector.").changed() {
                     self.apply_text_size(ui.ctx());
                 }
+                ui.label("Step axis");
+                for (choice, text, tip) in [
+                    (None, "automatic", "Linear, and log once the run is 100× longer than its interesting start (twice the peak step, at least 40 steps)."),
+                    (Some(crate::report::series::StepAxis::Linear), "linear", "Steps on a linear axis."),
+                    (Some(crate::report::series::StepAxis::Log), "log", "Steps on a log axis (step 0, 1, 10, 100, …): early catapults and a long tail both stay visible."),
+                ] {
+                    if ui.radio(self.step_axis_choice == choice, text).on_hover_text(tip).clicked() {
+                        self.step_axis_choice = choice;
+                        self.reset_plots = true;
+                    }
+                }
+                ui.separator();
                 ui.checkbox(&mut self.show_frame_time, "Frame time (debug)")
                     .on_hover_text("Show how long the UI thread takes per frame, and how many samples the history holds.");
                 ui.separator();

@@ -98,6 +98,10 @@ impl App {
                 _ => "0 steps/s".to_string(),
             };
             ui.label(speed).on_hover_text("Steps computed per second right now.");
+            if self.slow_start {
+                ui.label(RichText::new(format!("slow start: {SLOW_START_STEPS_PER_SECOND:.0} steps/s for the first {SLOW_START_STEPS} steps, then {:.0}", self.prefs.steps_per_second)).weak())
+                    .on_hover_text("The window opens slowly so the first catapult (steps ~5–20) takes a few seconds; move the speed slider to change it now.");
+            }
         }));
     }
 

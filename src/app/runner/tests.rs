@@ -44,8 +44,11 @@ fn steps_pause_and_reset() {
 
 #[test]
 fn runs_to_the_end_and_reports_eta() {
-    let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, false, Box::new(|| {}));
+    // Paused until η is set: unpaused, a loaded machine could finish the 1000 steps before the
+    // command arrives (a race in the test, not the runner).
+    let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, true, Box::new(|| {}));
     handle.send(Command::SetEtaScaled(1.0));
+    handle.send(Command::Resume);
     let events = wait_for(&handle, |e| {
         matches!(e, Event::Batch { snapshot, .. } | Event::Status(snapshot) if snapshot.status == RunStatus::Finished)
     });
