@@ -90,8 +90,8 @@ fn eta_lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32, reason: 
         .allow_scroll(false)
         .label_formatter(formatter);
     plot = match axis {
-        crate::report::series::StepAxis::Linear => plot.x_axis_label("step").x_grid_spacer(super::plots::step_spacer),
-        crate::report::series::StepAxis::Log => plot.x_axis_label("step (log scale)").x_grid_spacer(super::plots::log_step_spacer).x_axis_formatter(|m, _| super::plots::log_step_label(m.value)),
+        crate::report::series::StepAxis::Linear => plot.custom_x_axes(vec![super::plots::x_axis("step")]).x_grid_spacer(super::plots::step_spacer),
+        crate::report::series::StepAxis::Log => plot.custom_x_axes(vec![super::plots::x_axis("step (log scale)").formatter(|m, _| super::plots::log_step_label(m.value))]).x_grid_spacer(super::plots::log_step_spacer),
     };
     if inputs.reset {
         plot = plot.reset();
@@ -286,7 +286,7 @@ pub fn phase_plane(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
         .height(height)
         .custom_y_axes(vec![y_axis])
         .y_grid_spacer(decade_spacer)
-        .x_axis_label("v = η·λ")
+        .custom_x_axes(vec![super::plots::x_axis("v = η·λ")])
         .x_grid_spacer(super::plots::step_spacer)
         .include_x(0.0)
         .include_x(v_max)

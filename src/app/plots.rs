@@ -181,7 +181,8 @@ pub fn step_spacer(input: GridInput) -> Vec<GridMark> {
     if !span.is_finite() || span <= 0.0 {
         return Vec::new();
     }
-    let raw = span / 6.0;
+    // About six labels, but never closer than ~40 points (base_step_size is 8 points' worth).
+    let raw = (span / 6.0).max(5.0 * input.base_step_size);
     let decade = 10f64.powf(raw.log10().floor());
     let major = [1.0, 2.0, 5.0, 10.0].into_iter().map(|f| f * decade).find(|s| *s >= raw).unwrap_or(10.0 * decade);
     let minor = major / 5.0;
@@ -261,17 +262,22 @@ fn base_plot<'a>(id: Id, height: f32, reset: bool, axis: StepAxis) -> Plot<'a> {
         .y_axis_min_width(64.0)
         .allow_scroll(false);
     plot = match axis {
-        StepAxis::Linear => plot.include_x(MIN_VISIBLE_STEPS).x_axis_label("step").x_grid_spacer(step_spacer),
+        StepAxis::Linear => plot.include_x(MIN_VISIBLE_STEPS).custom_x_axes(vec![x_axis("step")]).x_grid_spacer(step_spacer),
         StepAxis::Log => plot
             .include_x(StepAxis::Log.to_axis(MIN_VISIBLE_STEPS))
-            .x_axis_label("step (log scale)")
-            .x_grid_spacer(log_step_spacer)
-            .x_axis_formatter(|mark, _| log_step_label(mark.value)),
+            .custom_x_axes(vec![x_axis("step (log scale)").formatter(|mark, _| log_step_label(mark.value))])
+            .x_grid_spacer(log_step_spacer),
     };
     if reset {
         plot = plot.reset();
     }
     plot
+}
+
+/// An x axis whose tick labels show down to ~30 points apart (egui_plot's default hides them
+/// below 60, which leaves narrow plots without labels).
+pub fn x_axis(label: &str) -> AxisHints<'static> {
+    AxisHints::new_x().label(label.to_string()).label_spacing(30.0..=45.0)
 }
 
 /// A label formatter that snaps to the nearest sample of `points` (plot coordinates) and names

@@ -162,6 +162,11 @@ impl App {
                 self.view = super::View::Sweep;
             }
             ui.separator();
+            let (text, tip) = if self.prefs.controls_hidden { ("▶ Controls", "Show the side panel of controls.") } else { ("◀ Controls", "Hide the side panel: the plots take the whole window (small screens, projectors).") };
+            if ui.button(text).on_hover_text(tip).clicked() {
+                self.prefs.controls_hidden = !self.prefs.controls_hidden;
+            }
+            ui.separator();
             if ui.button("Help (F1)").on_hover_text("What the three phases and each plot mean.").clicked() {
                 self.help_open = !self.help_open;
             }

@@ -155,7 +155,9 @@ impl App {
             ui.label(RichText::new(LAMBDA_TITLE).strong());
             ui.label(
                 "The sharpness λ (and the second eigenvalue λ₂). The green dashed line is 2/η: below it a step is \
-                 stable. The red dashed line is 4/η. The background colour shows each step's regime.",
+                 stable. The red dashed line is 4/η. Both are drawn with the η of each step, so they jump when a \
+                 schedule or the slider changes η. The background colour shows each step's regime. When λ spans \
+                 decades the axis turns logarithmic.",
             );
             ui.label(RichText::new(WEIGHTS_TITLE).strong());
             ui.label("How big the weights are, and how far they moved from where they started.");
@@ -163,15 +165,20 @@ impl App {
             ui.label(
                 "v = η·λ across, u (the error along the sharpest direction) up, on a log scale. The run starts at \
                  the diamond. Under the orange line u = v − 2 the error grows; the catapult swings the point up \
-                 and to the left until it lands on the green bar (stable, u = 0 at the bottom edge).",
+                 and to the left until it lands on the green bar (stable, u = 0 at the bottom edge). Where the plane \
+                 does not apply (SGD, a linear predictor, logistic loss) the panel shows η·λ against the step, \
+                 stable below 2.",
             );
             ui.separator();
             ui.heading("Keys");
-            ui.label("Space: play/pause.  Right arrow: one step.  R: reset.  F1: this help.  F2: live run / sweep.  Ctrl + / Ctrl −: zoom.");
+            ui.label("Space: play/pause.  Right arrow: one step.  R: reset (the preset as loaded; the Restart at this η button keeps the η on screen).  F1: this help.  F2: live run / sweep.  Ctrl + / Ctrl −: zoom.  View → Step axis: linear or log.");
             ui.separator();
             ui.heading("Sweep and comparison");
             ui.label(
-                "The Sweep view (F2) runs a whole grid of learning rates and widths and shows where each phase lies.                  Click a point to open that run here. Pin run keeps a copy of the current curves on the plots, to                  compare with the next run. Export writes runs and sweeps as CSV and the window or a plot as PNG.",
+                "The Sweep view (F2) runs a whole grid of learning rates and widths and shows where each phase lies. \
+                 Click a point to open that run here. Pin run keeps a copy of the current curves on the plots, to \
+                 compare with the next run. Export writes runs and sweeps as CSV, the live plots as a slide figure \
+                 and the window or a plot as PNG.",
             );
         });
         self.help_open = open;
