@@ -17,7 +17,7 @@ fn main() {
         #[cfg(feature = "gui")]
         None => cli::gui(None),
         #[cfg(not(feature = "gui"))]
-        None => Err(cli::UsageError("this build has no window (built without the `gui` feature); give a command: run, sweep, merge, presets or bench (see --help)".into())),
+        None => Err(cli::UsageError("this build has no window (built without the `gui` feature); give a command: run, sweep, merge, figure, presets or bench (see --help)".into())),
     };
     if let Err(cli::UsageError(message)) = result {
         eprintln!("error: {message}");

@@ -104,6 +104,10 @@ fn loading_a_preset_after_typing_in_the_eta_fields_runs_that_preset() {
         // … then load another preset.
         harness.state_mut().load_shipped("zhu-multi-example");
         step_until(&mut harness, "zhu-multi-example", |app| app.snapshot().is_some_and(|s| s.preset_name == "zhu-multi-example"));
+        // The focus leaves the field (where the typed text used to be committed to the new run).
+        harness.key_press(egui::Key::Tab);
+        harness.run_steps(4);
+        harness.key_press(egui::Key::Enter);
         harness.run_steps(4);
         let s = harness.state().snapshot().unwrap();
         assert!((s.eta_scaled - 2.5).abs() < 1e-9, "round {round}: η·λ̂0 = {}", s.eta_scaled);
@@ -287,11 +291,32 @@ fn out_of_range_entries_say_so() {
     harness.get_by_role_and_label(Role::Slider, app::labels::ETA_SCALED_LABEL).set_value_accesskit(5e6);
     harness.run_steps(3);
     harness.get_by_label_contains("clamped to");
-    // A width the app refuses: the message says so and the field shows the width in force.
+    // A width the app refuses: the message says so and the field shows the width in force; the
+    // side panel does not grow with the long number.
+    let panel_width = harness.state().prefs().side_panel_width;
     harness.get_by_role_and_label(Role::Slider, app::labels::WIDTH_LABEL).set_value_accesskit(2e9);
     harness.run_steps(3);
     harness.get_by_label_contains("the run keeps width 1000");
     harness.run_steps(2);
     let width = harness.get_by_role_and_label(Role::Slider, app::labels::WIDTH_LABEL).accesskit_node().numeric_value();
     assert_eq!(width, Some(1000.0));
+    assert!((harness.state().prefs().side_panel_width - panel_width).abs() < 1.0, "the side panel grew");
+}
+
+/// Messages say what they refer to and clear when that changes: a failed load after a good one
+/// does not leave "Loaded …" standing.
+#[test]
+fn a_failed_load_clears_the_loaded_message() {
+    let mut harness = paused_harness(library::DEFAULT_PRESET, [1400.0, 900.0]);
+    step_until(&mut harness, "the run", |app| app.snapshot().is_some());
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("demo.json");
+    std::fs::write(&good, catapult_lab::engine::config::preset_to_json(&shipped("lazy-uv"))).unwrap();
+    harness.state_mut().load_preset_path(&good);
+    step_until(&mut harness, "lazy-uv", |app| app.snapshot().is_some_and(|s| s.preset_name == "lazy-uv"));
+    assert!(harness.state().info().is_some_and(|i| i.starts_with("Loaded") && i.contains("lazy-uv")));
+    harness.state_mut().load_preset_path(&dir.path().join("missing.json"));
+    harness.run_steps(2);
+    assert!(harness.state().last_error().is_some());
+    assert_eq!(harness.state().info(), None, "the old Loaded message is gone");
 }
