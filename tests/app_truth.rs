@@ -320,3 +320,21 @@ fn a_failed_load_clears_the_loaded_message() {
     assert!(harness.state().last_error().is_some());
     assert_eq!(harness.state().info(), None, "the old Loaded message is gone");
 }
+
+/// Raising η on a converged run says how long the next catapult will take (from the growth
+/// rate (η·λ̂ − 1)² of the error along the top direction).
+#[test]
+fn raising_eta_after_convergence_says_when_the_next_catapult_comes() {
+    let mut harness = paused_harness(library::DEFAULT_PRESET, [1400.0, 900.0]);
+    step_until(&mut harness, "the run", |app| app.snapshot().is_some());
+    steps(&mut harness, 25);
+    harness.get_by_role_and_label(Role::Slider, app::labels::ETA_SCALED_LABEL).set_value_accesskit(5.0);
+    step_until(&mut harness, "η·λ₀ = 5", |app| app.snapshot().is_some_and(|s| s.eta_setting == (5.0, true)));
+    steps(&mut harness, 1);
+    let app = harness.state();
+    let s = app.snapshot().unwrap();
+    let (loss, lambda) = (*app.history().loss.last().unwrap(), *app.history().lambda_hat.last().unwrap());
+    let expected = app.next_catapult_in(s).unwrap_or_else(|| panic!("no estimate: loss {loss}, η·λ {}, status {:?}", s.eta * lambda, s.status));
+    assert!(expected > 50, "{expected}");
+    harness.get_by_label_contains(&format!("next catapult expected in ~{expected} steps"));
+}

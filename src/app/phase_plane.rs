@@ -11,7 +11,7 @@ use crate::report::series::{History, has_values};
 use crate::report::live_view::{self, PHASE_PLOT};
 use super::plots::{LegendEntry, PlotInputs, PlotLayout, decade_spacer, legend_row, log10_clamped, pow10_label};
 use egui::{Color32, Id, RichText};
-use egui_plot::{AxisHints, HLine, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
+use egui_plot::{AxisHints, HLine, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
 
 /// The widest v the plane shows: beyond it (divergent runs) points sit on the right edge, so
 /// v = 2, v = 4 and the stable segment keep their room.
@@ -157,9 +157,16 @@ fn rho_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32, gam
         .filter(|p| p[0] >= rho_lo - 0.1 * (rho_hi - rho_lo).abs().max(1e-12) && p[0] <= rho_hi + 0.1 * (rho_hi - rho_lo).abs().max(1e-12))
         .collect();
     let text_color = ui.visuals().text_color();
+    // The legend sits above the plane, never over the trajectory.
+    let legend = legend_row(ui, &[
+        (SQRT_GAMMA_LINE_LABEL.to_string(), Color32::from_rgb(235, 150, 30), true),
+        ("trajectory".to_string(), text_color, false),
+        ("◆ start".to_string(), Color32::from_rgb(80, 140, 230), false),
+        ("● now".to_string(), Color32::from_rgb(230, 60, 160), false),
+    ]);
     let mut plot = Plot::new("plot_rho_plane")
         .id(Id::unique("plot_rho_plane"))
-        .height((height - label_height).max(100.0))
+        .height((height - label_height - legend.height()).max(100.0))
         .x_axis_label("ρ = mean ⟨u_i − u_i(0), X^T y⟩")
         .y_axis_label("⟨v⟩ (mean second-layer weight)")
         .include_x(0.0)
@@ -169,7 +176,6 @@ fn rho_plane(ui: &mut egui::Ui, history: &History, reset: bool, height: f32, gam
         .x_grid_spacer(super::plots::step_spacer)
         .y_axis_formatter(|mark, _| short_number(mark.value))
         .allow_scroll(false)
-        .legend(Legend::default().position(egui_plot::Corner::RightBottom).background_alpha(0.6).follow_insertion_order(true).text_style(egui::TextStyle::Small))
         .label_formatter(|pos| {
             let (name, p) = match pos {
                 egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, *position),

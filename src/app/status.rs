@@ -83,6 +83,12 @@ impl App {
             if let Some(test_loss) = self.history.test_loss.last().copied().flatten() {
                 ui.label(format!("test loss {}", fmt_num(test_loss))).on_hover_text("Loss on 1000 held-out teacher examples (generalization).");
             }
+            let above_edge = self.history.lambda_hat.last().is_some_and(|l| s.eta * l > 2.0);
+            if above_edge && self.history.loss.last() == Some(&0.0) {
+                ui.separator();
+                ui.label(RichText::new("η·λ > 2 but the loss is exactly 0: nothing can grow, no catapult will come").color(Color32::from_rgb(235, 150, 30)))
+                    .on_hover_text("The residual is exactly zero in floating point, so (η·λ − 1)² times it stays zero. Reset, or raise η before the run has converged this far.");
+            }
             if let Some(steps) = self.next_catapult_in(&s) {
                 ui.separator();
                 ui.label(RichText::new(format!("next catapult expected in ~{steps} steps")).color(Color32::from_rgb(235, 150, 30))).on_hover_text(

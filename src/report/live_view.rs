@@ -41,11 +41,11 @@ pub struct ViewOptions {
 /// squared-loss residual along the top kernel direction of a full-batch network or NQM).
 pub fn uv_not_applicable(preset: &Preset) -> Option<&'static str> {
     if preset.model.kind == ModelKind::LinearPredictor {
-        Some("a linear predictor has a constant kernel: its dynamics are η·λ against 2, not a (u, v) map")
+        Some("a linear predictor has no (u, v) map")
     } else if preset.loss.kind != LossKind::Mse {
-        Some("u is defined for the squared loss; with this loss the stability line is η·λ = 2")
+        Some("u is defined for the squared loss only")
     } else if preset.train.batch_size != 0 && preset.train.batch_size < crate::engine::config::data_shape(&preset.data).0 {
-        Some("under SGD each step sees another batch, so the full-data (u, v) map does not hold")
+        Some("under SGD the full-data (u, v) map does not hold")
     } else {
         None
     }
