@@ -131,3 +131,12 @@ fn steps_queued_before_a_preset_change_are_dropped() {
     assert_eq!(kept.len(), 3, "the last preset, the reset after it and the step after that");
     assert!(matches!((&kept[0], &kept[1], &kept[2]), (Command::SetPreset(_), Command::Reset, Command::Step(1))));
 }
+
+#[test]
+fn a_burst_of_eta_changes_applies_only_the_last() {
+    let batch = vec![Command::ForRun(1, Box::new(Command::SetEtaScaled(2.7))), Command::SetSpeed(Speed::Unlimited), Command::ForRun(1, Box::new(Command::SetEtaScaled(2.8))), Command::Step(1), Command::SetEta(0.5), Command::SetEta(0.6)];
+    let kept = coalesce(batch);
+    assert_eq!(kept.len(), 4, "{kept:?}");
+    assert!(matches!(&kept[1], Command::ForRun(1, inner) if matches!(**inner, Command::SetEtaScaled(x) if x == 2.8)));
+    assert!(matches!(kept[3], Command::SetEta(x) if x == 0.6));
+}

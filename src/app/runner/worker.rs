@@ -492,6 +492,35 @@ impl Runner {
 /// Everything else keeps its order. A backlog of clicks on a slow run then never delays loading
 /// another preset.
 pub(super) fn coalesce(batch: Vec<Command>) -> Vec<Command> {
+    drop_superseded_eta(coalesce_restarts(batch))
+}
+
+/// True for a live learning-rate change (stamped or not).
+fn is_eta_change(command: &Command) -> bool {
+    match command {
+        Command::SetEta(_) | Command::SetEtaScaled(_) => true,
+        Command::ForRun(_, inner) => is_eta_change(inner),
+        _ => false,
+    }
+}
+
+/// Drops a live η change that a later one in the same batch replaces before any step is made
+/// (a slider dragged at step 0 would otherwise rebuild the run once per frame of the drag).
+fn drop_superseded_eta(batch: Vec<Command>) -> Vec<Command> {
+    let mut keep = vec![true; batch.len()];
+    let mut later_eta = false;
+    for (i, command) in batch.iter().enumerate().rev() {
+        if is_eta_change(command) {
+            keep[i] = !later_eta;
+            later_eta = true;
+        } else if !matches!(command, Command::SetSpeed(_) | Command::Pause | Command::SetStepsLimit(_)) {
+            later_eta = false;
+        }
+    }
+    batch.into_iter().zip(keep).filter(|(_, k)| *k).map(|(c, _)| c).collect()
+}
+
+fn coalesce_restarts(batch: Vec<Command>) -> Vec<Command> {
     let Some(last_restart) = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_) | Command::Reset | Command::RestartAtCurrentEta | Command::SetPresetKeepingEta(_))) else {
         return batch;
     };
