@@ -338,3 +338,21 @@ fn raising_eta_after_convergence_says_when_the_next_catapult_comes() {
     assert!(expected > 50, "{expected}");
     harness.get_by_label_contains(&format!("next catapult expected in ~{expected} steps"));
 }
+
+/// The app's "Export plot PNG" draws the slide figure with the headless renderer (1920×1080,
+/// axes and legends), not a screen crop.
+#[test]
+fn export_plot_png_draws_the_slide_figure() {
+    let mut harness = paused_harness(library::DEFAULT_PRESET, [1400.0, 900.0]);
+    step_until(&mut harness, "the run", |app| app.snapshot().is_some());
+    steps(&mut harness, 30);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("figure.png");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().export_to_path(&ctx, app::export::ExportTarget::LiveFigurePng, path.clone());
+    step_until(&mut harness, "the figure", |app| app.export_message().is_some());
+    assert!(matches!(harness.state().export_message(), Some(Ok(_))), "{:?}", harness.state().export_message());
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert_eq!((u32::from_be_bytes(bytes[16..20].try_into().unwrap()), u32::from_be_bytes(bytes[20..24].try_into().unwrap())), (1920, 1080));
+}

@@ -148,6 +148,7 @@ fn step_chart(
     let entries: Vec<(String, RGBColor, bool)> = lines.iter().filter(|l| !l.0.is_empty()).map(|l| (l.0.clone(), l.2, l.3)).collect();
     legend(&legend_area, &entries, sizes.legend)?;
     let mut chart = ChartBuilder::on(&body)
+        .margin_left(sizes.label / 2 + 6)
         .margin_right(16)
         .margin_bottom(6)
         .x_label_area_size(sizes.label * 2 + 14)
@@ -290,6 +291,7 @@ fn phase_plane(area: &Area, sizes: &Sizes, uv: &[[f64; 2]]) -> Result<(), String
     .map(|(n, c, d)| (n.to_string(), c, d));
     legend(&legend_area, &entries, sizes.legend)?;
     let mut chart = ChartBuilder::on(&body)
+        .margin_left(sizes.label / 2 + 6)
         .margin_right(16)
         .x_label_area_size(sizes.label * 2 + 14)
         .y_label_area_size(sizes.tick * 5)
