@@ -11,12 +11,13 @@ fn main() {
         Some(Command::Merge(a)) => cli::merge(a),
         Some(Command::Presets) => cli::presets(),
         Some(Command::Bench(a)) => cli::bench(a),
+        Some(Command::Figure(a)) => cli::figure::figure(a),
         #[cfg(feature = "gui")]
         Some(Command::Gui { preset }) => cli::gui(preset.as_deref()),
         #[cfg(feature = "gui")]
         None => cli::gui(None),
         #[cfg(not(feature = "gui"))]
-        None => Err(cli::UsageError("this build has no window (built without the `gui` feature); give a command: run, sweep, merge, presets or bench (see --help)".into())),
+        None => Err(cli::UsageError("this build has no window (built without the `gui` feature); give a command: run, sweep, merge, figure, presets or bench (see --help)".into())),
     };
     if let Err(cli::UsageError(message)) = result {
         eprintln!("error: {message}");

@@ -11,8 +11,10 @@ use crate::app::runner::{Command, RunStatus, Speed};
 use egui::{Color32, ComboBox, DragValue, RichText, Slider};
 
 
-/// The η·λ₀ slider's range.
+/// The η·λ₀ slider's range (typed values may go beyond it, up to `ETA_SCALED_TYPED_MAX`).
 const ETA_SCALED_MAX: f64 = 6.0;
+/// The largest η·λ₀ a typed value applies (config::validate's limit for train.eta_scaled).
+const ETA_SCALED_TYPED_MAX: f64 = 1e6;
 
 fn section(ui: &mut egui::Ui, text: &str) {
     ui.add_space(6.0);
@@ -54,12 +56,24 @@ impl App {
             if ui.button(STEP_LABEL).on_hover_text("Pause and make exactly one gradient-descent step (key: Right arrow).").clicked() {
                 self.outbox.push(Command::Step(1));
             }
+            let loaded_rate = self.snapshot.as_ref().map_or(String::new(), |s| match (s.loaded.train.eta, s.loaded.train.eta_scaled) {
+                (Some(eta), _) => format!("η = {}", super::fmt_num(eta)),
+                (None, Some(x)) => format!("η·λ₀ = {}", super::fmt_num(x)),
+                (None, None) => "η·λ₀ = 1.5".to_string(),
+            });
             if ui
                 .button(RESET_LABEL)
-                .on_hover_text("Start this preset again from the same random initialization (same seed, preset's η) (key: R).")
+                .on_hover_text(format!("Start the preset again as it was loaded: same seed, the preset's own learning rate ({loaded_rate}), your live η changes dropped (key: R). To keep the η on screen, use {RESTART_AT_ETA_LABEL}."))
                 .clicked()
             {
                 self.outbox.push(Command::Reset);
+            }
+            if ui
+                .button(RESTART_AT_ETA_LABEL)
+                .on_hover_text("Start again from step 0 (same seed) at the learning rate in force now; the preset's schedule entries after this step are kept.")
+                .clicked()
+            {
+                self.outbox.push(Command::RestartAtCurrentEta);
             }
         });
         ui.horizontal(|ui| {
@@ -102,13 +116,20 @@ impl App {
             && !self.eta_editing
             && !recently_sent
         {
-            self.eta_scaled_ui = s.eta_scaled;
+            // The exact value in force where the unit is η·λ₀ (no round trip through η).
+            self.eta_scaled_ui = if s.eta_setting.1 { s.eta_setting.0 } else { s.eta_scaled };
             self.eta_ui = s.eta;
         }
+        let run_id = self.snapshot.as_ref().map_or(0, |s| s.run_id);
+        // A new run gets new widgets: an edit typed on the previous run never commits to this one.
+        ui.push_id(("eta_fields", self.eta_widget_generation), |ui| self.eta_fields_ui(ui, known, run_id));
+    }
+
+    fn eta_fields_ui(&mut self, ui: &mut egui::Ui, known: bool, run_id: u64) {
         let slider_left = ui.cursor().left();
         let mut scaled = self.eta_scaled_ui;
         let response = ui
-            .add(Slider::new(&mut scaled, 0.0..=ETA_SCALED_MAX).text(ETA_SCALED_LABEL).fixed_decimals(2))
+            .add(Slider::new(&mut scaled, 0.0..=ETA_SCALED_MAX).clamping(egui::SliderClamping::Never).text(ETA_SCALED_LABEL).fixed_decimals(2))
             .on_hover_text(
                 "The learning rate in units of 1/λ₀ (λ₀ = sharpness at initialization). Below 2: lazy, the loss falls \
                  smoothly. 2 to 4: catapult, the loss spikes and the kernel flattens. Above 4 (two-layer linear nets, \
@@ -116,9 +137,17 @@ impl App {
             );
         self.eta_editing = response.dragged() || response.has_focus();
         if response.changed() && known {
-            self.eta_scaled_ui = scaled;
+            let clamped = scaled.clamp(1e-6, ETA_SCALED_TYPED_MAX);
+            self.eta_note = if clamped != scaled {
+                Some(format!("{} is out of range (η·λ₀ must be > 0 and at most {}): clamped to {}", super::fmt_num(scaled), ETA_SCALED_TYPED_MAX, super::fmt_num(clamped)))
+            } else if clamped > ETA_SCALED_MAX {
+                Some(format!("η·λ₀ = {} is beyond the slider's range (0–{ETA_SCALED_MAX}); it applies as typed", super::fmt_num(clamped)))
+            } else {
+                None
+            };
+            self.eta_scaled_ui = clamped;
             self.eta_sent_at = Some(std::time::Instant::now());
-            self.outbox.push(Command::SetEtaScaled(scaled));
+            self.outbox.push(Command::ForRun(run_id, Box::new(Command::SetEtaScaled(clamped))));
         }
         self.eta_marks_ui(ui, slider_left);
         ui.horizontal(|ui| {
@@ -129,12 +158,20 @@ impl App {
                 .labelled_by(label.id)
                 .on_hover_text("The learning rate η itself. η·λ₀ above is the same number in units of 1/λ₀. Applies from the next step.");
             self.eta_editing |= response.dragged() || response.has_focus();
-            if response.changed() && known && eta > 0.0 {
-                self.eta_ui = eta;
-                self.eta_sent_at = Some(std::time::Instant::now());
-                self.outbox.push(Command::SetEta(eta));
+            if response.changed() && known {
+                if eta > 0.0 {
+                    self.eta_ui = eta;
+                    self.eta_sent_at = Some(std::time::Instant::now());
+                    self.eta_note = (eta >= 1e9).then(|| "η is at most 1e9: clamped to 1e9".to_string());
+                    self.outbox.push(Command::ForRun(run_id, Box::new(Command::SetEta(eta))));
+                } else {
+                    self.eta_note = Some("η must be greater than 0: not applied".to_string());
+                }
             }
         });
+        if let Some(note) = &self.eta_note {
+            ui.label(RichText::new(note).small().color(Color32::from_rgb(235, 150, 30)));
+        }
     }
 
     /// Tick marks under the η·λ₀ slider at 2 (lazy edge) and 4 (catapult edge), and, where the
@@ -161,7 +198,9 @@ impl App {
         // The catapult label sits left of its ▲ (right of it where the left edge would clip it),
         // the divergence label right of its ▲ (left of it beyond the slider), both kept inside
         // the row; where the two would overlap, the divergence label takes a second line.
-        let font = egui::FontId::proportional(11.0);
+        // Marks scale with the text size (Large text).
+        let scale = self.text_scale / 1.15;
+        let font = egui::FontId::proportional(11.0 * scale);
         let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v.clamp(0.0, ETA_SCALED_MAX) / ETA_SCALED_MAX) as f32;
         let (row_left, row_right) = (ui.cursor().left(), ui.cursor().left() + width);
         let mut marks = vec![(catapult, "catapult below", Color32::from_rgb(235, 150, 30), true)];
@@ -189,7 +228,7 @@ impl App {
             let (a, b) = (&placed[0], &placed[1]);
             a.3 < b.3 + b.4.size().x && b.3 < a.3 + a.4.size().x
         };
-        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, if overlap { 28.0 } else { 16.0 }), egui::Sense::hover());
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, if overlap { 28.0 } else { 16.0 } * scale), egui::Sense::hover());
         let painter = ui.painter();
         for (k, (x, beyond, color, left, galley)) in placed.into_iter().enumerate() {
             painter.text(egui::pos2(x, rect.top()), egui::Align2::CENTER_TOP, if beyond { "▶" } else { "▲" }, font.clone(), color);
@@ -197,7 +236,9 @@ impl App {
             painter.galley(egui::pos2(left, rect.top() + 1.0 + line), galley, color);
         }
         let divergence_text = divergence.map_or("no divergence bound (ReLU)".to_string(), |d| format!("diverges above {d:.2}"));
-        let tip = "Meltzer & Liu's bounds for a two-layer homogeneous net on one example with y = 0, computed by the                    engine for this initialization: for η·λ₀ between 2 and the first bound a catapult is guaranteed;                    above the second the run must diverge. In between, theory does not decide.";
+        let tip = "Meltzer & Liu's bounds for a two-layer homogeneous net on one example with y = 0, computed by the \
+                   engine for this initialization: for η·λ₀ between 2 and the first bound a catapult is guaranteed; \
+                   above the second the run must diverge. In between, theory does not decide.";
         response.on_hover_text(tip);
         ui.label(RichText::new(format!("Meltzer–Liu: catapult guaranteed for 2 < η·λ₀ < {catapult:.2}; {divergence_text}")).small())
             .on_hover_text(tip);
@@ -223,17 +264,18 @@ impl App {
     fn eta_edge_marks_ui(&self, ui: &mut egui::Ui, slider_left: f32) {
         let width = ui.spacing().slider_width;
         let handle_radius = ui.spacing().interact_size.y / 2.5;
-        let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 16.0), egui::Sense::hover());
+        let scale = self.text_scale / 1.15;
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 18.0 * scale), egui::Sense::hover());
         let painter = ui.painter();
         let x_of = |v: f64| slider_left + handle_radius + (width - 2.0 * handle_radius) * (v / ETA_SCALED_MAX) as f32;
-        let font = egui::FontId::proportional(12.0);
+        let font = egui::FontId::proportional(12.0 * scale);
         for (value, text, color) in [
             (2.0, "2 lazy edge", Color32::from_rgb(60, 170, 90)),
             (4.0, "4", Color32::from_rgb(220, 60, 60)),
         ] {
             let x = x_of(value);
-            painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0)], egui::Stroke::new(2.0, color));
-            painter.text(egui::pos2(x, rect.top() + 5.0), egui::Align2::CENTER_TOP, text, font.clone(), color);
+            painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 5.0 * scale)], egui::Stroke::new(2.0, color));
+            painter.text(egui::pos2(x, rect.top() + 5.0 * scale), egui::Align2::CENTER_TOP, text, font.clone(), color);
         }
     }
 
@@ -267,7 +309,7 @@ impl App {
                     "Train the network itself, its second-order Taylor model (NQM: shows the catapult), or its first-order (linearized) model, which has no catapult: it simply diverges above η·λ₀ = 2.",
                 );
 
-                commit |= commits(&labelled_row(ui, WIDTH_LABEL, Slider::new(&mut draft.model.width, 10..=100_000).logarithmic(true), "Number of hidden units m. Wider nets are more 'lazy': the kernel moves less, and the catapult's loss peak grows in proportion to m."));
+                commit |= commits(&labelled_row(ui, WIDTH_LABEL, Slider::new(&mut draft.model.width, 10..=100_000).logarithmic(true).clamping(egui::SliderClamping::Never), "Number of hidden units m. Wider nets are more 'lazy': the kernel moves less, and the catapult's loss peak grows in proportion to m."));
 
                 commit |= commits(&labelled_row(ui, "a_neg", Slider::new(&mut draft.model.a_neg, 0.0..=1.0).fixed_decimals(2), "Slope of the activation for negative inputs: 0 = ReLU, 1 = linear (no activation), in between = leaky. With ReLU the catapult range extends beyond η·λ₀ = 4."));
             }
@@ -370,6 +412,7 @@ impl App {
     }
 
     pub(super) fn send_speed(&mut self) {
+        self.slow_start = false;
         let speed = if self.prefs.unlimited { Speed::Unlimited } else { Speed::StepsPerSecond(self.prefs.steps_per_second) };
         self.outbox.push(Command::SetSpeed(speed));
     }

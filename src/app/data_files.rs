@@ -35,10 +35,13 @@ impl App {
         match config::validate(&preset, "your data") {
             Ok(()) => {
                 let (n, d) = config::data_shape(&preset.data);
-                self.info = Some(format!("Data from {}: {n} examples, d = {d}", path.display()));
                 self.start_preset(preset);
+                self.info = Some(format!("Data from {}: {n} examples, d = {d}", path.display()));
             }
-            Err(e) => self.last_error = Some(format!("{e} (the current run continues)")),
+            Err(e) => {
+                self.info = None;
+                self.last_error = Some(format!("{e} (the current run continues)"));
+            }
         }
     }
 

@@ -77,6 +77,9 @@ pub enum ExportTarget {
     SweepCsv,
     WindowPng,
     PlotPng(PlotId),
+    /// The live view's four plots drawn by report::live_figure (slide resolution, titles, axes,
+    /// legends): the same figure as `catapult-lab figure`.
+    LiveFigurePng,
 }
 
 impl ExportTarget {
@@ -86,12 +89,13 @@ impl ExportTarget {
             ExportTarget::PinCsv(k) => format!("pinned run {} (CSV)", k + 1),
             ExportTarget::SweepCsv => "sweep results (CSV)".into(),
             ExportTarget::WindowPng => "whole window (PNG)".into(),
-            ExportTarget::PlotPng(plot) => format!("{} (PNG)", plot.label()),
+            ExportTarget::PlotPng(plot) => format!("{} (PNG, screen crop)", plot.label()),
+            ExportTarget::LiveFigurePng => "live plots as a slide figure (PNG, 1920×1080)".into(),
         }
     }
 
     fn is_png(self) -> bool {
-        matches!(self, ExportTarget::WindowPng | ExportTarget::PlotPng(_))
+        matches!(self, ExportTarget::WindowPng | ExportTarget::PlotPng(_) | ExportTarget::LiveFigurePng)
     }
 
     fn default_file_name(self) -> String {
@@ -101,6 +105,7 @@ impl ExportTarget {
             ExportTarget::SweepCsv => "sweep.csv".into(),
             ExportTarget::WindowPng => "catapult-lab.png".into(),
             ExportTarget::PlotPng(plot) => format!("{}.png", plot.file_stem()),
+            ExportTarget::LiveFigurePng => "live_figure.png".into(),
         }
     }
 }
@@ -255,6 +260,21 @@ impl App {
                     repaint_ctx.request_repaint();
                 });
             }
+            ExportTarget::LiveFigurePng => {
+                if self.history.is_empty() {
+                    self.export.message = Some(Err("the run has no samples yet".into()));
+                    return;
+                }
+                let history = self.history.clone();
+                let preset = self.effective_preset();
+                let has_eta_max = self.snapshot.as_ref().is_some_and(|s| s.eta_max_theory.is_some());
+                let peak_step = self.snapshot.as_ref().map_or(0, |s| s.peak_step);
+                std::thread::spawn(move || {
+                    let result = crate::report::live_figure::render_history(&history, &preset, has_eta_max, peak_step, &path, (1920, 1080)).map(|_| format!("Wrote {}", path.display()));
+                    let _ = tx.send(ExportReply::Done(result));
+                    repaint_ctx.request_repaint();
+                });
+            }
             ExportTarget::WindowPng | ExportTarget::PlotPng(_) => {
                 let rect = match target {
                     ExportTarget::PlotPng(plot) => match self.export.plot_rects.get(&plot) {
@@ -310,6 +330,7 @@ impl App {
                 let mut targets = vec![ExportTarget::RunCsv];
                 targets.extend((0..self.pins.len()).map(ExportTarget::PinCsv));
                 targets.push(ExportTarget::SweepCsv);
+                targets.push(ExportTarget::LiveFigurePng);
                 targets.push(ExportTarget::WindowPng);
                 targets.extend(PlotId::ALL.into_iter().map(ExportTarget::PlotPng));
                 ui.horizontal(|ui| {

@@ -15,6 +15,8 @@ pub const STEP_LABEL: &str = "Step +1";
 
 pub const RESET_LABEL: &str = "↺ Reset";
 
+pub const RESTART_AT_ETA_LABEL: &str = "Restart at this η";
+
 pub const ETA_SCALED_LABEL: &str = "η·λ₀";
 
 pub const ETA_LABEL: &str = "η (raw)";
@@ -163,3 +165,6 @@ pub fn layer_scale_label(layer: usize) -> String {
 pub fn layer_train_label(layer: usize) -> String {
     format!("train layer {layer} ({})", layer_name(layer))
 }
+
+/// The phase panel's title where the u/v plane does not apply.
+pub const ETA_LAMBDA_TITLE: &str = "η·λ against the step (stable below 2)";

@@ -7,6 +7,7 @@
 mod agop_view;
 mod data_files;
 mod data_view;
+mod live_layout;
 pub mod labels;
 pub mod runner;
 pub mod controls;
@@ -37,6 +38,10 @@ use std::time::Instant;
 
 /// The default speed: slow enough to watch the first ~20 steps of a catapult.
 pub const DEFAULT_STEPS_PER_SECOND: f64 = 20.0;
+/// The window opens at this pace for its first `SLOW_START_STEPS` steps (the default catapult
+/// then takes a few seconds instead of half a second), then goes on at the preferred speed.
+pub const SLOW_START_STEPS_PER_SECOND: f64 = 5.0;
+pub const SLOW_START_STEPS: u64 = 30;
 /// The most work per step (estimated floating-point operations) a control may ask the live
 /// run for: about a second per step on a laptop core. Larger runs belong on the command line.
 pub const APP_WORK_LIMIT: f64 = 5e10;
@@ -60,6 +65,8 @@ pub struct Prefs {
     pub side_panel_width: f32,
     pub steps_per_second: f64,
     pub unlimited: bool,
+    /// The side panel is collapsed (small windows, projectors): the plots take the whole width.
+    pub controls_hidden: bool,
 }
 
 impl Default for Prefs {
@@ -71,6 +78,7 @@ impl Default for Prefs {
             side_panel_width: 360.0,
             steps_per_second: DEFAULT_STEPS_PER_SECOND,
             unlimited: false,
+            controls_hidden: false,
         }
     }
 }
@@ -89,6 +97,10 @@ pub struct App {
     eta_ui: f64,
     eta_editing: bool,
     eta_sent_at: Option<Instant>,
+    /// Bumped on every new run: the η widgets get new ids, so an edit left in them is dropped.
+    eta_widget_generation: u64,
+    /// What happened to the last typed η (clamped, beyond the slider), shown beside the field.
+    eta_note: Option<String>,
     steps_limit_ui: u64,
     /// Commands gathered during the frame, sent at its end.
     outbox: Vec<Command>,
@@ -115,6 +127,14 @@ pub struct App {
     sweep: sweep_view::SweepState,
     /// The phase-plane panel's view (u/v or ρ/v̄).
     phase_view: PhaseView,
+    /// The slow start is on (the first run after launch, until `SLOW_START_STEPS` or a speed change).
+    slow_start: bool,
+    /// The step axis chosen in the View menu (None = automatic).
+    step_axis_choice: Option<history::StepAxis>,
+    /// The series the plots drew last frame, where they drew them, the last hover readout.
+    plotted: Vec<crate::report::live_view::PlotSeries>,
+    layouts: std::collections::HashMap<PlotId, plots::PlotLayout>,
+    hover: std::cell::RefCell<Option<plots::HoverReadout>>,
 }
 
 impl App {
@@ -145,6 +165,8 @@ impl App {
             eta_ui: 0.0,
             eta_editing: false,
             eta_sent_at: None,
+            eta_widget_generation: 0,
+            eta_note: None,
             outbox: Vec::new(),
             last_error: None,
             control_error: None,
@@ -164,6 +186,11 @@ impl App {
             export: export::ExportState::default(),
             sweep,
             phase_view: PhaseView::default(),
+            slow_start: false,
+            step_axis_choice: None,
+            plotted: Vec::new(),
+            layouts: std::collections::HashMap::new(),
+            hover: std::cell::RefCell::new(None),
         }
     }
 
@@ -173,6 +200,10 @@ impl App {
         let ctx = cc.egui_ctx.clone();
         let mut app = App::with_prefs(preset, Box::new(move || ctx.request_repaint()), prefs, false);
         app.setup_context(&cc.egui_ctx);
+        if !app.prefs.unlimited && app.prefs.steps_per_second > SLOW_START_STEPS_PER_SECOND {
+            app.slow_start = true;
+            app.runner.send(Command::SetSpeed(Speed::StepsPerSecond(SLOW_START_STEPS_PER_SECOND)));
+        }
         app
     }
 
@@ -271,6 +302,11 @@ impl App {
         self.runner.send(command);
     }
 
+    /// True while the window's slow start (5 steps/s for the first 30 steps) is on.
+    pub fn slow_start(&self) -> bool {
+        self.slow_start
+    }
+
     pub fn prefs(&self) -> &Prefs {
         &self.prefs
     }
@@ -303,7 +339,14 @@ impl App {
                     self.history.push(&first, Regime::of(&first, snapshot.eta_max_theory.is_some()));
                     self.samples_received += 1;
                     self.steps_limit_ui = snapshot.steps_limit;
-                    self.eta_sent_at = None;
+                    let same_run = self.snapshot.as_ref().is_some_and(|s| s.run_id == snapshot.run_id);
+                    if !same_run {
+                        // Another run: the η fields start over from what it really uses.
+                        self.eta_sent_at = None;
+                        self.eta_editing = false;
+                        self.eta_note = None;
+                        self.eta_widget_generation += 1;
+                    }
                     self.preset = *preset;
                     self.draft = self.preset.clone();
                     self.snapshot = Some(snapshot);
@@ -367,24 +410,35 @@ impl App {
             candidate.name = format!("{} (edited)", candidate.name);
         }
         let work = crate::engine::config::estimated_work_per_step(&candidate);
+        let in_force = format!("the run keeps width {}, seed {}", self.preset.model.width, self.preset.seed);
         if crate::engine::config::validate(&candidate, "controls").is_ok() && work > APP_WORK_LIMIT {
             self.control_error = Some(format!(
-                "not applied: width {} with n = {}, d = {} needs about {:.0} GFLOP per step (the app's limit is {:.0}, so the window stays responsive); use `catapult-lab run` for runs this large",
+                "not applied: width {} with n = {}, d = {} needs about {:.0} GFLOP per step (the app's limit is {:.0}, so the window stays responsive); use `catapult-lab run` for runs this large; {in_force}",
                 candidate.model.width,
                 crate::engine::config::data_shape(&candidate.data).0,
                 crate::engine::config::data_shape(&candidate.data).1,
                 work / 1e9,
                 APP_WORK_LIMIT / 1e9
             ));
+            // The controls show the values in force, not the refused ones.
+            self.draft = self.preset.clone();
             return;
         }
         match crate::engine::config::validate(&candidate, "controls") {
             Ok(()) => {
                 self.control_error = None;
                 self.last_error = None;
-                self.outbox.push(Command::SetPreset(Box::new(candidate)));
+                // A schedule edit restarts from the preset's own rate; other edits keep the η on screen.
+                if candidate.train.schedule != self.preset.train.schedule {
+                    self.outbox.push(Command::SetPreset(Box::new(candidate)));
+                } else {
+                    self.outbox.push(Command::SetPresetKeepingEta(Box::new(candidate)));
+                }
             }
-            Err(e) => self.control_error = Some(format!("not applied: `{}` {}", e.key, e.message)),
+            Err(e) => {
+                self.control_error = Some(format!("not applied: `{}` {}; {in_force}", e.key, e.message));
+                self.draft = self.preset.clone();
+            }
         }
     }
 
@@ -406,63 +460,15 @@ impl App {
         self.frame_ms
     }
 
-    fn plots_ui(&mut self, ui: &mut egui::Ui) {
-        let inputs = plots::PlotInputs { history: &self.history, snapshot: self.snapshot.as_ref(), reset: self.reset_plots, pins: &self.pins };
-        let mut rects = Vec::new();
-        let available = ui.available_size();
-        let spacing = ui.spacing().item_spacing;
-        let title_height = ui.text_style_height(&egui::TextStyle::Body) * 1.1 + spacing.y;
-        let left_width = (available.x * 0.56).floor();
-        let right_width = available.x - left_width - spacing.x;
-        // SGD runs get a fourth plot (η against the batch critical rate); teacher data gets the
-        // AGOP heatmaps and the alignment plot under a shorter phase plane.
-        let sgd = history::has_values(&self.history.batch_crit_eta);
-        let teacher = history::has_values(&self.history.agop_alignment) || self.snapshot.as_ref().is_some_and(|s| s.agop.is_some());
-        let left_plots = if sgd { 4.0 } else { 3.0 };
-        let plot_height = ((available.y - left_plots * title_height - left_plots * spacing.y) / left_plots - 16.0).max(80.0);
-        let phase_height = (available.y - title_height - spacing.y - 16.0).max(120.0);
-        // The ρ/⟨v⟩ plane is Huang et al. 2025's view of two-layer *linear* nets.
-        let linear_net = self.preset.model.kind == crate::engine::config::ModelKind::TwoLayer && self.preset.model.a_neg == 1.0;
-        let gamma_y = self.snapshot.as_ref().map(|s| s.gamma_y).filter(|_| linear_net);
-        let agop = self.snapshot.as_ref().and_then(|s| s.agop.clone());
-        let phase_view = &mut self.phase_view;
-        ui.horizontal_top(|ui| {
-            ui.allocate_ui_with_layout(egui::vec2(left_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
-                ui.set_width(left_width);
-                // With four plots the loss (which carries the most series) gets more room, the weights less.
-                let (loss_height, weights_height) = if sgd { (plot_height * 1.4, plot_height * 0.6) } else { (plot_height, plot_height) };
-                rects.push((PlotId::Loss, plots::loss_plot(ui, &inputs, loss_height)));
-                rects.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
-                rects.push((PlotId::Weights, plots::weights_plot(ui, &inputs, weights_height)));
-                if sgd {
-                    plots::sgd_rate_plot(ui, &inputs, plot_height);
-                }
-            });
-            ui.allocate_ui_with_layout(egui::vec2(right_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
-                ui.set_width(right_width);
-                if teacher {
-                    let phase_height = (available.y * 0.36).max(120.0);
-                    rects.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, inputs.history, inputs.pins, inputs.reset, phase_height, phase_view, gamma_y)));
-                    let heatmap_height = (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height);
-                    agop_view::agop_heatmaps(ui, agop.as_deref(), heatmap_height);
-                    let alignment_height = (ui.available_height() - title_height - 16.0).max(80.0);
-                    plots::agop_alignment_plot(ui, &inputs, alignment_height);
-                } else {
-                    rects.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, inputs.history, inputs.pins, inputs.reset, phase_height, phase_view, gamma_y)));
-                }
-            });
-        });
-        self.reset_plots = false;
-        for (id, rect) in rects {
-            self.export.plot_rects.insert(id, rect);
-        }
-    }
-
 }
 
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
+        if self.slow_start && self.step_count() >= SLOW_START_STEPS {
+            self.slow_start = false;
+            self.send_speed();
+        }
         self.poll_file_dialogs();
         self.poll_sweep();
         self.poll_exports(ctx);
@@ -476,21 +482,28 @@ impl eframe::App for App {
             self.status_strip_ui(ui);
             self.error_bar_ui(ui);
         });
-        let side = egui::Panel::left("controls")
-            .resizable(true)
-            .default_size(self.prefs.side_panel_width)
-            .size_range(260.0..=700.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| match self.view {
-                    View::Live => self.controls_ui(ui),
-                    View::Sweep => {
-                        self.sweep_controls_ui(ui);
-                        ui.separator();
-                        self.export_ui(ui);
-                    }
+        // The side panel never takes more than a third of the window (so a 1024-pixel window keeps
+        // room for the plots) and never grows with its content (long numbers, large text): it
+        // scrolls instead.
+        let window_width = ui.ctx().content_rect().width();
+        let max_side = (window_width * 0.34).clamp(240.0, 700.0);
+        if !self.prefs.controls_hidden {
+            let side = egui::Panel::left("controls")
+                .resizable(true)
+                .default_size(self.prefs.side_panel_width.min(max_side))
+                .size_range(240.0f32.min(max_side)..=max_side)
+                .show(ui, |ui| {
+                    egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| match self.view {
+                        View::Live => self.controls_ui(ui),
+                        View::Sweep => {
+                            self.sweep_controls_ui(ui);
+                            ui.separator();
+                            self.export_ui(ui);
+                        }
+                    });
                 });
-            });
-        self.prefs.side_panel_width = side.response.rect.width();
+            self.prefs.side_panel_width = side.response.rect.width();
+        }
         egui::CentralPanel::default().show(ui, |ui| match self.view {
             View::Live => self.plots_ui(ui),
             View::Sweep => self.sweep_panels_ui(ui),

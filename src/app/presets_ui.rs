@@ -118,7 +118,7 @@ impl App {
                     self.open_data_dialog();
                     ui.close();
                 }
-                if ui.button("Save preset as…").on_hover_text("Save the running preset (with your edits) as a JSON file.").clicked() {
+                if ui.button("Save preset as…").on_hover_text("Save what the window shows as a JSON file: the preset with your edits, and live η changes as schedule entries at the steps they happened (opening it reproduces this run exactly).").clicked() {
                     self.save_dialog();
                     ui.close();
                 }
@@ -126,7 +126,8 @@ impl App {
                 for (text, target, tip) in [
                     ("Export run as CSV…", super::export::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),
                     ("Export sweep as CSV…", super::export::ExportTarget::SweepCsv, "One row per sweep run, as `catapult-lab sweep` writes."),
-                    ("Save window as PNG…", super::export::ExportTarget::WindowPng, "A picture of the whole window."),
+                    ("Export plot PNG (slide figure)…", super::export::ExportTarget::LiveFigurePng, "The four live plots at 1920×1080 with titles, axes, tick labels, legends and theory lines (the same figure as `catapult-lab figure`)."),
+                    ("Save window as PNG…", super::export::ExportTarget::WindowPng, "A picture of the whole window (a screenshot)."),
                 ] {
                     if ui.add_enabled(!self.export.busy, egui::Button::new(text)).on_hover_text(tip).clicked() {
                         self.export_dialog(target);
@@ -143,6 +144,18 @@ impl App {
                 }
                 ui.checkbox(&mut self.data_view_open, super::labels::DATA_VIEW_TITLE)
                     .on_hover_text("What the network is fitting: the data with the model's output (a line for d = 1, a heat map for d = 2, images with predictions, or a histogram). Key D.");
+                ui.label("Step axis");
+                for (choice, text, tip) in [
+                    (None, "automatic", "Linear, and log once the run is 100× longer than its interesting start (twice the peak step, at least 40 steps)."),
+                    (Some(crate::report::series::StepAxis::Linear), "linear", "Steps on a linear axis."),
+                    (Some(crate::report::series::StepAxis::Log), "log", "Steps on a log axis (step 0, 1, 10, 100, …): early catapults and a long tail both stay visible."),
+                ] {
+                    if ui.radio(self.step_axis_choice == choice, text).on_hover_text(tip).clicked() {
+                        self.step_axis_choice = choice;
+                        self.reset_plots = true;
+                    }
+                }
+                ui.separator();
                 ui.checkbox(&mut self.show_frame_time, "Frame time (debug)")
                     .on_hover_text("Show how long the UI thread takes per frame, and how many samples the history holds.");
                 ui.separator();
@@ -158,6 +171,11 @@ impl App {
                 .clicked()
             {
                 self.view = super::View::Sweep;
+            }
+            ui.separator();
+            let (text, tip) = if self.prefs.controls_hidden { ("▶ Controls", "Show the side panel of controls.") } else { ("◀ Controls", "Hide the side panel: the plots take the whole window (small screens, projectors).") };
+            if ui.button(text).on_hover_text(tip).clicked() {
+                self.prefs.controls_hidden = !self.prefs.controls_hidden;
             }
             ui.separator();
             if ui.button("Help (F1)").on_hover_text("What the three phases and each plot mean.").clicked() {
@@ -187,7 +205,7 @@ impl App {
             if ui.add_enabled(!self.files.busy, egui::Button::new("Open…")).on_hover_text("Load a preset JSON file.").clicked() {
                 self.open_dialog();
             }
-            if ui.add_enabled(!self.files.busy, egui::Button::new("Save as…")).on_hover_text("Save the running preset as JSON.").clicked() {
+            if ui.add_enabled(!self.files.busy, egui::Button::new("Save as…")).on_hover_text("Save what the window shows as JSON: live η changes become schedule entries at the steps they happened, so opening the file reproduces this run exactly.").clicked() {
                 self.save_dialog();
             }
         });
@@ -221,16 +239,24 @@ impl App {
     pub fn load_preset_path(&mut self, path: &Path) {
         match config::load_preset_file(path, &[]) {
             Ok(preset) => {
-                self.info = Some(format!("Loaded {}", path.display()));
+                let info = format!("Loaded {} ({})", path.display(), preset.name);
                 self.start_preset(preset);
+                self.info = Some(info);
             }
-            Err(e) => self.last_error = Some(format!("{e} (the current run continues)")),
+            Err(e) => {
+                self.info = None;
+                self.last_error = Some(format!("{e} (the current run continues)"));
+            }
         }
     }
 
     pub(super) fn start_preset(&mut self, preset: Preset) {
         self.last_error = None;
         self.control_error = None;
+        // Messages about the previous preset (e.g. "Loaded …" of another file) no longer apply.
+        if !self.info.as_deref().is_some_and(|i| i.starts_with("Loaded ") && i.ends_with(&format!("({})", preset.name))) {
+            self.info = None;
+        }
         self.prefs.last_preset = preset.name.clone();
         self.outbox.push(Command::SetPreset(Box::new(preset)));
     }
@@ -247,14 +273,29 @@ impl App {
         });
     }
 
+    /// The run's effective configuration as the runner owns it (the preset as loaded plus the
+    /// live η changes as base rate or `schedule` entries): what Save as… writes.
+    pub fn effective_preset(&self) -> Preset {
+        self.snapshot.as_ref().map_or_else(|| self.preset.clone(), |s| (*s.effective).clone())
+    }
+
+    /// Writes the effective preset to `path` (Save as… without the dialog); the answer arrives
+    /// like a dialog's (info "Saved …" or an error).
+    pub fn save_preset_to(&mut self, path: &Path) {
+        let json = config::preset_to_json(&self.effective_preset());
+        let result = write_atomically(path, &format!("{json}\n")).map(|()| path.to_path_buf());
+        self.deliver_file_reply(FileReply::Saved(Some(result)));
+    }
+
     fn save_dialog(&mut self) {
         if self.files.busy {
             return;
         }
         self.files.busy = true;
         let tx = self.files.tx.clone();
-        let json = config::preset_to_json(&self.preset);
-        let file_name = format!("{}.json", if self.preset.name.is_empty() { "preset" } else { &self.preset.name });
+        let effective = self.effective_preset();
+        let json = config::preset_to_json(&effective);
+        let file_name = format!("{}.json", if effective.name.is_empty() { "preset" } else { &effective.name });
         std::thread::spawn(move || {
             let picked = rfd::FileDialog::new()
                 .set_title("Save the preset as")

@@ -11,7 +11,8 @@ impl App {
                     .on_hover_text("Time the UI thread spends building each frame, plots included (GPU drawing excluded). The plots decimate to one min/max pair per pixel column, so this stays flat as the history grows.");
             });
         }
-        ui.horizontal_wrapped(|ui| {
+        // One line that never wraps (it scrolls sideways on narrow windows).
+        egui::ScrollArea::horizontal().id_salt("status_line").show(ui, |ui| ui.horizontal(|ui| {
             let Some(s) = self.snapshot.clone() else {
                 ui.label("starting…");
                 return;
@@ -90,6 +91,19 @@ impl App {
             if let Some(test_loss) = self.history.test_loss.last().copied().flatten() {
                 ui.label(format!("test loss {}", fmt_num(test_loss))).on_hover_text("Loss on 1000 held-out teacher examples (generalization).");
             }
+            let above_edge = self.history.lambda_hat.last().is_some_and(|l| s.eta * l > 2.0);
+            if above_edge && self.history.loss.last() == Some(&0.0) {
+                ui.separator();
+                ui.label(RichText::new("η·λ > 2 but the loss is exactly 0: nothing can grow, no catapult will come").color(Color32::from_rgb(235, 150, 30)))
+                    .on_hover_text("The residual is exactly zero in floating point, so (η·λ − 1)² times it stays zero. Reset, or raise η before the run has converged this far.");
+            }
+            if let Some(steps) = self.next_catapult_in(&s) {
+                ui.separator();
+                ui.label(RichText::new(format!("next catapult expected in ~{steps} steps")).color(Color32::from_rgb(235, 150, 30))).on_hover_text(
+                    "η·λ is above 2, so the error along the sharpest direction grows by (η·λ − 1)² per step; from the \
+                     loss now, it takes about this many steps to climb back to the initial loss, where the spike shows.",
+                );
+            }
             ui.separator();
             ui.label(format!("data: {}", s.separability.label()))
                 .on_hover_text("Decided exactly (a linear program): separable through the origin, degenerate (same x, opposite labels), or non-separable.");
@@ -98,7 +112,24 @@ impl App {
                 _ => "0 steps/s".to_string(),
             };
             ui.label(speed).on_hover_text("Steps computed per second right now.");
-        });
+            if self.slow_start {
+                ui.label(RichText::new(format!("slow start: {SLOW_START_STEPS_PER_SECOND:.0} steps/s for the first {SLOW_START_STEPS} steps, then {:.0}", self.prefs.steps_per_second)).weak())
+                    .on_hover_text("The window opens slowly so the first catapult (steps ~5–20) takes a few seconds; move the speed slider to change it now.");
+            }
+        }));
+    }
+
+    /// Steps until the loss, growing by (η·λ̂ − 1)² per step, is back at L0 (when η·λ̂ > 2 and
+    /// the loss is below L0; None when not measurable or under 5 steps).
+    pub fn next_catapult_in(&self, s: &RunSnapshot) -> Option<u64> {
+        let eta_lambda = s.eta * self.history.lambda_hat.last().copied()?;
+        let loss = self.history.loss.last().copied()?;
+        let growth = (eta_lambda - 1.0).powi(2);
+        if !(eta_lambda > 2.0 && growth > 1.0 && loss > 0.0 && loss < s.loss0) || s.status != RunStatus::Running && s.status != RunStatus::Paused {
+            return None;
+        }
+        let steps = ((s.loss0 / loss).ln() / growth.ln()).ceil();
+        (steps.is_finite() && steps >= 5.0).then_some(steps as u64)
     }
 
     pub(super) fn error_bar_ui(&mut self, ui: &mut egui::Ui) {
@@ -138,7 +169,9 @@ impl App {
             ui.label(RichText::new(LAMBDA_TITLE).strong());
             ui.label(
                 "The sharpness λ (and the second eigenvalue λ₂). The green dashed line is 2/η: below it a step is \
-                 stable. The red dashed line is 4/η. The background colour shows each step's regime.",
+                 stable. The red dashed line is 4/η. Both are drawn with the η of each step, so they jump when a \
+                 schedule or the slider changes η. The background colour shows each step's regime. When λ spans \
+                 decades the axis turns logarithmic.",
             );
             ui.label(RichText::new(WEIGHTS_TITLE).strong());
             ui.label("How big the weights are, and how far they moved from where they started.");
@@ -146,15 +179,20 @@ impl App {
             ui.label(
                 "v = η·λ across, u (the error along the sharpest direction) up, on a log scale. The run starts at \
                  the diamond. Under the orange line u = v − 2 the error grows; the catapult swings the point up \
-                 and to the left until it lands on the green bar (stable, u = 0 at the bottom edge).",
+                 and to the left until it lands on the green bar (stable, u = 0 at the bottom edge). Where the plane \
+                 does not apply (SGD, a linear predictor, logistic loss) the panel shows η·λ against the step, \
+                 stable below 2.",
             );
             ui.separator();
             ui.heading("Keys");
-            ui.label("Space: play/pause.  Right arrow: one step.  R: reset.  F1: this help.  F2: live run / sweep.  Ctrl + / Ctrl −: zoom.");
+            ui.label("Space: play/pause.  Right arrow: one step.  R: reset (the preset as loaded; the Restart at this η button keeps the η on screen).  F1: this help.  F2: live run / sweep.  Ctrl + / Ctrl −: zoom.  View → Step axis: linear or log.");
             ui.separator();
             ui.heading("Sweep and comparison");
             ui.label(
-                "The Sweep view (F2) runs a whole grid of learning rates and widths and shows where each phase lies.                  Click a point to open that run here. Pin run keeps a copy of the current curves on the plots, to                  compare with the next run. Export writes runs and sweeps as CSV and the window or a plot as PNG.",
+                "The Sweep view (F2) runs a whole grid of learning rates and widths and shows where each phase lies. \
+                 Click a point to open that run here. Pin run keeps a copy of the current curves on the plots, to \
+                 compare with the next run. Export writes runs and sweeps as CSV, the live plots as a slide figure \
+                 and the window or a plot as PNG.",
             );
         });
         self.help_open = open;

@@ -4,6 +4,7 @@
 
 mod sweep;
 pub mod bench;
+pub mod figure;
 
 pub use sweep::{merge, sweep};
 
@@ -35,6 +36,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Time the fixed speed workloads W1–W4 (or export them for bench/reference.py).
     Bench(BenchArgs),
+    /// Run a preset and render the live view's four plots (loss, kernel, weights, u/v plane) to PNG.
+    Figure(figure::FigureArgs),
     /// Open the desktop app (the default with no command).
     #[cfg(feature = "gui")]
     Gui {

@@ -9,7 +9,7 @@ use plotters::style::FontStyle;
 use std::path::Path;
 use std::sync::Once;
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 /// Distinct colors for up to eight widths (repeated beyond).
 pub const SERIES_COLORS: [(u8, u8, u8); 8] =
     [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)];
@@ -28,7 +28,7 @@ pub fn phase_color(phase: Phase) -> (u8, u8, u8) {
     }
 }
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Ubuntu Light ships with egui (and has Greek), so the PNG needs no system fonts.

@@ -1,8 +1,13 @@
-//! The UI-side record of a run: every streamed sample kept in compact columns (one `Vec<f64>`
-//! per metric), and the min/max-per-pixel decimation the plots draw so that a million steps
-//! still draw at full frame rate. Pure bookkeeping: no physics, no egui.
+//! The UI-side record of a run: streamed samples kept in compact columns (one `Vec<f64>` per
+//! metric). Every step of the first `HEAD_STEPS` is kept; after that, samples are grouped in
+//! buckets of `span` steps and each closed bucket keeps its first and last sample and, for every
+//! column, the sample holding its minimum and its maximum (real samples, with their steps), so
+//! a peak is never thinned away. When the columns reach `HISTORY_LIMIT`, the span doubles and
+//! neighbouring buckets merge the same way. Pure bookkeeping: no physics, no egui. (The drawing
+//! decimation lives in `decimate.rs`, re-exported here.)
 
 use crate::engine::sim::{Regime, Sample, extra_presence};
+pub use super::decimate::*;
 
 /// The metrics the plots show, one column each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,23 +47,83 @@ pub struct History {
     pub regime: Vec<Regime>,
     /// Bumped on every change, so cached decimations know when they are stale.
     pub generation: u64,
+    /// Steps per tail bucket (0 = not started, i.e. 1).
+    span: u64,
 }
 
-/// The most samples a history keeps. Beyond it, every other stored sample is dropped (the
-/// first and the newest always stay), so a run of any length keeps the whole span at a coarser
-/// resolution for its older part. Bound: `HISTORY_LIMIT` × `BYTES_PER_SAMPLE` ≈ 61 MB.
+/// The most samples a history keeps. Beyond it, the buckets after the head merge pairwise
+/// (each keeps first, last and every column's extremes). Bound: `HISTORY_LIMIT` ×
+/// `BYTES_PER_SAMPLE` ≈ 61 MB.
 pub const HISTORY_LIMIT: usize = 1 << 18;
 /// Bytes one stored sample takes in the columns (11 f64, 9 Option<f64>, the regime).
 pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 10 * 16 + 1;
+/// Every sample with a step up to this is kept, whatever the run's length.
+pub const HEAD_STEPS: u64 = 4096;
 
-/// Keeps the elements of `column` whose index `keep` accepts.
-fn retain_indexed<T>(column: &mut Vec<T>, keep: impl Fn(usize) -> bool) {
-    let mut index = 0;
-    column.retain(|_| {
-        let kept = keep(index);
-        index += 1;
-        kept
-    });
+/// Applies `$body` (a macro-style closure over `$col`) to every column of `$h`.
+macro_rules! each_column {
+    ($h:expr, $col:ident => $body:expr) => {{
+        { let $col = &mut $h.step; $body; }
+        { let $col = &mut $h.eta; $body; }
+        { let $col = &mut $h.loss; $body; }
+        { let $col = &mut $h.lambda_hat; $body; }
+        { let $col = &mut $h.lambda_hat_2; $body; }
+        { let $col = &mut $h.lambda_raw; $body; }
+        { let $col = &mut $h.eta_lambda; $body; }
+        { let $col = &mut $h.weight_norm_sq; $body; }
+        { let $col = &mut $h.dist_from_init; $body; }
+        { let $col = &mut $h.u; $body; }
+        { let $col = &mut $h.v; $body; }
+        { let $col = &mut $h.train_acc; $body; }
+        { let $col = &mut $h.sparsity; $body; }
+        { let $col = &mut $h.rho; $body; }
+        { let $col = &mut $h.v_mean; $body; }
+        { let $col = &mut $h.lambda_ntk; $body; }
+        { let $col = &mut $h.loss_top; $body; }
+        { let $col = &mut $h.test_loss; $body; }
+        { let $col = &mut $h.test_acc; $body; }
+        { let $col = &mut $h.agop_alignment; $body; }
+        { let $col = &mut $h.batch_crit_eta; $body; }
+        { let $col = &mut $h.regime; $body; }
+    }};
+}
+
+/// Keeps the rows from `start` on whose flag in `keep` (indexed from `start`) is set.
+fn retain_from<T>(column: &mut Vec<T>, start: usize, keep: &[bool]) {
+    let tail: Vec<T> = column.drain(start..).zip(keep).filter(|(_, k)| **k).map(|(v, _)| v).collect();
+    column.extend(tail);
+}
+
+/// Marks, in `keep`, the rows of `rows` (one bucket) holding the minimum and the maximum of `column`.
+fn mark_extremes(column: &[f64], rows: std::ops::Range<usize>, keep: &mut [bool], offset: usize) {
+    let (mut lo, mut hi) = (rows.start, rows.start);
+    for i in rows {
+        if column[i] < column[lo] {
+            lo = i;
+        }
+        if column[i] > column[hi] {
+            hi = i;
+        }
+    }
+    keep[lo - offset] = true;
+    keep[hi - offset] = true;
+}
+
+/// Like `mark_extremes` for an optional column (rows without a value are ignored).
+fn mark_extremes_present(column: &[Option<f64>], rows: std::ops::Range<usize>, keep: &mut [bool], offset: usize) {
+    let (mut lo, mut hi): (Option<(usize, f64)>, Option<(usize, f64)>) = (None, None);
+    for i in rows {
+        let Some(value) = column[i] else { continue };
+        if lo.is_none_or(|(_, v)| value < v) {
+            lo = Some((i, value));
+        }
+        if hi.is_none_or(|(_, v)| value > v) {
+            hi = Some((i, value));
+        }
+    }
+    for (i, _) in lo.into_iter().chain(hi) {
+        keep[i - offset] = true;
+    }
 }
 
 impl History {
@@ -87,36 +152,81 @@ impl History {
             + self.regime.capacity()
     }
 
-    /// Drops every other sample (keeping the first and the newest) when the limit is reached,
-    /// before the columns would grow past it (so their capacity never exceeds the limit).
-    fn thin_if_full(&mut self) {
-        let len = self.len();
-        if len < HISTORY_LIMIT {
+    /// The tail bucket a step belongs to (None inside the head).
+    fn bucket_of(&self, step: f64) -> Option<u64> {
+        let step = step as u64;
+        (step > HEAD_STEPS).then(|| (step - HEAD_STEPS - 1) / self.span.max(1))
+    }
+
+    /// Marks the rows to keep of the bucket `rows`: first, last and every column's extremes.
+    fn mark_bucket(&self, rows: std::ops::Range<usize>, keep: &mut [bool], offset: usize) {
+        if rows.len() <= 2 {
+            for i in rows {
+                keep[i - offset] = true;
+            }
             return;
         }
-        let keep = |i: usize| i % 2 == 0 || i + 1 == len;
-        retain_indexed(&mut self.step, keep);
-        retain_indexed(&mut self.eta, keep);
-        retain_indexed(&mut self.loss, keep);
-        retain_indexed(&mut self.lambda_hat, keep);
-        retain_indexed(&mut self.lambda_hat_2, keep);
-        retain_indexed(&mut self.lambda_raw, keep);
-        retain_indexed(&mut self.eta_lambda, keep);
-        retain_indexed(&mut self.weight_norm_sq, keep);
-        retain_indexed(&mut self.dist_from_init, keep);
-        retain_indexed(&mut self.u, keep);
-        retain_indexed(&mut self.v, keep);
-        retain_indexed(&mut self.train_acc, keep);
-        retain_indexed(&mut self.sparsity, keep);
-        retain_indexed(&mut self.rho, keep);
-        retain_indexed(&mut self.v_mean, keep);
-        retain_indexed(&mut self.lambda_ntk, keep);
-        retain_indexed(&mut self.loss_top, keep);
-        retain_indexed(&mut self.test_loss, keep);
-        retain_indexed(&mut self.test_acc, keep);
-        retain_indexed(&mut self.agop_alignment, keep);
-        retain_indexed(&mut self.batch_crit_eta, keep);
-        retain_indexed(&mut self.regime, keep);
+        keep[rows.start - offset] = true;
+        keep[rows.end - 1 - offset] = true;
+        for column in [&self.eta, &self.loss, &self.lambda_hat, &self.lambda_hat_2, &self.lambda_raw, &self.eta_lambda, &self.weight_norm_sq, &self.dist_from_init, &self.u, &self.v] {
+            mark_extremes(column, rows.clone(), keep, offset);
+        }
+        for column in [&self.train_acc, &self.sparsity, &self.rho, &self.v_mean, &self.lambda_ntk, &self.loss_top, &self.test_loss, &self.test_acc, &self.agop_alignment, &self.batch_crit_eta] {
+            mark_extremes_present(column, rows.clone(), keep, offset);
+        }
+    }
+
+    /// Reduces every closed tail bucket from row `start` on (the bucket holding the newest row
+    /// stays whole) to the rows `mark_bucket` keeps.
+    fn compact_from(&mut self, start: usize) {
+        let len = self.len();
+        let open = self.step.last().and_then(|&s| self.bucket_of(s));
+        let mut keep = vec![false; len - start];
+        let mut i = start;
+        while i < len {
+            let bucket = self.bucket_of(self.step[i]);
+            let mut j = i + 1;
+            while j < len && self.bucket_of(self.step[j]) == bucket {
+                j += 1;
+            }
+            if bucket.is_none() || bucket == open {
+                keep[i - start..j - start].iter_mut().for_each(|k| *k = true);
+            } else {
+                self.mark_bucket(i..j, &mut keep, start);
+            }
+            i = j;
+        }
+        if keep.iter().all(|k| *k) {
+            return;
+        }
+        each_column!(self, column => retain_from(column, start, &keep));
+    }
+
+    /// Before a sample of a new bucket is added: compacts the bucket just closed, and when the
+    /// columns are full, doubles the span and merges the whole tail until a quarter is free.
+    fn make_room(&mut self, next_step: f64) {
+        let Some(next) = self.bucket_of(next_step) else { return };
+        if let Some(&last) = self.step.last()
+            && let Some(closed) = self.bucket_of(last)
+            && closed != next
+            && self.span > 1
+        {
+            let first = self.step.partition_point(|&s| self.bucket_of(s).is_none_or(|b| b < closed));
+            self.compact_from(first);
+        }
+        if self.len() < HISTORY_LIMIT {
+            return;
+        }
+        let head_end = self.step.partition_point(|&s| s <= HEAD_STEPS as f64);
+        while self.len() >= HISTORY_LIMIT * 3 / 4 && self.span < u64::MAX / 4 {
+            self.span *= 2;
+            self.compact_from(head_end);
+        }
+    }
+
+    /// Steps per tail bucket now (1 until the history first fills).
+    pub fn bucket_span(&self) -> u64 {
+        self.span.max(1)
     }
 
     pub fn clear(&mut self) {
@@ -126,7 +236,10 @@ impl History {
     }
 
     pub fn push(&mut self, sample: &Sample, regime: Regime) {
-        self.thin_if_full();
+        if self.span == 0 {
+            self.span = 1;
+        }
+        self.make_room(sample.step as f64);
         self.step.push(sample.step as f64);
         self.eta.push(sample.eta);
         self.loss.push(sample.loss);
@@ -226,73 +339,6 @@ impl History {
     }
 }
 
-/// Points to draw for `ys` against `xs` over `range`: all of them when there are few, else per
-/// bucket (≈ one pixel column) the minimum and the maximum in the order they occur, which
-/// keeps every spike visible. `transform` maps a value to what is plotted (e.g. log10).
-pub fn decimate(xs: &[f64], ys: &[f64], range: std::ops::Range<usize>, buckets: usize, transform: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
-    let count = range.len();
-    let buckets = buckets.max(1);
-    if count <= 2 * buckets {
-        return range.map(|i| [xs[i], transform(ys[i])]).collect();
-    }
-    let mut out = Vec::with_capacity(2 * buckets + 2);
-    let start = range.start;
-    for b in 0..buckets {
-        let lo = start + b * count / buckets;
-        let hi = start + (b + 1) * count / buckets;
-        if lo >= hi {
-            continue;
-        }
-        let (mut i_min, mut i_max) = (lo, lo);
-        for i in lo..hi {
-            if ys[i] < ys[i_min] {
-                i_min = i;
-            }
-            if ys[i] > ys[i_max] {
-                i_max = i;
-            }
-        }
-        let (first, second) = if i_min <= i_max { (i_min, i_max) } else { (i_max, i_min) };
-        out.push([xs[first], transform(ys[first])]);
-        if second != first {
-            out.push([xs[second], transform(ys[second])]);
-        }
-    }
-    // Always end on the newest sample so the current point is where the line ends.
-    let last = range.end - 1;
-    if out.last().map(|p| p[0]) != Some(xs[last]) {
-        out.push([xs[last], transform(ys[last])]);
-    }
-    out
-}
-
-/// True when a recent sample of an optional column carries a value (the column applies to this
-/// run; e.g. SGD's batch rate is absent at step 0 only).
-pub fn has_values(column: &[Option<f64>]) -> bool {
-    column.iter().rev().take(4).any(Option::is_some)
-}
-
-/// Like `decimate`, for an optional column: the samples without a value are skipped.
-pub fn decimate_present(xs: &[f64], ys: &[Option<f64>], range: std::ops::Range<usize>, buckets: usize, transform: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
-    let (steps, values): (Vec<f64>, Vec<f64>) = range.filter_map(|i| ys[i].map(|y| (xs[i], y))).unzip();
-    if steps.is_empty() {
-        return Vec::new();
-    }
-    decimate(&steps, &values, 0..steps.len(), buckets, transform)
-}
-
-/// Runs of equal regime over `range` as (first step, last step, regime).
-pub fn regime_runs(xs: &[f64], regimes: &[Regime], range: std::ops::Range<usize>) -> Vec<(f64, f64, Regime)> {
-    let mut runs: Vec<(f64, f64, Regime)> = Vec::new();
-    for i in range {
-        match runs.last_mut() {
-            Some(run) if run.2 == regimes[i] => run.1 = xs[i],
-            _ => runs.push((xs[i], xs[i], regimes[i])),
-        }
-    }
-    runs
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,22 +379,41 @@ mod tests {
         eprintln!("history: {} samples, {} bytes (bound {bound})", history.len(), history.memory_bytes());
     }
 
+    /// A long run keeps every step of the head, the exact peak of every column and the newest
+    /// sample, in step order.
     #[test]
-    fn decimation_keeps_extremes_and_last_point() {
-        let xs: Vec<f64> = (0..1_000_000).map(|i| i as f64).collect();
-        let mut ys: Vec<f64> = xs.iter().map(|x| (x * 0.001).sin()).collect();
-        ys[123_456] = 50.0;
-        let points = decimate(&xs, &ys, 0..xs.len(), 1000, |y| y);
-        assert!(points.len() <= 2001);
-        assert!(points.iter().any(|p| p[1] == 50.0));
-        assert_eq!(points.last().unwrap()[0], 999_999.0);
-        assert!(points.windows(2).all(|w| w[0][0] <= w[1][0]));
-    }
-
-    #[test]
-    fn small_histories_are_drawn_whole() {
-        let xs = [0.0, 1.0, 2.0];
-        let ys = [3.0, 1.0, 2.0];
-        assert_eq!(decimate(&xs, &ys, 0..3, 100, |y| y).len(), 3);
+    fn a_long_history_keeps_the_head_and_every_extreme() {
+        let mut history = History::default();
+        let n = 1_000_000u64;
+        let mut sample = Sample {
+            step: 0, eta: 1.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
+            weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
+            v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, test_acc: None, agop_alignment: None, batch_crit_eta: None,
+        };
+        for step in 0..=n {
+            let t = step as f64;
+            sample.step = step;
+            sample.loss = 1.0 + (t * 0.37).sin();
+            sample.lambda_hat = 2.0 + (t * 0.011).cos();
+            if step == 777_777 {
+                sample.loss = 175.8;
+            }
+            if step == 500_001 {
+                sample.lambda_hat = -3.0;
+            }
+            history.push(&sample, Regime::Stable);
+        }
+        assert!(history.len() <= HISTORY_LIMIT);
+        for step in 0..=HEAD_STEPS {
+            assert_eq!(history.step[step as usize], step as f64);
+        }
+        let peak = history.loss.iter().copied().fold(f64::MIN, f64::max);
+        assert_eq!(peak, 175.8);
+        let i = history.loss.iter().position(|&l| l == 175.8).unwrap();
+        assert_eq!(history.step[i], 777_777.0);
+        assert!(history.lambda_hat.contains(&-3.0));
+        assert_eq!(history.last_step(), Some(n));
+        assert!(history.step.windows(2).all(|w| w[0] < w[1]));
+        assert!(history.bucket_span() > 1);
     }
 }

@@ -46,8 +46,17 @@ pub enum Command {
     Resume,
     /// Pause, then make exactly this many steps.
     Step(u64),
-    /// Rebuild the run from the same preset (same seed).
+    /// Rebuild the run from the preset as loaded (same seed, the preset's own η).
     Reset,
+    /// Rebuild the run from step 0 at the learning rate in force now (same seed; the preset's
+    /// later schedule entries kept).
+    RestartAtCurrentEta,
+    /// Like `SetPreset`, but the new run starts at the learning rate in force now (structural
+    /// edits: width, seed, … keep the η on screen).
+    SetPresetKeepingEta(Box<Preset>),
+    /// The command applies only to the run with this id (the app stamps its live edits, so an
+    /// edit made on one run never lands on the next one).
+    ForRun(u64, Box<Command>),
     /// Makes the next step panic inside the simulation, to prove the runner survives a fault
     /// (used by the tests; the run then reports Failed like any other panic).
     InjectFault,
@@ -103,6 +112,13 @@ pub struct RunSnapshot {
     pub agop: Option<Arc<AgopMatrices>>,
     /// What the network is fitting (the data view), refreshed at most every ~0.25 s and on pause.
     pub picture: Option<Arc<DataPicture>>,
+    /// The run's effective configuration: the preset as loaded plus the live η changes (as the
+    /// base rate or `schedule` entries). Saving it reproduces the run exactly.
+    pub effective: Arc<Preset>,
+    /// The learning rate in force now in the effective preset's unit, and whether that unit is η·λ̂0.
+    pub eta_setting: (f64, bool),
+    /// The preset as loaded (what Reset restarts).
+    pub loaded: Arc<Preset>,
 }
 
 /// The model's AGOP G and the teacher's G* (both d × d, row-major), as of `step`.
@@ -179,6 +195,7 @@ impl Drop for RunnerHandle {
     }
 }
 
+pub mod effective;
 mod worker;
 use worker::Runner;
 #[cfg(test)]

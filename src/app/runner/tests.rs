@@ -44,8 +44,11 @@ fn steps_pause_and_reset() {
 
 #[test]
 fn runs_to_the_end_and_reports_eta() {
-    let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, false, Box::new(|| {}));
+    // Paused until η is set: unpaused, a loaded machine could finish the 1000 steps before the
+    // command arrives (a race in the test, not the runner).
+    let handle = RunnerHandle::spawn(preset("catapult-uv"), Speed::Unlimited, true, Box::new(|| {}));
     handle.send(Command::SetEtaScaled(1.0));
+    handle.send(Command::Resume);
     let events = wait_for(&handle, |e| {
         matches!(e, Event::Batch { snapshot, .. } | Event::Status(snapshot) if snapshot.status == RunStatus::Finished)
     });
@@ -127,4 +130,13 @@ fn steps_queued_before_a_preset_change_are_dropped() {
     let kept = coalesce(vec![Command::Reset, Command::SetPreset(Box::new(preset("lazy-uv"))), Command::Step(1), Command::Reset, Command::Step(1)]);
     assert_eq!(kept.len(), 3, "the last preset, the reset after it and the step after that");
     assert!(matches!((&kept[0], &kept[1], &kept[2]), (Command::SetPreset(_), Command::Reset, Command::Step(1))));
+}
+
+#[test]
+fn a_burst_of_eta_changes_applies_only_the_last() {
+    let batch = vec![Command::ForRun(1, Box::new(Command::SetEtaScaled(2.7))), Command::SetSpeed(Speed::Unlimited), Command::ForRun(1, Box::new(Command::SetEtaScaled(2.8))), Command::Step(1), Command::SetEta(0.5), Command::SetEta(0.6)];
+    let kept = coalesce(batch);
+    assert_eq!(kept.len(), 4, "{kept:?}");
+    assert!(matches!(&kept[1], Command::ForRun(1, inner) if matches!(**inner, Command::SetEtaScaled(x) if x == 2.8)));
+    assert!(matches!(kept[3], Command::SetEta(x) if x == 0.6));
 }

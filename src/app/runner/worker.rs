@@ -17,13 +17,18 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 struct Run {
     sim: Simulation,
     separability: Separability,
+    /// The preset as loaded plus the live changes (what the run really does).
+    effective: super::effective::Effective,
+    effective_preset: Arc<Preset>,
+    loaded: Arc<Preset>,
 }
 
 fn build_run(preset: &Preset) -> Result<Run, String> {
     match catch_unwind(AssertUnwindSafe(|| {
         let sim = Simulation::new(preset)?;
         let separability = sim.separability();
-        Ok::<Run, String>(Run { sim, separability })
+        let effective = super::effective::Effective::new(preset.clone(), sim.lambda0());
+        Ok::<Run, String>(Run { sim, separability, effective, effective_preset: Arc::new(preset.clone()), loaded: Arc::new(preset.clone()) })
     })) {
         Ok(result) => result,
         Err(payload) => Err(format!("building the run panicked: {}", panic_message(payload.as_ref()))),
@@ -175,6 +180,9 @@ impl Runner {
             meltzer_liu_applies: sim.meltzer_liu_applies(),
             agop: self.agop.clone(),
             picture: self.picture.as_ref().map(|(_, p)| p.clone()),
+            effective: run.effective_preset.clone(),
+            eta_setting: run.effective.value_in_force(sim.step_count()),
+            loaded: run.loaded.clone(),
         })
     }
 
@@ -266,6 +274,57 @@ impl Runner {
         }
     }
 
+    /// `preset` (same structure or not) started at the learning rate in force now: in η·λ̂0 when
+    /// the preset speaks it (a width change then keeps η·λ₀), else in η.
+    fn set_preset_keeping_eta(&mut self, preset: Preset) {
+        let Some(run) = self.run.as_ref() else { return self.set_preset(preset) };
+        let step = run.sim.step_count();
+        let (value, scaled) = if preset.train.eta.is_none() { (run.sim.eta() * run.sim.lambda0(), true) } else { (run.sim.eta(), false) };
+        let (exact, exact_scaled) = run.effective.value_in_force(step);
+        let (value, scaled) = if exact_scaled == scaled { (exact, scaled) } else { (value, scaled) };
+        let restarted = super::effective::Effective::restarted_at(&preset, step, value, scaled, run.sim.lambda0());
+        self.set_preset(restarted);
+    }
+
+    /// A live learning-rate change (`scaled`: it was commanded as η·λ̂0 = that value). At step 0
+    /// the run is rebuilt with it as the base rate (so row 0 and the u/v start carry the η really
+    /// used); later it applies from the next step and is recorded as a schedule entry.
+    fn live_eta(&mut self, eta: f64, scaled: Option<f64>) {
+        if !(eta.is_finite() && eta > 0.0) {
+            return;
+        }
+        let Some(run) = self.run.as_mut() else { return };
+        let step = run.sim.step_count();
+        let change = run.effective.change(step, eta, scaled);
+        run.effective.record(change);
+        run.effective_preset = Arc::new(run.effective.preset());
+        self.status_dirty = true;
+        if step > 0 {
+            run.sim.set_eta(eta);
+            return;
+        }
+        // Step 0: rebuild from the effective preset, keeping the run's id and its loaded preset.
+        let effective = run.effective.clone();
+        let loaded = run.loaded.clone();
+        let preset = (*run.effective_preset).clone();
+        match build_run(&preset) {
+            Ok(mut rebuilt) => {
+                rebuilt.effective = effective;
+                rebuilt.loaded = loaded;
+                rebuilt.effective_preset = Arc::new(preset.clone());
+                self.run = Some(rebuilt);
+                self.pending.clear();
+                self.pending_regimes.clear();
+                let first = self.run.as_ref().map(|r| r.sim.first_sample().clone()).expect("just built");
+                if let Some(snapshot) = self.snapshot() {
+                    self.send(Event::NewRun { preset: Box::new(preset), first, snapshot });
+                }
+                self.status_dirty = false;
+            }
+            Err(message) => self.error(format!("cannot apply η = {eta}: {message}")),
+        }
+    }
+
     /// Applies `first` and every command already waiting behind it, without the steps that a
     /// later preset change or reset would throw away (a backlog of Step clicks on a slow run must
     /// not delay loading another preset).
@@ -284,20 +343,25 @@ impl Runner {
         match command {
             Command::SetPreset(preset) => self.set_preset(*preset),
             Command::Reset => {
-                if let Some(preset) = self.run.as_ref().map(|r| r.sim.preset().clone()) {
+                if let Some(preset) = self.run.as_ref().map(|r| r.effective.loaded.clone()) {
                     self.set_preset(preset);
                 }
             }
-            Command::SetEta(eta) => {
-                if let Some(run) = self.run.as_mut() {
-                    run.sim.set_eta(eta);
-                    self.status_dirty = true;
+            Command::RestartAtCurrentEta => {
+                if let Some(preset) = self.run.as_ref().map(|r| r.effective.loaded.clone()) {
+                    self.set_preset_keeping_eta(preset);
                 }
             }
+            Command::SetPresetKeepingEta(preset) => self.set_preset_keeping_eta(*preset),
+            Command::ForRun(id, command) => {
+                if id == self.run_id {
+                    self.apply(*command);
+                }
+            }
+            Command::SetEta(eta) => self.live_eta(eta, None),
             Command::SetEtaScaled(value) => {
-                if let Some(run) = self.run.as_mut() {
-                    run.sim.set_eta_scaled(value);
-                    self.status_dirty = true;
+                if let Some(lambda0) = self.run.as_ref().map(|r| r.sim.lambda0()).filter(|l| *l > 0.0) {
+                    self.live_eta(value / lambda0, Some(value));
                 }
             }
             Command::SetStepsLimit(limit) => {
@@ -454,7 +518,36 @@ impl Runner {
 /// Everything else keeps its order. A backlog of clicks on a slow run then never delays loading
 /// another preset.
 pub(super) fn coalesce(batch: Vec<Command>) -> Vec<Command> {
-    let Some(last_restart) = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_) | Command::Reset)) else {
+    drop_superseded_eta(coalesce_restarts(batch))
+}
+
+/// True for a live learning-rate change (stamped or not).
+fn is_eta_change(command: &Command) -> bool {
+    match command {
+        Command::SetEta(_) | Command::SetEtaScaled(_) => true,
+        Command::ForRun(_, inner) => is_eta_change(inner),
+        _ => false,
+    }
+}
+
+/// Drops a live η change that a later one in the same batch replaces before any step is made
+/// (a slider dragged at step 0 would otherwise rebuild the run once per frame of the drag).
+fn drop_superseded_eta(batch: Vec<Command>) -> Vec<Command> {
+    let mut keep = vec![true; batch.len()];
+    let mut later_eta = false;
+    for (i, command) in batch.iter().enumerate().rev() {
+        if is_eta_change(command) {
+            keep[i] = !later_eta;
+            later_eta = true;
+        } else if !matches!(command, Command::SetSpeed(_) | Command::Pause | Command::SetStepsLimit(_)) {
+            later_eta = false;
+        }
+    }
+    batch.into_iter().zip(keep).filter(|(_, k)| *k).map(|(c, _)| c).collect()
+}
+
+fn coalesce_restarts(batch: Vec<Command>) -> Vec<Command> {
+    let Some(last_restart) = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_) | Command::Reset | Command::RestartAtCurrentEta | Command::SetPresetKeepingEta(_))) else {
         return batch;
     };
     let last_set = batch.iter().rposition(|c| matches!(c, Command::SetPreset(_)));
@@ -464,7 +557,7 @@ pub(super) fn coalesce(batch: Vec<Command>) -> Vec<Command> {
         .filter(|(i, c)| {
             *i >= last_restart
                 || match c {
-                    Command::Step(_) | Command::Reset => false,
+                    Command::Step(_) | Command::Reset | Command::RestartAtCurrentEta => false,
                     Command::SetPreset(_) => Some(*i) == last_set,
                     _ => true,
                 }

@@ -244,8 +244,17 @@ impl App {
     pub(super) fn sweep_controls_ui(&mut self, ui: &mut egui::Ui) {
         ui.add_space(6.0);
         ui.label(RichText::new("Sweep grid").strong());
-        ui.label(RichText::new(format!("Based on the current preset: {}", self.preset.name)).small())
+        ui.label(RichText::new(format!("The next sweep is based on the current preset: {}", self.preset.name)).small())
             .on_hover_text("Every run of the grid is this preset with η, width and seed changed.");
+        // The results shown are of the sweep that made them, which may be of another preset.
+        if !self.sweep.rows.is_empty() || self.sweep.job.is_some() {
+            let text = if self.sweep.base_name == self.preset.name {
+                format!("Results shown: sweep of {}", self.sweep.base_name)
+            } else {
+                format!("Results shown: the last sweep, of {} (not of the current preset)", self.sweep.base_name)
+            };
+            ui.label(RichText::new(text).small().color(Color32::from_rgb(235, 150, 30)));
+        }
         let running = self.sweep.job.is_some();
         let lambda0 = self.snapshot.as_ref().map(|s| s.lambda0).filter(|l| *l > 0.0);
         ui.add_enabled_ui(!running, |ui| {
