@@ -1,6 +1,6 @@
 //! Real images and the user's own data (SPEC §13): the shipped MNIST and Fashion-MNIST subsets
 //! (counts, pixel range, seeded disjoint splits, the shipped files' hashes), CSV data files and
-//! their errors, the batched test-set outputs, and generalization on MNIST 0/1.
+//! their errors, the batched test-set outputs, input gradients and batch kernel.
 
 use catapult_lab::engine::assets::{ImageSource, image_set, images_available};
 use catapult_lab::engine::config::{DataConfig, DataKind, parse_preset};
@@ -84,6 +84,18 @@ fn batched_test_outputs_equal_the_pointwise_outputs() {
         for i in 0..test.n {
             let one = m.output_at(test.row(i));
             assert!((batched[i] - one).abs() <= 1e-12 * (1.0 + one.abs()), "{approx} row {i}: {} vs {one}", batched[i]);
+        }
+        // The input gradients (the AGOP's) at many rows equal the one-row gradients.
+        let d = test.d;
+        let mut grads = vec![0.0; test.n * d];
+        assert!(m.input_gradients(&test, &mut grads));
+        let mut one = vec![0.0; d];
+        for i in 0..test.n {
+            assert!(m.input_gradient(test.row(i), &mut one));
+            let scale = one.iter().fold(0.0f64, |a, g| a.max(g.abs())).max(1e-300);
+            for j in 0..d {
+                assert!((grads[i * d + j] - one[j]).abs() <= 1e-12 * scale, "{approx} ∇f row {i}[{j}]: {} vs {}", grads[i * d + j], one[j]);
+            }
         }
     }
 }

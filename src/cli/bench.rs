@@ -1,4 +1,4 @@
-//! `catapult-lab bench`: the fixed speed workloads of issue 6 (W1–W4), timed through the same
+//! `catapult-lab bench`: the fixed speed workloads (W1–W5, I1 on MNIST images), timed through the same
 //! `Simulation::step` the app and the CLI use, with time per step split into forward/backward
 //! and kernel eigenvalues and the achieved GFLOP/s of the arithmetic each step must do; and
 //! `--export DIR`, which writes each workload's data, initial weights and first 100 steps
@@ -49,6 +49,18 @@ pub fn workloads() -> Result<Vec<Workload>, ConfigError> {
             what: "two-layer linear net, one example, m=100000 (catapult-uv)",
             preset: library::resolve("catapult-uv", &[set("model.width", json!(100_000))])?,
             steps: 5000,
+        },
+        Workload {
+            name: "W5",
+            what: "SGD batch 5 on a rank-2 teacher, n=1000 d=50, m=512 ReLU, full-data top-2 kernel, batch edge, test loss, AGOP (zhu-sgd-batch-5)",
+            preset: library::resolve("zhu-sgd-batch-5", &[])?,
+            steps: 100,
+        },
+        Workload {
+            name: "I1",
+            what: "two-layer ReLU m=1024 on 128 MNIST 0/1 images (d=784), top-2 kernel, test loss on 1000 images (images-meltzer-mnist-fig3)",
+            preset: library::resolve("images-meltzer-mnist-fig3", &[])?,
+            steps: 100,
         },
     ])
 }

@@ -88,6 +88,11 @@ pub trait Model: Send {
     fn input_gradient(&self, _x: &[f64], _out: &mut [f64]) -> bool {
         false
     }
+    /// ∇_x f at every row of `data` (n × d, row-major), for the AGOP; false where not available.
+    fn input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        let d = data.d;
+        (0..data.n).all(|i| self.input_gradient(data.row(i), &mut out[i * d..(i + 1) * d]))
+    }
     /// One whole gradient step on a single example in one pass, where the model has such a
     /// path (two-layer net, n = d = 1): w ← w − η z ∇f, then the new output and everything
     /// `Simulation` measures. `z` = s ℓ'(f, y). None: use the general products instead.

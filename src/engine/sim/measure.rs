@@ -153,17 +153,24 @@ impl Simulation {
 
     /// The model's AGOP G = (1/n) Σ ∇ₓf(x_i) ∇ₓf(x_i)ᵀ on the training inputs (d × d).
     pub fn agop(&self) -> Option<Vec<f64>> {
-        let d = self.data.d;
-        let mut grad = vec![0.0; d];
+        let (n, d) = (self.data.n, self.data.d);
+        let mut grads = vec![0.0; n * d];
+        if !self.model.input_gradients(&self.data, &mut grads) {
+            return None;
+        }
+        // G = (1/n) Σ_i ∇f_i ∇f_iᵀ, the upper triangle summed, then mirrored.
         let mut g = vec![0.0; d * d];
-        for i in 0..self.data.n {
-            if !self.model.input_gradient(self.data.row(i), &mut grad) {
-                return None;
-            }
+        for row in grads.chunks(d) {
             for a in 0..d {
-                for b in 0..d {
-                    g[a * d + b] += grad[a] * grad[b] / self.data.n as f64;
+                let ra = row[a] / n as f64;
+                for b in a..d {
+                    g[a * d + b] += ra * row[b];
                 }
+            }
+        }
+        for a in 0..d {
+            for b in 0..a {
+                g[a * d + b] = g[b * d + a];
             }
         }
         Some(g)

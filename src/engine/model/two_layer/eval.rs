@@ -1,8 +1,9 @@
 //! The two-layer net away from its training data: f at single points (`for_each_neuron_at`,
 //! used by `output_at`, the Jacobian row and the input gradient) and f on a whole held-out set
 //! at once, its pre-activations X·Uᵀ through the GEMM in blocks of rows (test loss every step),
-//! and the kernel at a few other rows (an SGD batch) in closed form, O(b² m) instead of b
-//! explicit Jacobian rows of length P.
+//! the input gradients ∇ₓf at many rows at once (the AGOP) as two matrix products, and the
+//! kernel at a few other rows (an SGD batch) in closed form, O(b² m) instead of b explicit
+//! Jacobian rows of length P.
 
 use super::*;
 
@@ -107,6 +108,46 @@ impl TwoLayer {
                 let k_ij = c2 * (fu * xx * crate::engine::model::dot(gai, gaj) + fv * crate::engine::model::dot(gbi, gbj));
                 out[i * b + j] = k_ij;
                 out[j * b + i] = k_ij;
+            }
+        }
+    }
+}
+
+impl TwoLayer {
+    /// ∇ₓf(x_i) for every row (n × d): c/s_d Σ_k g_ki a_k u_k, i.e. (G∘A) U for the network
+    /// and the NQM (A = v), and (G0∘v0) U + (G0∘(v − v0)) U0 for the linearized model, with the
+    /// rows' pre-activations from one matrix product. Equal to `input_gradient` row by row.
+    pub(super) fn input_gradients_batched(&self, data: &Dataset, out: &mut [f64]) {
+        let (m, d, n) = (self.m, self.d, data.n);
+        let rows_per_block = (EVAL_BLOCK / m).max(1);
+        let (v, v0) = (&self.w[m * d..], &self.w0[m * d..]);
+        let gate_weights = if self.approx == Approx::Network { &self.w } else { &self.w0 };
+        let scale = self.c * self.s_inv;
+        let mut z = vec![0.0; rows_per_block.min(n) * m];
+        let mut coef = vec![0.0; z.len()];
+        let mut coef0 = if self.approx == Approx::Linearized { vec![0.0; z.len()] } else { Vec::new() };
+        for start in (0..n).step_by(rows_per_block) {
+            let rows = rows_per_block.min(n - start);
+            let x = &data.x[start * d..(start + rows) * d];
+            gemm(rows, d, m, self.s_inv, x, (d as isize, 1), gate_weights, (1, d as isize), 0.0, &mut z, (m as isize, 1));
+            for r in 0..rows {
+                for k in 0..m {
+                    let g = gate_of(z[r * m + k], self.a_neg);
+                    if self.approx == Approx::Linearized {
+                        coef[r * m + k] = g * (v[k] - v0[k]);
+                        coef0[r * m + k] = g * v0[k];
+                    } else {
+                        coef[r * m + k] = g * v[k];
+                    }
+                }
+            }
+            let block = &mut out[start * d..(start + rows) * d];
+            // out (rows × d) = scale · C (rows × m) · U (m × d); the linearized model: C·U0 + C0·U.
+            if self.approx == Approx::Linearized {
+                gemm(rows, m, d, scale, &coef, (m as isize, 1), &self.w0, (d as isize, 1), 0.0, block, (d as isize, 1));
+                gemm(rows, m, d, scale, &coef0, (m as isize, 1), &self.w, (d as isize, 1), 1.0, block, (d as isize, 1));
+            } else {
+                gemm(rows, m, d, scale, &coef, (m as isize, 1), &self.w, (d as isize, 1), 0.0, block, (d as isize, 1));
             }
         }
     }

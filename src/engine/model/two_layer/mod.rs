@@ -410,6 +410,11 @@ impl Model for TwoLayer {
         self.outputs_batched(data, out)
     }
 
+    fn input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        self.input_gradients_batched(data, out);
+        true
+    }
+
     fn kernel_on(&self, data: &Dataset, out: &mut [f64]) -> bool {
         self.kernel_at_rows(data, out);
         true
