@@ -93,3 +93,31 @@ fn generalization_past_the_critical_rate() {
     assert!(nqm.best_test_loss.unwrap() < 1.1 * lazy.best_test_loss.unwrap());
     assert!(linearized.best_test_loss.unwrap() > 3.0 * network.best_test_loss.unwrap());
 }
+
+/// The generalization sweep from the command line: one row per (η, approximation) with the
+/// best test loss, and `--plot` draws its extra panels.
+#[test]
+fn the_generalization_sweep_writes_a_row_per_eta_and_approximation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, png) = (dir.path().join("gen.csv"), dir.path().join("gen.png"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_catapult-lab"))
+        .args(["sweep", "--preset", "images-zhu-generalization", "--approx", "network,quadratic,linearized", "--eta-scaled", "1:3:2", "--steps", "5"])
+        .args(["--set", "data.test_n=50", "--csv", csv.to_str().unwrap(), "--plot", png.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let cells: Vec<(String, String)> = rows.iter().map(|r| (r[col("eta_scaled")].chars().take(3).collect(), r[col("approx")].to_string())).collect();
+    assert_eq!(cells.len(), 6);
+    for (eta, approx) in [("1", "network"), ("1", "quadratic"), ("1", "linearized"), ("3", "network"), ("3", "quadratic"), ("3", "linearized")] {
+        assert!(cells.iter().any(|(e, a)| e.starts_with(eta) && a == approx), "{eta} {approx} in {cells:?}");
+    }
+    assert!(rows.iter().all(|r| r[col("best_test_loss")].parse::<f64>().is_ok() && !r[col("best_test_step")].is_empty()));
+    // PNG header: width and height are the big-endian u32s at bytes 16 and 20.
+    let bytes = std::fs::read(&png).unwrap();
+    let size = (u32::from_be_bytes(bytes[16..20].try_into().unwrap()), u32::from_be_bytes(bytes[20..24].try_into().unwrap()));
+    assert_eq!(size, (1600, 1800), "the figure gains a row of generalization panels");
+}
