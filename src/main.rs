@@ -1,4 +1,5 @@
-//! The `catapult-lab` binary: parses the command line and dispatches; no logic of its own.
+//! The `catapult-lab` binary: parses the command line and dispatches to the command line
+//! (`cli`) or, for `gui` and no command, the desktop app (`app`); no logic of its own.
 
 use catapult_lab::cli::{self, Cli, Command};
 use clap::Parser;
@@ -13,9 +14,9 @@ fn main() {
         Some(Command::Bench(a)) => cli::bench(a),
         Some(Command::Figure(a)) => cli::figure::figure(a),
         #[cfg(feature = "gui")]
-        Some(Command::Gui { preset }) => cli::gui(preset.as_deref()),
+        Some(Command::Gui { preset }) => gui(preset.as_deref()),
         #[cfg(feature = "gui")]
-        None => cli::gui(None),
+        None => gui(None),
         #[cfg(not(feature = "gui"))]
         None => Err(cli::UsageError("this build has no window (built without the `gui` feature); give a command: run, sweep, merge, figure, presets or bench (see --help)".into())),
     };
@@ -23,4 +24,12 @@ fn main() {
         eprintln!("error: {message}");
         std::process::exit(2);
     }
+}
+
+/// Opens the desktop app on a preset (default: the shipped catapult).
+#[cfg(feature = "gui")]
+fn gui(preset: Option<&str>) -> Result<(), cli::UsageError> {
+    use catapult_lab::engine::library;
+    let preset = library::resolve(preset.unwrap_or(library::DEFAULT_PRESET), &[])?;
+    catapult_lab::app::run_native(preset).map_err(|e| cli::UsageError(format!("cannot open the window: {e}")))
 }

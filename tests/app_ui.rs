@@ -652,14 +652,14 @@ fn saving_is_atomic_and_loads_back_identical() {
     std::fs::write(&path, "old contents").unwrap();
     for (name, _) in library::SHIPPED {
         let preset = shipped(name);
-        app::presets_ui::write_atomically(&path, &format!("{}\n", catapult_lab::engine::config::preset_to_json(&preset))).unwrap();
+        catapult_lab::report::output::write_atomically(&path, &format!("{}\n", catapult_lab::engine::config::preset_to_json(&preset))).unwrap();
         let back = catapult_lab::engine::config::load_preset_file(&path, &[]).unwrap();
         assert_eq!(back, preset, "{name}");
     }
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "no temp file left behind: {leftovers:?}");
     let missing_dir = dir.path().join("no/such/dir/x.json");
-    let err = app::presets_ui::write_atomically(&missing_dir, "{}").unwrap_err();
+    let err = catapult_lab::report::output::write_atomically(&missing_dir, "{}").unwrap_err();
     assert!(err.contains("cannot write"), "{err}");
 }
 

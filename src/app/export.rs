@@ -8,7 +8,7 @@
 use super::labels::*;
 use eframe::egui;
 use super::App;
-use super::presets_ui::write_atomically;
+use crate::report::output::write_atomically;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::{Color32, RichText};
 use std::collections::HashMap;

@@ -7,6 +7,7 @@ use eframe::egui;
 use super::App;
 use crate::engine::config::{self, Preset};
 use crate::engine::library;
+use crate::report::output::write_atomically;
 use crate::app::runner::Command;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::{Color32, RichText};
@@ -38,16 +39,6 @@ impl Default for FileDialogs {
     }
 }
 
-/// Writes `text` to `path` through a temp file in the same folder and a rename.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    let file_name = path.file_name().ok_or_else(|| format!("{}: not a file path", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-    std::fs::write(&tmp, text).map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: cannot rename into place: {e}", path.display())
-    })
-}
 
 /// The Presets menu's submenus, by source, with what each holds.
 pub const PRESET_GROUPS: &[(&str, &str)] = &[

@@ -220,10 +220,3 @@ pub fn presets() -> Result<(), UsageError> {
     }
     Ok(())
 }
-
-/// Opens the desktop app on a preset (default: the shipped catapult).
-#[cfg(feature = "gui")]
-pub fn gui(preset: Option<&str>) -> Result<(), UsageError> {
-    let preset = library::resolve(preset.unwrap_or(library::DEFAULT_PRESET), &[])?;
-    crate::app::run_native(preset).map_err(|e| UsageError(format!("cannot open the window: {e}")))
-}

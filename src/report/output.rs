@@ -1,6 +1,7 @@
 //! Writing results: the per-step CSV (SPEC §4 columns, optional ones only where they apply),
 //! the summary JSON and the sweep CSV (SPEC §5 fields). Nothing non-finite is ever written:
-//! a non-finite number becomes an empty cell or JSON null.
+//! a non-finite number becomes an empty cell or JSON null. Files the app saves go through a temp
+//! file and a rename (`write_atomically`).
 
 use crate::engine::sim::{EXTRA_COUNT, Sample, Summary};
 use std::io::Write;
@@ -146,4 +147,15 @@ pub fn write_summary_csv<W: Write>(out: W, rows: &[Summary]) -> std::io::Result<
         writer.write_record(summary_row(row))?;
     }
     writer.flush()
+}
+
+/// Writes `text` to `path` through a temp file in the same folder and a rename.
+pub fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), String> {
+    let file_name = path.file_name().ok_or_else(|| format!("{}: not a file path", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: cannot rename into place: {e}", path.display())
+    })
 }
