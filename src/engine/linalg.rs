@@ -1,6 +1,10 @@
 //! The engine's one matrix-product path: a strided f64 GEMM (C = αAB + βC) and the
 //! upper-triangle Gram product built on it. Every matrix product of the models goes through
-//! here, so changing the library behind it changes one file.
+//! here, so changing the library behind it changes one file. The library is the `gemm` crate
+//! with its AVX-512 kernels (feature `x86-v4`, chosen at run time by CPU detection; AVX2/FMA or
+//! SSE kernels on CPUs without it), single-threaded per call: the models split their work into
+//! fixed chunks themselves, so results are bit-identical whatever the number of threads.
+//! Measured against matrixmultiply by `catapult-lab bench` (its header prints both rates).
 
 /// C (rows × cols) = alpha · A (rows × inner) · B (inner × cols) + beta · C (beta = 0
 /// overwrites, 1 accumulates), strides in elements.
@@ -22,23 +26,29 @@ pub fn gemm(
         if r == 0 || k == 0 { 0 } else { (r - 1) * rs as usize + (k - 1) * cs as usize + 1 }
     };
     assert!(a.len() >= extent(rows, inner, a_strides) && b.len() >= extent(inner, cols, b_strides) && c.len() >= extent(rows, cols, c_strides));
-    // SAFETY: the asserts above keep every strided access inside the slices.
+    // SAFETY: the asserts above keep every strided access inside the slices. The gemm crate
+    // computes dst = α·dst + β·lhs·rhs (dst read only when `read_dst`), strides column first.
     unsafe {
-        matrixmultiply::dgemm(
+        gemm::gemm(
             rows,
-            inner,
             cols,
-            alpha,
-            a.as_ptr(),
-            a_strides.0,
-            a_strides.1,
-            b.as_ptr(),
-            b_strides.0,
-            b_strides.1,
-            beta,
+            inner,
             c.as_mut_ptr(),
-            c_strides.0,
             c_strides.1,
+            c_strides.0,
+            beta != 0.0,
+            a.as_ptr(),
+            a_strides.1,
+            a_strides.0,
+            b.as_ptr(),
+            b_strides.1,
+            b_strides.0,
+            beta,
+            alpha,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
 }
