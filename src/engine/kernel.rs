@@ -6,6 +6,7 @@
 use crate::engine::data::Dataset;
 use crate::engine::model::{Model, dot, norm_sq};
 use nalgebra::{DMatrix, SymmetricEigen};
+use rayon::prelude::*;
 
 /// Largest n for which the automatic choice forms K and decomposes it densely.
 pub const DENSE_MAX_N: usize = 64;
@@ -14,6 +15,8 @@ pub const EXPECTED_APPLIES: f64 = 12.0;
 /// Lanczos stops when both residuals ‖K̂y − θy‖ fall below this times θ1.
 pub const LANCZOS_TOL: f64 = 1e-11;
 const LANCZOS_MAX_BASIS: usize = 80;
+/// From this n on, products with a formed kernel run on several threads.
+const PARALLEL_ROWS: usize = 512;
 const LANCZOS_MAX_RESTARTS: usize = 40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -272,8 +275,18 @@ impl KernelSolver {
                     n,
                     |x, out| {
                         applies += 1;
-                        for (o, row) in out.iter_mut().zip(dense.chunks(n)) {
-                            *o = dot(row, x);
+                        // Rows are independent dot products: on several threads for large n
+                        // (memory-bound, the kernel is read once per product); same bits.
+                        if n >= PARALLEL_ROWS {
+                            out.par_chunks_mut(64).zip(dense.par_chunks(64 * n)).for_each(|(o, rows)| {
+                                for (oi, row) in o.iter_mut().zip(rows.chunks(n)) {
+                                    *oi = dot(row, x);
+                                }
+                            });
+                        } else {
+                            for (o, row) in out.iter_mut().zip(dense.chunks(n)) {
+                                *o = dot(row, x);
+                            }
                         }
                     },
                     &start,
