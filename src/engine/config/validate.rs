@@ -371,6 +371,7 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
         check_range(file, &key, *value, f64::MIN_POSITIVE, 1e12, "a learning rate greater than 0")?;
     }
     check_range(file, "train.divergence_factor", t.divergence_factor, 1.0 + 1e-12, 1e300, "greater than 1")?;
+    super::optim_keys::validate_optimizer_and_schedule(t, file)?;
     let bytes = estimated_bytes(p);
     if bytes > MEMORY_LIMIT_BYTES {
         return Err(err(
