@@ -417,7 +417,8 @@ impl Simulation {
     pub fn phase(&self) -> Phase {
         let m = &self.preset.model;
         let relu = m.kind == ModelKind::TwoLayer && m.a_neg == 0.0 && m.approx == Approx::Network;
-        classify(&self.stats, self.status, relu, self.loss.kind == LossKind::Mse)
+        let below_momentum_edge = self.preset.train.optimizer == OptimizerKind::Momentum && self.eta0 * self.lambda0 < self.optimizer.edge();
+        classify(&self.stats, self.status, relu, self.loss.kind == LossKind::Mse, below_momentum_edge)
     }
 
     /// The rate of update `step` under `cyclic` (`schedule::cyclic_value`, resolved to η).
