@@ -73,3 +73,15 @@ fn choosing_adam_restarts_the_run_and_draws_the_preconditioned_sharpness() {
     harness.step();
     harness.get_by_label(&format!("━ {}", app::labels::PRECOND_SHARPNESS_LINE));
 }
+
+#[test]
+fn the_eta_slider_follows_the_auto_catapult() {
+    let mut harness = harness_on("auto-catapult");
+    harness.get_by_label("unlimited speed").click();
+    step_until(&mut harness, "the last change (step 85)", |app| app.snapshot().is_some_and(|s| s.step > 100));
+    let s = harness.state().snapshot().unwrap();
+    let (value, scaled) = s.eta_setting;
+    assert!(scaled);
+    assert!((value - s.eta * s.lambda0).abs() < 1e-9 * value, "the slider shows the η in force");
+    assert!(value > 100.0, "η·λ₀ has risen to {value}");
+}
