@@ -298,3 +298,23 @@ fn momentum_predicts_its_own_lazy_edge() {
     let p = small_net("linearized", r#"{"optimizer": "momentum", "beta": 0.9, "eta_scaled": 4.5, "steps": 10}"#);
     assert_eq!(Simulation::new(&p).unwrap().predicted_phase(), Phase::Divergent);
 }
+
+#[test]
+fn a_saved_preset_reproduces_an_optimizer_run_from_a_fresh_state() {
+    // The optimizer's state lives in the run: a rebuilt run (Reset, a saved preset loaded again)
+    // starts it at zero and retraces the same steps bit for bit.
+    let train = r#"{"optimizer": "adam", "beta1": 0.8, "eps": 1e-7, "eta": 0.01, "steps": 30, "schedule_kind": "cyclic", "cycle_steps": 10, "cycle_low": 0.005, "cycle_high": 0.02}"#;
+    let p = small_net("network", train);
+    let (first, sim) = run_all(&p);
+    let saved = catapult_lab::engine::config::preset_to_json(sim.preset());
+    assert!(saved.contains("\"optimizer\": \"adam\"") && saved.contains("\"schedule_kind\": \"cyclic\""), "{saved}");
+    let loaded = parse_preset(saved.as_bytes(), "saved", &[]).unwrap();
+    assert_eq!(loaded, p);
+    let (again, _) = run_all(&loaded);
+    assert_eq!(first, again);
+    assert_eq!(sim.optimizer().updates(), 30);
+    assert_eq!(Simulation::new(&loaded).unwrap().optimizer().updates(), 0, "a rebuilt run starts with a fresh state");
+    // And a plain GD preset saves without any optimizer key.
+    let gd = catapult_lab::engine::config::preset_to_json(&small_net("network", r#"{"eta": 0.1}"#));
+    assert!(!gd.contains("optimizer") && !gd.contains("schedule_kind") && !gd.contains("beta"), "{gd}");
+}

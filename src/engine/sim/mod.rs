@@ -16,6 +16,7 @@ mod measure;
 mod phase;
 mod picture;
 mod precond;
+mod rates;
 mod sample;
 
 pub use measure::SgdStats;
@@ -419,54 +420,6 @@ impl Simulation {
         let relu = m.kind == ModelKind::TwoLayer && m.a_neg == 0.0 && m.approx == Approx::Network;
         let below_momentum_edge = self.preset.train.optimizer == OptimizerKind::Momentum && self.eta0 * self.lambda0 < self.optimizer.edge();
         classify(&self.stats, self.status, relu, self.loss.kind == LossKind::Mse, below_momentum_edge)
-    }
-
-    /// The rate of update `step` under `cyclic` (`schedule::cyclic_value`, resolved to η).
-    fn cyclic_eta(&self, step: u64) -> f64 {
-        let t = &self.preset.train;
-        let (Some(steps), Some(low), Some(high)) = (t.cycle_steps, t.cycle_low, t.cycle_high) else { return self.eta };
-        let value = crate::engine::schedule::cyclic_value(step, steps as u64, low, high);
-        let spec = match t.eta_spec() {
-            EtaSpec::Raw(_) => EtaSpec::Raw(value),
-            EtaSpec::Scaled(_) => EtaSpec::Scaled(value),
-        };
-        self.resolve_eta(spec).unwrap_or(self.eta)
-    }
-
-    /// Applies the schedule due at the current step: the list's entries (piecewise and
-    /// auto-catapult), the cycle's rate (cyclic), the auto-catapult's change.
-    fn apply_schedule(&mut self) {
-        match self.preset.train.schedule_kind {
-            ScheduleKind::Piecewise => self.apply_schedule_list(),
-            ScheduleKind::Cyclic => self.eta = self.cyclic_eta(self.step),
-            ScheduleKind::AutoCatapult => {
-                self.apply_schedule_list();
-                let train = &self.preset.train;
-                let auto = self.auto.get_or_insert_with(|| AutoCatapult::new(train.auto_factor_or_default(), train.auto_max_or_default(), self.stats.first.loss));
-                let last = &self.stats.last;
-                if let Some(eta) = auto.observe(last.loss, last.lambda_hat) {
-                    self.eta = eta;
-                }
-            }
-        }
-    }
-
-    /// Applies the schedule list's entries due at the current step.
-    fn apply_schedule_list(&mut self) {
-        let schedule = &self.preset.train.schedule;
-        while let Some(&(at, value)) = schedule.get(self.schedule_pos) {
-            if (at as u64) > self.step {
-                break;
-            }
-            self.schedule_pos += 1;
-            let spec = match self.preset.train.eta_spec() {
-                EtaSpec::Raw(_) => EtaSpec::Raw(value),
-                EtaSpec::Scaled(_) => EtaSpec::Scaled(value),
-            };
-            if let Ok(eta) = self.resolve_eta(spec) {
-                self.eta = eta;
-            }
-        }
     }
 
     /// Fills `z` with s_b ℓ'(f_i, y_i) on this step's batch and 0 elsewhere.
