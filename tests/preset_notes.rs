@@ -45,10 +45,13 @@ const CHECKED: &[&str] = &[
     "zhu-sgd-batch-50", "zhu-sgd-batch-full", "zhu-sgd-spike-one-point", "zhu-multiple-catapults", "huang2025-two-stage",
 ];
 
-/// The real-image presets, whose notes tests/image_presets.rs checks.
+/// The presets whose notes other test files check: the real-image presets (tests/image_presets.rs)
+/// and the optimizer and schedule presets (tests/optimizer_presets.rs).
 const CHECKED_ELSEWHERE: &[&str] = &[
     "images-meltzer-mnist-fig3", "images-meltzer-fashion-fig12", "images-mnist-lazy", "images-thesis-sgd-fig46",
     "images-digits-catapult", "images-zhu-generalization",
+    // tests/optimizer_presets.rs (issue 18: optimizers and schedules).
+    "momentum-below-edge", "momentum-above-edge", "cyclic-catapult", "auto-catapult", "optimizers-fig411",
 ];
 
 #[test]

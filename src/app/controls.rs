@@ -38,6 +38,7 @@ impl App {
         ui.separator();
         self.pins_ui(ui);
         self.export_ui(ui);
+        self.optimizer_ui(ui);
     }
 
     fn run_controls_ui(&mut self, ui: &mut egui::Ui) {
@@ -455,7 +456,7 @@ fn layer_rows(ui: &mut egui::Ui, draft: &mut crate::engine::config::Preset) -> b
 }
 
 /// One grid row: `name`, then `widget` labelled by it, with a tooltip.
-fn labelled_row(ui: &mut egui::Ui, name: &str, widget: impl egui::Widget, tooltip: &str) -> egui::Response {
+pub(super) fn labelled_row(ui: &mut egui::Ui, name: &str, widget: impl egui::Widget, tooltip: &str) -> egui::Response {
     let label = ui.label(name);
     let response = ui.add(widget).labelled_by(label.id).on_hover_text(tooltip);
     ui.end_row();
@@ -463,7 +464,7 @@ fn labelled_row(ui: &mut egui::Ui, name: &str, widget: impl egui::Widget, toolti
 }
 
 /// One grid row: `name`, then a combo box choosing `value` among `options` (value, text).
-fn choice_row<T: PartialEq + Copy>(ui: &mut egui::Ui, name: &str, value: &mut T, options: &[(T, &str)], tooltip: &str) {
+pub(super) fn choice_row<T: PartialEq + Copy>(ui: &mut egui::Ui, name: &str, value: &mut T, options: &[(T, &str)], tooltip: &str) {
     ui.label(name);
     let selected = options.iter().find(|(option, _)| option == value).map_or("", |(_, text)| *text);
     ComboBox::from_id_salt(name)
@@ -479,7 +480,7 @@ fn choice_row<T: PartialEq + Copy>(ui: &mut egui::Ui, name: &str, value: &mut T,
 }
 
 /// A structural edit is applied when a click or typed value changed it, or a drag ended.
-fn commits(response: &egui::Response) -> bool {
+pub(super) fn commits(response: &egui::Response) -> bool {
     (response.changed() && !response.dragged()) || response.drag_stopped()
 }
 

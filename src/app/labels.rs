@@ -7,6 +7,19 @@ pub const AGOP_MODEL_LABEL: &str = "G: the model's AGOP";
 
 pub const AGOP_TARGET_LABEL: &str = "G*: the teacher's AGOP";
 
+/// The kernel plot's line of the optimizer's own edge, edge/η per step (issue 18).
+pub const OPTIMIZER_EDGE_LINE: &str = "optimizer edge/η (per step)";
+
+/// The kernel plot's preconditioned sharpness λ_max(P⁻¹H) (adam, rmsprop, adagrad).
+pub const PRECOND_SHARPNESS_LINE: &str = "λ(P⁻¹H) (preconditioned)";
+
+/// The side panel's optimizer and schedule-kind section (issue 18).
+pub const OPTIMIZER_SECTION_LABEL: &str = "Optimizer and schedule kind (restarts the run)";
+
+pub const OPTIMIZER_LABEL: &str = "optimizer";
+
+pub const SCHEDULE_KIND_LABEL: &str = "schedule kind";
+
 pub const PLAY_LABEL: &str = "Play";
 
 pub const PAUSE_LABEL: &str = "Pause";

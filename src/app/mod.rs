@@ -8,6 +8,8 @@ mod agop_view;
 mod data_files;
 mod data_view;
 mod live_layout;
+mod optimizer_controls;
+mod optimizer_lines;
 pub mod labels;
 pub mod runner;
 pub mod controls;

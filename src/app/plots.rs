@@ -436,6 +436,8 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
     if lambda_ntk.is_some() {
         legend.push((LAMBDA_NTK_SERIES.into(), Color32::from_rgb(40, 170, 200), false));
     }
+    let optimizer_lines = super::optimizer_lines::OptimizerLines::new(inputs.series, axis, y_map);
+    optimizer_lines.legend(&mut legend);
     legend.extend(pinned.iter().map(|(name, color, _)| (name.clone(), *color, false)));
     // The shading key shares the legend row (one row less on small windows).
     legend.extend([Regime::Stable, Regime::Catapult, Regime::Divergent].map(|r| (format!("■ {}", r.label().split(" (").next().unwrap_or("")), regime_color(r), false)));
@@ -461,6 +463,7 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
             if !four_over_eta.is_empty() {
                 plot_ui.line(Line::new("4/η (catapult edge)", PlotPoints::new(four_over_eta)).color(red).style(LineStyle::dashed_dense()).width(1.5));
             }
+            optimizer_lines.draw(plot_ui);
             for (name, color, points) in pinned {
                 plot_ui.line(Line::new(name, PlotPoints::new(points)).color(color).width(1.5));
             }

@@ -49,6 +49,7 @@ pub const PRESET_GROUPS: &[(&str, &str)] = &[
     ("Huang et al. 2022", "Huang et al. 2022: catapults with exponential and logistic loss (Examples 1–4, degenerate data)."),
     ("Huang et al. 2025", "Huang et al. 2025: the two-stage plateau-then-drop of a small-init two-layer linear net, ρ/⟨v⟩ → √γ_y."),
     ("Real images", "MNIST, Fashion-MNIST and the 8×8 digits: Meltzer–Liu Figs 3 and 12, the thesis's SGD on images, generalization past the critical rate (Zhu et al. Fig 4)."),
+    ("Optimizers & schedules", "Heavy ball below and above its edge 2(1+β), a cyclic-rate catapult, the auto-catapult, and the thesis's Fig 4.11-style optimizer comparison against AGOP alignment."),
 ];
 
 /// The Presets submenu a shipped preset belongs to (by its name), None for unknown names.
@@ -67,6 +68,8 @@ pub fn preset_group(name: &str) -> Option<&'static str> {
         "Huang et al. 2025"
     } else if name.starts_with("huang-") {
         "Huang et al. 2022"
+    } else if name.starts_with("momentum-") || name.starts_with("optimizers-") || ["cyclic-catapult", "auto-catapult"].contains(&name) {
+        "Optimizers & schedules"
     } else {
         return None;
     };

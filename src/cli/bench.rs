@@ -431,6 +431,8 @@ pub fn plot_history(samples: usize) -> crate::report::series::History {
             test_acc: None,
             agop_alignment: None,
             batch_crit_eta: None,
+            precond_sharpness: None,
+            edge_sharpness: None,
         };
         history.push(&sample, if step % 1000 < 500 { Regime::Stable } else { Regime::Catapult });
     }

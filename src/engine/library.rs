@@ -42,6 +42,11 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("images-thesis-sgd-fig46", include_str!("../../presets/images-thesis-sgd-fig46.json")),
     ("images-digits-catapult", include_str!("../../presets/images-digits-catapult.json")),
     ("images-zhu-generalization", include_str!("../../presets/images-zhu-generalization.json")),
+    ("momentum-below-edge", include_str!("../../presets/momentum-below-edge.json")),
+    ("momentum-above-edge", include_str!("../../presets/momentum-above-edge.json")),
+    ("cyclic-catapult", include_str!("../../presets/cyclic-catapult.json")),
+    ("auto-catapult", include_str!("../../presets/auto-catapult.json")),
+    ("optimizers-fig411", include_str!("../../presets/optimizers-fig411.json")),
 ];
 
 /// The preset the app opens on: a catapult, so a newcomer sees one at once.

@@ -11,5 +11,7 @@ pub mod linalg;
 pub mod library;
 pub mod loss;
 pub mod model;
+pub mod optim;
+pub mod schedule;
 pub mod sim;
 pub mod sweep;

@@ -237,6 +237,13 @@ pub fn render_live_png(figure: &LiveFigure, path: &Path, size: (u32, u32)) -> Re
     if !four.is_empty() {
         lines.push(("4/η (catapult edge, per step)".to_string(), to_plot(four, axis, ky), RED, true));
     }
+    // The optimizer's own edge and the preconditioned sharpness (optimizers other than gd).
+    for (name, series_name, color, dashed) in [("optimizer edge/η (per step)", live_view::OPTIMIZER_EDGE_SERIES, ORANGE, true), ("λ(P⁻¹H) (preconditioned)", live_view::PRECOND_SERIES, RGBColor(200, 60, 160), false)] {
+        let points = live_view::find(series, KERNEL_PLOT, series_name);
+        if !points.is_empty() {
+            lines.push((name.to_string(), to_plot(points, axis, ky), color, dashed));
+        }
+    }
     let shading = regime_runs(&figure.history.step, &figure.history.regime, 0..figure.history.len());
     let k_fmt = move |y: &f64| if k_log { pow10(*y) } else { number(*y) };
     let k_title = if k_log { "Kernel eigenvalues λ and λ₂ (log axis; shading: green stable, orange catapult, red divergent)" } else { "Kernel eigenvalues λ and λ₂ (shading: green stable, orange catapult, red divergent)" };

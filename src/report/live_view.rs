@@ -2,8 +2,8 @@
 //! which series each plot draws from a history, decimated to about one point group per pixel
 //! column along the chosen step axis. The window (app/plots.rs, app/phase_plane.rs), the
 //! headless figure (live_figure.rs) and `figure --series` all draw exactly these points, so
-//! what is drawn is what was computed. Every η-dependent line (2/η, 4/η) is a per-step series
-//! of the η each step used.
+//! what is drawn is what was computed. Every η-dependent line (2/η, 4/η, the optimizer's edge
+//! edge/η) is a per-step series of the η each step used.
 
 use super::decimate::{StepAxis, buckets, decimate_buckets};
 use super::series::History;
@@ -49,6 +49,19 @@ pub fn uv_not_applicable(preset: &Preset) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// The optimizer's edge in sharpness units, edge/η per step (`Sample::edge_sharpness`: every
+/// optimizer but gd), and the preconditioned sharpness λ_max(P⁻¹∇²L) (adaptive optimizers).
+pub const OPTIMIZER_EDGE_SERIES: &str = "edge_sharpness";
+pub const PRECOND_SERIES: &str = "precond_sharpness";
+
+/// The rows of `range` where an optional column has a value, as (steps, values), decimated like
+/// the other step series.
+fn present_series(history: &History, column: &[Option<f64>], range: Range<usize>, options: &ViewOptions) -> Vec<[f64; 2]> {
+    let (steps, values): (Vec<f64>, Vec<f64>) = range.filter_map(|i| column[i].map(|v| (history.step[i], v))).unzip();
+    let rows = buckets(&steps, 0..steps.len(), options.columns, options.axis);
+    decimate_buckets(&steps, &values, &rows, |x| x, |y| y)
 }
 
 /// Decimates the column `ys` over `bucket_rows` with `y_map`, x = step (data units).
@@ -100,7 +113,7 @@ pub fn view_buckets(history: &History, range: Range<usize>, options: &ViewOption
 
 /// Every series the four live plots draw for `history` over `range`, in data units.
 pub fn live_series(history: &History, range: Range<usize>, options: &ViewOptions) -> Vec<PlotSeries> {
-    let rows = view_buckets(history, range, options);
+    let rows = view_buckets(history, range.clone(), options);
     let mut out = vec![
         PlotSeries { plot: LOSS_PLOT, series: "loss", points: step_series(history, &history.loss, &rows, |y| y) },
         PlotSeries { plot: KERNEL_PLOT, series: "lambda_hat", points: step_series(history, &history.lambda_hat, &rows, |y| y) },
@@ -109,6 +122,11 @@ pub fn live_series(history: &History, range: Range<usize>, options: &ViewOptions
     ];
     if options.has_eta_max {
         out.push(PlotSeries { plot: KERNEL_PLOT, series: "4/eta", points: step_series(history, &history.eta, &rows, |eta| 4.0 / eta) });
+    }
+    for (series, column) in [(OPTIMIZER_EDGE_SERIES, &history.edge_sharpness), (PRECOND_SERIES, &history.precond_sharpness)] {
+        if column[range.clone()].iter().any(Option::is_some) {
+            out.push(PlotSeries { plot: KERNEL_PLOT, series, points: present_series(history, column, range.clone(), options) });
+        }
     }
     out.push(PlotSeries { plot: WEIGHTS_PLOT, series: "weight_norm_sq", points: step_series(history, &history.weight_norm_sq, &rows, |y| y) });
     out.push(PlotSeries { plot: WEIGHTS_PLOT, series: "dist_from_init", points: step_series(history, &history.dist_from_init, &rows, |y| y) });
@@ -139,16 +157,18 @@ pub fn series_csv(all: &[PlotSeries]) -> String {
 /// The kernel axis: fitted to the data (λ̂, λ̂₂) with the η lines only where they lie near it;
 /// log10 when the data span more than two decades. Returns (y_min, y_max, log).
 pub fn kernel_axis(all: &[PlotSeries]) -> (f64, f64, bool) {
-    let data = find(all, KERNEL_PLOT, "lambda_hat").iter().chain(find(all, KERNEL_PLOT, "lambda_hat_2")).map(|p| p[1]).filter(|y| y.is_finite());
+    let data = find(all, KERNEL_PLOT, "lambda_hat").iter().chain(find(all, KERNEL_PLOT, "lambda_hat_2")).chain(find(all, KERNEL_PLOT, PRECOND_SERIES)).map(|p| p[1]).filter(|y| y.is_finite());
     let (lo, hi) = data.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
     if !lo.is_finite() {
         return (0.0, 1.0, false);
     }
     let positive_lo = find(all, KERNEL_PLOT, "lambda_hat").iter().map(|p| p[1]).filter(|y| *y > 0.0).fold(f64::INFINITY, f64::min);
     let log = positive_lo.is_finite() && hi > 0.0 && hi / positive_lo > 100.0;
-    // The 2/η line is the story's threshold: include it when it is within a factor 3 of the data.
-    let line_hi = find(all, KERNEL_PLOT, "2/eta").iter().map(|p| p[1]).filter(|y| y.is_finite()).fold(f64::NEG_INFINITY, f64::max);
-    let line_lo = find(all, KERNEL_PLOT, "2/eta").iter().map(|p| p[1]).filter(|y| y.is_finite()).fold(f64::INFINITY, f64::min);
+    // The 2/η line (or the optimizer's own edge, where it has one) is the story's threshold:
+    // include it when it is within a factor 3 of the data.
+    let edge = if find(all, KERNEL_PLOT, OPTIMIZER_EDGE_SERIES).is_empty() { "2/eta" } else { OPTIMIZER_EDGE_SERIES };
+    let line_hi = find(all, KERNEL_PLOT, edge).iter().map(|p| p[1]).filter(|y| y.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+    let line_lo = find(all, KERNEL_PLOT, edge).iter().map(|p| p[1]).filter(|y| y.is_finite()).fold(f64::INFINITY, f64::min);
     let (mut lo, mut hi) = (if log { positive_lo } else { lo.min(0.0) }, hi);
     if line_lo.is_finite() && line_lo <= 3.0 * hi {
         hi = hi.max(line_hi.min(3.0 * hi));

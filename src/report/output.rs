@@ -14,7 +14,7 @@ pub const SAMPLE_COLUMNS: [&str; 12] = [
 
 /// Optional columns, written when the first sample has them.
 pub const EXTRA_COLUMNS: [&str; EXTRA_COUNT] =
-    ["sparsity", "rho", "v_mean", "lambda_ntk", "loss_top", "test_loss", "agop_alignment", "batch_crit_eta", "test_acc"];
+    ["sparsity", "rho", "v_mean", "lambda_ntk", "loss_top", "test_loss", "agop_alignment", "batch_crit_eta", "test_acc", "precond_sharpness", "edge_sharpness"];
 
 
 
@@ -93,10 +93,11 @@ pub fn summary_json(summary: &Summary) -> String {
 }
 
 /// The SPEC §5 field names, the sweep CSV header.
-pub const SUMMARY_COLUMNS: [&str; 25] = [
+pub const SUMMARY_COLUMNS: [&str; 29] = [
     "lambda0", "lambda0_2", "eta", "eta_scaled", "eta_crit", "eta_crit_theory", "eta_max_theory", "loss0", "peak_loss", "peak_step",
     "final_loss", "final_lambda", "final_eta_lambda", "weight_norm_sq0", "final_weight_norm_sq", "max_dist_from_init",
     "phase", "steps_run", "diverged_at", "seed", "width", "approx", "best_test_loss", "best_test_step", "best_test_acc",
+    "optimizer", "optimizer_edge", "final_precond_sharpness", "final_eta_scaled",
 ];
 
 /// One sweep CSV row in `SUMMARY_COLUMNS` order.
@@ -127,6 +128,10 @@ pub fn summary_row(s: &Summary) -> Vec<String> {
         cell(s.best_test_loss),
         s.best_test_step.map(|x| x.to_string()).unwrap_or_default(),
         cell(s.best_test_acc),
+        s.optimizer.key().to_string(),
+        cell(Some(s.optimizer_edge)),
+        cell(s.final_precond_sharpness),
+        cell(Some(s.final_eta_scaled)),
     ]
 }
 

@@ -44,6 +44,8 @@ pub struct History {
     pub test_acc: Vec<Option<f64>>,
     pub agop_alignment: Vec<Option<f64>>,
     pub batch_crit_eta: Vec<Option<f64>>,
+    pub precond_sharpness: Vec<Option<f64>>,
+    pub edge_sharpness: Vec<Option<f64>>,
     pub regime: Vec<Regime>,
     /// Bumped on every change, so cached decimations know when they are stale.
     pub generation: u64,
@@ -55,8 +57,8 @@ pub struct History {
 /// (each keeps first, last and every column's extremes). Bound: `HISTORY_LIMIT` ×
 /// `BYTES_PER_SAMPLE` ≈ 61 MB.
 pub const HISTORY_LIMIT: usize = 1 << 18;
-/// Bytes one stored sample takes in the columns (11 f64, 9 Option<f64>, the regime).
-pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 10 * 16 + 1;
+/// Bytes one stored sample takes in the columns (11 f64, 12 Option<f64>, the regime).
+pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 12 * 16 + 1;
 /// Every sample with a step up to this is kept, whatever the run's length.
 pub const HEAD_STEPS: u64 = 4096;
 
@@ -84,6 +86,8 @@ macro_rules! each_column {
         { let $col = &mut $h.test_acc; $body; }
         { let $col = &mut $h.agop_alignment; $body; }
         { let $col = &mut $h.batch_crit_eta; $body; }
+        { let $col = &mut $h.precond_sharpness; $body; }
+        { let $col = &mut $h.edge_sharpness; $body; }
         { let $col = &mut $h.regime; $body; }
     }};
 }
@@ -147,6 +151,8 @@ impl History {
                 &self.test_acc,
                 &self.agop_alignment,
                 &self.batch_crit_eta,
+                &self.precond_sharpness,
+                &self.edge_sharpness,
             ]
             .iter().map(|v| o(v)).sum::<usize>()
             + self.regime.capacity()
@@ -171,7 +177,7 @@ impl History {
         for column in [&self.eta, &self.loss, &self.lambda_hat, &self.lambda_hat_2, &self.lambda_raw, &self.eta_lambda, &self.weight_norm_sq, &self.dist_from_init, &self.u, &self.v] {
             mark_extremes(column, rows.clone(), keep, offset);
         }
-        for column in [&self.train_acc, &self.sparsity, &self.rho, &self.v_mean, &self.lambda_ntk, &self.loss_top, &self.test_loss, &self.test_acc, &self.agop_alignment, &self.batch_crit_eta] {
+        for column in [&self.train_acc, &self.sparsity, &self.rho, &self.v_mean, &self.lambda_ntk, &self.loss_top, &self.test_loss, &self.test_acc, &self.agop_alignment, &self.batch_crit_eta, &self.precond_sharpness, &self.edge_sharpness] {
             mark_extremes_present(column, rows.clone(), keep, offset);
         }
     }
@@ -261,6 +267,8 @@ impl History {
         self.test_acc.push(sample.test_acc);
         self.agop_alignment.push(sample.agop_alignment);
         self.batch_crit_eta.push(sample.batch_crit_eta);
+        self.precond_sharpness.push(sample.precond_sharpness);
+        self.edge_sharpness.push(sample.edge_sharpness);
         self.regime.push(regime);
         self.generation += 1;
     }
@@ -289,6 +297,8 @@ impl History {
             test_acc: self.test_acc[i],
             agop_alignment: self.agop_alignment[i],
             batch_crit_eta: self.batch_crit_eta[i],
+            precond_sharpness: self.precond_sharpness[i],
+            edge_sharpness: self.edge_sharpness[i],
         }
     }
 
@@ -388,7 +398,7 @@ mod tests {
         let mut sample = Sample {
             step: 0, eta: 1.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
             weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
-            v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, test_acc: None, agop_alignment: None, batch_crit_eta: None,
+            v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, test_acc: None, agop_alignment: None, batch_crit_eta: None, precond_sharpness: None, edge_sharpness: None,
         };
         for step in 0..=n {
             let t = step as f64;

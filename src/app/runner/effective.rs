@@ -84,7 +84,9 @@ impl Effective {
             preset.train.eta_scaled = None;
         }
         // Live entries first at a step: the engine applies the preset's entries at that step after them.
-        let mut schedule: Vec<(usize, f64, bool)> = self.live.iter().filter(|c| c.step > 0).map(|c| (c.step as usize, self.live_value(c), false)).collect();
+        // Under a cyclic rate the cycle sets η at every step, so a live change is not a schedule entry.
+        let cyclic = self.loaded.train.schedule_kind == crate::engine::config::ScheduleKind::Cyclic;
+        let mut schedule: Vec<(usize, f64, bool)> = self.live.iter().filter(|c| c.step > 0 && !cyclic).map(|c| (c.step as usize, self.live_value(c), false)).collect();
         schedule.extend(self.loaded.train.schedule.iter().map(|&(step, value)| (step, self.loaded_value(value), true)));
         schedule.sort_by_key(|&(step, _, loaded)| (step, loaded));
         preset.train.schedule = schedule.into_iter().map(|(step, value, _)| (step, value)).collect();

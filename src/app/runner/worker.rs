@@ -181,7 +181,13 @@ impl Runner {
             agop: self.agop.clone(),
             picture: self.picture.as_ref().map(|(_, p)| p.clone()),
             effective: run.effective_preset.clone(),
-            eta_setting: run.effective.value_in_force(sim.step_count()),
+            // A cyclic or auto-catapult rate moves by itself: the slider shows the η in force.
+            eta_setting: if sim.preset().train.schedule_kind == crate::engine::config::ScheduleKind::Piecewise {
+                run.effective.value_in_force(sim.step_count())
+            } else {
+                let scaled = sim.preset().train.eta.is_none();
+                (if scaled { sim.eta() * sim.lambda0() } else { sim.eta() }, scaled)
+            },
             loaded: run.loaded.clone(),
         })
     }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod optim_keys;
 mod validate;
 pub use validate::{ConfigError, data_shape, estimated_bytes, estimated_work_per_step, load_preset_file, parse_override, parse_preset, preset_to_json, set_dotted, validate};
 
@@ -284,6 +285,97 @@ pub struct TrainConfig {
     /// the kernel, λ̂, the batch critical rate and the trained part of the weight measurements.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub frozen_layers: Vec<usize>,
+    /// The update rule (SPEC §12); `gd` is SGD when `batch_size` > 0.
+    #[serde(skip_serializing_if = "is_default")]
+    pub optimizer: OptimizerKind,
+    /// Heavy-ball momentum β (`momentum`; default 0.9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// Nesterov's form of momentum (`momentum`; default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nesterov: Option<bool>,
+    /// Adam's first-moment decay β1 (default 0.9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    /// The second-moment decay β2 (`adam`: default 0.999; `rmsprop`: default 0.99).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    /// ε of the preconditioner √v̂ + ε (`adam`, `rmsprop`, `adagrad`; default 1e-8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+    /// How η moves over the run: the `schedule` list, a triangular cycle, or the auto-catapult.
+    #[serde(skip_serializing_if = "is_default")]
+    pub schedule_kind: ScheduleKind,
+    /// `cyclic`: the period in steps, and the low and high rate (unit of eta / eta_scaled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle_steps: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle_low: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle_high: Option<f64>,
+    /// `auto_catapult`: the η·λ̂_t each change sets (> 2; default 2.6), and at most how many changes (default 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_factor: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_max: Option<usize>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+/// `train.optimizer` (SPEC §12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    #[default]
+    Gd,
+    Momentum,
+    Adam,
+    Rmsprop,
+    Adagrad,
+}
+
+impl OptimizerKind {
+    pub const ALL: [OptimizerKind; 5] = [OptimizerKind::Gd, OptimizerKind::Momentum, OptimizerKind::Adam, OptimizerKind::Rmsprop, OptimizerKind::Adagrad];
+
+    /// The preset spelling.
+    pub fn key(self) -> &'static str {
+        match self {
+            OptimizerKind::Gd => "gd",
+            OptimizerKind::Momentum => "momentum",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::Rmsprop => "rmsprop",
+            OptimizerKind::Adagrad => "adagrad",
+        }
+    }
+
+    /// True for the diagonally preconditioned rules (their edge is on λ_max(P⁻¹∇²L)).
+    pub fn adaptive(self) -> bool {
+        matches!(self, OptimizerKind::Adam | OptimizerKind::Rmsprop | OptimizerKind::Adagrad)
+    }
+}
+
+/// `train.schedule_kind` (SPEC §12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    #[default]
+    Piecewise,
+    Cyclic,
+    AutoCatapult,
+}
+
+impl ScheduleKind {
+    pub const ALL: [ScheduleKind; 3] = [ScheduleKind::Piecewise, ScheduleKind::Cyclic, ScheduleKind::AutoCatapult];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ScheduleKind::Piecewise => "piecewise",
+            ScheduleKind::Cyclic => "cyclic",
+            ScheduleKind::AutoCatapult => "auto_catapult",
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -296,6 +388,18 @@ impl Default for TrainConfig {
             schedule: Vec::new(),
             divergence_factor: 1e8,
             frozen_layers: Vec::new(),
+            optimizer: OptimizerKind::Gd,
+            beta: None,
+            nesterov: None,
+            beta1: None,
+            beta2: None,
+            eps: None,
+            schedule_kind: ScheduleKind::Piecewise,
+            cycle_steps: None,
+            cycle_low: None,
+            cycle_high: None,
+            auto_factor: None,
+            auto_max: None,
         }
     }
 }
@@ -330,6 +434,31 @@ impl TrainConfig {
 }
 
 impl TrainConfig {
+    /// β of heavy ball (default 0.9).
+    pub fn beta_or_default(&self) -> f64 {
+        self.beta.unwrap_or(0.9)
+    }
+    /// β1 of Adam (default 0.9).
+    pub fn beta1_or_default(&self) -> f64 {
+        self.beta1.unwrap_or(0.9)
+    }
+    /// β2: 0.999 for Adam, 0.99 for RMSprop (PyTorch's defaults).
+    pub fn beta2_or_default(&self) -> f64 {
+        self.beta2.unwrap_or(if self.optimizer == OptimizerKind::Rmsprop { 0.99 } else { 0.999 })
+    }
+    /// ε of the adaptive rules (default 1e-8).
+    pub fn eps_or_default(&self) -> f64 {
+        self.eps.unwrap_or(1e-8)
+    }
+    /// η·λ̂_t set by each auto-catapult change (default 2.6).
+    pub fn auto_factor_or_default(&self) -> f64 {
+        self.auto_factor.unwrap_or(2.6)
+    }
+    /// At most this many auto-catapult changes (default 5).
+    pub fn auto_max_or_default(&self) -> usize {
+        self.auto_max.unwrap_or(5)
+    }
+
     /// The learning rate as given; `eta_scaled = 1.5` when neither key is present.
     pub fn eta_spec(&self) -> EtaSpec {
         match (self.eta, self.eta_scaled) {

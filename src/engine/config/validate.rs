@@ -177,7 +177,8 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
 
 /// Floating-point operations one training step of this preset costs, roughly (±3×): the
 /// forward and backward passes (4·n·m·d for the two-layer net) plus the top-2 eigenvalues
-/// (a dense n×n kernel, 2·n²·m, for small n; about 20 Lanczos products of 4·n·m·d otherwise).
+/// (a dense n×n kernel, 2·n²·m, for small n; about 20 Lanczos products of 4·n·m·d otherwise),
+/// plus, for the adaptive optimizers, the preconditioned sharpness's Hessian-vector products.
 /// The app uses it to refuse controls that would take many seconds per step.
 pub fn estimated_work_per_step(preset: &Preset) -> f64 {
     let (n, d) = data_shape(&preset.data);
@@ -188,7 +189,10 @@ pub fn estimated_work_per_step(preset: &Preset) -> f64 {
     };
     let pass = 2.0 * n * p;
     let kernel = if n <= 64.0 { n * n * p / d.max(1.0) * 2.0 } else { 20.0 * 2.0 * pass };
-    2.0 * pass + kernel
+    // Adam, RMSprop, Adagrad: the preconditioned sharpness, about 20 Lanczos Hessian-vector
+    // products (each a J·w, a Jᵀ·z and the residual term: about three passes).
+    let precond = if preset.train.optimizer.adaptive() { 20.0 * 3.0 * pass } else { 0.0 };
+    2.0 * pass + kernel + precond
 }
 
 /// Checks every value against its allowed range; the first problem is returned.
@@ -371,6 +375,7 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
         check_range(file, &key, *value, f64::MIN_POSITIVE, 1e12, "a learning rate greater than 0")?;
     }
     check_range(file, "train.divergence_factor", t.divergence_factor, 1.0 + 1e-12, 1e300, "greater than 1")?;
+    super::optim_keys::validate_optimizer_and_schedule(t, file)?;
     let bytes = estimated_bytes(p);
     if bytes > MEMORY_LIMIT_BYTES {
         return Err(err(

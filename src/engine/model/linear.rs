@@ -62,6 +62,10 @@ impl Model for LinearPredictor {
     fn hessian_scale_sq(&self, _data: &Dataset, _p1: &[f64]) -> f64 {
         0.0
     }
+    fn output_hessian_apply(&self, _data: &Dataset, _z: &[f64], _dir: &[f64], out: &mut [f64]) {
+        // f is linear in w: no second derivatives.
+        out.iter_mut().for_each(|o| *o = 0.0);
+    }
     fn output_at(&self, x: &[f64]) -> f64 {
         dot(&self.w, x)
     }

@@ -1,6 +1,6 @@
 //! The models of SPEC §2 behind one trait: outputs on the data, the Jacobian products J·w and
 //! Jᵀ·z that gradient descent and the matrix-free kernel need, the dense tangent kernel for
-//! small n, and the Hessian scale h² of the u/v phase plane.
+//! small n, the Hessian scale h² of the u/v phase plane, and exact Hessian-vector products.
 
 pub mod linear;
 pub mod quadratic;
@@ -49,6 +49,26 @@ pub trait Model: Send {
     /// (length n): the squared norm of the Hessian of ⟨p1, f⟩ in the trained parameters
     /// (0 for a linear model).
     fn hessian_scale_sq(&self, data: &Dataset, p1: &[f64]) -> f64;
+    /// `out` (length P) = Σ_i z_i ∇²f(x_i) · dir, exactly (the residual part of the loss
+    /// Hessian, SPEC §11), over the trained parameters at the last `forward`.
+    fn output_hessian_apply(&self, data: &Dataset, z: &[f64], dir: &[f64], out: &mut [f64]);
+    /// `out` = ∇²L · dir = Jᵀ(curvature ⊙ J·dir) + Σ_i z_i ∇²f_i · dir, with z_i = s ℓ'(f_i, y_i)
+    /// and curvature_i = s ℓ''(f_i, y_i) (for MSE 2s, the Gauss–Newton term 2s JᵀJ).
+    /// `scratch` holds n + P numbers between calls.
+    fn hvp(&self, data: &Dataset, z: &[f64], curvature: &[f64], dir: &[f64], out: &mut [f64], scratch: &mut Vec<f64>) {
+        let (n, p) = (data.n, self.n_params());
+        scratch.resize(n + p, 0.0);
+        let (jd, residual) = scratch.split_at_mut(n);
+        self.jvp(data, dir, jd);
+        for (x, c) in jd.iter_mut().zip(curvature) {
+            *x *= c;
+        }
+        self.vjp(data, jd, out);
+        self.output_hessian_apply(data, z, dir, residual);
+        for (o, r) in out.iter_mut().zip(residual.iter()) {
+            *o += r;
+        }
+    }
     /// Fraction of gates with σ' = a_neg (two-layer nets with a_neg < 1 only).
     fn sparsity(&self) -> Option<f64> {
         None

@@ -109,6 +109,13 @@ impl Model for QuadraticModel {
         let sum: f64 = p1.iter().sum();
         self.gamma * self.gamma * sum * sum
     }
+    fn output_hessian_apply(&self, _data: &Dataset, z: &[f64], dir: &[f64], out: &mut [f64]) {
+        // Every example's Hessian is γΣ.
+        let z_sum: f64 = z.iter().sum();
+        for ((o, s), w) in out.iter_mut().zip(&self.sigma).zip(dir) {
+            *o = z_sum * self.gamma * s * w;
+        }
+    }
     fn output_at(&self, x: &[f64]) -> f64 {
         let quad: f64 = 0.5 * self.gamma * self.w.iter().zip(&self.sigma).map(|(w, s)| s * w * w).sum::<f64>();
         let linear = if self.normalized { dot(&self.w, x) / dot(x, x).sqrt().max(f64::MIN_POSITIVE) } else { 0.0 };

@@ -128,6 +128,8 @@ impl Simulation {
             test_acc,
             agop_alignment,
             batch_crit_eta: self.last_batch_crit.take(),
+            precond_sharpness: self.precond_sharpness(),
+            edge_sharpness: (self.preset.train.optimizer != OptimizerKind::Gd).then(|| self.optimizer.edge() / self.eta),
         }
     }
 

@@ -2,17 +2,21 @@
 //! makes one gradient-descent update and returns the measured `Sample`; the run stops cleanly
 //! on divergence, classifies its phase and reports its `Summary`.
 
-use crate::engine::config::{Approx, EtaSpec, LossKind, ModelKind, Preset};
+use crate::engine::config::{Approx, EtaSpec, LossKind, ModelKind, OptimizerKind, Preset, ScheduleKind};
 use crate::engine::data::{self, Dataset, STREAM_BATCH, Separability, rng_for};
 use crate::engine::kernel::{KernelMethod, KernelSolver, dense_top2};
 use crate::engine::loss::Loss;
 use crate::engine::model::{self, Model, dot, norm_sq};
+use crate::engine::optim::Optimizer;
+use crate::engine::schedule::AutoCatapult;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 mod measure;
 mod phase;
 mod picture;
+mod precond;
+mod rates;
 mod sample;
 
 pub use measure::SgdStats;
@@ -21,7 +25,7 @@ use measure::BestTest;
 
 pub use phase::{Phase, PhaseReading, Regime, YOUNG_STEPS};
 pub use sample::{EXTRA_COUNT, Sample, Status, Summary, extra_presence};
-use sample::BATCH_CRIT_EXTRA;
+use sample::{BATCH_CRIT_EXTRA, EDGE_EXTRA, PRECOND_EXTRA};
 use phase::{RunStats, classify, undecided};
 
 
@@ -65,6 +69,12 @@ pub struct Simulation {
     last_batch_crit: Option<f64>,
     sgd: SgdStats,
     timing: StepTiming,
+    /// The optimizer's state (velocity, moments): part of the run, fresh on every rebuild.
+    optimizer: Optimizer,
+    /// The top eigenvector of P^{-1/2}∇²L P^{-1/2} at the last measurement (Lanczos warm start).
+    precond_start: Vec<f64>,
+    /// `auto_catapult` bookkeeping.
+    auto: Option<AutoCatapult>,
 }
 
 /// Wall-clock time spent inside `step` so far, split by stage (for `catapult-lab bench`).
@@ -130,10 +140,14 @@ impl Simulation {
             sgd: SgdStats::default(),
             timing: StepTiming::default(),
             best_test: BestTest::default(),
+            optimizer: Optimizer::new(&preset.train, n_params),
+            precond_start: Vec::new(),
+            auto: None,
             stats: RunStats::new(Sample {
                 step: 0, eta: 0.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
                 weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
                 v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, test_acc: None, agop_alignment: None, batch_crit_eta: None,
+                precond_sharpness: None, edge_sharpness: None,
             }),
         };
         if preset.data.kind == crate::engine::config::DataKind::Teacher {
@@ -158,6 +172,9 @@ impl Simulation {
         sim.lambda0 = lambda0;
         sim.lambda0_2 = lambda0_2;
         sim.eta = sim.resolve_eta(preset.train.eta_spec())?;
+        if preset.train.schedule_kind == ScheduleKind::Cyclic {
+            sim.eta = sim.cyclic_eta(0);
+        }
         sim.eta0 = sim.eta;
         let first = sim.measure(None);
         if !first.is_finite() {
@@ -202,6 +219,8 @@ impl Simulation {
         let mut present = extra_presence(&self.stats.first);
         let b = self.preset.train.batch_size;
         present[BATCH_CRIT_EXTRA] |= b > 0 && b < self.data.n;
+        present[PRECOND_EXTRA] |= self.preset.train.optimizer.adaptive();
+        present[EDGE_EXTRA] |= self.preset.train.optimizer != OptimizerKind::Gd;
         present
     }
 
@@ -315,7 +334,30 @@ impl Simulation {
                 _ => Phase::Oscillating,
             };
         }
-        Phase::predicted(eta * self.lambda0, self.eta_max_theory().map(|max| max * self.lambda0))
+        let max_scaled = self.eta_max_theory().map(|max| max * self.lambda0);
+        match self.preset.train.optimizer {
+            OptimizerKind::Gd => Phase::predicted(eta * self.lambda0, max_scaled),
+            // The lazy edge of momentum is its own (exact on a quadratic): map η·λ̂0 onto
+            // GD's scale, edge → 2. No theory gives momentum a catapult ceiling, except that a
+            // linear model diverges above its edge.
+            OptimizerKind::Momentum => {
+                let on_gd_scale = 2.0 * eta * self.lambda0 / self.optimizer.edge();
+                Phase::predicted(on_gd_scale, max_scaled.filter(|&max| max <= 2.0))
+            }
+            // The adaptive rules' edge is on λ_max(P⁻¹∇²L), and P is not known before the
+            // first step: no prediction from η·λ̂0.
+            _ => Phase::Unconverged,
+        }
+    }
+
+    /// The optimizer's edge in η·sharpness units (`optim::Optimizer::edge`).
+    pub fn optimizer_edge(&self) -> f64 {
+        self.optimizer.edge()
+    }
+
+    /// The optimizer's state (read only).
+    pub fn optimizer(&self) -> &Optimizer {
+        &self.optimizer
     }
 
     /// What the app shows: before the first step, and while the run is young (fewer than
@@ -376,25 +418,8 @@ impl Simulation {
     pub fn phase(&self) -> Phase {
         let m = &self.preset.model;
         let relu = m.kind == ModelKind::TwoLayer && m.a_neg == 0.0 && m.approx == Approx::Network;
-        classify(&self.stats, self.status, relu, self.loss.kind == LossKind::Mse)
-    }
-
-    /// Applies the schedule entries due at the current step.
-    fn apply_schedule(&mut self) {
-        let schedule = &self.preset.train.schedule;
-        while let Some(&(at, value)) = schedule.get(self.schedule_pos) {
-            if (at as u64) > self.step {
-                break;
-            }
-            self.schedule_pos += 1;
-            let spec = match self.preset.train.eta_spec() {
-                EtaSpec::Raw(_) => EtaSpec::Raw(value),
-                EtaSpec::Scaled(_) => EtaSpec::Scaled(value),
-            };
-            if let Ok(eta) = self.resolve_eta(spec) {
-                self.eta = eta;
-            }
-        }
+        let below_momentum_edge = self.preset.train.optimizer == OptimizerKind::Momentum && self.eta0 * self.lambda0 < self.optimizer.edge();
+        classify(&self.stats, self.status, relu, self.loss.kind == LossKind::Mse, below_momentum_edge)
     }
 
     /// Fills `z` with s_b ℓ'(f_i, y_i) on this step's batch and 0 elsewhere.
@@ -437,7 +462,8 @@ impl Simulation {
         let kernel_before = self.timing.kernel_secs;
         self.apply_schedule();
         // One example, full batch: the model may make the whole step in one fused pass.
-        let fused = if self.data.n == 1 {
+        let plain = self.preset.train.optimizer == OptimizerKind::Gd;
+        let fused = if plain && self.data.n == 1 {
             let z = self.loss.scale(1) * self.loss.d1(self.outputs[0], self.data.y[0]);
             self.model.fused_one_example_step(&self.data, self.eta, z, &self.xt_y)
         } else {
@@ -446,7 +472,12 @@ impl Simulation {
         if fused.is_none() {
             self.fill_loss_gradient();
             self.model.vjp(&self.data, &self.z, &mut self.grad);
-            self.model.add_to_params(-self.eta, &self.grad);
+            if plain {
+                self.model.add_to_params(-self.eta, &self.grad);
+            } else {
+                let direction = self.optimizer.direction(&self.grad);
+                self.model.add_to_params(-self.eta, direction);
+            }
         }
         std::mem::swap(&mut self.outputs_two_back, &mut self.previous_outputs);
         std::mem::swap(&mut self.previous_outputs, &mut self.outputs);
@@ -533,6 +564,10 @@ impl Simulation {
             best_test_loss: self.best_test.loss,
             best_test_step: self.best_test.step,
             best_test_acc: self.best_test.acc,
+            optimizer: self.preset.train.optimizer,
+            optimizer_edge: self.optimizer.edge(),
+            final_precond_sharpness: last.precond_sharpness,
+            final_eta_scaled: last.eta * self.lambda0,
         }
     }
 }

@@ -138,7 +138,10 @@ impl RunStats {
 /// The phase rules of SPEC §5 applied to what has happened so far. `floor_is_zero`: the loss's
 /// lower bound L* is 0 (MSE); otherwise L* is the lowest loss the run reached (for logistic and
 /// exponential loss the loss it converges to, e.g. log 2 on degenerate data).
-pub(super) fn classify(stats: &RunStats, status: Status, relu: bool, floor_is_zero: bool) -> Phase {
+/// `below_momentum_edge`: a momentum run with η·λ̂0 under its own edge 2(1+β) (SPEC §12): its
+/// loss may rise while the iterate swings (the stable 2×2 map is not normal), which is not a
+/// catapult; the run is then named by its kernel (lazy or rich) once the loss ends below L0.
+pub(super) fn classify(stats: &RunStats, status: Status, relu: bool, floor_is_zero: bool, below_momentum_edge: bool) -> Phase {
     let (l0, lambda0) = (stats.first.loss, stats.first.lambda_hat);
     let (end_loss, end_lambda) = (stats.last.loss, stats.last.lambda_hat);
     if matches!(status, Status::Diverged(_)) {
@@ -148,8 +151,8 @@ pub(super) fn classify(stats: &RunStats, status: Status, relu: bool, floor_is_ze
         return Phase::Dead;
     }
     let floor = if floor_is_zero { 0.0 } else { stats.min_loss.min(l0) };
-    let spiked = stats.peak_loss - floor > 2.0 * (l0 - floor) && stats.peak_loss > 1.01 * l0;
-    let never_rose = stats.peak_loss <= 1.01 * l0;
+    let spiked = !below_momentum_edge && stats.peak_loss - floor > 2.0 * (l0 - floor) && stats.peak_loss > 1.01 * l0;
+    let never_rose = below_momentum_edge || stats.peak_loss <= 1.01 * l0;
     // Whether the kernel moved is judged on the tangent kernel K itself (λ_max(K), the CSV's
     // lambda_raw): for MSE its ratio is λ̂'s exactly; for logistic/exponential loss K̂ also moves
     // with the curvature ℓ'' as the loss falls, which a linear predictor does without learning

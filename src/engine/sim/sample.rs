@@ -5,9 +5,12 @@ use super::Phase;
 use serde::Serialize;
 
 /// How many optional columns a sample has (`Sample::extras`).
-pub const EXTRA_COUNT: usize = 9;
+pub const EXTRA_COUNT: usize = 11;
 /// The position of `batch_crit_eta` among the optional columns.
 pub(super) const BATCH_CRIT_EXTRA: usize = 7;
+/// The positions of `precond_sharpness` and `edge_sharpness`.
+pub(super) const PRECOND_EXTRA: usize = 9;
+pub(super) const EDGE_EXTRA: usize = 10;
 
 /// Everything measured at one step (SPEC §4). Optional fields apply to some runs only.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -39,6 +42,12 @@ pub struct Sample {
     pub agop_alignment: Option<f64>,
     /// 2/λ̂(batch) of the batch that produced this step (SGD only).
     pub batch_crit_eta: Option<f64>,
+    /// λ_max(P⁻¹∇²L), the preconditioned sharpness (adam, rmsprop, adagrad; from step 1).
+    pub precond_sharpness: Option<f64>,
+    /// The optimizer's edge in sharpness units at this step's η, edge/η (every optimizer but
+    /// gd): 2(1+β)/η for heavy ball against λ̂, (2+2β1)/((1−β1)η) for Adam against
+    /// `precond_sharpness` (SPEC §12).
+    pub edge_sharpness: Option<f64>,
 }
 
 impl Sample {
@@ -54,6 +63,8 @@ impl Sample {
             self.agop_alignment,
             self.batch_crit_eta,
             self.test_acc,
+            self.precond_sharpness,
+            self.edge_sharpness,
         ]
     }
 
@@ -62,7 +73,7 @@ impl Sample {
         [self.eta, self.loss, self.lambda_hat, self.lambda_hat_2, self.lambda_raw, self.weight_norm_sq, self.dist_from_init, self.u, self.v]
             .iter()
             .chain(
-                [self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk, self.loss_top, self.test_loss, self.test_acc, self.agop_alignment, self.batch_crit_eta]
+                [self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk, self.loss_top, self.test_loss, self.test_acc, self.agop_alignment, self.batch_crit_eta, self.precond_sharpness, self.edge_sharpness]
                     .iter()
                     .flatten(),
             )
@@ -112,6 +123,16 @@ pub struct Summary {
     pub best_test_step: Option<u64>,
     /// The highest test accuracy over the run (±1 labels with a test split).
     pub best_test_acc: Option<f64>,
+    /// `train.optimizer`.
+    pub optimizer: crate::engine::config::OptimizerKind,
+    /// The optimizer's stability edge in η·sharpness units (SPEC §12): 2 for gd, rmsprop and
+    /// adagrad, 2(1+β) heavy ball, 2(1+β)/(1+2β) Nesterov (against λ̂); (2+2β1)/(1−β1) Adam
+    /// (against the preconditioned sharpness).
+    pub optimizer_edge: f64,
+    /// The last preconditioned sharpness (adaptive optimizers).
+    pub final_precond_sharpness: Option<f64>,
+    /// η of the last step in units of 1/λ̂0 (moves with schedules, e.g. the auto-catapult).
+    pub final_eta_scaled: f64,
 }
 
 

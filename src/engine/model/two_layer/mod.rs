@@ -21,6 +21,7 @@ mod backward;
 mod chunks;
 mod eval;
 mod gram;
+mod hessian;
 mod layers;
 mod line;
 
@@ -384,6 +385,10 @@ impl Model for TwoLayer {
 
     fn hessian_scale_sq(&self, data: &Dataset, p1: &[f64]) -> f64 {
         self.hessian_scale_along(data, p1)
+    }
+
+    fn output_hessian_apply(&self, data: &Dataset, z: &[f64], dir: &[f64], out: &mut [f64]) {
+        self.output_hessian_along(data, z, dir, out)
     }
 
     fn sparsity(&self) -> Option<f64> {
