@@ -12,6 +12,7 @@ fn main() {
         Some(Command::Presets) => cli::presets(),
         Some(Command::Bench(a)) => cli::bench(a),
         Some(Command::Figure(a)) => cli::figure::figure(a),
+        Some(Command::Share(a)) => cli::teach::share(a),
         #[cfg(feature = "gui")]
         Some(Command::Gui { preset }) => cli::gui(preset.as_deref()),
         #[cfg(feature = "gui")]

@@ -17,6 +17,7 @@ pub mod pins;
 pub mod plots;
 pub mod presets_ui;
 pub mod schedule;
+pub mod share_ui;
 pub mod sweep_view;
 mod status;
 use status::fmt_num;
@@ -125,6 +126,7 @@ pub struct App {
     pins: Vec<Pin>,
     export: export::ExportState,
     sweep: sweep_view::SweepState,
+    share: share_ui::ShareState,
     /// The phase-plane panel's view (u/v or ρ/v̄).
     phase_view: PhaseView,
     /// The slow start is on (the first run after launch, until `SLOW_START_STEPS` or a speed change).
@@ -185,6 +187,7 @@ impl App {
             pins: Vec::new(),
             export: export::ExportState::default(),
             sweep,
+            share: share_ui::ShareState::default(),
             phase_view: PhaseView::default(),
             slow_start: false,
             step_axis_choice: None,
@@ -510,6 +513,7 @@ impl eframe::App for App {
         });
         let ctx = ui.ctx().clone();
         self.help_ui(&ctx);
+        self.share_ui(&ctx);
         self.handle_dropped_files(&ctx);
         self.data_view_ui(&ctx);
         self.flush_outbox();

@@ -122,6 +122,7 @@ impl App {
                     self.save_dialog();
                     ui.close();
                 }
+                self.share_menu_ui(ui);
                 ui.separator();
                 for (text, target, tip) in [
                     ("Export run as CSV…", super::export::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),
