@@ -2,7 +2,11 @@
 //! pasted into the window or opened from File → Open code…, copied to the clipboard; the timeline
 //! scrubber and replay keys; the lesson runner and presenter mode.
 
+use catapult_lab::app::export::ExportTarget;
+use catapult_lab::app::runner::Command;
 use catapult_lab::app::{App, share_ui};
+use image::AnimationDecoder;
+use image::codecs::gif::GifDecoder;
 use catapult_lab::engine::config::share;
 use catapult_lab::engine::library;
 use eframe::egui;
@@ -31,6 +35,33 @@ fn step_until(harness: &mut Harness<'static, App>, what: &str, mut done: impl Fn
         assert!(start.elapsed() < TIMEOUT, "timed out waiting for: {what}");
         std::thread::sleep(Duration::from_millis(3));
     }
+}
+
+fn steps(harness: &mut Harness<'static, App>, k: u64) {
+    let target = harness.state().step_count() + k;
+    harness.state_mut().command(Command::Step(k));
+    step_until(harness, "the steps", |app| app.step_count() >= target);
+    harness.run_steps(2);
+}
+
+/// File → Export animation GIF writes the current run as `animate --slowmo` would: ≥ 30
+/// different frames at 1280×720.
+#[test]
+fn the_app_exports_the_run_as_an_animation() {
+    let mut harness = paused_harness(library::DEFAULT_PRESET);
+    step_until(&mut harness, "the run", |a| a.snapshot().is_some());
+    steps(&mut harness, 80);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.gif");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().export_to_path(&ctx, ExportTarget::AnimationGif, path.clone());
+    step_until(&mut harness, "the animation", |a| a.export_message().is_some());
+    assert!(matches!(harness.state().export_message(), Some(Ok(m)) if m.contains("frames")), "{:?}", harness.state().export_message());
+    let decoder = GifDecoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap())).unwrap();
+    let frames = decoder.into_frames().collect_frames().unwrap();
+    assert!(frames.len() >= 30, "{}", frames.len());
+    assert_eq!(frames[0].buffer().dimensions(), (1280, 720));
+    assert!(frames.windows(2).all(|w| w[0].buffer() != w[1].buffer()));
 }
 
 #[test]

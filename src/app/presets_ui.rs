@@ -128,6 +128,7 @@ impl App {
                     ("Export run as CSV…", super::export::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),
                     ("Export sweep as CSV…", super::export::ExportTarget::SweepCsv, "One row per sweep run, as `catapult-lab sweep` writes."),
                     ("Export plot PNG (slide figure)…", super::export::ExportTarget::LiveFigurePng, "The four live plots at 1920×1080 with titles, axes, tick labels, legends and theory lines (the same figure as `catapult-lab figure`)."),
+                    ("Export animation GIF…", super::export::ExportTarget::AnimationGif, "The live view over the current run as an animated GIF (1280×720; replay timing with slow motion on the 30 steps around the loss peak), as `catapult-lab animate --slowmo` makes it."),
                     ("Save window as PNG…", super::export::ExportTarget::WindowPng, "A picture of the whole window (a screenshot)."),
                 ] {
                     if ui.add_enabled(!self.export.busy, egui::Button::new(text)).on_hover_text(tip).clicked() {

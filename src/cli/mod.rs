@@ -41,6 +41,8 @@ pub enum Command {
     Figure(figure::FigureArgs),
     /// Print a short code (cl1-…) holding the whole effective preset; every --preset accepts it.
     Share(teach::ShareArgs),
+    /// Render the live view over a run as an animated GIF (the figure renderer, replay timing).
+    Animate(teach::AnimateArgs),
     /// Open the desktop app (the default with no command).
     #[cfg(feature = "gui")]
     Gui {
