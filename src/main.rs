@@ -14,6 +14,7 @@ fn main() {
         Some(Command::Figure(a)) => cli::figure::figure(a),
         Some(Command::Share(a)) => cli::teach::share(a),
         Some(Command::Animate(a)) => cli::teach::animate(a),
+        Some(Command::Lessons(a)) => cli::teach::lessons(a),
         #[cfg(feature = "gui")]
         Some(Command::Gui { preset }) => cli::gui(preset.as_deref()),
         #[cfg(feature = "gui")]

@@ -9,6 +9,7 @@ mod data_files;
 mod data_view;
 mod live_layout;
 pub mod labels;
+pub mod lessons_ui;
 pub mod runner;
 pub mod controls;
 pub mod export;
@@ -19,6 +20,7 @@ pub mod presets_ui;
 pub mod schedule;
 pub mod share_ui;
 pub mod sweep_view;
+pub mod timeline;
 mod status;
 use status::fmt_num;
 
@@ -127,6 +129,9 @@ pub struct App {
     export: export::ExportState,
     sweep: sweep_view::SweepState,
     share: share_ui::ShareState,
+    timeline: timeline::Timeline,
+    lesson: Option<lessons_ui::LessonRun>,
+    presenter: bool,
     /// The phase-plane panel's view (u/v or ρ/v̄).
     phase_view: PhaseView,
     /// The slow start is on (the first run after launch, until `SLOW_START_STEPS` or a speed change).
@@ -188,6 +193,9 @@ impl App {
             export: export::ExportState::default(),
             sweep,
             share: share_ui::ShareState::default(),
+            timeline: timeline::Timeline::new(),
+            lesson: None,
+            presenter: false,
             phase_view: PhaseView::default(),
             slow_start: false,
             step_axis_choice: None,
@@ -339,6 +347,7 @@ impl App {
             match event {
                 Event::NewRun { preset, first, snapshot } => {
                     self.history.clear();
+                    self.timeline.new_run();
                     self.history.push(&first, Regime::of(&first, snapshot.eta_max_theory.is_some()));
                     self.samples_received += 1;
                     self.steps_limit_ui = snapshot.steps_limit;
@@ -377,7 +386,8 @@ impl App {
         }
     }
 
-    /// Space play/pause, Right arrow step, R reset, F1 help; not while typing in a field.
+    /// Space play/pause, ← / → through the timeline (→ at the newest step steps the run), R reset,
+    /// F1 help; not while typing in a field.
     fn handle_keys(&mut self, ctx: &egui::Context) {
         if ctx.egui_wants_keyboard_input() {
             return;
@@ -385,9 +395,7 @@ impl App {
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space)) {
             self.toggle_pause();
         }
-        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::ArrowRight)) {
-            self.outbox.push(Command::Step(1));
-        }
+        self.timeline_keys(ctx);
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::R)) {
             self.outbox.push(Command::Reset);
         }
@@ -490,7 +498,10 @@ impl eframe::App for App {
         // scrolls instead.
         let window_width = ui.ctx().content_rect().width();
         let max_side = (window_width * 0.34).clamp(240.0, 700.0);
-        if !self.prefs.controls_hidden {
+        if self.lesson.is_some() && self.view == View::Live {
+            egui::Panel::top("lesson").show(ui, |ui| self.lesson_ui(ui));
+        }
+        if !self.prefs.controls_hidden && !self.presenter {
             let side = egui::Panel::left("controls")
                 .resizable(true)
                 .default_size(self.prefs.side_panel_width.min(max_side))
@@ -507,6 +518,9 @@ impl eframe::App for App {
                 });
             self.prefs.side_panel_width = side.response.rect.width();
         }
+        if self.view == View::Live {
+            egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(ui));
+        }
         egui::CentralPanel::default().show(ui, |ui| match self.view {
             View::Live => self.plots_ui(ui),
             View::Sweep => self.sweep_panels_ui(ui),
@@ -514,6 +528,7 @@ impl eframe::App for App {
         let ctx = ui.ctx().clone();
         self.help_ui(&ctx);
         self.share_ui(&ctx);
+        self.lesson_callout(&ctx);
         self.handle_dropped_files(&ctx);
         self.data_view_ui(&ctx);
         self.flush_outbox();

@@ -137,6 +137,7 @@ impl App {
                     }
                 }
             });
+            self.lessons_menu_ui(ui);
             ui.menu_button("View", |ui| {
                 if ui.checkbox(&mut self.prefs.dark, "Dark theme").on_hover_text("Switch between dark and light colours.").changed() {
                     self.apply_theme(ui.ctx());

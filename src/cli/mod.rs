@@ -43,6 +43,8 @@ pub enum Command {
     Share(teach::ShareArgs),
     /// Render the live view over a run as an animated GIF (the figure renderer, replay timing).
     Animate(teach::AnimateArgs),
+    /// List the shipped lessons (or check a lesson file with --check).
+    Lessons(teach::LessonsArgs),
     /// Open the desktop app (the default with no command).
     #[cfg(feature = "gui")]
     Gui {

@@ -80,3 +80,27 @@ pub fn run_history(preset: &crate::engine::config::Preset) -> Result<(History, b
     }
     Ok((history, has_eta_max, sim.summary().peak_step))
 }
+
+#[derive(Args, Debug)]
+pub struct LessonsArgs {
+    /// Check a lesson file instead of listing: prints its steps, or the first error (file, step, key).
+    #[arg(long, value_name = "FILE.json")]
+    pub check: Option<PathBuf>,
+}
+
+/// Lists the shipped lessons (name, title, one line), or checks a lesson file.
+pub fn lessons(args: &LessonsArgs) -> Result<(), UsageError> {
+    use crate::engine::lessons;
+    if let Some(path) = &args.check {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| UsageError(format!("{file}: cannot read: {e}")))?;
+        let lesson = lessons::parse(&text, &file)?;
+        println!("{file}: lesson {} ({}), {} steps, valid", lesson.name, lesson.title, lesson.steps.len());
+        return Ok(());
+    }
+    for (name, text) in lessons::SHIPPED {
+        let lesson = lessons::parse(text, &format!("assets/lessons/{name}.json"))?;
+        println!("{name:<24} {:<40} {}", lesson.title, lesson.summary);
+    }
+    Ok(())
+}
