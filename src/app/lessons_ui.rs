@@ -267,8 +267,18 @@ impl App {
         let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("lesson_callout")));
         let color = Color32::from_rgb(255, 200, 40);
         painter.circle_stroke(point, 16.0, egui::Stroke::new(3.0, color));
-        let from = point + egui::vec2(-70.0, -50.0);
+        // The arrow comes from the side with room for the label (the window's centre side).
+        let centre = ctx.content_rect().center();
+        let right = point.x < centre.x;
+        let below = point.y < 140.0;
+        let from = point + egui::vec2(if right { 70.0 } else { -70.0 }, if below { 50.0 } else { -50.0 });
         painter.arrow(from, (point - from) * 0.72, egui::Stroke::new(2.5, color));
-        painter.text(from, egui::Align2::RIGHT_BOTTOM, label, egui::FontId::proportional(if self.presenter { 22.0 } else { 16.0 }), color);
+        let align = match (right, below) {
+            (true, false) => egui::Align2::LEFT_BOTTOM,
+            (true, true) => egui::Align2::LEFT_TOP,
+            (false, false) => egui::Align2::RIGHT_BOTTOM,
+            (false, true) => egui::Align2::RIGHT_TOP,
+        };
+        painter.text(from, align, label, egui::FontId::proportional(if self.presenter { 22.0 } else { 16.0 }), color);
     }
 }
