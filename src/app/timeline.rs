@@ -137,7 +137,8 @@ impl App {
             let peak = self.snapshot.as_ref().map_or(0, |s| s.peak_step);
             let last = self.history.last_step().unwrap_or(0);
             let window = slowmo.then(|| slowmo_window(peak, last));
-            let times = replay_times(&self.history.step, self.step_axis(), interesting_until(peak), window);
+            let unstable: Vec<bool> = self.history.regime.iter().map(|r| *r != Regime::Stable).collect();
+            let times = replay_times(&self.history.step, self.step_axis(), interesting_until(peak), window, &unstable);
             self.timeline.times = Some((generation, slowmo, times));
         }
         self.timeline.times.as_ref().map_or(&[], |(_, _, t)| t)

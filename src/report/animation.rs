@@ -44,7 +44,8 @@ pub fn plan(history: &History, peak_step: u64, options: &AnimationOptions) -> An
     let last = history.last_step().unwrap_or(0);
     let axis = default_step_axis(last, 2.0 * peak_step as f64);
     let slowmo = options.slowmo.then(|| slowmo_window(peak_step, last));
-    let times = replay_times(&history.step, axis, interesting_until(peak_step), slowmo);
+    let unstable: Vec<bool> = history.regime.iter().map(|r| *r != crate::engine::sim::Regime::Stable).collect();
+    let times = replay_times(&history.step, axis, interesting_until(peak_step), slowmo, &unstable);
     let frames = frame_rows(&times, options.fps, MIN_FRAMES);
     AnimationPlan {
         steps: frames.iter().map(|(r, _)| history.step[*r] as u64).collect(),

@@ -12,8 +12,12 @@ use super::decimate::StepAxis;
 pub const SLOWMO_STEPS: f64 = 30.0;
 /// Seconds slow motion spends on those steps.
 pub const SLOWMO_SECONDS: f64 = 5.0;
-/// Seconds a replay of a whole run lasts at speed 1 (outside slow motion).
+/// Seconds a replay of a whole run lasts at speed 1 (outside slow motion and unstable rows).
 pub const BASE_SECONDS: f64 = 8.0;
+/// Extra seconds per row with η·λ̂ above 2 (a catapult in progress, wherever it is in the run)…
+pub const UNSTABLE_SECONDS_PER_ROW: f64 = 1.0 / 12.0;
+/// …at most this many in all (a run that hovers above 2 for thousands of steps stays short).
+pub const UNSTABLE_SECONDS_MAX: f64 = 8.0;
 
 /// The steps `(lo, hi]` slow motion slows down: 30 steps holding the loss peak, 15 on each side
 /// where the run allows, inside `[0, last_step]`.
@@ -33,17 +37,21 @@ pub fn interesting_until(peak_step: u64) -> f64 {
 /// Seconds from the start of the replay at which each row (of `steps`, increasing) is shown, at
 /// speed 1: `BASE_SECONDS`, half spread evenly along `axis` and half evenly over the steps
 /// `(0, start]`, plus, with `slowmo = Some((lo, hi))`, `SLOWMO_SECONDS / SLOWMO_STEPS` per step
-/// of `(lo, hi]` instead of its base share.
-pub fn replay_times(steps: &[f64], axis: StepAxis, start: f64, slowmo: Option<(f64, f64)>) -> Vec<f64> {
+/// of `(lo, hi]` instead of its base share, and `UNSTABLE_SECONDS_PER_ROW` more for each row
+/// marked in `unstable` (η·λ̂ > 2; may be empty), so a catapult late in a run (after a raise of
+/// η) spans several frames too.
+pub fn replay_times(steps: &[f64], axis: StepAxis, start: f64, slowmo: Option<(f64, f64)>, unstable: &[bool]) -> Vec<f64> {
     let Some(&last) = steps.last() else { return Vec::new() };
     let first = steps[0];
     let span = (axis.to_axis(last) - axis.to_axis(first)).max(1e-12);
     let start = start.min(last - first).max(1e-12);
     let per_slow_step = SLOWMO_SECONDS / SLOWMO_STEPS;
+    let unstable_rows = unstable.iter().filter(|&&u| u).count() as f64;
+    let per_unstable_row = UNSTABLE_SECONDS_PER_ROW.min(UNSTABLE_SECONDS_MAX / unstable_rows.max(1.0));
     let mut times = Vec::with_capacity(steps.len());
     let mut t = 0.0;
     times.push(t);
-    for pair in steps.windows(2) {
+    for (i, pair) in steps.windows(2).enumerate() {
         let (a, b) = (pair[0], pair[1]);
         let early = (b.min(first + start) - a).max(0.0);
         let base = 0.5 * BASE_SECONDS * ((axis.to_axis(b) - axis.to_axis(a)) / span + early / start);
@@ -54,7 +62,9 @@ pub fn replay_times(steps: &[f64], axis: StepAxis, start: f64, slowmo: Option<(f
             }
             _ => base,
         };
-        t += dt;
+        let in_slowmo = slowmo.is_some_and(|(lo, hi)| b > lo && b <= hi);
+        let extra = if unstable.get(i + 1).copied().unwrap_or(false) && !in_slowmo { per_unstable_row } else { 0.0 };
+        t += dt + extra;
         times.push(t);
     }
     times
@@ -96,18 +106,18 @@ mod tests {
         let steps: Vec<f64> = (0..=1000).map(f64::from).collect();
         let (lo, hi) = slowmo_window(40, 1000);
         assert_eq!((lo, hi), (25.0, 55.0));
-        let times = replay_times(&steps, StepAxis::Log, 80.0, Some((lo, hi)));
+        let times = replay_times(&steps, StepAxis::Log, 80.0, Some((lo, hi)), &[]);
         let inside = times[55] - times[25];
         assert!(inside >= SLOWMO_SECONDS && inside < SLOWMO_SECONDS + 0.01, "{inside}");
         assert!(times[1000] > BASE_SECONDS && times[1000] <= BASE_SECONDS + SLOWMO_SECONDS, "{}", times[1000]);
         // Without slow motion the whole run takes BASE_SECONDS: half evenly in log(step + 1), half
         // evenly over the first 80 steps.
-        let plain = replay_times(&steps, StepAxis::Log, 80.0, None);
+        let plain = replay_times(&steps, StepAxis::Log, 80.0, None, &[]);
         assert!((plain[1000] - BASE_SECONDS).abs() < 1e-9);
         assert!((plain[999] - plain[99] - 0.5 * BASE_SECONDS / 1001f64.log10()).abs() < 1e-9);
         assert!((plain[80] - 0.5 * BASE_SECONDS * (1.0 + 81f64.log10() / 1001f64.log10())).abs() < 1e-9);
         // A linear axis: the catapult at the start of a 1000-step run gets half the time, not 4 %.
-        let linear = replay_times(&steps, StepAxis::Linear, 40.0, None);
+        let linear = replay_times(&steps, StepAxis::Linear, 40.0, None, &[]);
         assert!(linear[40] > 0.5 * BASE_SECONDS && linear[40] < 0.55 * BASE_SECONDS, "{}", linear[40]);
         assert_eq!(slowmo_window(3, 1000), (0.0, 30.0));
         assert_eq!(slowmo_window(995, 1000), (970.0, 1000.0));
@@ -118,7 +128,7 @@ mod tests {
     #[test]
     fn frames_each_show_another_row_and_cover_the_run() {
         let steps: Vec<f64> = (0..=300).map(f64::from).collect();
-        let times = replay_times(&steps, StepAxis::Linear, 40.0, Some(slowmo_window(100, 300)));
+        let times = replay_times(&steps, StepAxis::Linear, 40.0, Some(slowmo_window(100, 300)), &[]);
         let frames = frame_rows(&times, 15.0, 30);
         assert!(frames.len() >= 30, "{}", frames.len());
         assert!(frames.windows(2).all(|w| w[0].0 < w[1].0));
@@ -126,5 +136,20 @@ mod tests {
         assert_eq!(frames.last().unwrap().0, 300);
         let slow: Vec<_> = frames.iter().filter(|(r, _)| (86..=115).contains(r)).collect();
         assert!(slow.len() >= 25, "slow motion shows nearly every step of the window: {}", slow.len());
+    }
+
+    #[test]
+    fn unstable_rows_late_in_a_run_get_frames_of_their_own() {
+        let steps: Vec<f64> = (0..=400).map(f64::from).collect();
+        let unstable: Vec<bool> = (0..=400).map(|s| (200..220).contains(&s)).collect();
+        let plain = frame_rows(&replay_times(&steps, StepAxis::Linear, 40.0, None, &[]), 15.0, 30);
+        let marked = frame_rows(&replay_times(&steps, StepAxis::Linear, 40.0, None, &unstable), 15.0, 30);
+        let inside = |f: &[(usize, f64)]| f.iter().filter(|(r, _)| (200..220).contains(r)).count();
+        assert!(inside(&plain) <= 6, "{}", inside(&plain));
+        assert!(inside(&marked) >= 18, "a late catapult gets about a frame per step: {}", inside(&marked));
+        // Thousands of unstable rows add at most UNSTABLE_SECONDS_MAX.
+        let all = vec![true; 401];
+        let t = replay_times(&steps, StepAxis::Linear, 40.0, None, &all);
+        assert!(t[400] <= BASE_SECONDS + UNSTABLE_SECONDS_MAX + 1e-9 && t[400] > BASE_SECONDS + UNSTABLE_SECONDS_MAX - 0.1, "{}", t[400]);
     }
 }
