@@ -13,6 +13,9 @@ fn main() {
         Some(Command::Presets) => cli::presets(),
         Some(Command::Bench(a)) => cli::bench(a),
         Some(Command::Figure(a)) => cli::figure::figure(a),
+        Some(Command::Share(a)) => cli::teach::share(a),
+        Some(Command::Animate(a)) => cli::teach::animate(a),
+        Some(Command::Lessons(a)) => cli::teach::lessons(a),
         #[cfg(feature = "gui")]
         Some(Command::Gui { preset }) => gui(preset.as_deref()),
         #[cfg(feature = "gui")]

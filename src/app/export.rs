@@ -80,6 +80,9 @@ pub enum ExportTarget {
     /// The live view's four plots drawn by report::live_figure (slide resolution, titles, axes,
     /// legends): the same figure as `catapult-lab figure`.
     LiveFigurePng,
+    /// The live view over the run as an animated GIF (report::animation, as `catapult-lab
+    /// animate --slowmo`: 1280×720, slow motion around the loss peak).
+    AnimationGif,
 }
 
 impl ExportTarget {
@@ -91,6 +94,7 @@ impl ExportTarget {
             ExportTarget::WindowPng => "whole window (PNG)".into(),
             ExportTarget::PlotPng(plot) => format!("{} (PNG, screen crop)", plot.label()),
             ExportTarget::LiveFigurePng => "live plots as a slide figure (PNG, 1920×1080)".into(),
+            ExportTarget::AnimationGif => "the run as an animation (GIF, 1280×720, slow motion at the peak)".into(),
         }
     }
 
@@ -106,6 +110,7 @@ impl ExportTarget {
             ExportTarget::WindowPng => "catapult-lab.png".into(),
             ExportTarget::PlotPng(plot) => format!("{}.png", plot.file_stem()),
             ExportTarget::LiveFigurePng => "live_figure.png".into(),
+            ExportTarget::AnimationGif => "run.gif".into(),
         }
     }
 }
@@ -209,7 +214,7 @@ impl App {
         self.export.busy = true;
         let tx = self.export.tx.clone();
         let file_name = target.default_file_name();
-        let (filter, extension) = if target.is_png() { ("PNG image", "png") } else { ("CSV", "csv") };
+        let (filter, extension) = if target.is_png() { ("PNG image", "png") } else if target == ExportTarget::AnimationGif { ("GIF animation", "gif") } else { ("CSV", "csv") };
         std::thread::spawn(move || {
             let picked = rfd::FileDialog::new()
                 .set_title(format!("Export {}", target.label()))
@@ -275,6 +280,25 @@ impl App {
                     repaint_ctx.request_repaint();
                 });
             }
+            ExportTarget::AnimationGif => {
+                if self.history.len() < 2 {
+                    self.export.message = Some(Err("the run has no steps to animate yet".into()));
+                    return;
+                }
+                let history = self.history.clone();
+                let preset = self.effective_preset();
+                let has_eta_max = self.snapshot.as_ref().is_some_and(|s| s.eta_max_theory.is_some());
+                let peak_step = self.snapshot.as_ref().map_or(0, |s| s.peak_step);
+                std::thread::spawn(move || {
+                    let options = crate::report::animation::AnimationOptions { slowmo: true, ..Default::default() };
+                    let result = std::fs::File::create(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                        .and_then(|f| crate::report::animation::write_gif(&history, &preset, has_eta_max, peak_step, &options, std::io::BufWriter::new(f)))
+                        .map(|plan| format!("Wrote {} ({} frames)", path.display(), plan.rows.len()));
+                    let _ = tx.send(ExportReply::Done(result));
+                    repaint_ctx.request_repaint();
+                });
+            }
             ExportTarget::WindowPng | ExportTarget::PlotPng(_) => {
                 let rect = match target {
                     ExportTarget::PlotPng(plot) => match self.export.plot_rects.get(&plot) {
@@ -331,6 +355,7 @@ impl App {
                 targets.extend((0..self.pins.len()).map(ExportTarget::PinCsv));
                 targets.push(ExportTarget::SweepCsv);
                 targets.push(ExportTarget::LiveFigurePng);
+                targets.push(ExportTarget::AnimationGif);
                 targets.push(ExportTarget::WindowPng);
                 targets.extend(PlotId::ALL.into_iter().map(ExportTarget::PlotPng));
                 ui.horizontal(|ui| {

@@ -181,3 +181,14 @@ pub fn layer_train_label(layer: usize) -> String {
 
 /// The phase panel's title where the u/v plane does not apply.
 pub const ETA_LAMBDA_TITLE: &str = "η·λ against the step (stable below 2)";
+
+// The timeline under the live plots (app/timeline.rs).
+pub const TIMELINE_LABEL: &str = "Timeline";
+pub const TIMELINE_PLAY: &str = "▶ Play";
+pub const TIMELINE_STOP: &str = "■ Stop";
+pub const TIMELINE_LIVE: &str = "Newest step";
+pub const TIMELINE_SPEED: &str = "speed";
+pub const TIMELINE_SLOWMO: &str = "slow-mo";
+pub const TIMELINE_CURSOR: &str = "replay cursor";
+/// The start of the timeline's readout line (the values at the chosen step).
+pub const TIMELINE_READOUT: &str = "at";

@@ -42,12 +42,17 @@ impl App {
 
     pub(super) fn plots_ui(&mut self, ui: &mut egui::Ui) {
         let axis = self.step_axis();
-        let range = plots::visible_range(ui.ctx(), plots::loss_plot_id(), &self.history, self.reset_plots, axis);
         let columns = (ui.available_width() * 0.56).max(100.0) as usize;
         let options = self.view_options(columns);
-        self.plotted = crate::report::live_view::live_series(&self.history, range.clone(), &options);
+        // The timeline's chosen step: the plots draw the history up to it, on the whole run's axis.
+        let whole_last = self.history.last_step().map(|s| axis.to_axis(s as f64));
+        let cursor = self.replay_row().map(|r| axis.to_axis(self.history.step[r]));
+        self.prepare_cut();
+        let shown = self.timeline.cut().unwrap_or(&self.history);
+        let range = plots::visible_range(ui.ctx(), plots::loss_plot_id(), shown, self.reset_plots, axis);
+        self.plotted = crate::report::live_view::live_series(shown, range.clone(), &options);
         let inputs = plots::PlotInputs {
-            history: &self.history,
+            history: shown,
             snapshot: self.snapshot.as_ref(),
             reset: self.reset_plots,
             pins: &self.pins,
@@ -56,6 +61,8 @@ impl App {
             range,
             columns,
             hover: &self.hover,
+            cursor,
+            x_until: cursor.and(whole_last),
         };
         let uv_reason = crate::report::live_view::uv_not_applicable(&self.preset);
         let mut layouts = Vec::new();

@@ -11,6 +11,7 @@ mod live_layout;
 mod optimizer_controls;
 mod optimizer_lines;
 pub mod labels;
+pub mod lessons_ui;
 pub mod runner;
 pub mod controls;
 pub mod export;
@@ -19,7 +20,9 @@ pub mod pins;
 pub mod plots;
 pub mod presets_ui;
 pub mod schedule;
+pub mod share_ui;
 pub mod sweep_view;
+pub mod timeline;
 mod status;
 use status::fmt_num;
 
@@ -127,6 +130,10 @@ pub struct App {
     pins: Vec<Pin>,
     export: export::ExportState,
     sweep: sweep_view::SweepState,
+    share: share_ui::ShareState,
+    timeline: timeline::Timeline,
+    lesson: Option<lessons_ui::LessonRun>,
+    presenter: bool,
     /// The phase-plane panel's view (u/v or ρ/v̄).
     phase_view: PhaseView,
     /// The slow start is on (the first run after launch, until `SLOW_START_STEPS` or a speed change).
@@ -187,6 +194,10 @@ impl App {
             pins: Vec::new(),
             export: export::ExportState::default(),
             sweep,
+            share: share_ui::ShareState::default(),
+            timeline: timeline::Timeline::new(),
+            lesson: None,
+            presenter: false,
             phase_view: PhaseView::default(),
             slow_start: false,
             step_axis_choice: None,
@@ -338,6 +349,7 @@ impl App {
             match event {
                 Event::NewRun { preset, first, snapshot } => {
                     self.history.clear();
+                    self.timeline.new_run();
                     self.history.push(&first, Regime::of(&first, snapshot.eta_max_theory.is_some()));
                     self.samples_received += 1;
                     self.steps_limit_ui = snapshot.steps_limit;
@@ -376,7 +388,8 @@ impl App {
         }
     }
 
-    /// Space play/pause, Right arrow step, R reset, F1 help; not while typing in a field.
+    /// Space play/pause, ← / → through the timeline (→ at the newest step steps the run), R reset,
+    /// F1 help; not while typing in a field.
     fn handle_keys(&mut self, ctx: &egui::Context) {
         if ctx.egui_wants_keyboard_input() {
             return;
@@ -384,9 +397,7 @@ impl App {
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space)) {
             self.toggle_pause();
         }
-        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::ArrowRight)) {
-            self.outbox.push(Command::Step(1));
-        }
+        self.timeline_keys(ctx);
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::R)) {
             self.outbox.push(Command::Reset);
         }
@@ -489,7 +500,10 @@ impl eframe::App for App {
         // scrolls instead.
         let window_width = ui.ctx().content_rect().width();
         let max_side = (window_width * 0.34).clamp(240.0, 700.0);
-        if !self.prefs.controls_hidden {
+        if self.lesson.is_some() && self.view == View::Live {
+            egui::Panel::top("lesson").show(ui, |ui| self.lesson_ui(ui));
+        }
+        if !self.prefs.controls_hidden && !self.presenter {
             let side = egui::Panel::left("controls")
                 .resizable(true)
                 .default_size(self.prefs.side_panel_width.min(max_side))
@@ -506,12 +520,17 @@ impl eframe::App for App {
                 });
             self.prefs.side_panel_width = side.response.rect.width();
         }
+        if self.view == View::Live {
+            egui::Panel::bottom("timeline").show(ui, |ui| self.timeline_ui(ui));
+        }
         egui::CentralPanel::default().show(ui, |ui| match self.view {
             View::Live => self.plots_ui(ui),
             View::Sweep => self.sweep_panels_ui(ui),
         });
         let ctx = ui.ctx().clone();
         self.help_ui(&ctx);
+        self.share_ui(&ctx);
+        self.lesson_callout(&ctx);
         self.handle_dropped_files(&ctx);
         self.data_view_ui(&ctx);
         self.flush_outbox();

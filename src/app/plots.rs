@@ -32,6 +32,10 @@ pub struct PlotInputs<'a> {
     pub columns: usize,
     /// Where the last hover readout is written (tests read it).
     pub hover: &'a RefCell<Option<HoverReadout>>,
+    /// The timeline's chosen step on the step axis (replay cursor), when one before the newest is chosen.
+    pub cursor: Option<f64>,
+    /// The whole run's last step on the step axis, kept in view while the plots show a cut history.
+    pub x_until: Option<f64>,
 }
 
 /// What the hover label showed: the series, the sample's step and its value (data units).
@@ -252,7 +256,8 @@ pub fn loss_plot_id() -> Id {
     Id::unique("plot_loss")
 }
 
-fn base_plot<'a>(id: Id, height: f32, reset: bool, axis: StepAxis) -> Plot<'a> {
+fn base_plot<'a>(id: Id, height: f32, inputs: &PlotInputs) -> Plot<'a> {
+    let (reset, axis) = (inputs.reset, inputs.axis);
     let mut plot = Plot::new(id)
         .id(id)
         .height(height)
@@ -268,6 +273,9 @@ fn base_plot<'a>(id: Id, height: f32, reset: bool, axis: StepAxis) -> Plot<'a> {
             .custom_x_axes(vec![x_axis("step (log scale)").formatter(|mark, _| log_step_label(mark.value))])
             .x_grid_spacer(log_step_spacer),
     };
+    if let Some(x) = inputs.x_until {
+        plot = plot.include_x(x);
+    }
     if reset {
         plot = plot.reset();
     }
@@ -348,7 +356,7 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotLay
     let floor_value = 10f64.powf(floor);
     let formatter = snapping_formatter(points.clone(), loss_name, axis, move |y| if y <= floor + 1e-9 { floor_value } else { 10f64.powf(y) }, inputs.hover);
     let mut newest = None;
-    let rect = base_plot(id, rest_of(ui, block_top, height), inputs.reset, axis)
+    let rect = base_plot(id, rest_of(ui, block_top, height), inputs)
         .custom_y_axes(vec![y_axis])
         .y_grid_spacer(decade_spacer)
         .label_formatter(formatter)
@@ -373,6 +381,7 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotLay
                 plot_ui.points(Points::new(RISE_ABOVE_SERIES, above).radius(3.0).color(Color32::from_rgb(230, 50, 50)));
                 plot_ui.points(Points::new(RISE_BELOW_SERIES, below).radius(3.0).filled(false).color(Color32::GRAY));
             }
+            super::timeline::cursor_line(plot_ui, inputs);
             if let Some(p) = current {
                 plot_ui.points(Points::new("", vec![p]).radius(4.0).color(blue));
                 newest = Some(plot_ui.screen_from_plot(egui_plot::PlotPoint::new(p[0], p[1])));
@@ -446,7 +455,7 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
     }
     let legend_rect = legend_row(ui, &legend);
     let formatter = snapping_formatter(lambda.clone(), top_name, axis, move |y| if log { 10f64.powf(y) } else { y }, inputs.hover);
-    let mut plot = base_plot(id, rest_of(ui, block_top, height), inputs.reset, axis).include_y(y_map(y_lo)).include_y(y_map(y_hi)).label_formatter(formatter);
+    let mut plot = base_plot(id, rest_of(ui, block_top, height), inputs).include_y(y_map(y_lo)).include_y(y_map(y_hi)).label_formatter(formatter);
     if log {
         plot = plot.custom_y_axes(vec![AxisHints::new_y().label("eigenvalue (log scale)").formatter(|mark, _| pow10_label(mark.value))]).y_grid_spacer(decade_spacer);
     } else {
@@ -472,6 +481,7 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
             if let Some(points) = lambda_ntk {
                 plot_ui.line(Line::new(LAMBDA_NTK_SERIES, PlotPoints::new(points)).color(Color32::from_rgb(40, 170, 200)).width(1.8));
             }
+            super::timeline::cursor_line(plot_ui, inputs);
             if let Some(p) = current {
                 plot_ui.points(Points::new("", vec![p]).radius(4.0).color(stroke_color));
                 newest = Some(plot_ui.screen_from_plot(egui_plot::PlotPoint::new(p[0], p[1])));
@@ -505,11 +515,12 @@ pub fn weights_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> Plot
     let legend_rect = legend_row(ui, &legend);
     let formatter = snapping_formatter(norm.clone(), "|w|²", axis, |y| y, inputs.hover);
     let mut newest = None;
-    let rect = base_plot(id, rest_of(ui, block_top, height), inputs.reset, axis)
+    let rect = base_plot(id, rest_of(ui, block_top, height), inputs)
         .include_y(0.0)
         .y_axis_label("size")
         .label_formatter(formatter)
         .show(ui, |plot_ui| {
+            super::timeline::cursor_line(plot_ui, inputs);
             if let Some(p) = norm.last().copied() {
                 newest = Some(plot_ui.screen_from_plot(egui_plot::PlotPoint::new(p[0], p[1])));
             }
@@ -550,7 +561,7 @@ pub fn sgd_rate_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> egu
         .collect();
     legend_row(ui, &[(BATCH_CRIT_SERIES.into(), Color32::GRAY, false), ("η (learning rate, per step)".into(), Color32::from_rgb(80, 140, 230), false), (format!("● {ETA_ABOVE_SERIES}"), Color32::from_rgb(230, 50, 50), false)]);
     let formatter = snapping_formatter(eta.clone(), "η", axis, |y| y, inputs.hover);
-    base_plot(id, rest_of(ui, block_top, height), inputs.reset, axis)
+    base_plot(id, rest_of(ui, block_top, height), inputs)
         .include_y(0.0)
         .y_axis_label("learning rate")
         .label_formatter(formatter)
@@ -578,7 +589,7 @@ pub fn agop_alignment_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) 
     let history = inputs.history;
     let alignment = decimate_present_on(&history.step, &history.agop_alignment, inputs.range.clone(), inputs.columns, inputs.axis, |y| y);
     let formatter = snapping_formatter(alignment.clone(), "cos(G, G*)", inputs.axis, |y| y, inputs.hover);
-    base_plot(id, rest_of(ui, block_top, height), inputs.reset, inputs.axis)
+    base_plot(id, rest_of(ui, block_top, height), inputs)
         .include_y(0.0)
         .include_y(1.0)
         .y_axis_label("cos(G, G*)")

@@ -116,11 +116,13 @@ impl App {
                     self.save_dialog();
                     ui.close();
                 }
+                self.share_menu_ui(ui);
                 ui.separator();
                 for (text, target, tip) in [
                     ("Export run as CSV…", super::export::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),
                     ("Export sweep as CSV…", super::export::ExportTarget::SweepCsv, "One row per sweep run, as `catapult-lab sweep` writes."),
                     ("Export plot PNG (slide figure)…", super::export::ExportTarget::LiveFigurePng, "The four live plots at 1920×1080 with titles, axes, tick labels, legends and theory lines (the same figure as `catapult-lab figure`)."),
+                    ("Export animation GIF…", super::export::ExportTarget::AnimationGif, "The live view over the current run as an animated GIF (1280×720; replay timing with slow motion on the 30 steps around the loss peak), as `catapult-lab animate --slowmo` makes it."),
                     ("Save window as PNG…", super::export::ExportTarget::WindowPng, "A picture of the whole window (a screenshot)."),
                 ] {
                     if ui.add_enabled(!self.export.busy, egui::Button::new(text)).on_hover_text(tip).clicked() {
@@ -129,6 +131,7 @@ impl App {
                     }
                 }
             });
+            self.lessons_menu_ui(ui);
             ui.menu_button("View", |ui| {
                 if ui.checkbox(&mut self.prefs.dark, "Dark theme").on_hover_text("Switch between dark and light colours.").changed() {
                     self.apply_theme(ui.ctx());

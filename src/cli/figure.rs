@@ -25,7 +25,7 @@ pub struct FigureArgs {
     pub series: Option<PathBuf>,
 }
 
-fn parse_size(text: &str) -> Result<(u32, u32), UsageError> {
+pub(crate) fn parse_size(text: &str) -> Result<(u32, u32), UsageError> {
     let bad = || UsageError(format!("--size {text}: expected WIDTHxHEIGHT, e.g. 1920x1080 (each 200 to 8000)"));
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
     let (w, h): (u32, u32) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);

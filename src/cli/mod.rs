@@ -1,10 +1,11 @@
-//! The command line (clap): `run`, `sweep`, `merge`, `presets`, `bench` and `gui`, over the same library the
+//! The command line (clap): `run`, `sweep`, `merge`, `presets`, `bench`, `figure`, `share`, `animate`, `lessons` and `gui`, over the same library the
 //! app uses. Bad input exits with status 2 and one line on stderr; any completed run, a
 //! divergent one included, exits 0.
 
 mod sweep;
 pub mod bench;
 pub mod figure;
+pub mod teach;
 
 pub use sweep::{merge, sweep};
 
@@ -38,6 +39,12 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run a preset and render the live view's four plots (loss, kernel, weights, u/v plane) to PNG.
     Figure(figure::FigureArgs),
+    /// Print a short code (cl1-…) holding the whole effective preset; every --preset accepts it.
+    Share(teach::ShareArgs),
+    /// Render the live view over a run as an animated GIF (the figure renderer, replay timing).
+    Animate(teach::AnimateArgs),
+    /// List the shipped lessons (or check a lesson file with --check).
+    Lessons(teach::LessonsArgs),
     /// Open the desktop app (the default with no command).
     #[cfg(feature = "gui")]
     Gui {
@@ -49,7 +56,7 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct PresetArgs {
-    /// A preset file, or the name of a shipped preset (see `catapult-lab presets`).
+    /// A preset file, the name of a shipped preset (see `catapult-lab presets`), or a share code (cl1-…).
     #[arg(long)]
     pub preset: String,
     /// Override a dotted preset key, e.g. model.width=4000 or data.x=[1.0] (JSON, else string).

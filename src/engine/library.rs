@@ -1,5 +1,5 @@
 //! The built-in preset library: every JSON file under `presets/`, compiled into the binary so
-//! `--preset NAME` works from any directory; `resolve` also accepts a path to a file.
+//! `--preset NAME` works from any directory; `resolve` also accepts a path to a file or a share code (`cl1-…`).
 
 use crate::engine::config::{self, ConfigError, Preset};
 use serde_json::Value;
@@ -60,11 +60,14 @@ pub fn shipped(name: &str, overrides: &[(String, Value)]) -> Option<Result<Prese
         .map(|(n, text)| config::parse_preset(text.as_bytes(), &format!("presets/{n}.json"), overrides))
 }
 
-/// A preset from a path (if such a file exists) or else a shipped name.
+/// A preset from a path (if such a file exists), a share code (`cl1-…`) or else a shipped name.
 pub fn resolve(name_or_path: &str, overrides: &[(String, Value)]) -> Result<Preset, ConfigError> {
     let path = Path::new(name_or_path);
     if path.is_file() {
         return config::load_preset_file(path, overrides);
+    }
+    if config::share::looks_like_code(name_or_path) {
+        return config::share::decode(name_or_path, overrides);
     }
     let stem = name_or_path.strip_suffix(".json").unwrap_or(name_or_path);
     shipped(stem, overrides).unwrap_or_else(|| {

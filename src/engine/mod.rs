@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod data;
 pub mod kernel;
 pub mod linalg;
+pub mod lessons;
 pub mod library;
 pub mod loss;
 pub mod model;

@@ -27,6 +27,9 @@ pub struct LiveFigure<'a> {
     pub title: String,
     /// Why the u/v plane does not apply (then η·λ̂ is drawn), or None.
     pub uv_reason: Option<&'a str>,
+    /// The last step the step axes show (an animation frame keeps the whole run's axis), or
+    /// None for the history's last step.
+    pub x_until: Option<f64>,
 }
 
 const BLUE: RGBColor = RGBColor(50, 110, 210);
@@ -199,10 +202,23 @@ fn to_plot(points: &[[f64; 2]], axis: StepAxis, y: impl Fn(f64) -> f64) -> Vec<[
 /// Renders the four live plots to `path` at `size` pixels.
 pub fn render_live_png(figure: &LiveFigure, path: &Path, size: (u32, u32)) -> Result<(), String> {
     register_font();
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    draw_live(&root, figure, size)?;
+    root.present().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Renders the four live plots into `buffer`, RGB bytes of `size` pixels (animation frames).
+pub fn render_live_rgb(figure: &LiveFigure, buffer: &mut [u8], size: (u32, u32)) -> Result<(), String> {
+    register_font();
+    let root = BitMapBackend::with_buffer(buffer, size).into_drawing_area();
+    draw_live(&root, figure, size)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+fn draw_live(root: &Area, figure: &LiveFigure, size: (u32, u32)) -> Result<(), String> {
     let scale = (size.0 as f64 / 1920.0).min(size.1 as f64 / 1080.0).max(0.4);
     let px = |v: f64| ((v * scale).round() as u32).max(8);
     let sizes = Sizes { title: px(26.0), label: px(18.0), tick: px(16.0), legend: px(16.0), legend_rows: 1 };
-    let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (header, body) = root.split_vertically(px(40.0) as i32);
     header
@@ -211,7 +227,7 @@ pub fn render_live_png(figure: &LiveFigure, path: &Path, size: (u32, u32)) -> Re
     let (left, right) = body.split_horizontally((size.0 as f64 * 0.56) as i32);
     let rows = left.split_evenly((3, 1));
     let axis = figure.axis;
-    let last_step = figure.history.last_step().unwrap_or(0) as f64;
+    let last_step = figure.x_until.unwrap_or(figure.history.last_step().unwrap_or(0) as f64);
     let x_range = (axis.to_axis(0.0), axis.to_axis(last_step.max(40.0)) * 1.01);
     let series = figure.series;
 
@@ -265,7 +281,6 @@ pub fn render_live_png(figure: &LiveFigure, path: &Path, size: (u32, u32)) -> Re
         }
         None => phase_plane(&right, &sizes, live_view::find(series, PHASE_PLOT, "uv"))?,
     }
-    root.present().map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -344,7 +359,7 @@ pub fn render_history(history: &History, preset: &crate::engine::config::Preset,
     let loss0 = history.loss.first().copied().unwrap_or(1.0);
     let eta = history.eta.last().copied().unwrap_or(0.0);
     let title = format!("{}: {} — η·λ0 = {:.3} at the end, {} steps", preset.name, preset.describe_model(), eta * history.lambda_hat.first().copied().unwrap_or(0.0), last);
-    let figure = LiveFigure { history, series: &series, axis, loss0, title, uv_reason };
+    let figure = LiveFigure { history, series: &series, axis, loss0, title, uv_reason, x_until: None };
     render_live_png(&figure, path, size)?;
     Ok(series)
 }

@@ -7,4 +7,6 @@ pub mod journal;
 pub mod live_figure;
 pub mod live_view;
 pub mod output;
+pub mod replay;
+pub mod animation;
 pub mod series;

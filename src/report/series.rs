@@ -322,6 +322,22 @@ impl History {
         self.step.len()
     }
 
+    /// The first `len` rows (a replay or animation frame at row `len − 1`): the same samples and
+    /// buckets, as the history looked when that row arrived (thinning aside).
+    pub fn prefix(&self, len: usize) -> History {
+        let len = len.min(self.len());
+        let mut h = self.clone();
+        for column in [&mut h.step, &mut h.eta, &mut h.loss, &mut h.lambda_hat, &mut h.lambda_hat_2, &mut h.lambda_raw, &mut h.eta_lambda, &mut h.weight_norm_sq, &mut h.dist_from_init, &mut h.u, &mut h.v] {
+            column.truncate(len);
+        }
+        for column in [&mut h.train_acc, &mut h.sparsity, &mut h.rho, &mut h.v_mean, &mut h.lambda_ntk, &mut h.loss_top, &mut h.test_loss, &mut h.test_acc, &mut h.agop_alignment, &mut h.batch_crit_eta] {
+            column.truncate(len);
+        }
+        h.regime.truncate(len);
+        h.generation = self.generation.wrapping_add(1 + len as u64);
+        h
+    }
+
     pub fn is_empty(&self) -> bool {
         self.step.is_empty()
     }

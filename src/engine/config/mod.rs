@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 mod optim_keys;
 mod validate;
+pub mod share;
 pub use validate::{ConfigError, data_shape, estimated_bytes, estimated_work_per_step, load_preset_file, parse_override, parse_preset, preset_to_json, set_dotted, validate};
 
 /// The only preset format version this program reads and writes.
