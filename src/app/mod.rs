@@ -5,6 +5,7 @@
 //! sweep (F2 switches). UI only: every number shown comes from the runner or a sweep's summaries.
 
 mod agop_view;
+mod axes;
 mod data_files;
 mod data_view;
 mod live_layout;
