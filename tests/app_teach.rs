@@ -285,3 +285,21 @@ fn presenter_hides_the_side_panel_and_back_reruns_the_step() {
     harness.get_by_label(labels::LOAD_PATH_LABEL);
     assert!(harness.state().plot_layout(PlotId::Loss).unwrap().plot.width() < loss.width(), "presenter gave the plots more room");
 }
+
+/// A preset loaded by hand while a lesson step is running ends the lesson's hold on the run:
+/// the new run is not paused at the lesson's event (found by the monkey test in CI).
+#[test]
+fn loading_another_preset_during_a_lesson_step_frees_the_run() {
+    let mut harness = paused_harness("catapult-uv");
+    harness.state_mut().start_lesson("three-phases");
+    // The first step loads lazy-uv and runs it to step 60; take over before it gets there.
+    step_until(&mut harness, "the lesson's first run", |app| app.snapshot().is_some_and(|s| s.preset_name == "lazy-uv"));
+    harness.state_mut().command(Command::SetSpeed(catapult_lab::app::runner::Speed::StepsPerSecond(400.0)));
+    harness.state_mut().load_shipped("catapult-uv");
+    harness.state_mut().command(Command::Resume);
+    step_until(&mut harness, "the hand-loaded preset", |app| app.snapshot().is_some_and(|s| s.preset_name == "catapult-uv"));
+    // The lesson's target (step 60) must not stop catapult-uv: it runs on to its 1000 steps.
+    step_until(&mut harness, "catapult-uv running to its end", |app| matches!(app.status(), Some(catapult_lab::app::runner::RunStatus::Finished)));
+    assert_eq!(harness.state().step_count(), 1000);
+    assert!(harness.state().lesson().is_some_and(|l| l.note.as_deref().is_some_and(|n| n.contains("another run was loaded"))));
+}

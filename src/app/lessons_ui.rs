@@ -29,6 +29,9 @@ pub struct LessonRun {
     waiting_for_new_run: Option<u64>,
     scan_from: usize,
     resumed: bool,
+    /// The run the front step drives (the one its preset started, or the current one for a
+    /// "continue" step); another run (a preset loaded by hand, Reset) ends the driving.
+    driving_run: Option<u64>,
     /// The row where the step stopped, once it has.
     pub arrived: Option<usize>,
     /// Why the step stopped elsewhere (its event did not come before the run ended).
@@ -51,7 +54,7 @@ impl App {
             self.last_error = Some(format!("no lesson named {name}"));
             return;
         };
-        self.lesson = Some(LessonRun { lesson, step: 0, queue: Vec::new(), waiting_for_new_run: None, scan_from: 0, resumed: false, arrived: None, note: None, answer_shown: false });
+        self.lesson = Some(LessonRun { lesson, step: 0, queue: Vec::new(), waiting_for_new_run: None, scan_from: 0, resumed: false, driving_run: None, arrived: None, note: None, answer_shown: false });
         self.go_to_lesson_step(0);
     }
 
@@ -77,8 +80,10 @@ impl App {
         run.note = None;
         run.resumed = false;
         run.scan_from = previous.unwrap_or(scan_from);
+        run.driving_run = None;
         if step.continues() {
             run.waiting_for_new_run = None;
+            run.driving_run = run_id;
         } else {
             run.waiting_for_new_run = Some(run_id.unwrap_or(u64::MAX));
             match library::shipped(&step.preset, &step.overrides()) {
@@ -134,6 +139,18 @@ impl App {
             }
         }
         let (run_id, status) = (snapshot.run_id, snapshot.status);
+        let step = &run.lesson.steps[front];
+        let foreign_new_run = run.waiting_for_new_run.is_some() && !step.continues() && snapshot.preset_name != step.preset;
+        if foreign_new_run || (run.waiting_for_new_run.is_none() && run.driving_run.is_some_and(|id| id != run_id)) {
+            // Another run than the lesson's: stop driving it (Back / Next take the lesson up again).
+            let last = self.history.len().saturating_sub(1);
+            if let Some(run) = self.lesson.as_mut() {
+                run.queue.clear();
+                run.arrived = Some(last);
+                run.note = Some("another run was loaded; Back or Next takes the lesson up again".into());
+            }
+            return;
+        }
         let target = run.lesson.steps[front].run.clone();
         let from = if run.waiting_for_new_run.is_some() { 0 } else { run.scan_from };
         let found = self.target_row(&target, from.min(self.history.len().saturating_sub(1)));
@@ -145,9 +162,9 @@ impl App {
             }
             if let Some(run) = self.lesson.as_mut() {
                 run.waiting_for_new_run = None;
+                run.driving_run = Some(run_id);
                 run.scan_from = from;
                 run.resumed = true;
-                let _ = run_id;
             }
             return;
         }
