@@ -196,6 +196,14 @@ fn write_bytes(path: &Path, bytes: std::io::Result<Vec<u8>>) -> Result<String, S
 }
 
 impl App {
+    /// What the headless live figure and the animation render: a copy of the history, the
+    /// effective preset, whether theory gives η_max, and the peak step.
+    fn figure_inputs(&self) -> (crate::report::series::History, crate::engine::config::Preset, bool, u64) {
+        let has_eta_max = self.snapshot.as_ref().is_some_and(|s| s.eta_max_theory.is_some());
+        let peak_step = self.snapshot.as_ref().map_or(0, |s| s.peak_step);
+        (self.history.clone(), self.effective_preset(), has_eta_max, peak_step)
+    }
+
     /// The last export's outcome (tests; the UI shows it under the export section).
     pub fn export_message(&self) -> Option<&Result<String, String>> {
         self.export.message.as_ref()
@@ -270,10 +278,7 @@ impl App {
                     self.export.message = Some(Err("the run has no samples yet".into()));
                     return;
                 }
-                let history = self.history.clone();
-                let preset = self.effective_preset();
-                let has_eta_max = self.snapshot.as_ref().is_some_and(|s| s.eta_max_theory.is_some());
-                let peak_step = self.snapshot.as_ref().map_or(0, |s| s.peak_step);
+                let (history, preset, has_eta_max, peak_step) = self.figure_inputs();
                 std::thread::spawn(move || {
                     let result = crate::report::live_figure::render_history(&history, &preset, has_eta_max, peak_step, &path, (1920, 1080)).map(|_| format!("Wrote {}", path.display()));
                     let _ = tx.send(ExportReply::Done(result));
@@ -285,10 +290,7 @@ impl App {
                     self.export.message = Some(Err("the run has no steps to animate yet".into()));
                     return;
                 }
-                let history = self.history.clone();
-                let preset = self.effective_preset();
-                let has_eta_max = self.snapshot.as_ref().is_some_and(|s| s.eta_max_theory.is_some());
-                let peak_step = self.snapshot.as_ref().map_or(0, |s| s.peak_step);
+                let (history, preset, has_eta_max, peak_step) = self.figure_inputs();
                 std::thread::spawn(move || {
                     let options = crate::report::animation::AnimationOptions { slowmo: true, ..Default::default() };
                     let result = std::fs::File::create(&path)
