@@ -339,6 +339,7 @@ fn export_run(dir: &Path, preset: &Preset, steps: usize, prefix: &str) -> Result
     let c_m = match preset.model.parameterization {
         crate::engine::config::Parameterization::Ntk => 1.0 / (m as f64).sqrt(),
         crate::engine::config::Parameterization::MeanField => 1.0 / m as f64,
+        crate::engine::config::Parameterization::Standard => unreachable!("two-layer bench presets use ntk or mean_field"),
     };
     let s_inv = match preset.model.input_norm {
         crate::engine::config::InputNorm::SqrtD => 1.0 / (d as f64).sqrt(),

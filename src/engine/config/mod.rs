@@ -32,6 +32,27 @@ pub struct Preset {
     pub loss: LossConfig,
     #[serde(default)]
     pub train: TrainConfig,
+    /// What is measured beyond the per-step basics (SPEC §11).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub measure: MeasureConfig,
+}
+
+/// `measure.*` (SPEC §11).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeasureConfig {
+    /// λ_max of the loss Hessian every this many steps (0 = off; absent = automatic: every step
+    /// where it costs less than two gradient steps, else every 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hessian_every: Option<usize>,
+    /// s of the top-s loss split L_{≤s} / L_{>s}: 1, 2, 5 or 10.
+    pub top_s: usize,
+}
+
+impl Default for MeasureConfig {
+    fn default() -> Self {
+        MeasureConfig { hessian_every: None, top_s: 2 }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -41,6 +62,8 @@ pub enum ModelKind {
     TwoLayer,
     Quadratic,
     LinearPredictor,
+    /// The layered network of SPEC §10 (`model.depth` hidden layers).
+    Mlp,
 }
 
 /// What is trained for the two-layer net: the net, its quadratic (NQM) or its linear Taylor model.
@@ -59,6 +82,20 @@ pub enum Parameterization {
     #[default]
     Ntk,
     MeanField,
+    /// c_l = 1, W ~ N(0, σ_w²/n_{l−1}) (PyTorch-style; `mlp` only, SPEC §10).
+    Standard,
+}
+
+/// `model.activation` of the layered network (SPEC §10); `relu` uses `model.a_neg` as its slope
+/// for z < 0 (an `mlp` preset that does not give `a_neg` gets 0, a true ReLU).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    #[default]
+    Relu,
+    Linear,
+    Tanh,
+    Gelu,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -104,6 +141,29 @@ pub struct ModelConfig {
     pub phi: Phi,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub w0: Option<Vec<f64>>,
+    /// `mlp`: the number of hidden layers L (1–8).
+    #[serde(skip_serializing_if = "is_one")]
+    pub depth: usize,
+    /// `mlp`: per-layer hidden widths [n_1, …, n_L], overriding `width`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub widths: Option<Vec<usize>>,
+    /// `mlp`: the hidden activation.
+    #[serde(skip_serializing_if = "is_default")]
+    pub activation: Activation,
+    /// `mlp`: biases β b_l in every layer (off by default).
+    #[serde(skip_serializing_if = "is_default")]
+    pub bias: bool,
+    /// `mlp`: β, the bias scale (default 1).
+    #[serde(skip_serializing_if = "is_unit")]
+    pub bias_scale: f64,
+}
+
+fn is_one(value: &usize) -> bool {
+    *value == 1
+}
+
+fn is_unit(value: &f64) -> bool {
+    *value == 1.0
 }
 
 impl Default for ModelConfig {
@@ -121,6 +181,11 @@ impl Default for ModelConfig {
             gamma: 1e-3,
             phi: Phi::Normalized,
             w0: None,
+            depth: 1,
+            widths: None,
+            activation: Activation::Relu,
+            bias: false,
+            bias_scale: 1.0,
         }
     }
 }
@@ -423,6 +488,7 @@ impl ModelConfig {
         match self.kind {
             ModelKind::TwoLayer => 2,
             ModelKind::Quadratic | ModelKind::LinearPredictor => 1,
+            ModelKind::Mlp => self.depth + 1,
         }
     }
 }
@@ -487,6 +553,7 @@ impl Preset {
             }
             ModelKind::Quadratic => format!("quadratic gamma={}", m.gamma),
             ModelKind::LinearPredictor => "linear_predictor".to_string(),
+            ModelKind::Mlp => format!("mlp depth={} {:?} m={} {:?}", m.depth, m.activation, m.width, m.approx).to_lowercase(),
         }
     }
 }

@@ -171,6 +171,7 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
         // u, v, u0, v0, gradient, two Lanczos work vectors; per-sample caches z, z0, gates.
         ModelKind::TwoLayer => 8.0 * m * (d + 1.0) + 4.0 * n * m + 4.0 * n * d,
         ModelKind::Quadratic | ModelKind::LinearPredictor => 8.0 * d + 4.0 * n * d,
+        ModelKind::Mlp => 0.0,
     };
     floats * 8.0
 }
@@ -186,6 +187,7 @@ pub fn estimated_work_per_step(preset: &Preset) -> f64 {
     let p = match preset.model.kind {
         ModelKind::TwoLayer => preset.model.width as f64 * (d + 1.0),
         ModelKind::Quadratic | ModelKind::LinearPredictor => d,
+        ModelKind::Mlp => 0.0,
     };
     let pass = 2.0 * n * p;
     let kernel = if n <= 64.0 { n * n * p / d.max(1.0) * 2.0 } else { 20.0 * 2.0 * pass };
@@ -198,6 +200,12 @@ pub fn estimated_work_per_step(preset: &Preset) -> f64 {
 /// Checks every value against its allowed range; the first problem is returned.
 pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     let m = &p.model;
+    if m.kind == ModelKind::Mlp {
+        return Err(err(file, "model.kind", "\"mlp\" is not available in this build yet"));
+    }
+    if m.parameterization == Parameterization::Standard && m.kind != ModelKind::Mlp {
+        return Err(err(file, "model.parameterization", "\"standard\" is defined for model.kind = mlp only; the two-layer net uses ntk or mean_field"));
+    }
     if m.width == 0 || m.width > 100_000_000 {
         return Err(err(file, "model.width", format!("value {} is out of range; allowed: 1 to 100000000", m.width)));
     }

@@ -73,6 +73,18 @@ pub trait Model: Send {
     fn sparsity(&self) -> Option<f64> {
         None
     }
+    /// Per hidden layer l = 1.., the fraction of units with σ'(z) = a_neg over the training data
+    /// (`sparsity_1`, … in the CSV; empty for models without gates). The two-layer net's one
+    /// hidden layer is `sparsity()`.
+    fn layer_sparsities(&self) -> Vec<f64> {
+        self.sparsity().into_iter().collect()
+    }
+    /// Each layer's parameters at init and now, for `run --params-out` (SPEC §10 layer names:
+    /// the two-layer net's W1 = u (m × d), W2 = v (1 × m)); frozen layers included. Empty for
+    /// models without layers.
+    fn layer_params(&self) -> Vec<LayerParams> {
+        Vec::new()
+    }
     /// f(x) at one input (any point, not only the training data; no caches used).
     fn output_at(&self, x: &[f64]) -> f64;
     /// The raw kernel J Jᵀ (n' × n', row-major) at the rows of another data set of the same
@@ -130,6 +142,19 @@ pub trait Model: Send {
     }
 }
 
+/// One layer's weight matrix (rows × cols, row-major, the rows are the layer's outputs) and
+/// bias at initialization and now, for `run --params-out`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerParams {
+    pub rows: usize,
+    pub cols: usize,
+    pub weight_init: Vec<f64>,
+    pub weight_now: Vec<f64>,
+    /// None when the layer has no bias.
+    pub bias_init: Option<Vec<f64>>,
+    pub bias_now: Option<Vec<f64>>,
+}
+
 /// What `Model::weight_stats` measures.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WeightStats {
@@ -169,6 +194,7 @@ pub fn build(preset: &Preset, data: &Dataset) -> Box<dyn Model> {
         }
         ModelKind::Quadratic => Box::new(quadratic::QuadraticModel::new(&preset.model, data, preset.seed)),
         ModelKind::LinearPredictor => Box::new(linear::LinearPredictor::new(&preset.model, data)),
+        ModelKind::Mlp => unreachable!("validation refuses model.kind = mlp until the layered network is built"),
     }
 }
 

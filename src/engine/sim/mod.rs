@@ -289,6 +289,10 @@ impl Simulation {
                 Approx::Network if m.a_neg == 1.0 => Some(4.0 / self.lambda0),
                 Approx::Network => None,
             },
+            ModelKind::Mlp => match m.approx {
+                Approx::Linearized => Some(2.0 / self.lambda0),
+                Approx::Quadratic | Approx::Network => None,
+            },
         }
     }
 

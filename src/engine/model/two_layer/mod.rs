@@ -132,6 +132,7 @@ impl TwoLayer {
         let c = match cfg.parameterization {
             Parameterization::Ntk => 1.0 / (m as f64).sqrt(),
             Parameterization::MeanField => 1.0 / m as f64,
+            Parameterization::Standard => unreachable!("validation allows parameterization = standard for mlp only"),
         };
         let s_inv = match cfg.input_norm {
             InputNorm::SqrtD => 1.0 / (d as f64).sqrt(),
