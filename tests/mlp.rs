@@ -317,3 +317,41 @@ fn an_mlp_without_a_neg_is_a_true_relu_and_the_two_layer_default_stays_linear() 
     assert_eq!(parse_preset(text.as_bytes(), "t", &[]).unwrap().model.a_neg, 0.2);
     assert!(mlp.describe_model().contains("depth=2") && mlp.describe_model().contains("relu"), "{}", mlp.describe_model());
 }
+
+#[test]
+fn the_hessian_scale_is_the_hessian_along_the_residual_step_direction() {
+    // h² = ‖H_p ĝ‖², ĝ = Jᵀp̂1/‖Jᵀp̂1‖; for a depth-1 linear net without biases this equals the
+    // SPEC §4 form c²‖Xᵀp̂1‖²/s_d² that the model reports there.
+    for param in ["ntk", "mean_field"] {
+        let p = preset(&format!(
+            r#"{{"version": 1, "seed": 2, "model": {{"kind": "mlp", "depth": 1, "width": 7, "activation": "linear", "parameterization": "{param}"}},
+                "data": {{"kind": "clusters", "n": 5, "d": 3}}, "loss": {{"kind": "mse", "reduction": "mean"}}}}"#
+        ));
+        let (mut model, data) = build(&p);
+        let np = model.n_params();
+        model.add_to_params(0.3, &noise(np, 3));
+        let mut f = vec![0.0; data.n];
+        model.forward(&data, &mut f);
+        let mut p1 = noise(data.n, 6);
+        let norm = norm_sq(&p1).sqrt();
+        p1.iter_mut().for_each(|x| *x /= norm);
+        let mut g = vec![0.0; np];
+        model.vjp(&data, &p1, &mut g);
+        let gn = norm_sq(&g).sqrt();
+        g.iter_mut().for_each(|x| *x /= gn);
+        let mut hg = vec![0.0; np];
+        model.output_hessian_apply(&data, &p1, &g, &mut hg);
+        let along = norm_sq(&hg);
+        let reported = model.hessian_scale_sq(&data, &p1);
+        assert!((along - reported).abs() < 1e-12 * reported, "{param}: ‖H_p ĝ‖² {along} vs c²‖Xᵀp‖²/s² {reported}");
+    }
+    // Deeper nets report ‖H_p ĝ‖² itself: positive for a ReLU net, 0 for the linearized model.
+    for (approx, positive) in [("network", true), ("quadratic", true), ("linearized", false)] {
+        let p = tiny("relu", "ntk", true, approx, "[]");
+        let (mut model, data) = build(&p);
+        let mut f = vec![0.0; data.n];
+        model.forward(&data, &mut f);
+        let h2 = model.hessian_scale_sq(&data, &[0.5, 0.5, 0.5, 0.5]);
+        assert!(h2.is_finite() && (h2 > 0.0) == positive, "{approx}: h² = {h2}");
+    }
+}

@@ -13,8 +13,7 @@ use super::backward::{Jac, LayerTerms};
 use super::forward::{State, a_b, a_bt};
 use crate::engine::config::Approx;
 use crate::engine::data::Dataset;
-use crate::engine::model::{dot, norm_sq};
-use nalgebra::{DMatrix, SymmetricEigen};
+use crate::engine::model::norm_sq;
 use ndarray::Array2;
 
 /// The tangents of a state along a direction.
@@ -26,10 +25,6 @@ pub(crate) struct Directional {
     /// RΔ_k, k = 0..=L.
     pub r_delta: Vec<Array2<f64>>,
 }
-
-/// Lanczos steps at most for h² (warm-started from the previous step's vector).
-const SCALE_LANCZOS_STEPS: usize = 30;
-const SCALE_LANCZOS_TOL: f64 = 1e-7;
 
 impl Mlp {
     /// Tangents of `state` (taken at parameters `w`) along `dir` (frozen layers' part ignored).
@@ -108,16 +103,17 @@ impl Mlp {
         self.jac_transpose_apply(&jac, z, out);
     }
 
-    /// h² = ‖Σ_i p_i ∇²f_i‖₂² over the trained parameters (SPEC §4's squared Hessian scale
-    /// along p̂1). Depth 1 without biases uses the two-layer net's form (c_1 c_2)² ‖Xᵀp‖² (the
-    /// SPEC §4 convention, gates ignored, so depth 1 = `two_layer` holds for u too); deeper
-    /// nets the spectral norm itself, by Lanczos on exact Hessian-vector products warm-started
-    /// from the previous call's top vector.
+    /// h², the squared Hessian scale of SPEC §4 along p̂1: ‖H_p ĝ‖² with H_p = Σ_i p_i ∇²f_i
+    /// and ĝ = Jᵀp̂1 / ‖Jᵀp̂1‖, the unit direction of the step a residual along p̂1 drives (one
+    /// Jᵀ product and one exact Hessian product). For the two-layer linear net this is exactly
+    /// c² ‖Xᵀp̂1‖² / s_d² on any data (the gradient's u and v parts swap under H_p), the SPEC §4
+    /// form; depth 1 without biases uses that form itself, (c_1 c_2)² ‖Xᵀp̂1‖² (gates ignored,
+    /// as for `two_layer`), so that depth 1 = `two_layer` holds for u too.
     pub(crate) fn hessian_scale(&self, data: &Dataset, p1: &[f64]) -> f64 {
-        if self.trained.iter().any(|t| !t) && self.depth() == 1 {
-            return 0.0;
-        }
         if self.depth() == 1 && !self.has_bias {
+            if self.trained.iter().any(|t| !t) {
+                return 0.0;
+            }
             let mut xt_p = vec![0.0; data.d];
             for (i, &p) in p1.iter().enumerate().take(data.n) {
                 xt_p.iter_mut().zip(data.row(i)).for_each(|(o, x)| *o += p * x);
@@ -128,63 +124,16 @@ impl Mlp {
         if self.approx == Approx::Linearized {
             return 0.0;
         }
-        let p = self.w.len();
-        let mut start = self.scale_start.lock().unwrap();
-        if start.len() != p {
-            *start = (0..p).map(|i| ((i as f64 * 0.754_877_666).fract() - 0.5) * if self.is_trained_param(i) { 1.0 } else { 0.0 }).collect();
-        }
-        let mut q = start.clone();
-        let norm = norm_sq(&q).sqrt();
+        let jac = self.jac_of(&self.state, self.quad.as_ref());
+        let mut g = vec![0.0; self.w.len()];
+        self.jac_transpose_apply(&jac, p1, &mut g);
+        let norm = norm_sq(&g).sqrt();
         if norm == 0.0 {
             return 0.0;
         }
-        q.iter_mut().for_each(|x| *x /= norm);
-        let mut basis: Vec<Vec<f64>> = Vec::new();
-        let (mut alphas, mut betas) = (Vec::new(), Vec::new());
-        let mut out = vec![0.0; p];
-        let mut previous = f64::NAN;
-        let mut best = (0.0, Vec::new());
-        for step in 0..SCALE_LANCZOS_STEPS.min(p) {
-            self.output_hessian_product(p1, &q, &mut out);
-            let alpha = dot(&q, &out);
-            basis.push(q.clone());
-            alphas.push(alpha);
-            for _ in 0..2 {
-                for b in &basis {
-                    let c = dot(b, &out);
-                    out.iter_mut().zip(b).for_each(|(o, bi)| *o -= c * bi);
-                }
-            }
-            let beta = norm_sq(&out).sqrt();
-            let m = alphas.len();
-            let mut t = DMatrix::zeros(m, m);
-            for i in 0..m {
-                t[(i, i)] = alphas[i];
-                if i + 1 < m {
-                    t[(i, i + 1)] = betas[i];
-                    t[(i + 1, i)] = betas[i];
-                }
-            }
-            let eig = SymmetricEigen::new(t);
-            let top = (0..m).max_by(|&a, &b| eig.eigenvalues[a].abs().total_cmp(&eig.eigenvalues[b].abs())).unwrap();
-            let theta = eig.eigenvalues[top].abs();
-            best = (theta, eig.eigenvectors.column(top).iter().copied().collect::<Vec<f64>>());
-            let converged = step > 0 && (theta - previous).abs() <= SCALE_LANCZOS_TOL * theta.max(f64::MIN_POSITIVE);
-            previous = theta;
-            if converged || beta <= 1e-14 * theta.max(1e-300) {
-                break;
-            }
-            betas.push(beta);
-            q = out.iter().map(|x| x / beta).collect();
-        }
-        let (theta, ritz) = best;
-        let mut vector = vec![0.0; p];
-        for (b, &r) in basis.iter().zip(&ritz) {
-            vector.iter_mut().zip(b).for_each(|(v, bi)| *v += r * bi);
-        }
-        if norm_sq(&vector) > 0.0 {
-            *start = vector;
-        }
-        theta * theta
+        g.iter_mut().for_each(|x| *x /= norm);
+        let mut hg = vec![0.0; g.len()];
+        self.output_hessian_product(p1, &g, &mut hg);
+        norm_sq(&hg)
     }
 }

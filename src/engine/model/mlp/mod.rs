@@ -55,8 +55,6 @@ pub struct Mlp {
     negative: Vec<f64>,
     /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
     fixed_kernel: Mutex<Option<Vec<f64>>>,
-    /// Warm start of the Lanczos iteration for h² (`hessian::hessian_scale`).
-    scale_start: Mutex<Vec<f64>>,
 }
 
 impl Mlp {
@@ -123,7 +121,6 @@ impl Mlp {
             quad: None,
             negative: Vec::new(),
             fixed_kernel: Mutex::new(None),
-            scale_start: Mutex::new(Vec::new()),
         };
         net.state = net.state_at(&net.w0, &data.x, data.n);
         net.count_negatives();
@@ -151,12 +148,6 @@ impl Mlp {
     pub(crate) fn bias<'a>(&self, w: &'a [f64], k: usize) -> Option<&'a [f64]> {
         let (_, range) = self.layer_ranges(k);
         self.has_bias.then(|| &w[range])
-    }
-
-    /// Whether parameter index `i` belongs to a trained layer.
-    pub(crate) fn is_trained_param(&self, i: usize) -> bool {
-        let k = self.offsets.partition_point(|&o| o <= i) - 1;
-        self.trained[k.min(self.trained.len() - 1)]
     }
 
     /// Per hidden layer, the fraction of σ' = a_neg units in the current state (relu, a_neg < 1).
