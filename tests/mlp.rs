@@ -353,5 +353,9 @@ fn the_hessian_scale_is_the_hessian_along_the_residual_step_direction() {
         model.forward(&data, &mut f);
         let h2 = model.hessian_scale_sq(&data, &[0.5, 0.5, 0.5, 0.5]);
         assert!(h2.is_finite() && (h2 > 0.0) == positive, "{approx}: h² = {h2}");
+        // A shorter p weighs the first examples only (the one-example form asks with [1.0]).
+        let first = model.hessian_scale_sq(&data, &[1.0]);
+        let padded = model.hessian_scale_sq(&data, &[1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(first, padded, "{approx}");
     }
 }

@@ -124,6 +124,10 @@ impl Mlp {
         if self.approx == Approx::Linearized {
             return 0.0;
         }
+        // A shorter p (e.g. [1.0]) weighs the first examples only, as in the two-layer form.
+        let mut p = p1[..p1.len().min(self.state.n)].to_vec();
+        p.resize(self.state.n, 0.0);
+        let p1 = &p[..];
         let jac = self.jac_of(&self.state, self.quad.as_ref());
         let mut g = vec![0.0; self.w.len()];
         self.jac_transpose_apply(&jac, p1, &mut g);
