@@ -297,9 +297,20 @@ impl App {
                 ui,
                 "model",
                 &mut draft.model.kind,
-                &[(ModelKind::TwoLayer, "two-layer net"), (ModelKind::Quadratic, "quadratic model"), (ModelKind::LinearPredictor, "linear predictor")],
-                "What is trained: a two-layer network f = Σ v σ(u·x)/√m, a general quadratic model, or a linear predictor (the convex baseline).",
+                &[(ModelKind::TwoLayer, "two-layer net"), (ModelKind::Mlp, super::mlp_controls::MLP_KIND_LABEL), (ModelKind::Quadratic, "quadratic model"), (ModelKind::LinearPredictor, "linear predictor")],
+                "What is trained: a two-layer network f = Σ v σ(u·x)/√m, a layered network with L hidden layers (mlp, SPEC §10), a general quadratic model, or a linear predictor (the convex baseline).",
             );
+            if draft.model.kind != before.model.kind {
+                let chosen = draft.model.kind;
+                if chosen == ModelKind::Mlp {
+                    super::mlp_controls::switch_to_mlp(draft);
+                } else if before.model.kind == ModelKind::Mlp {
+                    super::mlp_controls::switch_from_mlp(draft);
+                }
+            }
+            if draft.model.kind == ModelKind::Mlp {
+                commit |= super::mlp_controls::mlp_rows(ui, draft);
+            }
 
             if draft.model.kind == ModelKind::TwoLayer {
                 choice_row(
@@ -319,7 +330,7 @@ impl App {
             }
             if draft.model.kind != ModelKind::LinearPredictor {
                 let response = labelled_row(ui, "init scale σ", Slider::new(&mut draft.model.init_scale, 0.001..=4.0).logarithmic(true), "Standard deviation of the random initial weights. Larger init = sharper start (bigger λ₀), smaller = the slow 'rich' regime.");
-                if response.changed() && draft.model.kind == ModelKind::TwoLayer {
+                if response.changed() && matches!(draft.model.kind, ModelKind::TwoLayer | ModelKind::Mlp) {
                     // The common scale sets every layer again.
                     draft.model.init_scales = None;
                 }
@@ -398,12 +409,22 @@ impl App {
             });
         }
 
+        if draft.model.kind == ModelKind::Mlp {
+            let in_use = draft.model.init_scales.is_some() || draft.model.widths.is_some() || !draft.train.frozen_layers.is_empty();
+            egui::CollapsingHeader::new(super::mlp_controls::MLP_LAYERS_SECTION_LABEL).default_open(in_use).show(ui, |ui| {
+                egui::Grid::new("mlp_layers_grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| commit |= super::mlp_controls::mlp_layer_rows(ui, draft));
+            });
+        }
+
         // Combo boxes and kind switches change the draft without a drag: apply them at once.
         let discrete_change = self.draft.model.kind != before.model.kind
             || self.draft.model.approx != before.model.approx
             || self.draft.loss != before.loss
             || self.draft.data.kind != before.data.kind
-            || self.draft.train.frozen_layers != before.train.frozen_layers;
+            || self.draft.train.frozen_layers != before.train.frozen_layers
+            || self.draft.model.activation != before.model.activation
+            || self.draft.model.bias != before.model.bias
+            || self.draft.model.parameterization != before.model.parameterization;
         if commit || discrete_change {
             self.apply_draft();
         }
@@ -465,7 +486,7 @@ pub(super) fn labelled_row(ui: &mut egui::Ui, name: &str, widget: impl egui::Wid
 
 /// One grid row: `name`, then a combo box choosing `value` among `options` (value, text).
 pub(super) fn choice_row<T: PartialEq + Copy>(ui: &mut egui::Ui, name: &str, value: &mut T, options: &[(T, &str)], tooltip: &str) {
-    ui.label(name);
+    let label = ui.label(name);
     let selected = options.iter().find(|(option, _)| option == value).map_or("", |(_, text)| *text);
     ComboBox::from_id_salt(name)
         .selected_text(selected)
@@ -475,6 +496,7 @@ pub(super) fn choice_row<T: PartialEq + Copy>(ui: &mut egui::Ui, name: &str, val
             }
         })
         .response
+        .labelled_by(label.id)
         .on_hover_text(tooltip);
     ui.end_row();
 }

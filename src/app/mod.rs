@@ -9,6 +9,7 @@ mod axes;
 mod data_files;
 mod data_view;
 mod live_layout;
+pub mod mlp_controls;
 mod optimizer_controls;
 mod optimizer_lines;
 pub mod labels;

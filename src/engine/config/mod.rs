@@ -128,6 +128,10 @@ pub enum Phi {
 pub struct ModelConfig {
     pub kind: ModelKind,
     pub width: usize,
+    /// Slope of the activation for z < 0: 0 = ReLU, 1 = linear. The two-layer net's default is
+    /// 1 (linear); an `mlp` (with `activation = "relu"`) whose preset does not give it gets 0, a
+    /// true ReLU (SPEC §10): `parse_preset` fills it in from the JSON, the app when it switches
+    /// the kind to mlp.
     pub a_neg: f64,
     pub approx: Approx,
     pub parameterization: Parameterization,
@@ -553,7 +557,20 @@ impl Preset {
             }
             ModelKind::Quadratic => format!("quadratic gamma={}", m.gamma),
             ModelKind::LinearPredictor => "linear_predictor".to_string(),
-            ModelKind::Mlp => format!("mlp depth={} {:?} m={} {:?}", m.depth, m.activation, m.width, m.approx).to_lowercase(),
+            ModelKind::Mlp => {
+                let act = match m.activation {
+                    Activation::Relu if m.a_neg == 0.0 => "relu".to_string(),
+                    Activation::Relu if m.a_neg == 1.0 => "linear".to_string(),
+                    Activation::Relu => format!("leaky a_neg={}", m.a_neg),
+                    other => format!("{other:?}").to_lowercase(),
+                };
+                let widths = match &m.widths {
+                    Some(w) => format!("widths={}", w.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("/")),
+                    None => format!("m={}", m.width),
+                };
+                let bias = if m.bias { format!(" bias={}", m.bias_scale) } else { String::new() };
+                format!("mlp depth={} {act} {widths} {:?} {:?}{bias}", m.depth, m.parameterization, m.approx).to_lowercase()
+            }
         }
     }
 }

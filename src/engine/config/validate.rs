@@ -60,6 +60,7 @@ pub fn parse_preset_in(bytes: &[u8], file: &str, overrides: &[(String, Value)], 
             train.remove(other);
         }
     }
+    default_mlp_a_neg(&mut value);
     match value.get("version") {
         None => return Err(err(file, "version", format!("missing; this program reads version {PRESET_VERSION}"))),
         Some(Value::Number(n)) if n.as_u64() == Some(PRESET_VERSION as u64) => {}
@@ -83,6 +84,16 @@ pub fn parse_preset_in(bytes: &[u8], file: &str, overrides: &[(String, Value)], 
     }
     validate(&preset, file)?;
     Ok(preset)
+}
+
+/// An `mlp` whose JSON (after the `--set` overrides) does not give `model.a_neg` gets 0, a true
+/// ReLU (SPEC §10), not the two-layer net's linear default of 1.
+fn default_mlp_a_neg(value: &mut Value) {
+    if let Some(model) = value.get_mut("model").and_then(Value::as_object_mut) {
+        if model.get("kind").and_then(Value::as_str) == Some("mlp") && !model.contains_key("a_neg") {
+            model.insert("a_neg".to_string(), Value::from(0.0));
+        }
+    }
 }
 
 /// Reads and parses a preset file.
@@ -171,7 +182,13 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
         // u, v, u0, v0, gradient, two Lanczos work vectors; per-sample caches z, z0, gates.
         ModelKind::TwoLayer => 8.0 * m * (d + 1.0) + 4.0 * n * m + 4.0 * n * d,
         ModelKind::Quadratic | ModelKind::LinearPredictor => 8.0 * d + 4.0 * n * d,
-        ModelKind::Mlp => 0.0,
+        // Parameters as for the two-layer net; per example and unit z, h, ∂f/∂h, Δ (twice that
+        // for the quadratic model's tangents), and the n × n kernel with its two Gram buffers.
+        ModelKind::Mlp => {
+            let (p, units) = mlp_shape(&preset.model, d);
+            let per_unit = if preset.model.approx == Approx::Quadratic { 8.0 } else { 4.0 };
+            8.0 * p + per_unit * n * units + 3.0 * n * n.min(1e5)
+        }
     };
     floats * 8.0
 }
@@ -187,21 +204,61 @@ pub fn estimated_work_per_step(preset: &Preset) -> f64 {
     let p = match preset.model.kind {
         ModelKind::TwoLayer => preset.model.width as f64 * (d + 1.0),
         ModelKind::Quadratic | ModelKind::LinearPredictor => d,
-        ModelKind::Mlp => 0.0,
+        ModelKind::Mlp => mlp_shape(&preset.model, d).0,
     };
     let pass = 2.0 * n * p;
-    let kernel = if n <= 64.0 { n * n * p / d.max(1.0) * 2.0 } else { 20.0 * 2.0 * pass };
+    let dense_kernel = match preset.model.kind {
+        // Two Gram products per layer over its inputs and outputs (SPEC §10).
+        ModelKind::Mlp => 4.0 * n * n * mlp_shape(&preset.model, d).1,
+        _ => n * n * p / d.max(1.0) * 2.0,
+    };
+    let kernel = if n <= 64.0 { dense_kernel } else { 20.0 * 2.0 * pass };
     // Adam, RMSprop, Adagrad: the preconditioned sharpness, about 20 Lanczos Hessian-vector
     // products (each a J·w, a Jᵀ·z and the residual term: about three passes).
     let precond = if preset.train.optimizer.adaptive() { 20.0 * 3.0 * pass } else { 0.0 };
     2.0 * pass + kernel + precond
 }
 
+/// (parameters P, hidden units Σ n_l) of an mlp on inputs of dimension d.
+fn mlp_shape(m: &ModelConfig, d: f64) -> (f64, f64) {
+    let widths: Vec<f64> = match &m.widths {
+        Some(w) => w.iter().map(|&x| x as f64).collect(),
+        None => vec![m.width as f64; m.depth],
+    };
+    let mut fan_in = d;
+    let (mut p, mut units) = (0.0, d + 1.0);
+    for &width in widths.iter().chain(std::iter::once(&1.0)) {
+        p += width * fan_in + if m.bias { width } else { 0.0 };
+        units += width;
+        fan_in = width;
+    }
+    (p, units)
+}
+
+/// The layered network's own keys (SPEC §10): depth, widths, bias scale.
+fn validate_mlp(m: &ModelConfig, file: &str) -> Result<(), ConfigError> {
+    if m.depth < 1 || m.depth > 8 {
+        return Err(err(file, "model.depth", format!("value {} is out of range; allowed: 1 to 8 hidden layers", m.depth)));
+    }
+    if let Some(widths) = &m.widths {
+        if widths.len() != m.depth {
+            return Err(err(file, "model.widths", format!("has {} entries; model.depth = {} needs one width per hidden layer", widths.len(), m.depth)));
+        }
+        for (i, &w) in widths.iter().enumerate() {
+            if w == 0 || w > 100_000_000 {
+                return Err(err(file, &format!("model.widths[{i}]"), format!("value {w} is out of range; allowed: 1 to 100000000")));
+            }
+        }
+    }
+    check_range(file, "model.bias_scale", m.bias_scale, 0.0, 1e6, "0 to 1e6")?;
+    Ok(())
+}
+
 /// Checks every value against its allowed range; the first problem is returned.
 pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     let m = &p.model;
     if m.kind == ModelKind::Mlp {
-        return Err(err(file, "model.kind", "\"mlp\" is not available in this build yet"));
+        validate_mlp(m, file)?;
     }
     if m.parameterization == Parameterization::Standard && m.kind != ModelKind::Mlp {
         return Err(err(file, "model.parameterization", "\"standard\" is defined for model.kind = mlp only; the two-layer net uses ntk or mean_field"));
@@ -223,7 +280,12 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     }
     for (i, &layer) in p.train.frozen_layers.iter().enumerate() {
         if layer < 1 || layer > layers {
-            return Err(err(file, &format!("train.frozen_layers[{i}]"), format!("layer {layer} does not exist; layers are numbered 1 to {layers} (two-layer net: 1 = u, 2 = v)")));
+            let names = if m.kind == ModelKind::Mlp {
+                format!("this mlp has {} hidden layer(s) and the output layer", m.depth)
+            } else {
+                "two-layer net: 1 = u, 2 = v".to_string()
+            };
+            return Err(err(file, &format!("train.frozen_layers[{i}]"), format!("layer {layer} does not exist; layers are numbered 1 to {layers} ({names})")));
         }
     }
     if (1..=layers).all(|l| p.train.frozen_layers.contains(&l)) {

@@ -3,6 +3,7 @@
 //! small n, the Hessian scale h² of the u/v phase plane, and exact Hessian-vector products.
 
 pub mod linear;
+pub mod mlp;
 pub mod quadratic;
 pub mod simd;
 pub mod two_layer;
@@ -194,7 +195,10 @@ pub fn build(preset: &Preset, data: &Dataset) -> Box<dyn Model> {
         }
         ModelKind::Quadratic => Box::new(quadratic::QuadraticModel::new(&preset.model, data, preset.seed)),
         ModelKind::LinearPredictor => Box::new(linear::LinearPredictor::new(&preset.model, data)),
-        ModelKind::Mlp => unreachable!("validation refuses model.kind = mlp until the layered network is built"),
+        ModelKind::Mlp => {
+            let trained = (1..=preset.model.layer_count()).map(|l| preset.train.trains_layer(l)).collect();
+            Box::new(mlp::Mlp::new(&preset.model, data, preset.seed, trained))
+        }
     }
 }
 

@@ -421,7 +421,7 @@ impl Simulation {
     /// (catapult once the loss has more than doubled, lazy while it has not risen).
     pub fn phase(&self) -> Phase {
         let m = &self.preset.model;
-        let relu = m.kind == ModelKind::TwoLayer && m.a_neg == 0.0 && m.approx == Approx::Network;
+        let relu = matches!(m.kind, ModelKind::TwoLayer | ModelKind::Mlp) && m.a_neg == 0.0 && m.approx == Approx::Network && (m.kind == ModelKind::TwoLayer || m.activation == crate::engine::config::Activation::Relu);
         let below_momentum_edge = self.preset.train.optimizer == OptimizerKind::Momentum && self.eta0 * self.lambda0 < self.optimizer.edge();
         classify(&self.stats, self.status, relu, self.loss.kind == LossKind::Mse, below_momentum_edge)
     }

@@ -1,0 +1,179 @@
+//! The layered network's batched passes (SPEC §10): the activations σ, σ', σ'', the matrix
+//! products (through `engine::linalg::gemm`, split into fixed row chunks so results are the same
+//! bits whatever the thread count), and `State`, the forward pass z_l = c_l W_l h_{l−1} + β b_l
+//! with the backward pass Δ_l = ∂f/∂z_l for all n examples at once.
+
+use super::Mlp;
+use crate::engine::config::Activation;
+use crate::engine::linalg::gemm;
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+/// Below this many multiply-adds a product runs on the calling thread, in one call.
+const PARALLEL_WORK: usize = 1 << 20;
+/// Fewest output rows per chunk of a split product.
+const CHUNK_ROWS: usize = 16;
+
+/// The hidden activation with its slope for z < 0 (relu).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Act {
+    pub kind: Activation,
+    pub a_neg: f64,
+}
+
+const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+impl Act {
+    #[inline(always)]
+    pub fn value(self, z: f64) -> f64 {
+        match self.kind {
+            Activation::Relu => {
+                if z >= 0.0 { z } else { self.a_neg * z }
+            }
+            Activation::Linear => z,
+            Activation::Tanh => z.tanh(),
+            Activation::Gelu => 0.5 * z * (1.0 + libm::erf(z * std::f64::consts::FRAC_1_SQRT_2)),
+        }
+    }
+    #[inline(always)]
+    pub fn slope(self, z: f64) -> f64 {
+        match self.kind {
+            Activation::Relu => {
+                if z >= 0.0 { 1.0 } else { self.a_neg }
+            }
+            Activation::Linear => 1.0,
+            Activation::Tanh => {
+                let t = z.tanh();
+                1.0 - t * t
+            }
+            Activation::Gelu => 0.5 * (1.0 + libm::erf(z * std::f64::consts::FRAC_1_SQRT_2)) + z * INV_SQRT_2PI * (-0.5 * z * z).exp(),
+        }
+    }
+    #[inline(always)]
+    pub fn curvature(self, z: f64) -> f64 {
+        match self.kind {
+            Activation::Relu | Activation::Linear => 0.0,
+            Activation::Tanh => {
+                let t = z.tanh();
+                -2.0 * t * (1.0 - t * t)
+            }
+            Activation::Gelu => INV_SQRT_2PI * (-0.5 * z * z).exp() * (2.0 - z * z),
+        }
+    }
+    /// σ'' ≡ 0 (relu, linear): the Hessian has only cross-layer blocks.
+    pub fn piecewise_linear(self) -> bool {
+        matches!(self.kind, Activation::Relu | Activation::Linear)
+    }
+}
+
+/// C (rows × cols, row-major, contiguous) = alpha · A · B + beta · C, A and B strided; large
+/// products are split into fixed chunks of output rows (sized from the shape only) that run in
+/// parallel, each chunk one GEMM call, so the bits do not depend on the number of threads.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn product(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f64], a_strides: (isize, isize), b: &[f64], b_strides: (isize, isize), beta: f64, c: &mut [f64]) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    if inner == 0 {
+        c[..rows * cols].iter_mut().for_each(|x| *x *= beta);
+        return;
+    }
+    let work = rows * inner * cols;
+    let chunk = CHUNK_ROWS.max(rows.div_ceil(16));
+    if work < PARALLEL_WORK || rows <= chunk {
+        gemm(rows, inner, cols, alpha, a, a_strides, b, b_strides, beta, c, (cols as isize, 1));
+        return;
+    }
+    c[..rows * cols].par_chunks_mut(chunk * cols).enumerate().for_each(|(i, c_rows)| {
+        let r0 = i * chunk;
+        let r = c_rows.len() / cols;
+        gemm(r, inner, cols, alpha, &a[r0 * a_strides.0 as usize..], a_strides, b, b_strides, beta, c_rows, (cols as isize, 1));
+    });
+}
+
+/// Row-major strides of an n × m matrix, and of its transpose read in place.
+pub(crate) fn rm(cols: usize) -> (isize, isize) {
+    (cols as isize, 1)
+}
+pub(crate) fn tr(cols: usize) -> (isize, isize) {
+    (1, cols as isize)
+}
+
+/// `out` (n × m) = A (n × k) · Bᵀ, B stored m × k: rows of A against rows of B.
+pub(crate) fn a_bt(alpha: f64, a: ArrayView2<f64>, b: ArrayView2<f64>, beta: f64, out: &mut Array2<f64>) {
+    let (n, k) = a.dim();
+    let m = b.nrows();
+    product(n, k, m, alpha, a.as_slice().unwrap(), rm(k), b.as_slice().unwrap(), tr(k), beta, out.as_slice_mut().unwrap());
+}
+
+/// `out` (m × k) = Aᵀ (m × n) · B (n × k), A stored n × m.
+pub(crate) fn at_b(alpha: f64, a: ArrayView2<f64>, b: ArrayView2<f64>, beta: f64, out: &mut [f64]) {
+    let (n, m) = a.dim();
+    let k = b.ncols();
+    product(m, n, k, alpha, a.as_slice().unwrap(), tr(m), b.as_slice().unwrap(), rm(k), beta, out);
+}
+
+/// `out` (n × k) = A (n × m) · B (m × k), both row-major.
+pub(crate) fn a_b(alpha: f64, a: ArrayView2<f64>, b: ArrayView2<f64>, beta: f64, out: &mut Array2<f64>) {
+    let (n, m) = a.dim();
+    let k = b.ncols();
+    product(n, m, k, alpha, a.as_slice().unwrap(), rm(m), b.as_slice().unwrap(), rm(k), beta, out.as_slice_mut().unwrap());
+}
+
+/// The network's state at some parameters on some inputs (n rows). Layer k = 0..=L (SPEC's
+/// l = k + 1) reads `h[k]` (n × n_k; h[0] = X) and writes `z[k]` (n × n_{k+1}); `z[L]` is f.
+/// `delta[k]` = ∂f/∂z[k] (n × n_{k+1}, delta[L] = 1) and `grad_h[k]` = ∂f/∂h[k] (k ≥ 1; entry 0
+/// is empty), from one batched backward pass.
+pub(crate) struct State {
+    pub n: usize,
+    pub h: Vec<Array2<f64>>,
+    pub z: Vec<Array2<f64>>,
+    pub grad_h: Vec<Array2<f64>>,
+    pub delta: Vec<Array2<f64>>,
+}
+
+impl State {
+    /// f(x_i), the output column.
+    pub fn outputs(&self) -> &[f64] {
+        self.z.last().unwrap().as_slice().unwrap()
+    }
+}
+
+impl Mlp {
+    /// Forward and backward passes at parameters `w` on the rows `x` (n × d, row-major).
+    pub(crate) fn state_at(&self, w: &[f64], x: &[f64], n: usize) -> State {
+        let depth = self.depth();
+        let dims = &self.dims;
+        let mut h = Vec::with_capacity(depth + 1);
+        let mut z = Vec::with_capacity(depth + 1);
+        h.push(Array2::from_shape_vec((n, dims[0]), x[..n * dims[0]].to_vec()).unwrap());
+        for k in 0..=depth {
+            let mut zk = Array2::zeros((n, dims[k + 1]));
+            a_bt(self.c[k], h[k].view(), self.weight(w, k), 0.0, &mut zk);
+            if let Some(b) = self.bias(w, k) {
+                let beta = self.beta;
+                for mut row in zk.rows_mut() {
+                    row.iter_mut().zip(b).for_each(|(v, bj)| *v += beta * bj);
+                }
+            }
+            if k < depth {
+                let act = self.act;
+                h.push(zk.mapv(|v| act.value(v)));
+            }
+            z.push(zk);
+        }
+        let mut delta: Vec<Array2<f64>> = (0..=depth).map(|_| Array2::zeros((0, 0))).collect();
+        let mut grad_h: Vec<Array2<f64>> = (0..=depth).map(|_| Array2::zeros((0, 0))).collect();
+        delta[depth] = Array2::ones((n, 1));
+        for k in (1..=depth).rev() {
+            let mut g = Array2::zeros((n, dims[k]));
+            a_b(self.c[k], delta[k].view(), self.weight(w, k), 0.0, &mut g);
+            let act = self.act;
+            let mut d = g.clone();
+            d.zip_mut_with(&z[k - 1], |dv, &zv| *dv *= act.slope(zv));
+            grad_h[k] = g;
+            delta[k - 1] = d;
+        }
+        State { n, h, z, grad_h, delta }
+    }
+}

@@ -1,0 +1,316 @@
+//! The layered network of SPEC §10, `model.kind = "mlp"`: f(x) = z_{L+1}, h_0 = x,
+//! z_l = c_l W_l h_{l−1} + β b_l, h_l = σ(z_l), with its linearized and quadratic (NQM) Taylor
+//! models. This file owns the parameters (one flat vector, layer by layer: W_l row-major
+//! n_l × n_{l−1}, then b_l when biases are on), the initialization, the per-layer scales c_l,
+//! and the `Model` impl; the batched passes are in `forward`, the Jacobian products in
+//! `backward`, the kernel in `kernel`, the exact Hessian products in `hessian`, the Taylor
+//! models in `approx`. Every batched product goes through `engine::linalg::gemm`.
+//!
+//! Init draws (stream `STREAM_INIT`): layer by layer, every entry of W_l, then b_l, standard
+//! normal (times σ_l/√n_{l−1} for `standard`); so depth 1 with σ_w = 1 and no bias draws what
+//! `two_layer` draws (u, then v; `second_layer_init = "rademacher"` gives the output layer ±1
+//! there too) and follows it step for step.
+
+mod approx;
+mod backward;
+mod forward;
+mod hessian;
+mod kernel;
+
+use super::{LayerParams, Model, WeightStats, dist_sq, norm_sq};
+use crate::engine::config::{Activation, Approx, InputNorm, ModelConfig, Parameterization, SecondLayerInit};
+use crate::engine::data::{Dataset, STREAM_INIT, rng_for};
+use approx::Quad;
+use forward::{Act, State};
+use ndarray::ArrayView2;
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use std::ops::Range;
+use std::sync::Mutex;
+
+/// Test-set rows evaluated per block by `outputs_on`.
+const EVAL_ROWS: usize = 4096;
+
+pub struct Mlp {
+    /// [n_0 = d, n_1, …, n_L, n_{L+1} = 1].
+    dims: Vec<usize>,
+    /// c_k of layer k = 0..=L (SPEC's c_{k+1}).
+    c: Vec<f64>,
+    has_bias: bool,
+    /// β.
+    beta: f64,
+    act: Act,
+    approx: Approx,
+    /// Per layer: trained (false = in `train.frozen_layers`).
+    trained: Vec<bool>,
+    /// Start of W_k in the parameter vector, per layer, plus the total at the end.
+    offsets: Vec<usize>,
+    w: Vec<f64>,
+    w0: Vec<f64>,
+    /// The network's state at w on the training data; for the Taylor models the state at w0.
+    state: State,
+    /// The quadratic model's factors at the current Δw.
+    quad: Option<Quad>,
+    /// Per hidden layer, the fraction of units with σ' = a_neg at the last forward (relu).
+    negative: Vec<f64>,
+    /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
+    fixed_kernel: Mutex<Option<Vec<f64>>>,
+}
+
+impl Mlp {
+    /// The net a config describes on the data's dimension; `trained[k]` is false for the
+    /// layers in `train.frozen_layers` (k = layer − 1).
+    pub fn new(cfg: &ModelConfig, data: &Dataset, seed: u64, trained: Vec<bool>) -> Self {
+        let depth = cfg.depth;
+        let mut dims = vec![data.d];
+        dims.extend(cfg.widths.clone().unwrap_or_else(|| vec![cfg.width; depth]));
+        dims.push(1);
+        let has_bias = cfg.bias;
+        let mut offsets = Vec::with_capacity(depth + 2);
+        let mut total = 0;
+        for k in 0..=depth {
+            offsets.push(total);
+            total += dims[k + 1] * dims[k] + if has_bias { dims[k + 1] } else { 0 };
+        }
+        offsets.push(total);
+        let mut c = Vec::with_capacity(depth + 1);
+        let mut draw_scale = Vec::with_capacity(depth + 1);
+        for k in 0..=depth {
+            let sigma = cfg.layer_init_scale(k + 1);
+            let fan = if k == 0 && cfg.input_norm == InputNorm::None { 1.0 } else { (dims[k] as f64).sqrt() };
+            let (ck, sk) = match cfg.parameterization {
+                Parameterization::Ntk => (sigma / fan, 1.0),
+                Parameterization::MeanField if k == depth => (sigma / dims[k] as f64, 1.0),
+                Parameterization::MeanField => (sigma / fan, 1.0),
+                Parameterization::Standard => (1.0, sigma / fan),
+            };
+            c.push(ck);
+            draw_scale.push(sk);
+        }
+        let mut rng = rng_for(seed, STREAM_INIT);
+        let mut w = Vec::with_capacity(total);
+        for k in 0..=depth {
+            let rademacher = k == depth && cfg.second_layer_init == SecondLayerInit::Rademacher;
+            for _ in 0..dims[k + 1] * dims[k] {
+                let value = if rademacher {
+                    if rng.random::<bool>() { 1.0 } else { -1.0 }
+                } else {
+                    <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
+                };
+                w.push(draw_scale[k] * value);
+            }
+            if has_bias {
+                for _ in 0..dims[k + 1] {
+                    w.push(<StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng));
+                }
+            }
+        }
+        let act = Act { kind: cfg.activation, a_neg: if cfg.activation == Activation::Relu { cfg.a_neg } else { 1.0 } };
+        let mut net = Mlp {
+            dims,
+            c,
+            has_bias,
+            beta: cfg.bias_scale,
+            act,
+            approx: cfg.approx,
+            trained,
+            offsets,
+            w0: w.clone(),
+            w,
+            state: State { n: 0, h: Vec::new(), z: Vec::new(), grad_h: Vec::new(), delta: Vec::new() },
+            quad: None,
+            negative: Vec::new(),
+            fixed_kernel: Mutex::new(None),
+        };
+        net.state = net.state_at(&net.w0, &data.x, data.n);
+        net.count_negatives();
+        net
+    }
+
+    pub(crate) fn depth(&self) -> usize {
+        self.dims.len() - 2
+    }
+
+    /// The ranges of W_k and of b_k (empty without biases) in a parameter-length vector.
+    pub(crate) fn layer_ranges(&self, k: usize) -> (Range<usize>, Range<usize>) {
+        let start = self.offsets[k];
+        let split = start + self.dims[k + 1] * self.dims[k];
+        (start..split, split..self.offsets[k + 1])
+    }
+
+    /// W_k of a parameter-length vector as an n_{k+1} × n_k view.
+    pub(crate) fn weight<'a>(&self, w: &'a [f64], k: usize) -> ArrayView2<'a, f64> {
+        let (range, _) = self.layer_ranges(k);
+        ArrayView2::from_shape((self.dims[k + 1], self.dims[k]), &w[range]).unwrap()
+    }
+
+    /// b_k of a parameter-length vector (None without biases).
+    pub(crate) fn bias<'a>(&self, w: &'a [f64], k: usize) -> Option<&'a [f64]> {
+        let (_, range) = self.layer_ranges(k);
+        self.has_bias.then(|| &w[range])
+    }
+
+    /// Per hidden layer, the fraction of σ' = a_neg units in the current state (relu, a_neg < 1).
+    fn count_negatives(&mut self) {
+        self.negative.clear();
+        if self.act.kind != Activation::Relu || self.act.a_neg >= 1.0 {
+            return;
+        }
+        for k in 0..self.depth() {
+            let z = &self.state.z[k];
+            let count = z.iter().filter(|&&v| v < 0.0).count();
+            self.negative.push(count as f64 / z.len().max(1) as f64);
+        }
+    }
+
+    /// A (trained-part) sum of a per-parameter quantity.
+    fn trained_sum(&self, f: impl Fn(&[f64], &[f64]) -> f64) -> f64 {
+        (0..=self.depth()).filter(|&k| self.trained[k]).map(|k| {
+            let range = self.offsets[k]..self.offsets[k + 1];
+            f(&self.w[range.clone()], &self.w0[range])
+        }).sum()
+    }
+}
+
+impl Model for Mlp {
+    fn n_params(&self) -> usize {
+        self.w.len()
+    }
+    fn params(&self) -> &[f64] {
+        &self.w
+    }
+    fn init_params(&self) -> &[f64] {
+        &self.w0
+    }
+    fn add_to_params(&mut self, scale: f64, delta: &[f64]) {
+        for (w, d) in self.w.iter_mut().zip(delta) {
+            *w += scale * d;
+        }
+    }
+
+    fn forward(&mut self, data: &Dataset, out: &mut [f64]) {
+        match self.approx {
+            Approx::Network => {
+                self.state = self.state_at(&self.w, &data.x, data.n);
+                self.count_negatives();
+            }
+            Approx::Linearized => {}
+            Approx::Quadratic => self.quad = Some(self.quad_of(&self.state, &self.weight_change())),
+        }
+        let delta_w = if self.approx == Approx::Network { Vec::new() } else { self.weight_change() };
+        self.outputs_of(&self.state, self.quad.as_ref(), &delta_w, out);
+    }
+
+    fn jvp(&self, _data: &Dataset, dir: &[f64], out: &mut [f64]) {
+        let jac = self.jac_of(&self.state, self.quad.as_ref());
+        self.jac_apply(&jac, dir, out);
+    }
+
+    fn vjp(&self, _data: &Dataset, z: &[f64], out: &mut [f64]) {
+        let jac = self.jac_of(&self.state, self.quad.as_ref());
+        self.jac_transpose_apply(&jac, z, out);
+    }
+
+    fn kernel(&self, _data: &Dataset, out: &mut [f64]) {
+        let n = self.state.n;
+        if self.approx == Approx::Linearized {
+            let mut fixed = self.fixed_kernel.lock().unwrap();
+            if fixed.is_none() {
+                let mut k = vec![0.0; n * n];
+                self.kernel_from(&self.jac_of(&self.state, None), &mut k);
+                *fixed = Some(k);
+            }
+            out[..n * n].copy_from_slice(fixed.as_ref().unwrap());
+            return;
+        }
+        self.kernel_from(&self.jac_of(&self.state, self.quad.as_ref()), out);
+    }
+
+    fn kernel_costs(&self, n: usize) -> (f64, f64) {
+        let (dense, apply) = self.costs(n);
+        // The linearized model's kernel is formed once and then only copied.
+        if self.approx == Approx::Linearized && self.fixed_kernel.lock().unwrap().is_some() { ((n * n) as f64, apply) } else { (dense, apply) }
+    }
+
+    fn step_flops(&self, n: usize) -> f64 {
+        self.flops(n)
+    }
+
+    fn hessian_scale_sq(&self, data: &Dataset, p1: &[f64]) -> f64 {
+        self.hessian_scale(data, p1)
+    }
+
+    fn output_hessian_apply(&self, _data: &Dataset, z: &[f64], dir: &[f64], out: &mut [f64]) {
+        self.output_hessian_product(z, dir, out)
+    }
+
+    fn sparsity(&self) -> Option<f64> {
+        if self.negative.is_empty() {
+            return None;
+        }
+        // Over all hidden units of all layers, weighted by width.
+        let units: usize = self.dims[1..=self.depth()].iter().sum();
+        Some(self.negative.iter().zip(&self.dims[1..]).map(|(f, &m)| f * m as f64).sum::<f64>() / units as f64)
+    }
+
+    fn layer_sparsities(&self) -> Vec<f64> {
+        self.negative.clone()
+    }
+
+    fn layer_params(&self) -> Vec<LayerParams> {
+        (0..=self.depth())
+            .map(|k| {
+                let (wr, br) = self.layer_ranges(k);
+                LayerParams {
+                    rows: self.dims[k + 1],
+                    cols: self.dims[k],
+                    weight_init: self.w0[wr.clone()].to_vec(),
+                    weight_now: self.w[wr].to_vec(),
+                    bias_init: self.has_bias.then(|| self.w0[br.clone()].to_vec()),
+                    bias_now: self.has_bias.then(|| self.w[br].to_vec()),
+                }
+            })
+            .collect()
+    }
+
+    fn output_at(&self, x: &[f64]) -> f64 {
+        let mut out = [0.0];
+        let (state, quad) = self.evaluate_on(x, 1);
+        let delta_w = self.weight_change();
+        self.outputs_of(&state, quad.as_ref(), &delta_w, &mut out);
+        out[0]
+    }
+
+    fn outputs_on(&self, data: &Dataset, out: &mut [f64]) {
+        let d = data.d;
+        let delta_w = self.weight_change();
+        for start in (0..data.n).step_by(EVAL_ROWS) {
+            let rows = EVAL_ROWS.min(data.n - start);
+            let (state, quad) = self.evaluate_on(&data.x[start * d..(start + rows) * d], rows);
+            self.outputs_of(&state, quad.as_ref(), &delta_w, &mut out[start..start + rows]);
+        }
+    }
+
+    fn kernel_on(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        let (state, quad) = self.evaluate_on(&data.x, data.n);
+        self.kernel_from(&self.jac_of(&state, quad.as_ref()), out);
+        true
+    }
+
+    fn jacobian_row(&self, x: &[f64], out: &mut [f64]) {
+        let (state, quad) = self.evaluate_on(x, 1);
+        self.jacobian_row_of(&self.jac_of(&state, quad.as_ref()), 0, out);
+    }
+
+    fn input_gradient(&self, x: &[f64], out: &mut [f64]) -> bool {
+        self.input_gradients_of(x, 1, out)
+    }
+
+    fn input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        self.input_gradients_of(&data.x, data.n, out)
+    }
+
+    fn weight_stats(&self, _xt_y: &[f64]) -> WeightStats {
+        WeightStats { norm_sq: self.trained_sum(|w, _| norm_sq(w)), dist_sq: self.trained_sum(dist_sq), alignment: None }
+    }
+}
