@@ -62,6 +62,7 @@ pub fn workloads() -> Result<Vec<Workload>, ConfigError> {
             preset: library::resolve("images-meltzer-mnist-fig3", &[])?,
             steps: 100,
         },
+        super::bench_w6::workload()?,
     ])
 }
 
@@ -358,6 +359,11 @@ fn export_run(dir: &Path, preset: &Preset, steps: usize, prefix: &str) -> Result
 pub fn export(dir: &Path) -> Result<(), String> {
     let mut index = serde_json::Map::new();
     for w in workloads().map_err(|e| e.to_string())? {
+        if w.name == "W6" {
+            super::bench_w6::export(dir)?;
+            index.insert(w.name.into(), json!(w.what));
+            continue;
+        }
         let sub = dir.join(w.name);
         std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
         let mut meta = export_run(&sub, &w.preset, EXPORT_STEPS, "")?;

@@ -4,6 +4,7 @@
 
 mod sweep;
 pub mod bench;
+mod bench_w6;
 pub mod figure;
 pub mod teach;
 
