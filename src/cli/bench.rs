@@ -434,6 +434,7 @@ pub fn plot_history(samples: usize) -> crate::report::series::History {
             batch_crit_eta: None,
             precond_sharpness: None,
             edge_sharpness: None,
+            ..Default::default()
         };
         history.push(&sample, if step % 1000 < 500 { Regime::Stable } else { Regime::Catapult });
     }
