@@ -139,6 +139,11 @@ impl Simulation {
         }
     }
 
+    /// The held-out test set (data kinds with a test split).
+    pub fn test_data(&self) -> Option<&Dataset> {
+        self.test.as_ref()
+    }
+
     /// Test loss and accuracy (by sign, for ±1 labels) on the held-out set, and the AGOP
     /// alignment cos(G, G*) for teacher data (None where they do not apply).
     pub(super) fn test_measurements(&self) -> (Option<f64>, Option<f64>, Option<f64>) {
