@@ -11,6 +11,7 @@ mod data_view;
 mod live_layout;
 mod optimizer_controls;
 mod optimizer_lines;
+mod hessian_lines;
 pub mod labels;
 pub mod lessons_ui;
 pub mod runner;
