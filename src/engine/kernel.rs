@@ -1,4 +1,4 @@
-//! Top-two eigenpairs of the normalized tangent kernel K̂ = W^{1/2} K W^{1/2} (SPEC §3–4),
+//! Top-two eigenpairs (top-k for the loss split: `top_k.rs`) of the normalized tangent kernel K̂ = W^{1/2} K W^{1/2} (SPEC §3–4),
 //! W = diag(s ℓ''_i): a dense symmetric eigen-decomposition for small n, otherwise a
 //! matrix-free Lanczos iteration on x ↦ W^{1/2} J (Jᵀ W^{1/2} x), warm-started from the
 //! previous step's eigenvectors, so K is never formed when n·P is large.
