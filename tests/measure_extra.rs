@@ -190,3 +190,21 @@ fn cli_columns_and_bad_measure_keys() {
         assert!(err.contains(named), "{key}={value}: the error does not name the key: {err}");
     }
 }
+
+/// Sweep cells skip the automatic λ_H and kernel change (a sweep row has no column for them),
+/// but keep an explicit `measure.hessian_every`.
+#[test]
+fn sweep_cells_skip_the_automatic_extras() {
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let mut auto = teacher(2, 20);
+    auto.measure.hessian_every = None;
+    let summary = catapult_lab::engine::sweep::run_cell(&auto, &cancel).unwrap().unwrap();
+    assert!(summary.measures.max_hessian_top.is_none() && summary.measures.max_kernel_change.is_none());
+    let mut explicit = auto.clone();
+    explicit.measure.hessian_every = Some(5);
+    let summary = catapult_lab::engine::sweep::run_cell(&explicit, &cancel).unwrap().unwrap();
+    assert!(summary.measures.max_hessian_top.is_some() && summary.measures.max_kernel_change.is_none());
+    // A plain run of the same preset measures both.
+    let sim = Simulation::new(&auto).unwrap();
+    assert_eq!(sim.extra_intervals(), (1, 1));
+}

@@ -7,21 +7,23 @@
 //! Cost rules (deterministic, flop counts, never wall-clock time):
 //! - λ_H: one Hessian-vector product is about three passes (J·w, Jᵀ·z, the residual term),
 //!   6nP flops; a measurement expects `HESSIAN_EXPECTED_HVPS` of them. `measure.hessian_every`
-//!   absent: every step when that costs less than two steps of the run (its update plus its λ̂
-//!   measurement) or less than `SMALL_WORK` flops, else every `AUTO_SPARSE_EVERY` steps.
+//!   absent: every step when that costs less than two gradient steps (`Model::step_flops`,
+//!   forward and backward) or less than `SMALL_WORK` flops (small nets, e.g. the app's default
+//!   preset), else every `AUTO_SPARSE_EVERY` steps.
 //! - kernel change: only for n ≤ `KERNEL_CHANGE_MAX_N` (K_0 kept, n² numbers; above it the
 //!   column is left out: a matrix-free ‖K_t − K_0‖₂ would need a second model at w0); every
-//!   step when forming K costs less than two steps or `SMALL_WORK`, else every
-//!   `AUTO_SPARSE_EVERY` steps.
+//!   step when forming K and its norm cost less than two gradient steps or `SMALL_WORK`, else
+//!   every `AUTO_SPARSE_EVERY` steps.
+//! - Runs whose samples nobody reads (sweep cells, benchmark workloads) switch the automatic
+//!   ones off (`Simulation::skip_automatic_extras`); an explicit `measure.hessian_every` stays.
 
 use super::*;
-use crate::engine::kernel::{EXPECTED_APPLIES, Plan};
 use nalgebra::{DMatrix, SymmetricEigen};
 
 /// Hessian-vector products one warm-started λ_H measurement is expected to take.
 pub const HESSIAN_EXPECTED_HVPS: f64 = 15.0;
 /// Work (flops) below which a measurement is made every step whatever its relative cost.
-pub const SMALL_WORK: f64 = 2e7;
+pub const SMALL_WORK: f64 = 1e6;
 /// The automatic interval when a measurement costs more than two steps.
 pub const AUTO_SPARSE_EVERY: usize = 10;
 /// The largest n whose kernel change is measured (dense n × n kernels).
@@ -67,29 +69,19 @@ pub struct MeasureSummary {
     pub hessian_products: u64,
 }
 
-/// Flops of one step of the run as it is measured today: the update and the λ̂ measurement.
-fn step_cost(model: &dyn Model, solver: &KernelSolver, n: usize) -> f64 {
-    let (dense, apply) = model.kernel_costs(n);
-    let kernel = match solver.plan(model, n) {
-        Plan::DenseEigen | Plan::DenseLanczos => dense,
-        Plan::MatrixFree => EXPECTED_APPLIES * apply,
-    };
-    model.step_flops(n) + kernel
-}
-
 /// The automatic λ_H interval (`measure.hessian_every` absent).
-pub fn auto_hessian_every(model: &dyn Model, solver: &KernelSolver, n: usize) -> usize {
+pub fn auto_hessian_every(model: &dyn Model, n: usize) -> usize {
     let cost = HESSIAN_EXPECTED_HVPS * 6.0 * n as f64 * model.n_params() as f64;
-    if cost < 2.0 * step_cost(model, solver, n) || cost < SMALL_WORK { 1 } else { AUTO_SPARSE_EVERY }
+    if cost < 2.0 * model.step_flops(n) || cost < SMALL_WORK { 1 } else { AUTO_SPARSE_EVERY }
 }
 
 /// The kernel-change interval (0 = off above `KERNEL_CHANGE_MAX_N`).
-pub fn auto_kernel_every(model: &dyn Model, solver: &KernelSolver, n: usize) -> usize {
+pub fn auto_kernel_every(model: &dyn Model, n: usize) -> usize {
     if n > KERNEL_CHANGE_MAX_N {
         return 0;
     }
     let cost = model.kernel_costs(n).0 + 40.0 * (n * n) as f64;
-    if cost < 2.0 * step_cost(model, solver, n) || cost < SMALL_WORK { 1 } else { AUTO_SPARSE_EVERY }
+    if cost < 2.0 * model.step_flops(n) || cost < SMALL_WORK { 1 } else { AUTO_SPARSE_EVERY }
 }
 
 /// The algebraically largest eigenvalue of the symmetric operator `apply` on Rᵖ and its unit
@@ -226,10 +218,10 @@ fn spectral_norm(mat: &[f64], n: usize) -> f64 {
 impl ExtraMeasures {
     /// The rules for this run: λ_H from `measure.hessian_every` (or automatic), the kernel
     /// change by its cost rule, K_0 formed now (the model is at init).
-    pub(super) fn new(preset: &Preset, model: &dyn Model, solver: &KernelSolver, data: &Dataset) -> Self {
+    pub(super) fn new(preset: &Preset, model: &dyn Model, data: &Dataset) -> Self {
         let n = data.n;
-        let hessian_every = preset.measure.hessian_every.unwrap_or_else(|| auto_hessian_every(model, solver, n));
-        let kernel_every = auto_kernel_every(model, solver, n);
+        let hessian_every = preset.measure.hessian_every.unwrap_or_else(|| auto_hessian_every(model, n));
+        let kernel_every = auto_kernel_every(model, n);
         let mut extra = ExtraMeasures { hessian_every, kernel_every, summary: MeasureSummary { top_s: preset.measure.top_s, ..Default::default() }, ..Default::default() };
         if kernel_every > 0 {
             extra.kernel0 = vec![0.0; n * n];
@@ -263,6 +255,24 @@ pub(super) struct Extras {
 }
 
 impl Simulation {
+    /// Switches off the automatic SPEC §11 measurements (λ_H when `measure.hessian_every` is
+    /// absent, the kernel change) for a run whose samples nobody reads: sweep cells, benchmark
+    /// workloads. (Step 0 was measured already; the summary drops it.)
+    pub fn skip_automatic_extras(&mut self) {
+        let summary = &mut self.extra.summary;
+        if self.preset.measure.hessian_every.is_none() {
+            self.extra.hessian_every = 0;
+            (summary.max_hessian_top, summary.final_hessian_top) = (None, None);
+        }
+        self.extra.kernel_every = 0;
+        (summary.max_kernel_change, summary.final_kernel_change) = (None, None);
+    }
+
+    /// (λ_H interval, kernel-change interval) in force (0 = off).
+    pub fn extra_intervals(&self) -> (usize, usize) {
+        (self.extra.hessian_every, self.extra.kernel_every)
+    }
+
     /// The SPEC §11 measurements at the current state; `top2` are the top-2 eigenvectors of K̂
     /// just computed (the split for s ≤ 2 needs no more), `finite` whether the state is finite.
     pub(super) fn measure_extras(&mut self, loss: f64, residual: &[f64], top2: [&[f64]; 2], finite: bool) -> Extras {

@@ -181,7 +181,7 @@ impl Simulation {
             sim.eta = sim.cyclic_eta(0);
         }
         sim.eta0 = sim.eta;
-        sim.extra = hessian::ExtraMeasures::new(preset, sim.model.as_ref(), &sim.solver, &sim.data);
+        sim.extra = hessian::ExtraMeasures::new(preset, sim.model.as_ref(), &sim.data);
         let first = sim.measure(None);
         if !first.is_finite() {
             return Err("the initial state is not finite; lower model.init_scale".into());
