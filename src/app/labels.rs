@@ -13,6 +13,19 @@ pub const OPTIMIZER_EDGE_LINE: &str = "optimizer edge/η (per step)";
 /// The kernel plot's preconditioned sharpness λ_max(P⁻¹H) (adam, rmsprop, adagrad).
 pub const PRECOND_SHARPNESS_LINE: &str = "λ(P⁻¹H) (preconditioned)";
 
+/// The kernel plot's Hessian line (SPEC §11) and what its gap to λ̂ means.
+pub const HESSIAN_LINE: &str = "λ_H (loss Hessian, largest)";
+pub const HESSIAN_HELP: &str = "λ_H is the largest eigenvalue of the loss Hessian ∇²L (the algebraically largest: the Hessian can have \
+    negative eigenvalues), by Lanczos on exact Hessian-vector products. For the squared loss ∇²L = 2s JᵀJ + Σ_i 2s r_i ∇²f_i: the \
+    first term's top eigenvalue is λ̂, so the gap λ_H − λ̂ is the residual term Σ r_i ∇²f_i — zero for a linear (linearized) model, \
+    largest during a loss spike when the residual r is large. Measured every measure.hessian_every steps (automatic: every step where \
+    it is cheap, else every 10).";
+
+/// The loss plot's s selector (`measure.top_s`).
+pub const TOP_S_LABEL: &str = "split at s =";
+pub const TOP_S_HELP: &str = "s of the loss split L≤s = s_L Σ_{j≤s} ⟨r, p̂_j⟩² over the top-s eigenvectors of the kernel, and L>s = L − L≤s \
+    (thesis Claim 1: GD spikes live in L≤5, SGD spikes in L≤1). Choosing s restarts the run with measure.top_s = s (same seed).";
+
 /// The side panel's optimizer and schedule-kind section (issue 18).
 pub const OPTIMIZER_SECTION_LABEL: &str = "Optimizer and schedule kind (restarts the run)";
 
@@ -89,7 +102,8 @@ pub const ETA_ABOVE_SERIES: &str = "η > 2/λ(batch) (step above the batch's edg
 
 pub const TEST_LOSS_SERIES: &str = "test loss (held-out data)";
 
-pub const LOSS_TOP_SERIES: &str = "loss in the top-2 kernel directions";
+/// The top-s split's legend: this, then " (s = …)" (`measure.top_s`).
+pub const LOSS_TOP_SERIES: &str = "loss in the top kernel directions";
 
 pub const LOSS_REST_SERIES: &str = "loss in all other directions";
 

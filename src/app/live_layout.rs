@@ -50,6 +50,7 @@ impl App {
         self.prepare_cut();
         let shown = self.timeline.cut().unwrap_or(&self.history);
         let range = plots::visible_range(ui.ctx(), plots::loss_plot_id(), shown, self.reset_plots, axis);
+        let top_s_choice = std::cell::Cell::new(None);
         self.plotted = crate::report::live_view::live_series(shown, range.clone(), &options);
         let inputs = plots::PlotInputs {
             history: shown,
@@ -63,6 +64,8 @@ impl App {
             hover: &self.hover,
             cursor,
             x_until: cursor.and(whole_last),
+            top_s: self.preset.measure.top_s,
+            top_s_choice: &top_s_choice,
         };
         let uv_reason = crate::report::live_view::uv_not_applicable(&self.preset);
         let mut layouts = Vec::new();
@@ -112,6 +115,12 @@ impl App {
             });
         });
         self.reset_plots = false;
+        // The loss plot's s selector: restart the run with measure.top_s = s (the split needs the
+        // solver's top-s eigenvectors from the first step).
+        if let Some(s) = top_s_choice.get() {
+            self.draft.measure.top_s = s;
+            self.apply_draft();
+        }
         for (id, layout) in layouts {
             self.export.plot_rects.insert(id, layout.plot);
             self.layouts.insert(id, layout);

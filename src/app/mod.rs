@@ -12,6 +12,7 @@ mod live_layout;
 pub mod mlp_controls;
 mod optimizer_controls;
 mod optimizer_lines;
+mod hessian_lines;
 pub mod labels;
 pub mod lessons_ui;
 pub mod runner;

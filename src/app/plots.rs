@@ -37,6 +37,10 @@ pub struct PlotInputs<'a> {
     pub cursor: Option<f64>,
     /// The whole run's last step on the step axis, kept in view while the plots show a cut history.
     pub x_until: Option<f64>,
+    /// s of the run's top-s loss split (`measure.top_s`), and where the loss plot's s selector
+    /// writes a new choice (the caller restarts the run with it).
+    pub top_s: usize,
+    pub top_s_choice: &'a std::cell::Cell<Option<usize>>,
 }
 
 /// What the hover label showed: the series, the sample's step and its value (data units).
@@ -229,13 +233,7 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotLay
     let sgd = has_values(&history.batch_crit_eta);
     let teacher = has_values(&history.test_loss);
     let test_loss = teacher.then(|| decimate_present_on(&history.step, &history.test_loss, range.clone(), buckets, axis, to_axis));
-    let split = (sgd || teacher) && has_values(&history.loss_top);
-    let loss_top = split.then(|| decimate_present_on(&history.step, &history.loss_top, range.clone(), buckets, axis, to_axis));
-    let loss_rest = split.then(|| {
-        let rest: Vec<Option<f64>> = range.clone().map(|i| history.loss_top[i].map(|top| history.loss[i] - top)).collect();
-        let steps = &history.step[range.clone()];
-        decimate_present_on(steps, &rest, 0..rest.len(), buckets, axis, to_axis)
-    });
+    let split = super::hessian_lines::SplitLines::new(inputs.series, axis, to_axis, inputs.top_s);
     let rises = sgd.then(|| loss_rises(history, range.clone(), axis, to_axis));
     let loss_name = if teacher { "training loss" } else { "loss" };
     let blue = Color32::from_rgb(80, 140, 230);
@@ -243,16 +241,16 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotLay
     if test_loss.is_some() {
         legend.push((TEST_LOSS_SERIES.into(), Color32::from_rgb(235, 150, 30), false));
     }
-    if split {
-        legend.push((LOSS_TOP_SERIES.into(), Color32::from_rgb(220, 80, 80), false));
-        legend.push((LOSS_REST_SERIES.into(), Color32::from_rgb(120, 190, 120), true));
-    }
+    split.legend(&mut legend);
     if sgd {
         legend.push((format!("● {RISE_ABOVE_SERIES}"), Color32::from_rgb(230, 50, 50), false));
         legend.push((format!("○ {RISE_BELOW_SERIES}"), Color32::GRAY, false));
     }
     legend.extend(pinned.iter().map(|(name, color, _)| (name.clone(), *color, false)));
-    let legend_rect = legend_row(ui, &legend);
+    let mut legend_rect = legend_row(ui, &legend);
+    if split.is_shown() {
+        legend_rect = legend_rect.union(ui.scope(|ui| super::hessian_lines::top_s_selector(ui, inputs.top_s, inputs.top_s_choice)).response.rect);
+    }
     let y_axis = AxisHints::new_y().label("loss").formatter(|mark, _| pow10_label(mark.value));
     let floor_value = 10f64.powf(floor);
     let formatter = snapping_formatter(points.clone(), loss_name, axis, move |y| if y <= floor + 1e-9 { floor_value } else { 10f64.powf(y) }, inputs.hover);
@@ -272,12 +270,7 @@ pub fn loss_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotLay
             if let Some(points) = test_loss {
                 plot_ui.line(Line::new(TEST_LOSS_SERIES, PlotPoints::new(points)).color(Color32::from_rgb(235, 150, 30)).width(1.8));
             }
-            if let Some(points) = loss_top {
-                plot_ui.line(Line::new(LOSS_TOP_SERIES, PlotPoints::new(points)).color(Color32::from_rgb(220, 80, 80)).width(1.2));
-            }
-            if let Some(points) = loss_rest {
-                plot_ui.line(Line::new(LOSS_REST_SERIES, PlotPoints::new(points)).color(Color32::from_rgb(120, 190, 120)).width(1.2).style(LineStyle::dashed_dense()));
-            }
+            split.draw(plot_ui);
             if let Some((above, below)) = rises {
                 plot_ui.points(Points::new(RISE_ABOVE_SERIES, above).radius(3.0).color(Color32::from_rgb(230, 50, 50)));
                 plot_ui.points(Points::new(RISE_BELOW_SERIES, below).radius(3.0).filled(false).color(Color32::GRAY));
@@ -312,14 +305,18 @@ fn loss_rises(history: &History, range: std::ops::Range<usize>, axis: StepAxis, 
 pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotLayout {
     // `height` is the whole block (title, legend, plot): the plot gets what the text leaves.
     let block_top = ui.cursor().top();
+    let hessian = super::hessian_lines::HessianLine::new(inputs.series, inputs.axis, {
+        let (_, _, log) = live_view::kernel_axis(inputs.series);
+        move |y: f64| if log { log10_clamped(y) } else { y }
+    });
     title(
         ui,
         LAMBDA_TITLE,
-        "The top two eigenvalues of the (normalized) neural tangent kernel: how sharp the loss landscape is. \
+        &hessian.help("The top two eigenvalues of the (normalized) neural tangent kernel: how sharp the loss landscape is. \
          Gradient descent is stable while λ stays below the dashed line 2/η (drawn with the η of each step, so \
          it moves when η changes). In a catapult λ falls until it is below 2/η again. Above 4/η (where theory \
          gives it) the run diverges. The shading shows each step's regime: green stable, orange catapult zone, \
-         red divergent zone.",
+         red divergent zone."),
     );
     let id = Id::unique("plot_lambda");
     let history = inputs.history;
@@ -348,6 +345,7 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
     }
     let optimizer_lines = super::optimizer_lines::OptimizerLines::new(inputs.series, axis, y_map);
     optimizer_lines.legend(&mut legend);
+    hessian.legend(&mut legend);
     legend.extend(pinned.iter().map(|(name, color, _)| (name.clone(), *color, false)));
     // The shading key shares the legend row (one row less on small windows).
     legend.extend([Regime::Stable, Regime::Catapult, Regime::Divergent].map(|r| (format!("■ {}", r.label().split(" (").next().unwrap_or("")), regime_color(r), false)));
@@ -374,6 +372,7 @@ pub fn lambda_plot(ui: &mut egui::Ui, inputs: &PlotInputs, height: f32) -> PlotL
                 plot_ui.line(Line::new("4/η (catapult edge)", PlotPoints::new(four_over_eta)).color(red).style(LineStyle::dashed_dense()).width(1.5));
             }
             optimizer_lines.draw(plot_ui);
+            hessian.draw(plot_ui);
             for (name, color, points) in pinned {
                 plot_ui.line(Line::new(name, PlotPoints::new(points)).color(color).width(1.5));
             }

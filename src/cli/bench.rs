@@ -164,6 +164,8 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
     let mut preset = preset.clone();
     preset.train.steps = steps;
     let mut sim = Simulation::new(&preset)?;
+    // The workloads time what their references compute (no λ_H, no kernel change).
+    sim.skip_automatic_extras();
     let n = sim.data().n as f64;
     let before = counters(&sim);
     let timing0 = sim.timing();
@@ -440,6 +442,7 @@ pub fn plot_history(samples: usize) -> crate::report::series::History {
             batch_crit_eta: None,
             precond_sharpness: None,
             edge_sharpness: None,
+            ..Default::default()
         };
         history.push(&sample, if step % 1000 < 500 { Regime::Stable } else { Regime::Catapult });
     }

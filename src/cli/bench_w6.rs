@@ -1,10 +1,10 @@
 //! Benchmark W6 (issue 15): the layered ReLU net (4 hidden layers of 1024, 128 MNIST 0/1 images
 //! of d = 784, mean MSE, full-batch GD with the top-2 λ̂ every step), and its export for the
 //! NumPy and JAX references in `bench/reference_w6.py` (data, every layer's initial weights,
-//! the layer factors c_l and the first steps of the Rust trajectory).
+//! the layer factors c_l (`Model::layer_scales`) and the first steps of the Rust trajectory).
 
 use super::bench::{EXPORT_STEPS, Workload};
-use crate::engine::config::{ConfigError, InputNorm, Parameterization, Preset, Reduction};
+use crate::engine::config::{ConfigError, Reduction};
 use crate::engine::library;
 use crate::engine::sim::Simulation;
 use serde_json::{Value, json};
@@ -28,25 +28,6 @@ pub fn workload() -> Result<Workload, ConfigError> {
         ],
     )?;
     Ok(Workload { name: "W6", what: "4 hidden ReLU layers of 1024 (mlp), 128 MNIST 0/1 images d=784, mean MSE, GD, top-2 kernel", preset, steps: 20 })
-}
-
-/// The factor c_l of each layer l = 1..L+1 (SPEC §10): σ_l/√n_{l−1} (ntk; the first layer's
-/// 1/√d dropped with input_norm none), σ_l/n_L on the last layer (mean_field), 1 (standard).
-fn layer_factors(preset: &Preset, sizes: &[usize]) -> Vec<f64> {
-    let m = &preset.model;
-    let last = sizes.len() - 1;
-    (1..=last)
-        .map(|l| {
-            let sigma = m.layer_init_scale(l);
-            let fan_in = sizes[l - 1] as f64;
-            match m.parameterization {
-                Parameterization::Standard => 1.0,
-                _ if l == 1 && m.input_norm == InputNorm::None => sigma,
-                Parameterization::MeanField if l == last => sigma / fan_in,
-                _ => sigma / fan_in.sqrt(),
-            }
-        })
-        .collect()
 }
 
 fn write_f64(path: &Path, values: &[f64]) -> Result<(), String> {
@@ -87,7 +68,7 @@ pub fn export(dir: &Path) -> Result<(), String> {
         Reduction::HalfMean => 0.5 / n as f64,
     };
     let meta = json!({
-        "n": n, "d": data.d, "widths": sizes[1..sizes.len() - 1], "c": layer_factors(&preset, &sizes),
+        "n": n, "d": data.d, "widths": sizes[1..sizes.len() - 1], "c": sim.model().layer_scales(),
         "a_neg": preset.model.a_neg, "s": s, "eta": sim.eta(), "lambda0": sim.lambda0(),
         "steps": EXPORT_STEPS, "timed_steps": w.steps, "what": w.what,
         "loss": loss, "lambda_hat": lambda, "lambda_hat_2": lambda2,

@@ -78,6 +78,9 @@ pub struct RunArgs {
     /// Write the summary JSON here (default: stdout).
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Write the data and each layer's parameters at init and at the end as .npz (NumPy; see README).
+    #[arg(long, value_name = "FILE.npz")]
+    pub params_out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -193,6 +196,9 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
     }
     if let Some(e) = write_error {
         return Err(UsageError(format!("writing CSV: {e}")));
+    }
+    if let Some(path) = &args.params_out {
+        crate::report::params_npz::write_params_npz(path, &sim).map_err(UsageError)?;
     }
     let json = output::summary_json(&summary);
     match &args.summary {

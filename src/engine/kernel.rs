@@ -1,4 +1,4 @@
-//! Top-two eigenpairs of the normalized tangent kernel K̂ = W^{1/2} K W^{1/2} (SPEC §3–4),
+//! Top-two eigenpairs (top-k for the loss split: `top_k.rs`) of the normalized tangent kernel K̂ = W^{1/2} K W^{1/2} (SPEC §3–4),
 //! W = diag(s ℓ''_i): a dense symmetric eigen-decomposition for small n, otherwise a
 //! matrix-free Lanczos iteration on x ↦ W^{1/2} J (Jᵀ W^{1/2} x), warm-started from the
 //! previous step's eigenvectors, so K is never formed when n·P is large.
@@ -7,6 +7,9 @@ use crate::engine::data::Dataset;
 use crate::engine::model::{Model, dot, norm_sq};
 use nalgebra::{DMatrix, SymmetricEigen};
 use rayon::prelude::*;
+
+mod top_k;
+pub use top_k::{TopK, dense_top_k, lanczos_top_k};
 
 /// Largest n for which the automatic choice forms K and decomposes it densely.
 pub const DENSE_MAX_N: usize = 64;
@@ -184,6 +187,9 @@ fn assemble(values: [f64; 2], ritz: &[Vec<f64>; 2], basis: &[Vec<f64>], n: usize
 pub struct KernelSolver {
     pub method: KernelMethod,
     previous: Option<Top2>,
+    /// How many pairs `top2` computes (> 2: the top-k path of `top_k.rs`) and its last answer.
+    top_k: usize,
+    pairs: Option<top_k::TopK>,
     dense: Vec<f64>,
     param_buf: Vec<f64>,
     sample_buf: Vec<f64>,
@@ -210,6 +216,8 @@ impl KernelSolver {
         KernelSolver {
             method,
             previous: None,
+            top_k: 2,
+            pairs: None,
             dense: Vec::new(),
             param_buf: Vec::new(),
             sample_buf: Vec::new(),
@@ -247,6 +255,9 @@ impl KernelSolver {
         let n = data.n;
         let root: Vec<f64> = weights.iter().map(|w| w.max(0.0).sqrt()).collect();
         let plan = self.plan(model, n);
+        if self.top_k > 2 {
+            return self.top2_via_top_k(model, data, &root, plan);
+        }
         let start = || -> Vec<f64> {
             match &self.previous {
                 Some(prev) => {

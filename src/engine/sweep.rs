@@ -155,6 +155,8 @@ pub fn run_cell(preset: &Preset, cancel: &AtomicBool) -> Option<CellResult> {
         Ok(sim) => sim,
         Err(e) => return Some(Err(e)),
     };
+    // A sweep row reports the summary only: no automatic λ_H or kernel change per step.
+    sim.skip_automatic_extras();
     while sim.step().is_some() {
         if cancel.load(Ordering::Relaxed) {
             return None;

@@ -71,7 +71,7 @@ pub fn render_frame(history: &History, preset: &Preset, has_eta_max: bool, peak_
         _ => "",
     };
     let title = format!("{}: step {step} of {last}{bucket}{slow}", preset.name);
-    let figure = LiveFigure { history: &cut, series: &series, axis, loss0: history.loss.first().copied().unwrap_or(1.0), title, uv_reason, x_until: Some(last as f64) };
+    let figure = LiveFigure { history: &cut, series: &series, axis, loss0: history.loss.first().copied().unwrap_or(1.0), title, uv_reason, x_until: Some(last as f64), top_s: preset.measure.top_s };
     let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
     render_live_rgb(&figure, &mut rgb, size)?;
     Ok(rgb)

@@ -1,5 +1,6 @@
 //! The live view's four plots rendered headlessly to PNG (plotters, the crate's own font): loss
-//! (log axis), kernel λ̂ / λ̂₂ with the per-step 2/η and 4/η lines and the regime shading,
+//! (log axis, with the top-s split for SGD and teacher runs), kernel λ̂ / λ̂₂ and the Hessian
+//! sharpness λ_H with the per-step 2/η and 4/η lines and the regime shading,
 //! weights, and the u/v phase plane (or η·λ̂ against the step where the plane means nothing),
 //! with titles, axis and tick labels and legends beside the data. It draws exactly the series
 //! of report::live_view (the window's points), so `figure --series` lists what is drawn. Used by
@@ -30,6 +31,8 @@ pub struct LiveFigure<'a> {
     /// The last step the step axes show (an animation frame keeps the whole run's axis), or
     /// None for the history's last step.
     pub x_until: Option<f64>,
+    /// s of the top-s loss split (`measure.top_s`), named in its legend.
+    pub top_s: usize,
 }
 
 const BLUE: RGBColor = RGBColor(50, 110, 210);
@@ -237,8 +240,15 @@ fn draw_live(root: &Area, figure: &LiveFigure, size: (u32, u32)) -> Result<(), S
     let loss = to_plot(live_view::find(series, LOSS_PLOT, "loss"), axis, log);
     let (lo, hi) = range_of(loss.iter().map(|p| p[1]).chain([log(figure.loss0)]));
     let y_range = ((lo - 0.3).floor(), (hi + 0.3).ceil());
-    step_chart(&rows[0], &sizes, "Loss (log scale)", "loss", axis, x_range, y_range, &|y| pow10(*y),
-        &[("loss".into(), loss, BLUE, false), ("initial loss L0".into(), Vec::new(), GREY, true)], &[], &[(log(figure.loss0), GREY)])?;
+    let mut loss_lines = vec![("loss".into(), loss, BLUE, false), ("initial loss L0".into(), Vec::new(), GREY, true)];
+    // The top-s split (SGD and teacher runs), as the window draws it.
+    for (name, series_name, color, dashed) in [(format!("loss in the top kernel directions (s = {})", figure.top_s), live_view::LOSS_TOP_S_SERIES, RGBColor(220, 80, 80), false), ("loss in all other directions".to_string(), live_view::LOSS_REST_S_SERIES, RGBColor(120, 190, 120), true)] {
+        let points = live_view::find(series, LOSS_PLOT, series_name);
+        if !points.is_empty() {
+            loss_lines.push((name, to_plot(points, axis, log), color, dashed));
+        }
+    }
+    step_chart(&rows[0], &sizes, "Loss (log scale)", "loss", axis, x_range, y_range, &|y| pow10(*y), &loss_lines, &[], &[(log(figure.loss0), GREY)])?;
 
     // Kernel: fitted to λ̂ (log when it spans decades), per-step 2/η and 4/η, shading.
     let (k_lo, k_hi, k_log) = live_view::kernel_axis(series);
@@ -254,7 +264,8 @@ fn draw_live(root: &Area, figure: &LiveFigure, size: (u32, u32)) -> Result<(), S
         lines.push(("4/η (catapult edge, per step)".to_string(), to_plot(four, axis, ky), RED, true));
     }
     // The optimizer's own edge and the preconditioned sharpness (optimizers other than gd).
-    for (name, series_name, color, dashed) in [("optimizer edge/η (per step)", live_view::OPTIMIZER_EDGE_SERIES, ORANGE, true), ("λ(P⁻¹H) (preconditioned)", live_view::PRECOND_SERIES, RGBColor(200, 60, 160), false)] {
+    // The Hessian sharpness λ_H (SPEC §11), against the same 2/η line.
+    for (name, series_name, color, dashed) in [("optimizer edge/η (per step)", live_view::OPTIMIZER_EDGE_SERIES, ORANGE, true), ("λ(P⁻¹H) (preconditioned)", live_view::PRECOND_SERIES, RGBColor(200, 60, 160), false), ("λ_H (loss Hessian, largest)", live_view::HESSIAN_SERIES, RGBColor(230, 120, 20), false)] {
         let points = live_view::find(series, KERNEL_PLOT, series_name);
         if !points.is_empty() {
             lines.push((name.to_string(), to_plot(points, axis, ky), color, dashed));
@@ -359,7 +370,7 @@ pub fn render_history(history: &History, preset: &crate::engine::config::Preset,
     let loss0 = history.loss.first().copied().unwrap_or(1.0);
     let eta = history.eta.last().copied().unwrap_or(0.0);
     let title = format!("{}: {} — η·λ0 = {:.3} at the end, {} steps", preset.name, preset.describe_model(), eta * history.lambda_hat.first().copied().unwrap_or(0.0), last);
-    let figure = LiveFigure { history, series: &series, axis, loss0, title, uv_reason, x_until: None };
+    let figure = LiveFigure { history, series: &series, axis, loss0, title, uv_reason, x_until: None, top_s: preset.measure.top_s };
     render_live_png(&figure, path, size)?;
     Ok(series)
 }

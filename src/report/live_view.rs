@@ -55,6 +55,19 @@ pub fn uv_not_applicable(preset: &Preset) -> Option<&'static str> {
 /// optimizer but gd), and the preconditioned sharpness λ_max(P⁻¹∇²L) (adaptive optimizers).
 pub const OPTIMIZER_EDGE_SERIES: &str = "edge_sharpness";
 pub const PRECOND_SERIES: &str = "precond_sharpness";
+/// λ_H, the top eigenvalue of the loss Hessian (SPEC §11), on the kernel plot beside λ̂ (the
+/// steps it was measured on).
+pub const HESSIAN_SERIES: &str = "hessian_top";
+/// The top-s loss split L_{≤s}, L_{>s} on the loss plot (SGD and teacher runs, as before).
+pub const LOSS_TOP_S_SERIES: &str = "loss_top_s";
+pub const LOSS_REST_S_SERIES: &str = "loss_rest_s";
+
+/// Whether the loss plot shows the top-s split: SGD runs and data with a test split (teacher,
+/// images), where the thesis's claim lives (GD spikes in L_{≤5}, SGD spikes in L_{≤1}).
+pub fn shows_loss_split(history: &History) -> bool {
+    let any = |c: &[Option<f64>]| c.iter().any(Option::is_some);
+    (any(&history.batch_crit_eta) || any(&history.test_loss)) && any(&history.loss_top_s)
+}
 
 /// The rows of `range` where an optional column has a value, as (steps, values), decimated like
 /// the other step series.
@@ -123,7 +136,12 @@ pub fn live_series(history: &History, range: Range<usize>, options: &ViewOptions
     if options.has_eta_max {
         out.push(PlotSeries { plot: KERNEL_PLOT, series: "4/eta", points: step_series(history, &history.eta, &rows, |eta| 4.0 / eta) });
     }
-    for (series, column) in [(OPTIMIZER_EDGE_SERIES, &history.edge_sharpness), (PRECOND_SERIES, &history.precond_sharpness)] {
+    if shows_loss_split(history) {
+        for (series, column) in [(LOSS_TOP_S_SERIES, &history.loss_top_s), (LOSS_REST_S_SERIES, &history.loss_rest_s)] {
+            out.push(PlotSeries { plot: LOSS_PLOT, series, points: present_series(history, column, range.clone(), options) });
+        }
+    }
+    for (series, column) in [(OPTIMIZER_EDGE_SERIES, &history.edge_sharpness), (PRECOND_SERIES, &history.precond_sharpness), (HESSIAN_SERIES, &history.hessian_top)] {
         if column[range.clone()].iter().any(Option::is_some) {
             out.push(PlotSeries { plot: KERNEL_PLOT, series, points: present_series(history, column, range.clone(), options) });
         }
@@ -154,10 +172,10 @@ pub fn series_csv(all: &[PlotSeries]) -> String {
     text
 }
 
-/// The kernel axis: fitted to the data (λ̂, λ̂₂) with the η lines only where they lie near it;
+/// The kernel axis: fitted to the data (λ̂, λ̂₂, λ_H) with the η lines only where they lie near it;
 /// log10 when the data span more than two decades. Returns (y_min, y_max, log).
 pub fn kernel_axis(all: &[PlotSeries]) -> (f64, f64, bool) {
-    let data = find(all, KERNEL_PLOT, "lambda_hat").iter().chain(find(all, KERNEL_PLOT, "lambda_hat_2")).chain(find(all, KERNEL_PLOT, PRECOND_SERIES)).map(|p| p[1]).filter(|y| y.is_finite());
+    let data = find(all, KERNEL_PLOT, "lambda_hat").iter().chain(find(all, KERNEL_PLOT, "lambda_hat_2")).chain(find(all, KERNEL_PLOT, PRECOND_SERIES)).chain(find(all, KERNEL_PLOT, HESSIAN_SERIES)).map(|p| p[1]).filter(|y| y.is_finite());
     let (lo, hi) = data.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
     if !lo.is_finite() {
         return (0.0, 1.0, false);

@@ -7,6 +7,7 @@ pub mod journal;
 pub mod live_figure;
 pub mod live_view;
 pub mod output;
+pub mod params_npz;
 pub mod replay;
 pub mod animation;
 pub mod series;

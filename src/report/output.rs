@@ -13,8 +13,15 @@ pub const SAMPLE_COLUMNS: [&str; 12] = [
 ];
 
 /// Optional columns, written when the first sample has them.
-pub const EXTRA_COLUMNS: [&str; EXTRA_COUNT] =
-    ["sparsity", "rho", "v_mean", "lambda_ntk", "loss_top", "test_loss", "agop_alignment", "batch_crit_eta", "test_acc", "precond_sharpness", "edge_sharpness"];
+/// `sparsity` is the two-layer net's one hidden layer (as before); `sparsity_l` are the hidden
+/// layers of every model with gates (for the two-layer net `sparsity_1` = `sparsity`).
+/// `loss_top` is the fixed top-2 split (the old column); `loss_top_s` / `loss_rest_s` the split
+/// at s = `measure.top_s` (the summary's `top_s`).
+pub const EXTRA_COLUMNS: [&str; EXTRA_COUNT] = [
+    "sparsity", "rho", "v_mean", "lambda_ntk", "loss_top", "test_loss", "agop_alignment", "batch_crit_eta", "test_acc", "precond_sharpness", "edge_sharpness",
+    "hessian_top", "loss_top_s", "loss_rest_s", "kernel_change",
+    "sparsity_1", "sparsity_2", "sparsity_3", "sparsity_4", "sparsity_5", "sparsity_6", "sparsity_7", "sparsity_8",
+];
 
 
 

@@ -46,6 +46,13 @@ pub struct History {
     pub batch_crit_eta: Vec<Option<f64>>,
     pub precond_sharpness: Vec<Option<f64>>,
     pub edge_sharpness: Vec<Option<f64>>,
+    /// SPEC §11: λ_H (on the steps measured), the top-s split and the kernel change.
+    pub hessian_top: Vec<Option<f64>>,
+    pub loss_top_s: Vec<Option<f64>>,
+    pub loss_rest_s: Vec<Option<f64>>,
+    pub kernel_change: Vec<Option<f64>>,
+    /// Per-layer sparsity, one column per hidden layer the run reports (`sparsity_1`, …).
+    pub layer_sparsity: Vec<Vec<Option<f64>>>,
     pub regime: Vec<Regime>,
     /// Bumped on every change, so cached decimations know when they are stale.
     pub generation: u64,
@@ -55,10 +62,11 @@ pub struct History {
 
 /// The most samples a history keeps. Beyond it, the buckets after the head merge pairwise
 /// (each keeps first, last and every column's extremes). Bound: `HISTORY_LIMIT` ×
-/// `BYTES_PER_SAMPLE` ≈ 61 MB.
+/// `BYTES_PER_SAMPLE` ≈ 124 MB (with all eight per-layer sparsity columns).
 pub const HISTORY_LIMIT: usize = 1 << 18;
-/// Bytes one stored sample takes in the columns (11 f64, 12 Option<f64>, the regime).
-pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 12 * 16 + 1;
+/// Bytes one stored sample takes in the columns (11 f64, 16 Option<f64>, the regime, and at
+/// most one Option<f64> per hidden layer).
+pub const BYTES_PER_SAMPLE: usize = 11 * 8 + 16 * 16 + 1 + crate::engine::sim::MAX_SPARSITY_LAYERS * 16;
 /// Every sample with a step up to this is kept, whatever the run's length.
 pub const HEAD_STEPS: u64 = 4096;
 
@@ -88,6 +96,11 @@ macro_rules! each_column {
         { let $col = &mut $h.batch_crit_eta; $body; }
         { let $col = &mut $h.precond_sharpness; $body; }
         { let $col = &mut $h.edge_sharpness; $body; }
+        { let $col = &mut $h.hessian_top; $body; }
+        { let $col = &mut $h.loss_top_s; $body; }
+        { let $col = &mut $h.loss_rest_s; $body; }
+        { let $col = &mut $h.kernel_change; $body; }
+        { for $col in $h.layer_sparsity.iter_mut() { $body; } }
         { let $col = &mut $h.regime; $body; }
     }};
 }
@@ -153,8 +166,13 @@ impl History {
                 &self.batch_crit_eta,
                 &self.precond_sharpness,
                 &self.edge_sharpness,
+                &self.hessian_top,
+                &self.loss_top_s,
+                &self.loss_rest_s,
+                &self.kernel_change,
             ]
             .iter().map(|v| o(v)).sum::<usize>()
+            + self.layer_sparsity.iter().map(o).sum::<usize>()
             + self.regime.capacity()
     }
 
@@ -177,7 +195,7 @@ impl History {
         for column in [&self.eta, &self.loss, &self.lambda_hat, &self.lambda_hat_2, &self.lambda_raw, &self.eta_lambda, &self.weight_norm_sq, &self.dist_from_init, &self.u, &self.v] {
             mark_extremes(column, rows.clone(), keep, offset);
         }
-        for column in [&self.train_acc, &self.sparsity, &self.rho, &self.v_mean, &self.lambda_ntk, &self.loss_top, &self.test_loss, &self.test_acc, &self.agop_alignment, &self.batch_crit_eta, &self.precond_sharpness, &self.edge_sharpness] {
+        for column in [&self.train_acc, &self.sparsity, &self.rho, &self.v_mean, &self.lambda_ntk, &self.loss_top, &self.test_loss, &self.test_acc, &self.agop_alignment, &self.batch_crit_eta, &self.precond_sharpness, &self.edge_sharpness, &self.hessian_top, &self.loss_top_s, &self.loss_rest_s, &self.kernel_change] {
             mark_extremes_present(column, rows.clone(), keep, offset);
         }
     }
@@ -269,6 +287,18 @@ impl History {
         self.batch_crit_eta.push(sample.batch_crit_eta);
         self.precond_sharpness.push(sample.precond_sharpness);
         self.edge_sharpness.push(sample.edge_sharpness);
+        self.hessian_top.push(sample.hessian_top);
+        self.loss_top_s.push(sample.loss_top_s);
+        self.loss_rest_s.push(sample.loss_rest_s);
+        self.kernel_change.push(sample.kernel_change);
+        let rows_before = self.step.len() - 1;
+        let layers = sample.layer_sparsity.iter().rposition(Option::is_some).map_or(0, |l| l + 1);
+        while self.layer_sparsity.len() < layers {
+            self.layer_sparsity.push(vec![None; rows_before]);
+        }
+        for (column, value) in self.layer_sparsity.iter_mut().zip(sample.layer_sparsity) {
+            column.push(value);
+        }
         self.regime.push(regime);
         self.generation += 1;
     }
@@ -299,6 +329,11 @@ impl History {
             batch_crit_eta: self.batch_crit_eta[i],
             precond_sharpness: self.precond_sharpness[i],
             edge_sharpness: self.edge_sharpness[i],
+            hessian_top: self.hessian_top[i],
+            loss_top_s: self.loss_top_s[i],
+            loss_rest_s: self.loss_rest_s[i],
+            kernel_change: self.kernel_change[i],
+            layer_sparsity: std::array::from_fn(|l| self.layer_sparsity.get(l).and_then(|column| column[i])),
         }
     }
 
@@ -330,9 +365,10 @@ impl History {
         for column in [&mut h.step, &mut h.eta, &mut h.loss, &mut h.lambda_hat, &mut h.lambda_hat_2, &mut h.lambda_raw, &mut h.eta_lambda, &mut h.weight_norm_sq, &mut h.dist_from_init, &mut h.u, &mut h.v] {
             column.truncate(len);
         }
-        for column in [&mut h.train_acc, &mut h.sparsity, &mut h.rho, &mut h.v_mean, &mut h.lambda_ntk, &mut h.loss_top, &mut h.test_loss, &mut h.test_acc, &mut h.agop_alignment, &mut h.batch_crit_eta] {
+        for column in [&mut h.train_acc, &mut h.sparsity, &mut h.rho, &mut h.v_mean, &mut h.lambda_ntk, &mut h.loss_top, &mut h.test_loss, &mut h.test_acc, &mut h.agop_alignment, &mut h.batch_crit_eta, &mut h.precond_sharpness, &mut h.edge_sharpness, &mut h.hessian_top, &mut h.loss_top_s, &mut h.loss_rest_s, &mut h.kernel_change] {
             column.truncate(len);
         }
+        h.layer_sparsity.iter_mut().for_each(|column| column.truncate(len));
         h.regime.truncate(len);
         h.generation = self.generation.wrapping_add(1 + len as u64);
         h
@@ -414,7 +450,7 @@ mod tests {
         let mut sample = Sample {
             step: 0, eta: 1.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
             weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
-            v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, test_acc: None, agop_alignment: None, batch_crit_eta: None, precond_sharpness: None, edge_sharpness: None,
+            v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, test_acc: None, agop_alignment: None, batch_crit_eta: None, precond_sharpness: None, edge_sharpness: None, ..Default::default()
         };
         for step in 0..=n {
             let t = step as f64;

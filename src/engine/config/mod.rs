@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+mod measure_keys;
 mod optim_keys;
 mod validate;
 pub mod share;
+pub use measure_keys::{HESSIAN_EVERY_MAX, TOP_S_CHOICES};
 pub use validate::{ConfigError, data_shape, estimated_bytes, estimated_work_per_step, load_preset_file, parse_override, parse_preset, preset_to_json, set_dotted, validate};
 
 /// The only preset format version this program reads and writes.

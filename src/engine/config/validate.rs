@@ -446,6 +446,7 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     }
     check_range(file, "train.divergence_factor", t.divergence_factor, 1.0 + 1e-12, 1e300, "greater than 1")?;
     super::optim_keys::validate_optimizer_and_schedule(t, file)?;
+    super::measure_keys::validate_measure(&p.measure, file)?;
     let bytes = estimated_bytes(p);
     if bytes > MEMORY_LIMIT_BYTES {
         return Err(err(

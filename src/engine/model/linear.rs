@@ -33,6 +33,13 @@ impl Model for LinearPredictor {
             *w += scale * d;
         }
     }
+    /// One layer: W1 = w (1 × d), factor 1.
+    fn layer_params(&self) -> Vec<super::LayerParams> {
+        vec![super::LayerParams { rows: 1, cols: self.w.len(), weight_init: self.w0.clone(), weight_now: self.w.clone(), bias_init: None, bias_now: None }]
+    }
+    fn layer_scales(&self) -> Vec<f64> {
+        vec![1.0]
+    }
     fn forward(&mut self, data: &Dataset, out: &mut [f64]) {
         for (i, o) in out.iter_mut().enumerate() {
             *o = dot(&self.w, data.row(i));

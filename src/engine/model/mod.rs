@@ -86,6 +86,11 @@ pub trait Model: Send {
     fn layer_params(&self) -> Vec<LayerParams> {
         Vec::new()
     }
+    /// The scalar factor c_l of each layer's product, in `layer_params` order (SPEC §10
+    /// z_l = c_l W_l h_{l−1} + β b_l; the two-layer net: [1/s_d, c_m]), for `run --params-out`.
+    fn layer_scales(&self) -> Vec<f64> {
+        Vec::new()
+    }
     /// f(x) at one input (any point, not only the training data; no caches used).
     fn output_at(&self, x: &[f64]) -> f64;
     /// The raw kernel J Jᵀ (n' × n', row-major) at the rows of another data set of the same

@@ -106,6 +106,7 @@ impl Simulation {
         };
         let (rho, v_mean) = stats.alignment.unzip();
         let (weight_norm_sq, dist_from_init) = (stats.norm_sq, stats.dist_sq.sqrt());
+        let extras = self.measure_extras(loss, &residual, [&p1, &p2], finite);
         Sample {
             step: self.step,
             eta: self.eta,
@@ -130,7 +131,17 @@ impl Simulation {
             batch_crit_eta: self.last_batch_crit.take(),
             precond_sharpness: self.precond_sharpness(),
             edge_sharpness: (self.preset.train.optimizer != OptimizerKind::Gd).then(|| self.optimizer.edge() / self.eta),
+            hessian_top: extras.hessian_top,
+            loss_top_s: extras.loss_top_s,
+            loss_rest_s: extras.loss_rest_s,
+            kernel_change: extras.kernel_change,
+            layer_sparsity: extras.layer_sparsity,
         }
+    }
+
+    /// The held-out test set (data kinds with a test split).
+    pub fn test_data(&self) -> Option<&Dataset> {
+        self.test.as_ref()
     }
 
     /// Test loss and accuracy (by sign, for ±1 labels) on the held-out set, and the AGOP

@@ -12,6 +12,7 @@ use crate::engine::schedule::AutoCatapult;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+mod hessian;
 mod measure;
 mod phase;
 mod picture;
@@ -20,6 +21,7 @@ mod rates;
 mod sample;
 
 pub use measure::SgdStats;
+pub use hessian::{MAX_SPARSITY_LAYERS, MeasureSummary, auto_hessian_every, auto_kernel_every, lanczos_largest};
 pub use picture::{DataPicture, ImageTile};
 use measure::BestTest;
 
@@ -75,6 +77,8 @@ pub struct Simulation {
     precond_start: Vec<f64>,
     /// `auto_catapult` bookkeeping.
     auto: Option<AutoCatapult>,
+    /// The SPEC §11 measurements' state (λ_H warm start, K_0, their summary).
+    extra: hessian::ExtraMeasures,
 }
 
 /// Wall-clock time spent inside `step` so far, split by stage (for `catapult-lab bench`).
@@ -114,7 +118,7 @@ impl Simulation {
             data,
             model,
             loss,
-            solver: KernelSolver::new(method),
+            solver: { let mut solver = KernelSolver::new(method); solver.set_top_k(preset.measure.top_s); solver },
             raw_solver,
             eta: 0.0,
             eta0: 0.0,
@@ -143,11 +147,12 @@ impl Simulation {
             optimizer: Optimizer::new(&preset.train, n_params),
             precond_start: Vec::new(),
             auto: None,
+            extra: Default::default(),
             stats: RunStats::new(Sample {
                 step: 0, eta: 0.0, loss: 0.0, lambda_hat: 0.0, lambda_hat_2: 0.0, lambda_raw: 0.0, eta_lambda: 0.0,
                 weight_norm_sq: 0.0, dist_from_init: 0.0, u: 0.0, v: 0.0, train_acc: None, sparsity: None, rho: None,
                 v_mean: None, lambda_ntk: None, loss_top: None, test_loss: None, test_acc: None, agop_alignment: None, batch_crit_eta: None,
-                precond_sharpness: None, edge_sharpness: None,
+                precond_sharpness: None, edge_sharpness: None, ..Default::default()
             }),
         };
         if preset.data.kind == crate::engine::config::DataKind::Teacher {
@@ -176,6 +181,7 @@ impl Simulation {
             sim.eta = sim.cyclic_eta(0);
         }
         sim.eta0 = sim.eta;
+        sim.extra = hessian::ExtraMeasures::new(preset, sim.model.as_ref(), &sim.data);
         let first = sim.measure(None);
         if !first.is_finite() {
             return Err("the initial state is not finite; lower model.init_scale".into());
@@ -572,6 +578,7 @@ impl Simulation {
             optimizer_edge: self.optimizer.edge(),
             final_precond_sharpness: last.precond_sharpness,
             final_eta_scaled: last.eta * self.lambda0,
+            measures: self.extra.summary(),
         }
     }
 }

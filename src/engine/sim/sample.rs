@@ -1,11 +1,12 @@
 //! What a run reports: the per-step `Sample` (SPEC §4, the CSV columns), the run `Status` and
 //! the `Summary` (SPEC §5).
 
-use super::Phase;
+use super::{MAX_SPARSITY_LAYERS, MeasureSummary, Phase};
 use serde::Serialize;
 
-/// How many optional columns a sample has (`Sample::extras`).
-pub const EXTRA_COUNT: usize = 11;
+/// How many optional columns a sample has (`Sample::extras`): 11, then `hessian_top`,
+/// `loss_top_s`, `loss_rest_s`, `kernel_change` and `sparsity_1` … `sparsity_8`.
+pub const EXTRA_COUNT: usize = 15 + MAX_SPARSITY_LAYERS;
 /// The position of `batch_crit_eta` among the optional columns.
 pub(super) const BATCH_CRIT_EXTRA: usize = 7;
 /// The positions of `precond_sharpness` and `edge_sharpness`.
@@ -13,7 +14,7 @@ pub(super) const PRECOND_EXTRA: usize = 9;
 pub(super) const EDGE_EXTRA: usize = 10;
 
 /// Everything measured at one step (SPEC §4). Optional fields apply to some runs only.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Sample {
     pub step: u64,
     pub eta: f64,
@@ -48,6 +49,17 @@ pub struct Sample {
     /// gd): 2(1+β)/η for heavy ball against λ̂, (2+2β1)/((1−β1)η) for Adam against
     /// `precond_sharpness` (SPEC §12).
     pub edge_sharpness: Option<f64>,
+    /// λ_H, the algebraically largest eigenvalue of the full-batch loss Hessian (SPEC §11), on
+    /// the steps it is measured (`measure.hessian_every`; None elsewhere).
+    pub hessian_top: Option<f64>,
+    /// The top-s loss split with s = `measure.top_s` (MSE): L_{≤s} = s_L Σ_{j≤s} ⟨r, p̂_j⟩² and
+    /// L_{>s} = L − L_{≤s}. (`loss_top` stays the fixed top-2 part, the old column.)
+    pub loss_top_s: Option<f64>,
+    pub loss_rest_s: Option<f64>,
+    /// ‖K_t − K_0‖₂/‖K_0‖₂ of the raw kernel (n ≤ 512), on the steps it is measured.
+    pub kernel_change: Option<f64>,
+    /// Per hidden layer l = 1.., the fraction of gates with σ' = a_neg (`sparsity_l`).
+    pub layer_sparsity: [Option<f64>; MAX_SPARSITY_LAYERS],
 }
 
 impl Sample {
@@ -65,6 +77,18 @@ impl Sample {
             self.test_acc,
             self.precond_sharpness,
             self.edge_sharpness,
+            self.hessian_top,
+            self.loss_top_s,
+            self.loss_rest_s,
+            self.kernel_change,
+            self.layer_sparsity[0],
+            self.layer_sparsity[1],
+            self.layer_sparsity[2],
+            self.layer_sparsity[3],
+            self.layer_sparsity[4],
+            self.layer_sparsity[5],
+            self.layer_sparsity[6],
+            self.layer_sparsity[7],
         ]
     }
 
@@ -75,6 +99,8 @@ impl Sample {
             .chain(
                 [self.train_acc, self.sparsity, self.rho, self.v_mean, self.lambda_ntk, self.loss_top, self.test_loss, self.test_acc, self.agop_alignment, self.batch_crit_eta, self.precond_sharpness, self.edge_sharpness]
                     .iter()
+                    .chain(&[self.hessian_top, self.loss_top_s, self.loss_rest_s, self.kernel_change])
+                    .chain(&self.layer_sparsity)
                     .flatten(),
             )
             .all(|x| x.is_finite())
@@ -133,6 +159,10 @@ pub struct Summary {
     pub final_precond_sharpness: Option<f64>,
     /// η of the last step in units of 1/λ̂0 (moves with schedules, e.g. the auto-catapult).
     pub final_eta_scaled: f64,
+    /// The SPEC §11 measurements: `top_s`, `max_hessian_top`, `final_hessian_top`,
+    /// `max_kernel_change`, `final_kernel_change`, `hessian_products` (flattened in the JSON).
+    #[serde(flatten)]
+    pub measures: MeasureSummary,
 }
 
 

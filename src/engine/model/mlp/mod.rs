@@ -253,6 +253,10 @@ impl Model for Mlp {
         Some(self.negative.iter().zip(&self.dims[1..]).map(|(f, &m)| f * m as f64).sum::<f64>() / units as f64)
     }
 
+    fn layer_scales(&self) -> Vec<f64> {
+        self.c.clone()
+    }
+
     fn layer_sparsities(&self) -> Vec<f64> {
         self.negative.clone()
     }

@@ -23,6 +23,7 @@ mod eval;
 mod gram;
 mod hessian;
 mod layers;
+mod params_out;
 mod line;
 
 use super::{Model, simd};
@@ -392,6 +393,12 @@ impl Model for TwoLayer {
         self.output_hessian_along(data, z, dir, out)
     }
 
+    fn layer_params(&self) -> Vec<super::LayerParams> {
+        self.layers_out()
+    }
+    fn layer_scales(&self) -> Vec<f64> {
+        vec![self.s_inv, self.c]
+    }
     fn sparsity(&self) -> Option<f64> {
         if self.a_neg >= 1.0 {
             return None;

@@ -1,0 +1,347 @@
+//! The SPEC §11 measurements beyond λ̂: the Hessian sharpness λ_H (the algebraically largest
+//! eigenvalue of the full-batch loss Hessian, by Lanczos on exact Hessian-vector products
+//! `Model::hvp`, warm-started from the previous top vector, stopped on a residual bound), the
+//! kernel change ‖K_t − K_0‖₂/‖K_0‖₂ of the raw kernel, the top-s loss split and the per-layer
+//! sparsities; when each is measured (the cost rules below) and what the summary reports.
+//!
+//! Cost rules (deterministic, flop counts, never wall-clock time):
+//! - λ_H: one Hessian-vector product is about three passes (J·w, Jᵀ·z, the residual term),
+//!   6nP flops; a measurement expects `HESSIAN_EXPECTED_HVPS` of them. `measure.hessian_every`
+//!   absent: every step when that costs less than two gradient steps (`Model::step_flops`,
+//!   forward and backward) or less than `SMALL_WORK` flops (small nets, e.g. the app's default
+//!   preset), else every `AUTO_SPARSE_EVERY` steps.
+//! - kernel change: only for n ≤ `KERNEL_CHANGE_MAX_N` (K_0 kept, n² numbers; above it the
+//!   column is left out: a matrix-free ‖K_t − K_0‖₂ would need a second model at w0); every
+//!   step when forming K and its norm cost less than two gradient steps or `SMALL_WORK`, else
+//!   every `AUTO_SPARSE_EVERY` steps.
+//! - Runs whose samples nobody reads (sweep cells, benchmark workloads) switch the automatic
+//!   ones off (`Simulation::skip_automatic_extras`); an explicit `measure.hessian_every` stays.
+
+use super::*;
+use nalgebra::{DMatrix, SymmetricEigen};
+
+/// Hessian-vector products one warm-started λ_H measurement is expected to take.
+pub const HESSIAN_EXPECTED_HVPS: f64 = 15.0;
+/// Work (flops) below which a measurement is made every step whatever its relative cost.
+pub const SMALL_WORK: f64 = 1e6;
+/// The automatic interval when a measurement costs more than two steps.
+pub const AUTO_SPARSE_EVERY: usize = 10;
+/// The largest n whose kernel change is measured (dense n × n kernels).
+pub const KERNEL_CHANGE_MAX_N: usize = 512;
+/// Lanczos for λ_H stops when ‖Hy − θy‖ ≤ this × the largest |Ritz value| (so θ is within that
+/// relative distance of an eigenvalue of H).
+pub const HESSIAN_TOL: f64 = 1e-11;
+const HESSIAN_MAX_BASIS: usize = 60;
+/// Lanczos for λ_H takes at least this many products before it may stop.
+const MIN_BASIS: usize = 6;
+/// Weight of the fixed random part added to a warm start.
+const WARM_JITTER: f64 = 1e-3;
+const HESSIAN_MAX_RESTARTS: usize = 30;
+/// Most hidden layers whose sparsity has a column (`sparsity_1` … `sparsity_8`; SPEC §10 depth ≤ 8).
+pub const MAX_SPARSITY_LAYERS: usize = 8;
+
+/// State of the SPEC §11 measurements over a run.
+#[derive(Clone, Debug, Default)]
+pub(super) struct ExtraMeasures {
+    /// λ_H every this many steps (0 = off).
+    pub hessian_every: usize,
+    /// The last top Hessian eigenvector (warm start), length P once measured.
+    hessian_start: Vec<f64>,
+    /// Kernel change every this many steps (0 = off).
+    pub kernel_every: usize,
+    kernel0: Vec<f64>,
+    kernel0_norm: f64,
+    summary: MeasureSummary,
+}
+
+/// What the summary JSON reports of the SPEC §11 measurements (flattened into `Summary`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct MeasureSummary {
+    /// s of the loss split (`measure.top_s`).
+    pub top_s: usize,
+    /// λ_H: the largest over the run and the last measured value (null when off).
+    pub max_hessian_top: Option<f64>,
+    pub final_hessian_top: Option<f64>,
+    /// ‖K_t − K_0‖₂/‖K_0‖₂: the largest over the run and the last measured value.
+    pub max_kernel_change: Option<f64>,
+    pub final_kernel_change: Option<f64>,
+    /// Hessian-vector products spent on λ_H so far.
+    pub hessian_products: u64,
+}
+
+/// The automatic λ_H interval (`measure.hessian_every` absent).
+pub fn auto_hessian_every(model: &dyn Model, n: usize) -> usize {
+    let cost = HESSIAN_EXPECTED_HVPS * 6.0 * n as f64 * model.n_params() as f64;
+    if cost < 2.0 * model.step_flops(n) || cost < SMALL_WORK { 1 } else { AUTO_SPARSE_EVERY }
+}
+
+/// The kernel-change interval (0 = off above `KERNEL_CHANGE_MAX_N`).
+pub fn auto_kernel_every(model: &dyn Model, n: usize) -> usize {
+    if n > KERNEL_CHANGE_MAX_N {
+        return 0;
+    }
+    let cost = model.kernel_costs(n).0 + 40.0 * (n * n) as f64;
+    if cost < 2.0 * model.step_flops(n) || cost < SMALL_WORK { 1 } else { AUTO_SPARSE_EVERY }
+}
+
+/// The algebraically largest eigenvalue of the symmetric operator `apply` on Rᵖ and its unit
+/// vector, by Lanczos with full reorthogonalization and restarts from the best Ritz vector. It
+/// stops when the residual ‖Ay − θy‖ (= β_k |s_k|, exact in the Lanczos relation) is at most
+/// `tol` × the largest |Ritz value| seen, so θ is that close to an eigenvalue of A; the
+/// operator may be indefinite (a loss Hessian has negative eigenvalues). Returns (θ, y, products).
+pub fn lanczos_largest(p: usize, mut apply: impl FnMut(&[f64], &mut [f64]), start: &[f64], tol: f64) -> (f64, Vec<f64>, u64) {
+    let mut products = 0u64;
+    if p == 0 {
+        return (0.0, Vec::new(), 0);
+    }
+    // A warm start plus a small fixed random part, so every eigendirection is present in the
+    // Krylov space (an eigenvalue that overtook the previous top one is still found).
+    let jitter = seeded_vector(p, 1);
+    let jitter_norm = norm_sq(&jitter).sqrt();
+    let mut start: Vec<f64> = match norm_sq(start).sqrt() {
+        norm if start.len() == p && norm > 0.0 && norm.is_finite() => start.iter().zip(&jitter).map(|(s, j)| s / norm + WARM_JITTER * j / jitter_norm).collect(),
+        _ => jitter.clone(),
+    };
+    let max_basis = p.min(HESSIAN_MAX_BASIS);
+    let mut w = vec![0.0; p];
+    let mut best = (f64::NEG_INFINITY, start.clone());
+    for restart in 0..HESSIAN_MAX_RESTARTS {
+        let norm = norm_sq(&start).sqrt();
+        let mut q: Vec<f64> = start.iter().map(|x| x / norm).collect();
+        let mut basis: Vec<Vec<f64>> = Vec::with_capacity(max_basis);
+        let (mut alphas, mut betas): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+        loop {
+            apply(&q, &mut w);
+            products += 1;
+            let alpha = dot(&q, &w);
+            basis.push(q);
+            for _ in 0..2 {
+                for b in &basis {
+                    let c = dot(b, &w);
+                    w.iter_mut().zip(b).for_each(|(wi, bi)| *wi -= c * bi);
+                }
+            }
+            alphas.push(alpha);
+            let beta = norm_sq(&w).sqrt();
+            let k = alphas.len();
+            let mut t = DMatrix::zeros(k, k);
+            for i in 0..k {
+                t[(i, i)] = alphas[i];
+                if i + 1 < k {
+                    t[(i, i + 1)] = betas[i];
+                    t[(i + 1, i)] = betas[i];
+                }
+            }
+            let eig = SymmetricEigen::new(t);
+            let top = (0..k).max_by(|&a, &b| eig.eigenvalues[a].total_cmp(&eig.eigenvalues[b])).unwrap_or(0);
+            let theta = eig.eigenvalues[top];
+            let scale = eig.eigenvalues.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(f64::MIN_POSITIVE);
+            let residual = beta * eig.eigenvectors[(k - 1, top)].abs();
+            let done = (residual <= tol * scale && k >= p.min(MIN_BASIS)) || k == p;
+            let restart_now = k == max_basis;
+            // An invariant subspace (β ≈ 0) holds θ exactly for its part of the space; a fresh
+            // direction orthogonal to it continues the search for larger eigenvalues elsewhere.
+            let exhausted = beta <= 1e-14 * scale;
+            if done || restart_now || exhausted {
+                let mut y = vec![0.0; p];
+                for (j, b) in basis.iter().enumerate() {
+                    let c = eig.eigenvectors[(j, top)];
+                    y.iter_mut().zip(b).for_each(|(yi, bi)| *yi += c * bi);
+                }
+                let ynorm = norm_sq(&y).sqrt();
+                y.iter_mut().for_each(|x| *x /= ynorm);
+                if done {
+                    return (theta, y, products);
+                }
+                if exhausted && !restart_now {
+                    let mut fresh = seeded_vector(p, (restart * 1000 + k) as u64 + 2);
+                    for _ in 0..2 {
+                        for b in &basis {
+                            let c = dot(b, &fresh);
+                            fresh.iter_mut().zip(b).for_each(|(fi, bi)| *fi -= c * bi);
+                        }
+                    }
+                    let fnorm = norm_sq(&fresh).sqrt();
+                    if fnorm > 1e-8 {
+                        fresh.iter_mut().for_each(|x| *x /= fnorm);
+                        betas.push(0.0);
+                        q = fresh;
+                        continue;
+                    }
+                    return (theta, y, products);
+                }
+                best = (theta, y.clone());
+                start = y;
+                break;
+            }
+            betas.push(beta);
+            q = w.iter().map(|x| x / beta).collect();
+        }
+    }
+    (best.0, best.1, products)
+}
+
+/// A deterministic pseudo-random vector of length p (runs stay bit-reproducible).
+fn seeded_vector(p: usize, salt: u64) -> Vec<f64> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64 ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..p)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        })
+        .collect()
+}
+
+/// ‖A‖₂ of a symmetric n × n row-major matrix: max |eigenvalue|.
+fn spectral_norm(mat: &[f64], n: usize) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    if n <= 64 {
+        let eig = SymmetricEigen::new(DMatrix::from_row_slice(n, n, mat));
+        return eig.eigenvalues.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    }
+    let apply = |sign: f64| {
+        move |x: &[f64], out: &mut [f64]| {
+            for (o, row) in out.iter_mut().zip(mat.chunks(n)) {
+                *o = sign * dot(row, x);
+            }
+        }
+    };
+    let (top, _, _) = lanczos_largest(n, apply(1.0), &[], 1e-10);
+    let (bottom, _, _) = lanczos_largest(n, apply(-1.0), &[], 1e-10);
+    top.abs().max(bottom.abs())
+}
+
+impl ExtraMeasures {
+    /// The rules for this run: λ_H from `measure.hessian_every` (or automatic), the kernel
+    /// change by its cost rule, K_0 formed now (the model is at init).
+    pub(super) fn new(preset: &Preset, model: &dyn Model, data: &Dataset) -> Self {
+        let n = data.n;
+        let hessian_every = preset.measure.hessian_every.unwrap_or_else(|| auto_hessian_every(model, n));
+        let kernel_every = auto_kernel_every(model, n);
+        let mut extra = ExtraMeasures { hessian_every, kernel_every, summary: MeasureSummary { top_s: preset.measure.top_s, ..Default::default() }, ..Default::default() };
+        if kernel_every > 0 {
+            extra.kernel0 = vec![0.0; n * n];
+            model.kernel(data, &mut extra.kernel0);
+            extra.kernel0_norm = spectral_norm(&extra.kernel0, n);
+            if !(extra.kernel0_norm > 0.0 && extra.kernel0_norm.is_finite()) {
+                extra.kernel_every = 0;
+            }
+        }
+        extra
+    }
+
+    pub(super) fn summary(&self) -> MeasureSummary {
+        self.summary.clone()
+    }
+}
+
+/// The top-s split (L_{≤s}, L_{>s}) of an MSE loss from the residual r and the top eigenvectors.
+fn split(loss: f64, scale: f64, residual: &[f64], vectors: &[&[f64]]) -> (f64, f64) {
+    let top: f64 = vectors.iter().map(|p| dot(residual, p).powi(2)).sum::<f64>() * scale;
+    (top, loss - top)
+}
+
+/// The SPEC §11 numbers of one sample.
+pub(super) struct Extras {
+    pub hessian_top: Option<f64>,
+    pub loss_top_s: Option<f64>,
+    pub loss_rest_s: Option<f64>,
+    pub kernel_change: Option<f64>,
+    pub layer_sparsity: [Option<f64>; MAX_SPARSITY_LAYERS],
+}
+
+impl Simulation {
+    /// Switches off the automatic SPEC §11 measurements (λ_H when `measure.hessian_every` is
+    /// absent, the kernel change) for a run whose samples nobody reads: sweep cells, benchmark
+    /// workloads. (Step 0 was measured already; the summary drops it.)
+    pub fn skip_automatic_extras(&mut self) {
+        let summary = &mut self.extra.summary;
+        if self.preset.measure.hessian_every.is_none() {
+            self.extra.hessian_every = 0;
+            (summary.max_hessian_top, summary.final_hessian_top) = (None, None);
+        }
+        self.extra.kernel_every = 0;
+        (summary.max_kernel_change, summary.final_kernel_change) = (None, None);
+    }
+
+    /// (λ_H interval, kernel-change interval) in force (0 = off).
+    pub fn extra_intervals(&self) -> (usize, usize) {
+        (self.extra.hessian_every, self.extra.kernel_every)
+    }
+
+    /// The SPEC §11 measurements at the current state; `top2` are the top-2 eigenvectors of K̂
+    /// just computed (the split for s ≤ 2 needs no more), `finite` whether the state is finite.
+    pub(super) fn measure_extras(&mut self, loss: f64, residual: &[f64], top2: [&[f64]; 2], finite: bool) -> Extras {
+        let mut extras = Extras { hessian_top: None, loss_top_s: None, loss_rest_s: None, kernel_change: None, layer_sparsity: [None; MAX_SPARSITY_LAYERS] };
+        for (slot, value) in extras.layer_sparsity.iter_mut().zip(self.model.layer_sparsities()) {
+            *slot = Some(value);
+        }
+        if !finite {
+            return extras;
+        }
+        let scale = self.loss.scale(self.data.n);
+        if self.loss.kind == LossKind::Mse {
+            let s = self.preset.measure.top_s;
+            let (top, rest) = match (s, self.solver.top_pairs()) {
+                (1, _) => split(loss, scale, residual, &top2[..1]),
+                (_, Some(pairs)) if s > 2 && self.data.n > 1 && pairs.vectors.first().is_some_and(|v| v.len() == self.data.n) => {
+                    let vectors: Vec<&[f64]> = pairs.vectors.iter().take(s).map(Vec::as_slice).collect();
+                    split(loss, scale, residual, &vectors)
+                }
+                // n = 1 (K̂ is 1 × 1: everything is in the top direction) and s = 2.
+                _ => split(loss, scale, residual, if self.data.n == 1 { &top2[..1] } else { &top2 }),
+            };
+            extras.loss_top_s = Some(top);
+            extras.loss_rest_s = Some(rest);
+        }
+        let step = self.step as usize;
+        let started = std::time::Instant::now();
+        if self.extra.hessian_every > 0 && step.is_multiple_of(self.extra.hessian_every) {
+            let value = self.hessian_top();
+            extras.hessian_top = Some(value);
+            let summary = &mut self.extra.summary;
+            summary.max_hessian_top = Some(summary.max_hessian_top.map_or(value, |m: f64| m.max(value)));
+            summary.final_hessian_top = Some(value);
+        }
+        if self.extra.kernel_every > 0 && step.is_multiple_of(self.extra.kernel_every) {
+            let value = self.kernel_change();
+            extras.kernel_change = Some(value);
+            let summary = &mut self.extra.summary;
+            summary.max_kernel_change = Some(summary.max_kernel_change.map_or(value, |m: f64| m.max(value)));
+            summary.final_kernel_change = Some(value);
+        }
+        self.timing.kernel_secs += started.elapsed().as_secs_f64();
+        extras
+    }
+
+    /// λ_H = λ_max(∇²L) of the full-batch loss at the current weights (algebraically largest).
+    pub(super) fn hessian_top(&mut self) -> f64 {
+        let s = self.loss.scale(self.data.n);
+        let z: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d1(f, y)).collect();
+        let curvature: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect();
+        let (model, data) = (self.model.as_ref(), &self.data);
+        let mut scratch = Vec::new();
+        let (value, vector, products) = lanczos_largest(
+            model.n_params(),
+            |x, out| model.hvp(data, &z, &curvature, x, out, &mut scratch),
+            &self.extra.hessian_start,
+            HESSIAN_TOL,
+        );
+        self.extra.summary.hessian_products += products;
+        self.extra.hessian_start = vector;
+        value
+    }
+
+    /// ‖K_t − K_0‖₂ / ‖K_0‖₂ of the raw kernel at the current weights.
+    fn kernel_change(&mut self) -> f64 {
+        let n = self.data.n;
+        let mut kernel = vec![0.0; n * n];
+        self.model.kernel(&self.data, &mut kernel);
+        kernel.iter_mut().zip(&self.extra.kernel0).for_each(|(k, k0)| *k -= k0);
+        spectral_norm(&kernel, n) / self.extra.kernel0_norm
+    }
+}
