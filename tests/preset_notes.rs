@@ -45,13 +45,15 @@ const CHECKED: &[&str] = &[
     "zhu-sgd-batch-50", "zhu-sgd-batch-full", "zhu-sgd-spike-one-point", "zhu-multiple-catapults", "huang2025-two-stage",
 ];
 
-/// The presets whose notes other test files check: the real-image presets (tests/image_presets.rs)
-/// and the optimizer and schedule presets (tests/optimizer_presets.rs).
+/// The presets whose notes other test files check: the real-image presets (tests/image_presets.rs),
+/// the optimizer and schedule presets (tests/optimizer_presets.rs) and the layered nets (tests/deep_presets.rs).
 const CHECKED_ELSEWHERE: &[&str] = &[
     "images-meltzer-mnist-fig3", "images-meltzer-fashion-fig12", "images-mnist-lazy", "images-thesis-sgd-fig46",
     "images-digits-catapult", "images-zhu-generalization",
     // tests/optimizer_presets.rs (issue 18: optimizers and schedules).
     "momentum-below-edge", "momentum-above-edge", "cyclic-catapult", "auto-catapult", "optimizers-fig411",
+    // tests/deep_presets.rs (issue 15: layered networks).
+    "deep-meltzer-3layer", "deep-relu-window", "deep-thesis-fig43", "deep-thesis-fig49b", "deep-network-nqm-linearized",
 ];
 
 #[test]

@@ -47,6 +47,11 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("cyclic-catapult", include_str!("../../presets/cyclic-catapult.json")),
     ("auto-catapult", include_str!("../../presets/auto-catapult.json")),
     ("optimizers-fig411", include_str!("../../presets/optimizers-fig411.json")),
+    ("deep-meltzer-3layer", include_str!("../../presets/deep-meltzer-3layer.json")),
+    ("deep-relu-window", include_str!("../../presets/deep-relu-window.json")),
+    ("deep-thesis-fig43", include_str!("../../presets/deep-thesis-fig43.json")),
+    ("deep-thesis-fig49b", include_str!("../../presets/deep-thesis-fig49b.json")),
+    ("deep-network-nqm-linearized", include_str!("../../presets/deep-network-nqm-linearized.json")),
 ];
 
 /// The preset the app opens on: a catapult, so a newcomer sees one at once.
