@@ -20,6 +20,7 @@ pub mod phase_plane;
 pub mod pins;
 pub mod plots;
 pub mod presets_ui;
+pub mod saved_state;
 pub mod schedule;
 pub mod share_ui;
 pub mod sweep_view;
@@ -145,6 +146,8 @@ pub struct App {
     plotted: Vec<crate::report::live_view::PlotSeries>,
     layouts: std::collections::HashMap<PlotId, plots::PlotLayout>,
     hover: std::cell::RefCell<Option<plots::HoverReadout>>,
+    /// The saved state: its file, its note, the close-during-sweep dialog.
+    saved: saved_state::Store,
 }
 
 impl App {
@@ -205,15 +208,20 @@ impl App {
             plotted: Vec::new(),
             layouts: std::collections::HashMap::new(),
             hover: std::cell::RefCell::new(None),
+            saved: saved_state::Store::default(),
         }
     }
 
-    /// The eframe entry: restores preferences from storage and wires the repaint callback.
+    /// The eframe entry: restores preferences from storage and the saved state (pins, sweep,
+    /// lesson position) from its file, and wires the repaint callback.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>, preset: Preset) -> App {
         let prefs: Prefs = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
         let ctx = cc.egui_ctx.clone();
         let mut app = App::with_prefs(preset, Box::new(move || ctx.request_repaint()), prefs, false);
         app.setup_context(&cc.egui_ctx);
+        if let Some(path) = saved_state::default_path() {
+            app.use_saved_state(path);
+        }
         if !app.prefs.unlimited && app.prefs.steps_per_second > SLOW_START_STEPS_PER_SECOND {
             app.slow_start = true;
             app.runner.send(Command::SetSpeed(Speed::StepsPerSecond(SLOW_START_STEPS_PER_SECOND)));
@@ -479,6 +487,7 @@ impl App {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
+        self.restore_pending_lesson();
         if self.slow_start && self.step_count() >= SLOW_START_STEPS {
             self.slow_start = false;
             self.send_speed();
@@ -487,6 +496,7 @@ impl eframe::App for App {
         self.poll_sweep();
         self.poll_exports(ctx);
         self.handle_keys(ctx);
+        self.handle_close_request(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -495,6 +505,7 @@ impl eframe::App for App {
         egui::Panel::top("status_strip").show(ui, |ui| {
             self.status_strip_ui(ui);
             self.error_bar_ui(ui);
+            self.saved_state_note_ui(ui);
         });
         // The side panel never takes more than a third of the window (so a 1024-pixel window keeps
         // room for the plots) and never grows with its content (long numbers, large text): it
@@ -534,12 +545,17 @@ impl eframe::App for App {
         self.lesson_callout(&ctx);
         self.handle_dropped_files(&ctx);
         self.data_view_ui(&ctx);
+        self.close_dialog_ui(&ctx);
         self.flush_outbox();
         self.record_frame_time(frame_started.elapsed().as_secs_f64() * 1e3);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
+    }
+
+    fn on_exit(&mut self) {
+        self.save_on_exit();
     }
 }
 

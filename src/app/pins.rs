@@ -22,6 +22,8 @@ pub struct Pin {
     pub visible: bool,
     /// The preset the run came from.
     pub preset_name: String,
+    /// The share code of the run's effective preset when it was pinned (paste it to run it again).
+    pub code: String,
 }
 
 /// The shared series colours in the order pins take them: the ones least like the live
@@ -54,7 +56,8 @@ impl App {
             self.preset.model.width,
             self.history.last_step().unwrap_or(0)
         );
-        self.pins.push(Pin { history: self.history.clone(), label, color, visible: true, preset_name: self.preset.name.clone() });
+        let code = crate::engine::config::share::encode(&self.effective_preset());
+        self.pins.push(Pin { history: self.history.clone(), label, color, visible: true, preset_name: self.preset.name.clone(), code });
     }
 
     pub fn pinned_count(&self) -> usize {

@@ -2,7 +2,7 @@
 //! the `Summary` (SPEC §5).
 
 use super::Phase;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many optional columns a sample has (`Sample::extras`).
 pub const EXTRA_COUNT: usize = 11;
@@ -91,8 +91,8 @@ pub enum Status {
     Diverged(u64),
 }
 
-/// The run summary (SPEC §5), also one CSV row per run in sweeps.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The run summary (SPEC §5), also one CSV row per run in sweeps (read back by the app's saved state).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub lambda0: f64,
     pub lambda0_2: f64,
