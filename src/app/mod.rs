@@ -212,16 +212,12 @@ impl App {
         }
     }
 
-    /// The eframe entry: restores preferences from storage and the saved state (pins, sweep,
-    /// lesson position) from its file, and wires the repaint callback.
+    /// The eframe entry: restores preferences from storage and wires the repaint callback.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>, preset: Preset) -> App {
         let prefs: Prefs = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
         let ctx = cc.egui_ctx.clone();
         let mut app = App::with_prefs(preset, Box::new(move || ctx.request_repaint()), prefs, false);
         app.setup_context(&cc.egui_ctx);
-        if let Some(path) = saved_state::default_path() {
-            app.use_saved_state(path);
-        }
         if !app.prefs.unlimited && app.prefs.steps_per_second > SLOW_START_STEPS_PER_SECOND {
             app.slow_start = true;
             app.runner.send(Command::SetSpeed(Speed::StepsPerSecond(SLOW_START_STEPS_PER_SECOND)));
@@ -572,7 +568,14 @@ pub fn run_native(preset: Preset) -> Result<(), String> {
     eframe::run_native(
         "catapult-lab",
         options,
-        Box::new(move |cc| Ok(Box::new(App::from_creation_context(cc, preset)))),
+        Box::new(move |cc| {
+            let mut app = App::from_creation_context(cc, preset);
+            // The real window keeps its pins, sweep and lesson position between launches.
+            if let Some(path) = saved_state::default_path() {
+                app.use_saved_state(path);
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| e.to_string())
 }
