@@ -154,13 +154,15 @@ fn the_lesson_position_is_restored() {
     assert!(harness.state().saved_state_note().is_none());
 }
 
-/// A valid state file with one pin, written by the app.
+/// A valid state file with one pin and a small sweep, written by the app.
 fn valid_state_text(dir: &Path) -> String {
     let path = dir.join("valid.json");
     let mut harness = harness_with_state(library::DEFAULT_PRESET, &path);
     step_until(&mut harness, "the run", |a| a.snapshot().is_some());
     steps(&mut harness, 12);
     harness.state_mut().pin_current_run();
+    start_sweep(&mut harness, 2, "20", 30);
+    step_until(&mut harness, "the sweep", |a| !a.sweep_running());
     harness.state_mut().save_state().unwrap();
     std::fs::read_to_string(&path).unwrap()
 }
@@ -173,6 +175,11 @@ fn a_damaged_or_foreign_state_file_is_ignored_with_a_note() {
     let data_at = valid.find("\"data\": \"").unwrap() + 20;
     let mut changed = valid.clone().into_bytes();
     changed[data_at] = if changed[data_at] == b'A' { b'B' } else { b'A' };
+    let cells_at = valid.find("\"cells\": \"").unwrap() + 30;
+    let mut changed_cells = valid.clone().into_bytes();
+    changed_cells[cells_at] = if changed_cells[cells_at] == b'A' { b'B' } else { b'A' };
+    let rows_at = valid.find("\"peak_step\": ").unwrap();
+    let bad_row = format!("{}\"peak_step\": -3,{}", &valid[..rows_at], &valid[rows_at..].split_once(',').unwrap().1);
     let cases: Vec<(&str, Vec<u8>, String)> = vec![
         ("garbage bytes", vec![0xff, 0xfe, 0x00, 0x13, 0x37, 0x80, 0x81], "not text".into()),
         ("truncated JSON", valid.as_bytes()[..valid.len() / 2].to_vec(), format!("was damaged (line {}", valid[..valid.len() / 2].lines().count())),
@@ -180,6 +187,9 @@ fn a_damaged_or_foreign_state_file_is_ignored_with_a_note() {
         ("no version", b"{\"pins\": []}".to_vec(), "no `version`".into()),
         ("wrong type", valid.replacen("\"visible\": true", "\"visible\": \"yes\"", 1).into_bytes(), "key `pins[0].visible`: invalid type".into()),
         ("changed history byte", changed, "key `pins[0].history`".into()),
+        ("changed sweep cell byte", changed_cells, "key `sweep.cells`: packed data: damaged".into()),
+        ("negative step in a sweep row", bad_row.into_bytes(), "key `sweep.rows[0]".into()),
+        ("row outside the grid", valid.replacen("[\n        0,\n", "[\n        9,\n", 1).into_bytes(), "cell 9 is not in the grid of 2 cells".into()),
         ("empty file", Vec::new(), "line 1, column 0: EOF while parsing".into()),
     ];
     assert!(lines > 10);

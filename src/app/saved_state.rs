@@ -51,14 +51,15 @@ pub struct SavedPin {
     pub history: PackedHistory,
 }
 
-/// The last sweep: its form, every cell's preset (clicking a point opens it) and the finished
-/// rows as (cell index, summary) in arrival order.
+/// The last sweep: its form, every cell's preset (clicking a point opens it; packed, as they
+/// repeat the base preset) and the finished rows as (cell index, summary) in arrival order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedSweep {
     pub form: SweepForm,
     pub base_name: String,
     /// Stopped before every cell was run.
     pub cancelled: bool,
+    #[serde(with = "packed_json")]
     pub cells: Vec<Preset>,
     pub rows: Vec<(usize, Summary)>,
     pub failures: Vec<(usize, String)>,
@@ -69,6 +70,37 @@ pub struct SavedSweep {
 pub struct SavedLesson {
     pub name: String,
     pub step: usize,
+}
+
+/// A value as one string, base64url(zlib(compact JSON)): the sweep's cells, a thousand presets
+/// that differ in a few numbers, take a few kilobytes instead of megabytes.
+mod packed_json {
+    use crate::engine::config::share::{base64url_decode, base64url_encode};
+    use flate2::Compression;
+    use flate2::read::ZlibDecoder;
+    use flate2::write::ZlibEncoder;
+    use serde::de::{DeserializeOwned, Error as _};
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::io::{Read, Write};
+
+    /// The most bytes packed data may inflate to.
+    const MAX_JSON_BYTES: u64 = 512 * 1024 * 1024;
+
+    pub fn serialize<T: Serialize, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+        let json = serde_json::to_vec(value).map_err(S::Error::custom)?;
+        let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(&json).map_err(S::Error::custom)?;
+        serializer.serialize_str(&base64url_encode(&encoder.finish().map_err(S::Error::custom)?))
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let zipped = base64url_decode(&text).map_err(|e| D::Error::custom(format!("packed data: {e}")))?;
+        let mut json = Vec::new();
+        ZlibDecoder::new(zipped.as_slice()).take(MAX_JSON_BYTES).read_to_end(&mut json).map_err(|e| D::Error::custom(format!("packed data: damaged ({e})")))?;
+        serde_json::from_slice(&json).map_err(|e| D::Error::custom(format!("inside the packed data: {e}")))
+    }
 }
 
 /// What closing the window is doing.
@@ -418,7 +450,7 @@ impl App {
         let waiting = self.saved.close == CloseFlow::Waiting;
         let mut choice = None;
         let modal = egui::Modal::new(egui::Id::unique("close_during_sweep")).show(ctx, |ui| {
-            ui.set_max_width(460.0);
+            ui.set_max_width(640.0);
             ui.heading(CLOSE_DIALOG_TITLE);
             ui.label(format!("{done} of {total} runs are finished. What should happen to the sweep when the window closes?"));
             if waiting {
