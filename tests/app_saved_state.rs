@@ -209,7 +209,8 @@ fn a_damaged_or_foreign_state_file_is_ignored_with_a_note() {
         assert_eq!(harness.state().sweep_total(), 0, "{what}");
         // Kept aside, byte for byte; saving the new state does not touch it.
         let bad = PathBuf::from(format!("{}.bad", path.display()));
-        assert!(note.contains(&bad.display().to_string()), "{what}: {note}");
+        assert!(note.contains(&format!("Saved state {}", path.display())), "{what}: the note names the file: {note}");
+        assert!(note.contains(&format!("kept beside it as {}", bad.file_name().unwrap().to_string_lossy())), "{what}: {note}");
         assert!(!path.exists(), "{what}: moved aside");
         assert_eq!(std::fs::read(&bad).unwrap(), bytes, "{what}");
         harness.state_mut().save_state().unwrap();

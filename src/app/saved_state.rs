@@ -152,6 +152,20 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!("{name}{suffix}"))
 }
 
+/// A path for a one-line note: the home folder as `~`.
+pub fn short_path(path: &Path) -> String {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    match home.and_then(|h| path.strip_prefix(h).ok().map(Path::to_path_buf)) {
+        Some(rest) => format!("~/{}", rest.display()),
+        None => path.display().to_string(),
+    }
+}
+
+/// The file name of `path` (the `.bad` and `.cleared` copies sit beside the state file).
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 /// A serde_json message without its " at line L column C" tail (the note puts the place first).
 fn bare_message(e: &serde_json::Error) -> String {
     let text = e.to_string();
@@ -206,7 +220,7 @@ pub fn read_state(path: &Path) -> Result<Option<SavedState>, String> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("Saved state {} could not be read ({e}) and was ignored", path.display())),
+        Err(e) => return Err(format!("Saved state {} could not be read ({e}) and was ignored", short_path(path))),
     };
     let reason = match std::str::from_utf8(&bytes) {
         Err(e) => format!("not text: byte {} is not UTF-8", e.valid_up_to() + 1),
@@ -217,11 +231,11 @@ pub fn read_state(path: &Path) -> Result<Option<SavedState>, String> {
     };
     let bad = beside(path, ".bad");
     let kept = match std::fs::rename(path, &bad) {
-        Ok(()) => format!("kept as {}", bad.display()),
-        Err(e) => format!("could not move it to {}: {e}", bad.display()),
+        Ok(()) => format!("kept beside it as {}", file_name(&bad)),
+        Err(e) => format!("could not move it to {}: {e}", file_name(&bad)),
     };
     let what = if reason.starts_with("version ") { "is of another version".to_string() } else { "was damaged".to_string() };
-    Err(format!("Saved state {} {what} ({reason}) and was ignored; {kept}", path.display()))
+    Err(format!("Saved state {} {what} ({reason}) and was ignored; {kept}", short_path(path)))
 }
 
 impl App {
@@ -339,11 +353,11 @@ impl App {
         let moved = self.saved.path.clone().filter(|p| p.exists()).map(|path| {
             let cleared = beside(&path, ".cleared");
             match std::fs::rename(&path, &cleared) {
-                Ok(()) => format!("; the old file is kept as {}", cleared.display()),
-                Err(e) => format!("; the file {} could not be moved ({e})", path.display()),
+                Ok(()) => format!("; the old file is kept as {}", file_name(&cleared)),
+                Err(e) => format!("; {} could not be moved ({e})", short_path(&path)),
             }
         });
-        self.saved.note = Some(format!("Saved state cleared: pins, sweep results and lesson position{}. File → {UNDO_CLEAR_MENU} brings them back.", moved.unwrap_or_default()));
+        self.saved.note = Some(format!("Saved state cleared (File → {UNDO_CLEAR_MENU} brings it back): pins, sweep results and lesson position{}", moved.unwrap_or_default()));
     }
 
     /// File → Undo clear: what the last Clear removed comes back (this session only).
