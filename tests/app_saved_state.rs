@@ -6,6 +6,7 @@
 use catapult_lab::app::runner::Command;
 use catapult_lab::app::saved_state::{self, CloseFlow, SavedState};
 use catapult_lab::app::{App, labels, lessons_ui};
+use catapult_lab::engine::config::share;
 use catapult_lab::engine::library;
 use eframe::egui;
 use egui::{ViewportCommand, ViewportEvent, ViewportId};
@@ -105,6 +106,7 @@ fn pins_and_the_last_sweep_survive_a_restart_of_the_app() {
     let before = harness.state().capture_state();
     let (csvs, rows) = (pin_csvs(harness.state()), harness.state().sweep_rows());
     let pins: Vec<(String, egui::Color32, bool, String, String)> = harness.state().pins().iter().map(|p| (p.label.clone(), p.color, p.visible, p.preset_name.clone(), p.code.clone())).collect();
+    assert_eq!(share::decode(&pins[1].4, &[]).unwrap(), harness.state().effective_preset(), "a pin keeps its run's share code");
     assert!(!path.exists());
     // Closing saves (no sweep runs, so nothing asks and the close is not cancelled).
     request_close(&mut harness);
@@ -125,8 +127,14 @@ fn pins_and_the_last_sweep_survive_a_restart_of_the_app() {
     assert_eq!(app.sweep_total(), 8);
     assert_eq!(app.capture_state(), before);
     assert!(app.info().is_some_and(|i| i.contains("2 pinned runs") && i.contains("the last sweep (8 runs)")), "{:?}", app.info());
-    // The pins are listed in the side panel again, and the sweep view shows its results.
+    // The pins are listed in the side panel again (their share codes copy), and the sweep view
+    // shows its results.
     harness.get_by_label(&pins[1].0);
+    // (accesskit: the button sits right of the long label, scrolled out of the narrow side panel)
+    harness.get_all_by_label(catapult_lab::app::pins::PIN_CODE_BUTTON).nth(1).expect("two code buttons").click_accesskit();
+    harness.step();
+    let copied: Vec<String> = harness.output().platform_output.commands.iter().filter_map(|c| match c { egui::OutputCommand::CopyText(t) => Some(t.clone()), _ => None }).collect();
+    assert_eq!(copied, vec![pins[1].4.clone()]);
     harness.get_by_label(labels::SWEEP_TAB_LABEL).click();
     harness.run_steps(2);
     harness.get_by_label_contains("done: 8 runs");
@@ -361,4 +369,23 @@ fn closing_during_a_sweep_asks_and_each_choice_does_what_it_says() {
     assert_eq!(app.sweep_rows().len(), 12);
     let saved = read_saved(&path);
     assert_eq!(saved.sweep.map(|s| (s.rows.len(), s.cancelled)), Some((12, false)), "every cell, saved");
+}
+
+#[test]
+fn a_state_file_that_cannot_be_written_keeps_the_window_open_once_with_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder where the file should be: it can be neither read nor replaced.
+    let path = dir.path().join("state.json");
+    std::fs::create_dir_all(path.join("inside")).unwrap();
+    let mut harness = harness_with_state(library::DEFAULT_PRESET, &path);
+    step_until(&mut harness, "the run", |a| a.snapshot().is_some());
+    assert!(harness.state().saved_state_note().is_some_and(|n| n.contains("could not be read") && n.contains("was ignored")), "{:?}", harness.state().saved_state_note());
+    request_close(&mut harness);
+    assert!(commands(&harness).contains(&ViewportCommand::CancelClose), "the first close stays open to show the error");
+    assert!(harness.state().last_error().is_some_and(|e| e.contains("could not be written") && e.contains("close the window again")), "{:?}", harness.state().last_error());
+    harness.run_steps(2);
+    harness.get_by_label_contains("could not be written");
+    request_close(&mut harness);
+    assert!(!commands(&harness).contains(&ViewportCommand::CancelClose), "the second close goes through");
+    assert!(path.join("inside").is_dir(), "the folder is untouched");
 }

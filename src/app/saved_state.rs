@@ -131,6 +131,8 @@ pub struct Store {
     close: CloseFlow,
     /// The state was saved while closing (on_exit need not save again).
     saved_on_close: bool,
+    /// Saving on close failed once (shown); the next close goes through even if it fails again.
+    save_failed: bool,
 }
 
 /// The default state file: `$CATAPULT_LAB_STATE`, else `$XDG_DATA_HOME/catapult-lab/state.json`,
@@ -386,7 +388,8 @@ impl App {
 
     /// Handles a close request of the window (every frame): during a sweep it is cancelled and
     /// the dialog asks; otherwise the state is saved and the window closes (if saving fails, the
-    /// close is cancelled once with the error shown, and the next close goes through).
+    /// close is cancelled once with the error shown; the next close saves again or, failing
+    /// again, closes).
     pub(super) fn handle_close_request(&mut self, ctx: &egui::Context) {
         if self.saved.close == CloseFlow::Waiting && !self.sweep_running() {
             self.save_and_close(ctx);
@@ -406,18 +409,21 @@ impl App {
         }
     }
 
-    /// Saves for closing; false (with the error shown) when it failed.
+    /// Saves for closing; false (with the error shown, the window staying open) when it failed
+    /// for the first time.
     fn save_on_close(&mut self) -> bool {
-        self.saved.close = CloseFlow::Closing;
-        self.saved.saved_on_close = true;
-        if self.saved.path.is_none() {
-            return true;
-        }
-        match self.save_state() {
-            Ok(_) => true,
-            Err(e) => {
+        let saved = if self.saved.path.is_none() { Ok(()) } else { self.save_state().map(|_| ()) };
+        match saved {
+            Err(e) if !self.saved.save_failed => {
+                self.saved.save_failed = true;
+                self.saved.close = CloseFlow::Open;
                 self.last_error = Some(format!("the saved state could not be written ({e}); close the window again to quit without saving"));
                 false
+            }
+            _ => {
+                self.saved.close = CloseFlow::Closing;
+                self.saved.saved_on_close = true;
+                true
             }
         }
     }
