@@ -194,10 +194,10 @@ fn a_damaged_or_foreign_state_file_is_ignored_with_a_note() {
         ("wrong version", valid.replacen("\"version\": 1", "\"version\": 7", 1).into_bytes(), "is of another version (version 7; this catapult-lab reads version 1)".into()),
         ("no version", b"{\"pins\": []}".to_vec(), "no `version`".into()),
         ("wrong type", valid.replacen("\"visible\": true", "\"visible\": \"yes\"", 1).into_bytes(), "key `pins[0].visible`: invalid type".into()),
-        ("changed history byte", changed, "key `pins[0].history`".into()),
+        ("changed history byte", changed, format!("(line {}: key `pins[0].history`: data: damaged", valid[..data_at].lines().count())),
         ("changed sweep cell byte", changed_cells, "key `sweep.cells`: packed data: damaged".into()),
         ("negative step in a sweep row", bad_row.into_bytes(), "key `sweep.rows[0]".into()),
-        ("row outside the grid", valid.replacen("[\n        0,\n", "[\n        9,\n", 1).into_bytes(), "cell 9 is not in the grid of 2 cells".into()),
+        ("row outside the grid", valid.replacen("[\n        0,\n", "[\n        9,\n", 1).into_bytes(), format!("(line {}: key `sweep.rows[0]`: cell 9 is not in the grid of 2 cells", valid[..valid.find("\"rows\": [").unwrap()].matches('\n').count() + 1)),
         ("empty file", Vec::new(), "line 1, column 0: EOF while parsing".into()),
     ];
     assert!(lines > 10);

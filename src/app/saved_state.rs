@@ -189,26 +189,41 @@ pub fn parse_state(text: &str) -> Result<SavedState, String> {
         let inner = e.inner();
         format!("line {}, column {}: key `{}`: {}", inner.line(), inner.column(), e.path(), bare_message(inner))
     })?;
-    check(&state)?;
+    check(&state, text)?;
     Ok(state)
 }
 
-/// What serde cannot check: counts, cell indices and every pin's history.
-fn check(state: &SavedState) -> Result<(), String> {
+/// The line (from 1) of the `nth` occurrence (from 0) of `key` as a JSON key in `text`: where
+/// a check that serde could not make points to (exact for the files this program writes).
+fn line_of_key(text: &str, key: &str, nth: usize) -> Option<usize> {
+    let at = text.match_indices(&format!("\"{key}\":")).nth(nth)?.0;
+    Some(text[..at].matches('\n').count() + 1)
+}
+
+/// "line L: " for the `nth` `key`, or nothing when it cannot be found.
+fn at_line(text: &str, key: &str, nth: usize) -> String {
+    line_of_key(text, key, nth).map(|l| format!("line {l}: ")).unwrap_or_default()
+}
+
+/// What serde cannot check: counts, cell indices and every pin's history (`text` is the file,
+/// for the line of the error).
+fn check(state: &SavedState, text: &str) -> Result<(), String> {
     if state.pins.len() > MAX_PINS {
-        return Err(format!("key `pins`: {} pinned runs, at most {MAX_PINS}", state.pins.len()));
+        return Err(format!("{}key `pins`: {} pinned runs, at most {MAX_PINS}", at_line(text, "pins", 0), state.pins.len()));
     }
     for (k, pin) in state.pins.iter().enumerate() {
-        pin.history.unpack().map_err(|e| format!("key `pins[{k}].history`: {e}"))?;
+        pin.history.unpack().map_err(|e| format!("{}key `pins[{k}].history`: {e}", at_line(text, "data", k)))?;
     }
     if let Some(sweep) = &state.sweep {
         let mut seen = vec![false; sweep.cells.len()];
         let indices = sweep.rows.iter().map(|(i, _)| ("rows", *i)).chain(sweep.failures.iter().map(|(i, _)| ("failures", *i)));
         for (k, (key, index)) in indices.enumerate() {
             let row = if key == "rows" { k } else { k - sweep.rows.len() };
+            // Every pin's history has a `rows` key before the sweep's.
+            let nth = if key == "rows" { state.pins.len() } else { 0 };
             match seen.get_mut(index) {
-                None => return Err(format!("key `sweep.{key}[{row}]`: cell {index} is not in the grid of {} cells", sweep.cells.len())),
-                Some(true) => return Err(format!("key `sweep.{key}[{row}]`: cell {index} appears twice")),
+                None => return Err(format!("{}key `sweep.{key}[{row}]`: cell {index} is not in the grid of {} cells", at_line(text, key, nth), sweep.cells.len())),
+                Some(true) => return Err(format!("{}key `sweep.{key}[{row}]`: cell {index} appears twice", at_line(text, key, nth))),
                 Some(s) => *s = true,
             }
         }
