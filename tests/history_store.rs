@@ -1,7 +1,7 @@
 //! The compact, exact store of a run's history (report::history_store, used by the app's saved
 //! state for pinned runs): a long thinned history comes back column for column with its bucket
 //! span (and keeps thinning the same way), odd numbers come back bit for bit, and damaged or
-//! foreign packed data is refused with a reason, never a panic.
+//! foreign packed data is refused with a reason, never a panic. Also: a prefix cuts every column.
 
 use catapult_lab::engine::config::share;
 use catapult_lab::engine::sim::{Regime, Sample};
@@ -94,6 +94,20 @@ fn odd_numbers_come_back_bit_for_bit() {
         assert_eq!(back.rho[i].map(f64::to_bits), history.rho[i].map(f64::to_bits));
     }
     assert_eq!(PackedHistory::pack(&History::default()).unpack().unwrap().len(), 0);
+}
+
+#[test]
+fn a_prefix_cuts_every_column() {
+    let mut history = History::default();
+    for step in 0..40 {
+        let mut s = sample(step);
+        s.precond_sharpness = Some(1.0);
+        s.edge_sharpness = Some(2.0);
+        history.push(&s, regime(step));
+    }
+    let cut = history.prefix(10);
+    assert_eq!((cut.precond_sharpness.len(), cut.edge_sharpness.len(), cut.regime.len()), (10, 10, 10));
+    same(&PackedHistory::pack(&cut).unpack().unwrap(), &cut);
 }
 
 #[test]

@@ -487,7 +487,11 @@ impl App {
         let modal = egui::Modal::new(egui::Id::unique("close_during_sweep")).show(ctx, |ui| {
             ui.set_max_width(640.0);
             ui.heading(CLOSE_DIALOG_TITLE);
-            ui.label(format!("Finished so far: {done} of {total} runs. What should happen to the sweep when the window closes?"));
+            if self.sweep_running() {
+                ui.label(format!("Finished so far: {done} of {total} runs. What should happen to the sweep when the window closes?"));
+            } else {
+                ui.label(format!("The sweep has just ended ({done} of {total} runs). {CLOSE_WAIT} or {CLOSE_KEEP} saves them all and closes."));
+            }
             if waiting {
                 ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).text(format!("waiting: {done} / {total} runs")).animate(true));
                 ui.label(RichText::new("The window saves and closes by itself when the sweep ends.").small());

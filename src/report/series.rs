@@ -330,7 +330,7 @@ impl History {
         for column in [&mut h.step, &mut h.eta, &mut h.loss, &mut h.lambda_hat, &mut h.lambda_hat_2, &mut h.lambda_raw, &mut h.eta_lambda, &mut h.weight_norm_sq, &mut h.dist_from_init, &mut h.u, &mut h.v] {
             column.truncate(len);
         }
-        for column in [&mut h.train_acc, &mut h.sparsity, &mut h.rho, &mut h.v_mean, &mut h.lambda_ntk, &mut h.loss_top, &mut h.test_loss, &mut h.test_acc, &mut h.agop_alignment, &mut h.batch_crit_eta] {
+        for column in [&mut h.train_acc, &mut h.sparsity, &mut h.rho, &mut h.v_mean, &mut h.lambda_ntk, &mut h.loss_top, &mut h.test_loss, &mut h.test_acc, &mut h.agop_alignment, &mut h.batch_crit_eta, &mut h.precond_sharpness, &mut h.edge_sharpness] {
             column.truncate(len);
         }
         h.regime.truncate(len);
