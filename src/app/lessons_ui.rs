@@ -50,12 +50,18 @@ impl App {
 
     /// Starts a shipped lesson at its first step.
     pub fn start_lesson(&mut self, name: &str) {
+        self.start_lesson_at(name, 0);
+    }
+
+    /// Starts a shipped lesson at step `k` (from 0; the saved state restores a lesson this way):
+    /// the run goes through the steps from the last one that loads a preset, as Back does.
+    pub fn start_lesson_at(&mut self, name: &str, k: usize) {
         let Some(lesson) = lessons::shipped().into_iter().find(|l| l.name == name) else {
             self.last_error = Some(format!("no lesson named {name}"));
             return;
         };
         self.lesson = Some(LessonRun { lesson, step: 0, queue: Vec::new(), waiting_for_new_run: None, scan_from: 0, resumed: false, driving_run: None, arrived: None, note: None, answer_shown: false });
-        self.go_to_lesson_step(0);
+        self.go_to_lesson_step(k);
     }
 
     /// Shows step `k`: runs the lesson from the last preset step at or before it through `k`.

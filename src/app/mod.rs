@@ -22,6 +22,7 @@ pub mod phase_plane;
 pub mod pins;
 pub mod plots;
 pub mod presets_ui;
+pub mod saved_state;
 pub mod schedule;
 pub mod share_ui;
 pub mod sweep_view;
@@ -147,6 +148,8 @@ pub struct App {
     plotted: Vec<crate::report::live_view::PlotSeries>,
     layouts: std::collections::HashMap<PlotId, plots::PlotLayout>,
     hover: std::cell::RefCell<Option<plots::HoverReadout>>,
+    /// The saved state: its file, its note, the close-during-sweep dialog.
+    saved: saved_state::Store,
 }
 
 impl App {
@@ -207,6 +210,7 @@ impl App {
             plotted: Vec::new(),
             layouts: std::collections::HashMap::new(),
             hover: std::cell::RefCell::new(None),
+            saved: saved_state::Store::default(),
         }
     }
 
@@ -481,6 +485,7 @@ impl App {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
+        self.restore_pending_lesson();
         if self.slow_start && self.step_count() >= SLOW_START_STEPS {
             self.slow_start = false;
             self.send_speed();
@@ -489,6 +494,7 @@ impl eframe::App for App {
         self.poll_sweep();
         self.poll_exports(ctx);
         self.handle_keys(ctx);
+        self.handle_close_request(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -497,6 +503,7 @@ impl eframe::App for App {
         egui::Panel::top("status_strip").show(ui, |ui| {
             self.status_strip_ui(ui);
             self.error_bar_ui(ui);
+            self.saved_state_note_ui(ui);
         });
         // The side panel never takes more than a third of the window (so a 1024-pixel window keeps
         // room for the plots) and never grows with its content (long numbers, large text): it
@@ -536,12 +543,17 @@ impl eframe::App for App {
         self.lesson_callout(&ctx);
         self.handle_dropped_files(&ctx);
         self.data_view_ui(&ctx);
+        self.close_dialog_ui(&ctx);
         self.flush_outbox();
         self.record_frame_time(frame_started.elapsed().as_secs_f64() * 1e3);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
+    }
+
+    fn on_exit(&mut self) {
+        self.save_on_exit();
     }
 }
 
@@ -558,7 +570,14 @@ pub fn run_native(preset: Preset) -> Result<(), String> {
     eframe::run_native(
         "catapult-lab",
         options,
-        Box::new(move |cc| Ok(Box::new(App::from_creation_context(cc, preset)))),
+        Box::new(move |cc| {
+            let mut app = App::from_creation_context(cc, preset);
+            // The real window keeps its pins, sweep and lesson position between launches.
+            if let Some(path) = saved_state::default_path() {
+                app.use_saved_state(path);
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| e.to_string())
 }

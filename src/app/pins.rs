@@ -1,6 +1,7 @@
 //! Pinned runs for comparison: a copy of a run's history with its label, colour and
 //! visibility, overlaid on all four live plots; the side panel's "Compare runs" section
-//! (pin, show/hide, export, remove). UI bookkeeping only.
+//! (pin, show/hide, copy its share code, export, remove). Pins are kept between launches by
+//! `saved_state.rs`. UI bookkeeping only.
 
 use super::labels::*;
 use eframe::egui;
@@ -8,6 +9,9 @@ use super::App;
 use crate::report::series::History;
 use crate::report::figure::SERIES_COLORS;
 use egui::{Color32, RichText};
+
+/// The label of a pin's "copy its share code" button.
+pub const PIN_CODE_BUTTON: &str = "code";
 
 /// How many runs can be pinned at once (one distinct colour each).
 pub const MAX_PINS: usize = 8;
@@ -22,6 +26,8 @@ pub struct Pin {
     pub visible: bool,
     /// The preset the run came from.
     pub preset_name: String,
+    /// The share code of the run's effective preset when it was pinned (paste it to run it again).
+    pub code: String,
 }
 
 /// The shared series colours in the order pins take them: the ones least like the live
@@ -54,7 +60,8 @@ impl App {
             self.preset.model.width,
             self.history.last_step().unwrap_or(0)
         );
-        self.pins.push(Pin { history: self.history.clone(), label, color, visible: true, preset_name: self.preset.name.clone() });
+        let code = crate::engine::config::share::encode(&self.effective_preset());
+        self.pins.push(Pin { history: self.history.clone(), label, color, visible: true, preset_name: self.preset.name.clone(), code });
     }
 
     pub fn pinned_count(&self) -> usize {
@@ -97,6 +104,9 @@ impl App {
                 ui.label(RichText::new("■").color(pin.color));
                 ui.checkbox(&mut pin.visible, RichText::new(&pin.label).small())
                     .on_hover_text(format!("{}: show or hide this pinned run on the plots.", pin.preset_name));
+                if ui.small_button(PIN_CODE_BUTTON).on_hover_text("Copy the share code of this run's preset (paste it into the window, or File → Open code…, to run it again).").clicked() {
+                    ui.ctx().copy_text(pin.code.clone());
+                }
                 if ui.small_button("CSV…").on_hover_text("Save this pinned run's samples as CSV (SPEC §4 columns).").clicked() {
                     export = Some(k);
                 }

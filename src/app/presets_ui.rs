@@ -117,6 +117,7 @@ impl App {
                     ui.close();
                 }
                 self.share_menu_ui(ui);
+                self.saved_state_menu_ui(ui);
                 ui.separator();
                 for (text, target, tip) in [
                     ("Export run as CSV…", super::export::ExportTarget::RunCsv, "Every step of the current run, SPEC §4 columns."),

@@ -3,6 +3,7 @@
 
 pub mod decimate;
 pub mod figure;
+pub mod history_store;
 pub mod journal;
 pub mod live_figure;
 pub mod live_view;

@@ -57,7 +57,7 @@ pub struct History {
     /// Bumped on every change, so cached decimations know when they are stale.
     pub generation: u64,
     /// Steps per tail bucket (0 = not started, i.e. 1).
-    span: u64,
+    pub(super) span: u64,
 }
 
 /// The most samples a history keeps. Beyond it, the buckets after the head merge pairwise

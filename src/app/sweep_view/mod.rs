@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 
 
 /// The grid being edited.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SweepForm {
     /// η in η·λ₀ units (true) or raw η.
     pub scaled: bool,
@@ -118,6 +118,59 @@ impl SweepState {
     }
 }
 
+impl SweepState {
+    /// The last sweep's grid and results for the saved state (None: no sweep was run).
+    pub(super) fn to_saved(&self) -> Option<super::saved_state::SavedSweep> {
+        (!self.cells.is_empty()).then(|| super::saved_state::SavedSweep {
+            form: self.form.clone(),
+            base_name: self.base_name.clone(),
+            cancelled: self.cancelled,
+            cells: self.cells.iter().map(|c| c.preset.clone()).collect(),
+            rows: self.rows.clone(),
+            failures: self.failures.clone(),
+        })
+    }
+
+    /// Shows a saved sweep's results (checked by the caller: every row's cell is in the grid).
+    pub(super) fn restore(&mut self, saved: super::saved_state::SavedSweep) {
+        self.form = saved.form;
+        self.base_name = saved.base_name;
+        self.cancelled = saved.cancelled;
+        self.cells = saved.cells.into_iter().enumerate().map(|(index, preset)| Cell { index, preset }).collect();
+        self.rows = saved.rows;
+        self.failures = saved.failures;
+        self.error = None;
+    }
+
+    /// Forgets the last sweep's grid and results (the form stays).
+    pub(super) fn clear_results(&mut self) {
+        self.cells.clear();
+        self.rows.clear();
+        self.failures.clear();
+        self.cancelled = false;
+        self.base_name.clear();
+    }
+
+    /// Stops a running sweep and waits for its thread; the rows finished before it stopped are
+    /// kept (a cell in flight stops at its next step and gives no row).
+    pub(super) fn stop_keeping_finished(&mut self) {
+        let Some(mut job) = self.job.take() else { return };
+        job.cancel.store(true, Ordering::Relaxed);
+        if let Some(thread) = job.thread.take() {
+            let _ = thread.join();
+        }
+        for message in job.rx.try_iter() {
+            match message {
+                SweepMessage::Row(index, Ok(summary)) => self.rows.push((index, summary)),
+                SweepMessage::Row(index, Err(e)) => self.failures.push((index, e)),
+                SweepMessage::Finished => {}
+            }
+        }
+        // Every cell without a row was stopped (a sweep that had just finished was not).
+        self.cancelled = self.rows.len() + self.failures.len() < self.cells.len();
+    }
+}
+
 mod panels;
 use panels::*;
 
@@ -129,6 +182,11 @@ impl App {
     /// The cells of the last sweep started.
     pub fn sweep_total(&self) -> usize {
         self.sweep.cells.len()
+    }
+
+    /// Runs of the last sweep finished so far (failed ones included).
+    pub fn sweep_done(&self) -> usize {
+        self.sweep.rows.len() + self.sweep.failures.len()
     }
 
     /// The finished rows shown, in grid order (what the sweep CSV export writes).

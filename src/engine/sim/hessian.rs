@@ -55,7 +55,8 @@ pub(super) struct ExtraMeasures {
 }
 
 /// What the summary JSON reports of the SPEC §11 measurements (flattened into `Summary`).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct MeasureSummary {
     /// s of the loss split (`measure.top_s`).
     pub top_s: usize,

@@ -2,10 +2,10 @@
 //! and the local stability regime of one sample (η·λ̂ against 2 and 4).
 
 use super::{Sample, Status};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The phase of a run (SPEC §5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Lazy,

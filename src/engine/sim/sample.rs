@@ -2,7 +2,7 @@
 //! the `Summary` (SPEC §5).
 
 use super::{MAX_SPARSITY_LAYERS, MeasureSummary, Phase};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many optional columns a sample has (`Sample::extras`): 11, then `hessian_top`,
 /// `loss_top_s`, `loss_rest_s`, `kernel_change` and `sparsity_1` … `sparsity_8`.
@@ -117,8 +117,8 @@ pub enum Status {
     Diverged(u64),
 }
 
-/// The run summary (SPEC §5), also one CSV row per run in sweeps.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The run summary (SPEC §5), also one CSV row per run in sweeps (read back by the app's saved state).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub lambda0: f64,
     pub lambda0_2: f64,
