@@ -359,3 +359,65 @@ fn the_hessian_scale_is_the_hessian_along_the_residual_step_direction() {
         assert_eq!(first, padded, "{approx}");
     }
 }
+
+#[test]
+fn input_gradients_layer_params_and_sparsities() {
+    for activation in ACTIVATIONS {
+        let p = tiny(activation, "standard", true, "network", "[]");
+        let (mut model, data) = build(&p);
+        let np = model.n_params();
+        model.add_to_params(0.2, &noise(np, 12));
+        let mut f = vec![0.0; data.n];
+        model.forward(&data, &mut f);
+        // ∇ₓf (the AGOP's rows) against central differences in x.
+        let d = data.d;
+        let mut grads = vec![0.0; data.n * d];
+        assert!(model.input_gradients(&data, &mut grads));
+        let eps = 1e-6;
+        for i in 0..data.n {
+            for j in 0..d {
+                let mut x = data.row(i).to_vec();
+                x[j] += eps;
+                let up = model.output_at(&x);
+                x[j] -= 2.0 * eps;
+                let down = model.output_at(&x);
+                let fd = (up - down) / (2.0 * eps);
+                assert!((grads[i * d + j] - fd).abs() < 1e-6 * fd.abs().max(1.0), "{activation}: ∂f(x_{i})/∂x_{j} {} vs {fd}", grads[i * d + j]);
+            }
+        }
+        // Layers: W1 (5 × 3), W2 (4 × 5), W3 (1 × 4), each with its bias; init and now.
+        let layers = model.layer_params();
+        assert_eq!(layers.iter().map(|l| (l.rows, l.cols)).collect::<Vec<_>>(), vec![(5, 3), (4, 5), (1, 4)]);
+        let flat: Vec<f64> = layers.iter().flat_map(|l| l.weight_now.iter().chain(l.bias_now.as_ref().unwrap()).copied()).collect();
+        assert_eq!(flat, model.params());
+        let flat0: Vec<f64> = layers.iter().flat_map(|l| l.weight_init.iter().chain(l.bias_init.as_ref().unwrap()).copied()).collect();
+        assert_eq!(flat0, model.init_params());
+        // Per-layer sparsity: the fraction of negative pre-activations of each hidden layer (relu only).
+        let sparsities = model.layer_sparsities();
+        if activation == "relu" {
+            assert_eq!(sparsities.len(), 2);
+            assert!(sparsities.iter().all(|s| (0.0..=1.0).contains(s)));
+            let weighted = (sparsities[0] * 5.0 + sparsities[1] * 4.0) / 9.0;
+            assert!((model.sparsity().unwrap() - weighted).abs() < 1e-15);
+        } else {
+            assert!(sparsities.is_empty() && model.sparsity().is_none());
+        }
+    }
+    // A relu net whose first layer is negative on every (positive) input: sparsity 1 there.
+    let p = preset(
+        r#"{"version": 1, "seed": 1, "model": {"kind": "mlp", "depth": 2, "widths": [5, 4]},
+            "data": {"kind": "points", "x": [[1.0, 2.0, 0.5], [0.5, 1.0, 1.0]], "y": [1.0, -1.0]}}"#,
+    );
+    let (mut model, data) = build(&p);
+    let np = model.n_params();
+    let init = model.init_params().to_vec();
+    let mut shift = vec![0.0; np];
+    for j in 0..15 {
+        shift[j] = -init[j] - 1.0;
+    }
+    model.add_to_params(1.0, &shift);
+    let mut f = vec![0.0; data.n];
+    model.forward(&data, &mut f);
+    assert_eq!(model.layer_sparsities()[0], 1.0);
+    assert!(f.iter().all(|&v| v == f[0]), "a dead first layer makes f constant");
+}
