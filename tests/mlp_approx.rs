@@ -123,6 +123,9 @@ fn depth_one_follows_the_two_layer_net_step_for_step() {
         (0.3, "quadratic", 1.2, r#"{"kind": "teacher", "n": 16, "d": 12}"#, 1e-12),
         (0.0, "linearized", 1.5, r#"{"kind": "clusters", "n": 10, "d": 9}"#, 1e-12),
         (1.0, "network", 1.5, r#"{"kind": "single", "x": [1.0, 0.5], "y": 0.3}"#, 1e-12),
+        // Catapults: the loss grows by (η·λ̂0 − 1)² a step before it falls, and rounding with it.
+        (1.0, "network", 3.0, r#"{"kind": "teacher", "n": 16, "d": 12}"#, 1e-12),
+        (0.0, "network", 3.0, r#"{"kind": "clusters", "n": 10, "d": 9}"#, 1e-12),
     ] {
         let common = format!(r#""data": {data}, "loss": {{"kind": "mse", "reduction": "mean"}}, "train": {{"eta_scaled": {eta_scaled}, "steps": 60}}"#);
         let two = preset(&format!(r#"{{"version": 1, "seed": 9, "model": {{"kind": "two_layer", "width": 40, "a_neg": {a_neg}, "approx": "{approx}"}}, {common}}}"#));
@@ -142,6 +145,11 @@ fn depth_one_follows_the_two_layer_net_step_for_step() {
         let (wa, wb) = (a.model().params(), b.model().params());
         let worst = wa.iter().zip(wb).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
         assert!(worst < 1e-12, "{label}: weights differ by {worst} after 60 steps");
+        let (sa, sb) = (a.summary(), b.summary());
+        assert_eq!(sa.phase, sb.phase, "{label}");
+        if eta_scaled > 2.0 {
+            assert!(sb.peak_loss > 1.2 * sb.loss0, "{label}: the loss rises ({} from {})", sb.peak_loss, sb.loss0);
+        }
     }
 }
 
