@@ -421,3 +421,30 @@ fn input_gradients_layer_params_and_sparsities() {
     assert_eq!(model.layer_sparsities()[0], 1.0);
     assert!(f.iter().all(|&v| v == f[0]), "a dead first layer makes f constant");
 }
+
+#[test]
+fn the_one_pass_loss_hessian_product_equals_its_three_parts() {
+    for activation in ACTIVATIONS {
+        for bias in [false, true] {
+            for frozen in ["[]", "[1]", "[2, 3]"] {
+                let p = tiny(activation, "ntk", bias, "network", frozen);
+                let (mut model, data) = build(&p);
+                let np = model.n_params();
+                model.add_to_params(0.2, &noise(np, 21));
+                let mut f = vec![0.0; data.n];
+                model.forward(&data, &mut f);
+                let (z, curvature, dir) = (noise(data.n, 22), noise(data.n, 23).iter().map(|c| c + 1.0).collect::<Vec<f64>>(), noise(np, 24));
+                let mut fused = vec![0.0; np];
+                model.hvp(&data, &z, &curvature, &dir, &mut fused, &mut Vec::new());
+                let mut jd = vec![0.0; data.n];
+                model.jvp(&data, &dir, &mut jd);
+                jd.iter_mut().zip(&curvature).for_each(|(x, c)| *x *= c);
+                let (mut gn, mut residual) = (vec![0.0; np], vec![0.0; np]);
+                model.vjp(&data, &jd, &mut gn);
+                model.output_hessian_apply(&data, &z, &dir, &mut residual);
+                let parts: Vec<f64> = gn.iter().zip(&residual).map(|(a, b)| a + b).collect();
+                assert!(rel_diff(&fused, &parts) < 1e-12, "{activation} bias={bias} frozen={frozen}: {}", rel_diff(&fused, &parts));
+            }
+        }
+    }
+}

@@ -25,7 +25,7 @@ impl Mlp {
                 for (s, (ps, qs)) in layer.terms.iter().enumerate() {
                     a_bt(1.0, pt.view(), ps.view(), 0.0, &mut pp);
                     a_bt(c2, qt.view(), qs.view(), 0.0, &mut qq);
-                    if t == 0 && s == 0 && self.has_bias {
+                    if t == 0 && s == 0 && self.has_bias && layer.bias {
                         let b2 = self.beta * self.beta;
                         qq.iter_mut().for_each(|x| *x += b2);
                     }
@@ -53,7 +53,7 @@ impl Mlp {
                     row.iter_mut().zip(q.iter()).for_each(|(o, &qv)| *o += self.c[k] * pr * qv);
                 }
             }
-            if !b_range.is_empty() {
+            if !b_range.is_empty() && layer.bias {
                 out[b_range].iter_mut().zip(layer.terms[0].0.row(i).iter()).for_each(|(o, &p)| *o = self.beta * p);
             }
         }

@@ -244,6 +244,21 @@ impl Model for Mlp {
         self.output_hessian_product(z, dir, out)
     }
 
+    fn hvp(&self, data: &Dataset, z: &[f64], curvature: &[f64], dir: &[f64], out: &mut [f64], scratch: &mut Vec<f64>) {
+        if self.loss_hessian_product(z, curvature, dir, out) {
+            return;
+        }
+        // The Taylor models: J·dir, the Gauss–Newton term, plus the residual term.
+        let (n, p) = (data.n, self.n_params());
+        scratch.resize(n + p, 0.0);
+        let (jd, residual) = scratch.split_at_mut(n);
+        self.jvp(data, dir, jd);
+        jd.iter_mut().zip(curvature).for_each(|(x, c)| *x *= c);
+        self.vjp(data, jd, out);
+        self.output_hessian_product(z, dir, residual);
+        out.iter_mut().zip(residual.iter()).for_each(|(o, r)| *o += r);
+    }
+
     fn sparsity(&self) -> Option<f64> {
         if self.negative.is_empty() {
             return None;
