@@ -315,6 +315,11 @@ fn an_mlp_without_a_neg_is_a_true_relu_and_the_two_layer_default_stays_linear() 
     // A saved preset (which always writes a_neg) round-trips.
     let text = catapult_lab::engine::config::preset_to_json(&given);
     assert_eq!(parse_preset(text.as_bytes(), "t", &[]).unwrap().model.a_neg, 0.2);
+    // A share code carries the whole preset, a_neg included.
+    let code = catapult_lab::engine::config::share::encode(&given);
+    assert_eq!(catapult_lab::engine::config::share::decode(&code, &[]).unwrap(), given);
+    let code = catapult_lab::engine::config::share::encode(&mlp);
+    assert_eq!(catapult_lab::engine::config::share::decode(&code, &[]).unwrap().model.a_neg, 0.0);
     assert!(mlp.describe_model().contains("depth=2") && mlp.describe_model().contains("relu"), "{}", mlp.describe_model());
 }
 

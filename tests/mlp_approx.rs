@@ -203,6 +203,13 @@ fn bad_mlp_keys_exit_2_naming_the_key() {
         assert!(err.contains(&format!("bad{i}.json")) && !err.contains("panicked"), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     }
+    // Too large to fit: refused before anything is allocated.
+    let path = dir.path().join("huge.json");
+    std::fs::write(&path, r#"{"version": 1, "model": {"kind": "mlp", "depth": 8, "width": 100000}, "data": {"kind": "clusters", "n": 100, "d": 10}}"#).unwrap();
+    let out = bin().args(["run", "--preset", path.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("GiB"), "{err}");
     // The messages say what is allowed.
     let path = dir.path().join("act.json");
     std::fs::write(&path, r#"{"version": 1, "model": {"kind": "mlp", "activation": "swish"}}"#).unwrap();
