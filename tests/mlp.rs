@@ -453,3 +453,33 @@ fn the_one_pass_loss_hessian_product_equals_its_three_parts() {
         }
     }
 }
+
+#[test]
+fn a_big_nets_hessian_scale_is_held_for_ten_passes_a_small_nets_is_exact() {
+    for (width, held) in [(16, false), (900, true)] {
+        let p = preset(&format!(
+            r#"{{"version": 1, "seed": 2, "model": {{"kind": "mlp", "depth": 2, "width": {width}}},
+                "data": {{"kind": "clusters", "n": 40, "d": 5}}, "loss": {{"kind": "mse", "reduction": "mean"}}}}"#
+        ));
+        let (mut model, data) = build(&p);
+        let mut f = vec![0.0; data.n];
+        let p1 = vec![1.0 / (data.n as f64).sqrt(); data.n];
+        model.forward(&data, &mut f);
+        let first = model.hessian_scale_sq(&data, &p1);
+        let step = noise(model.n_params(), 1);
+        let mut values = Vec::new();
+        for _ in 0..10 {
+            model.add_to_params(0.05, &step);
+            model.forward(&data, &mut f);
+            values.push(model.hessian_scale_sq(&data, &p1));
+        }
+        if held {
+            assert!(values[..9].iter().all(|&v| v == first), "width {width}: held for 9 more passes");
+            assert_ne!(values[9], first, "width {width}: recomputed at the 10th");
+        } else {
+            assert!(values.iter().all(|&v| v != first), "width {width}: exact every pass");
+        }
+        // The one-example probe ([1.0]) is computed, never held.
+        assert_ne!(model.hessian_scale_sq(&data, &[1.0]), values[9]);
+    }
+}

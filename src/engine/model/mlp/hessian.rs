@@ -16,6 +16,11 @@ use crate::engine::data::Dataset;
 use crate::engine::model::norm_sq;
 use ndarray::Array2;
 
+/// Flops of h² up to which it is computed at every step (see `hessian_scale`).
+const SCALE_EXACT_WORK: f64 = 2e8;
+/// Above that, h² is recomputed every this many forward passes.
+const SCALE_EVERY: u64 = 10;
+
 /// The tangents of a state along a direction.
 pub(crate) struct Directional {
     /// ż of the output: J · V.
@@ -157,7 +162,30 @@ impl Mlp {
     /// c² ‖Xᵀp̂1‖² / s_d² on any data (the gradient's u and v parts swap under H_p), the SPEC §4
     /// form; depth 1 without biases uses that form itself, (c_1 c_2)² ‖Xᵀp̂1‖² (gates ignored,
     /// as for `two_layer`), so that depth 1 = `two_layer` holds for u too.
+    ///
+    /// Cost: the two products are about 2.3 steps' worth of GEMMs. Up to `SCALE_EXACT_WORK`
+    /// flops (nets the app runs live) h² is exact at every step; above it, it is recomputed
+    /// every `SCALE_EVERY` forward passes and held in between (u then uses the current
+    /// residual and p̂1 with a held h²), so that the u column does not dominate big runs.
     pub(crate) fn hessian_scale(&self, data: &Dataset, p1: &[f64]) -> f64 {
+        let full = p1.len() == self.state.n;
+        let work = 14.0 * self.state.n as f64 * self.w.len() as f64;
+        if full && work > SCALE_EXACT_WORK {
+            let held = self.scale_held.lock().unwrap();
+            if let Some((forwards, value)) = *held {
+                if self.forwards - forwards < SCALE_EVERY {
+                    return value;
+                }
+            }
+        }
+        let value = self.hessian_scale_now(data, p1);
+        if full {
+            *self.scale_held.lock().unwrap() = Some((self.forwards, value));
+        }
+        value
+    }
+
+    fn hessian_scale_now(&self, data: &Dataset, p1: &[f64]) -> f64 {
         if self.depth() == 1 && !self.has_bias {
             if self.trained.iter().any(|t| !t) {
                 return 0.0;

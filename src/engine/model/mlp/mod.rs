@@ -53,6 +53,9 @@ pub struct Mlp {
     quad: Option<Quad>,
     /// Per hidden layer, the fraction of units with σ' = a_neg at the last forward (relu).
     negative: Vec<f64>,
+    /// Forward passes so far, and h² with the pass count it was computed at (`hessian_scale`).
+    forwards: u64,
+    scale_held: Mutex<Option<(u64, f64)>>,
     /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
     fixed_kernel: Mutex<Option<Vec<f64>>>,
 }
@@ -121,6 +124,8 @@ impl Mlp {
             quad: None,
             negative: Vec::new(),
             fixed_kernel: Mutex::new(None),
+            forwards: 0,
+            scale_held: Mutex::new(None),
         };
         net.state = net.state_at(&net.w0, &data.x, data.n);
         net.count_negatives();
@@ -189,6 +194,7 @@ impl Model for Mlp {
     }
 
     fn forward(&mut self, data: &Dataset, out: &mut [f64]) {
+        self.forwards += 1;
         match self.approx {
             Approx::Network => {
                 self.state = self.state_at(&self.w, &data.x, data.n);
