@@ -139,41 +139,58 @@ impl State {
     }
 }
 
+/// Makes `a` an n × m array, reusing its buffer when the shape already fits (contents are
+/// overwritten by the caller).
+fn shaped(a: &mut Array2<f64>, n: usize, m: usize) {
+    if a.dim() != (n, m) {
+        *a = Array2::zeros((n, m));
+    }
+}
+
 impl Mlp {
     /// Forward and backward passes at parameters `w` on the rows `x` (n × d, row-major).
     pub(crate) fn state_at(&self, w: &[f64], x: &[f64], n: usize) -> State {
+        let mut state = State { n: 0, h: Vec::new(), z: Vec::new(), grad_h: Vec::new(), delta: Vec::new() };
+        self.state_into(w, x, n, &mut state);
+        state
+    }
+
+    /// `state_at` into an existing state, reusing its arrays (no allocation from the second
+    /// step on: every step's passes write into the same buffers).
+    pub(crate) fn state_into(&self, w: &[f64], x: &[f64], n: usize, state: &mut State) {
         let depth = self.depth();
         let dims = &self.dims;
-        let mut h = Vec::with_capacity(depth + 1);
-        let mut z = Vec::with_capacity(depth + 1);
-        h.push(Array2::from_shape_vec((n, dims[0]), x[..n * dims[0]].to_vec()).unwrap());
+        let act = self.act;
+        state.n = n;
+        for list in [&mut state.h, &mut state.z, &mut state.grad_h, &mut state.delta] {
+            list.resize_with(depth + 1, || Array2::zeros((0, 0)));
+        }
+        shaped(&mut state.h[0], n, dims[0]);
+        state.h[0].as_slice_mut().unwrap().copy_from_slice(&x[..n * dims[0]]);
         for k in 0..=depth {
-            let mut zk = Array2::zeros((n, dims[k + 1]));
-            a_bt(self.c[k], h[k].view(), self.weight(w, k), 0.0, &mut zk);
+            let (h, z) = (&mut state.h, &mut state.z);
+            shaped(&mut z[k], n, dims[k + 1]);
+            a_bt(self.c[k], h[k].view(), self.weight(w, k), 0.0, &mut z[k]);
             if let Some(b) = self.bias(w, k) {
                 let beta = self.beta;
-                for mut row in zk.rows_mut() {
+                for mut row in z[k].rows_mut() {
                     row.iter_mut().zip(b).for_each(|(v, bj)| *v += beta * bj);
                 }
             }
             if k < depth {
-                let act = self.act;
-                h.push(zk.mapv(|v| act.value(v)));
+                shaped(&mut h[k + 1], n, dims[k + 1]);
+                ndarray::Zip::from(&mut h[k + 1]).and(&z[k]).for_each(|hv, &zv| *hv = act.value(zv));
             }
-            z.push(zk);
         }
-        let mut delta: Vec<Array2<f64>> = (0..=depth).map(|_| Array2::zeros((0, 0))).collect();
-        let mut grad_h: Vec<Array2<f64>> = (0..=depth).map(|_| Array2::zeros((0, 0))).collect();
-        delta[depth] = Array2::ones((n, 1));
+        shaped(&mut state.delta[depth], n, 1);
+        state.delta[depth].fill(1.0);
+        shaped(&mut state.grad_h[0], 0, 0);
         for k in (1..=depth).rev() {
-            let mut g = Array2::zeros((n, dims[k]));
-            a_b(self.c[k], delta[k].view(), self.weight(w, k), 0.0, &mut g);
-            let act = self.act;
-            let mut d = g.clone();
-            d.zip_mut_with(&z[k - 1], |dv, &zv| *dv *= act.slope(zv));
-            grad_h[k] = g;
-            delta[k - 1] = d;
+            let (grad_h, delta) = (&mut state.grad_h, &mut state.delta);
+            shaped(&mut grad_h[k], n, dims[k]);
+            a_b(self.c[k], delta[k].view(), self.weight(w, k), 0.0, &mut grad_h[k]);
+            shaped(&mut delta[k - 1], n, dims[k]);
+            ndarray::Zip::from(&mut delta[k - 1]).and(&grad_h[k]).and(&state.z[k - 1]).for_each(|d, &g, &z| *d = g * act.slope(z));
         }
-        State { n, h, z, grad_h, delta }
     }
 }

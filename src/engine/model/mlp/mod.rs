@@ -197,7 +197,9 @@ impl Model for Mlp {
         self.forwards += 1;
         match self.approx {
             Approx::Network => {
-                self.state = self.state_at(&self.w, &data.x, data.n);
+                let mut state = std::mem::replace(&mut self.state, State { n: 0, h: Vec::new(), z: Vec::new(), grad_h: Vec::new(), delta: Vec::new() });
+                self.state_into(&self.w, &data.x, data.n, &mut state);
+                self.state = state;
                 self.count_negatives();
             }
             Approx::Linearized => {}
