@@ -164,7 +164,7 @@ fn results_are_the_same_bits_on_one_and_two_threads() {
     // Large enough that the products split into parallel chunks.
     std::fs::write(
         &path,
-        r#"{"version": 1, "seed": 1, "model": {"kind": "mlp", "depth": 2, "width": 300, "activation": "tanh", "bias": true, "approx": "quadratic"},
+        r#"{"version": 1, "seed": 1, "model": {"kind": "mlp", "depth": 2, "width": 600, "activation": "tanh", "bias": true, "approx": "quadratic"},
             "data": {"kind": "teacher", "n": 80, "d": 40}, "loss": {"kind": "mse", "reduction": "mean"}, "train": {"eta_scaled": 3.0, "steps": 4}}"#,
     )
     .unwrap();

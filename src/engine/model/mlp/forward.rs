@@ -9,9 +9,13 @@ use crate::engine::linalg::gemm;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-/// Below this many multiply-adds a product runs on the calling thread, in one call.
-const PARALLEL_WORK: usize = 1 << 20;
-/// Fewest output rows per chunk of a split product.
+/// Multiply-adds per part of a split product (below it a product is one call on the calling
+/// thread).
+const PARALLEL_WORK: usize = 1 << 22;
+/// At most this many parts per product (the machines this runs on have a few cores; more
+/// parts only pack the weights more often).
+const MAX_CHUNKS: usize = 4;
+/// Fewest rows (or columns) per part.
 const CHUNK_ROWS: usize = 16;
 
 /// The hidden activation with its slope for z < 0 (relu).
@@ -66,9 +70,12 @@ impl Act {
     }
 }
 
-/// C (rows × cols, row-major, contiguous) = alpha · A · B + beta · C, A and B strided; large
-/// products are split into fixed chunks of output rows (sized from the shape only) that run in
-/// parallel, each chunk one GEMM call, so the bits do not depend on the number of threads.
+/// C (rows × cols, row-major, contiguous) = alpha · A · B + beta · C (beta 0 or 1), A and B
+/// strided. Large products are split into at most `MAX_CHUNKS` parts (their number and bounds
+/// from the shape only, so the bits do not depend on the number of threads) that run in
+/// parallel, one GEMM call each, along the longer side of C: a layer's weights are packed once
+/// per part, so few parts, split across the weight matrix's columns where C is wide (n examples
+/// × a wide layer), keep the packing small against the multiply-adds.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn product(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f64], a_strides: (isize, isize), b: &[f64], b_strides: (isize, isize), beta: f64, c: &mut [f64]) {
     if rows == 0 || cols == 0 {
@@ -79,16 +86,43 @@ pub(crate) fn product(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f
         return;
     }
     let work = rows * inner * cols;
-    let chunk = CHUNK_ROWS.max(rows.div_ceil(16));
-    if work < PARALLEL_WORK || rows <= chunk {
+    let parts = (work / PARALLEL_WORK).clamp(1, MAX_CHUNKS).min(rows.max(cols) / CHUNK_ROWS).max(1);
+    if parts == 1 {
         gemm(rows, inner, cols, alpha, a, a_strides, b, b_strides, beta, c, (cols as isize, 1));
         return;
     }
-    c[..rows * cols].par_chunks_mut(chunk * cols).enumerate().for_each(|(i, c_rows)| {
-        let r0 = i * chunk;
-        let r = c_rows.len() / cols;
-        gemm(r, inner, cols, alpha, &a[r0 * a_strides.0 as usize..], a_strides, b, b_strides, beta, c_rows, (cols as isize, 1));
-    });
+    if rows >= cols {
+        let chunk = rows.div_ceil(parts);
+        c[..rows * cols].par_chunks_mut(chunk * cols).enumerate().for_each(|(i, c_rows)| {
+            let r0 = i * chunk;
+            let r = c_rows.len() / cols;
+            gemm(r, inner, cols, alpha, &a[r0 * a_strides.0 as usize..], a_strides, b, b_strides, beta, c_rows, (cols as isize, 1));
+        });
+        return;
+    }
+    // Column parts: each into its own buffer, then written into C.
+    let chunk = cols.div_ceil(parts);
+    let blocks: Vec<(usize, Vec<f64>)> = (0..cols.div_ceil(chunk))
+        .into_par_iter()
+        .map(|i| {
+            let c0 = i * chunk;
+            let width = chunk.min(cols - c0);
+            let mut block = vec![0.0; rows * width];
+            gemm(rows, inner, width, alpha, a, a_strides, &b[c0 * b_strides.1 as usize..], b_strides, 0.0, &mut block, (width as isize, 1));
+            (c0, block)
+        })
+        .collect();
+    for (c0, block) in blocks {
+        let width = block.len() / rows;
+        for (r, values) in block.chunks(width).enumerate() {
+            let dst = &mut c[r * cols + c0..r * cols + c0 + width];
+            if beta == 0.0 {
+                dst.copy_from_slice(values);
+            } else {
+                dst.iter_mut().zip(values).for_each(|(d, v)| *d += v);
+            }
+        }
+    }
 }
 
 /// Row-major strides of an n × m matrix, and of its transpose read in place.
