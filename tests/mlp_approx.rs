@@ -220,3 +220,21 @@ fn bad_mlp_keys_exit_2_naming_the_key() {
     let err = String::from_utf8_lossy(&bin().args(["run", "--preset", path.to_str().unwrap()]).output().unwrap().stderr).to_string();
     assert!(err.contains("1 to 3"), "{err}");
 }
+
+#[test]
+fn a_width_sweep_sets_every_hidden_layer_of_an_mlp() {
+    use catapult_lab::engine::sweep::{EtaAxis, SweepSpec};
+    let base = preset(r#"{"version": 1, "model": {"kind": "mlp", "depth": 2, "widths": [8, 4]}, "data": {"kind": "clusters", "n": 6, "d": 2}}"#);
+    let spec = SweepSpec { base: base.clone(), eta: EtaAxis::Scaled { from: 1.0, to: 2.0, count: 2 }, widths: vec![16, 32], seeds: 1, approxes: Vec::new() };
+    let cells = spec.cells().unwrap();
+    assert_eq!(cells.len(), 4);
+    for cell in &cells {
+        assert!(cell.preset.model.widths.is_none());
+        let sim = Simulation::new(&cell.preset).unwrap();
+        let w = cell.preset.model.width;
+        assert_eq!(sim.model().n_params(), 2 * w + w * w + w, "width {w} in both hidden layers");
+    }
+    // Without a width axis the per-layer list stays.
+    let own = SweepSpec { widths: Vec::new(), ..spec };
+    assert!(own.cells().unwrap().iter().all(|c| c.preset.model.widths == Some(vec![8, 4])));
+}
