@@ -315,6 +315,11 @@ fn an_mlp_without_a_neg_is_a_true_relu_and_the_two_layer_default_stays_linear() 
     // A saved preset (which always writes a_neg) round-trips.
     let text = catapult_lab::engine::config::preset_to_json(&given);
     assert_eq!(parse_preset(text.as_bytes(), "t", &[]).unwrap().model.a_neg, 0.2);
+    // A share code carries the whole preset, a_neg included.
+    let code = catapult_lab::engine::config::share::encode(&given);
+    assert_eq!(catapult_lab::engine::config::share::decode(&code, &[]).unwrap(), given);
+    let code = catapult_lab::engine::config::share::encode(&mlp);
+    assert_eq!(catapult_lab::engine::config::share::decode(&code, &[]).unwrap().model.a_neg, 0.0);
     assert!(mlp.describe_model().contains("depth=2") && mlp.describe_model().contains("relu"), "{}", mlp.describe_model());
 }
 
@@ -357,5 +362,124 @@ fn the_hessian_scale_is_the_hessian_along_the_residual_step_direction() {
         let first = model.hessian_scale_sq(&data, &[1.0]);
         let padded = model.hessian_scale_sq(&data, &[1.0, 0.0, 0.0, 0.0]);
         assert_eq!(first, padded, "{approx}");
+    }
+}
+
+#[test]
+fn input_gradients_layer_params_and_sparsities() {
+    for activation in ACTIVATIONS {
+        let p = tiny(activation, "standard", true, "network", "[]");
+        let (mut model, data) = build(&p);
+        let np = model.n_params();
+        model.add_to_params(0.2, &noise(np, 12));
+        let mut f = vec![0.0; data.n];
+        model.forward(&data, &mut f);
+        // ∇ₓf (the AGOP's rows) against central differences in x.
+        let d = data.d;
+        let mut grads = vec![0.0; data.n * d];
+        assert!(model.input_gradients(&data, &mut grads));
+        let eps = 1e-6;
+        for i in 0..data.n {
+            for j in 0..d {
+                let mut x = data.row(i).to_vec();
+                x[j] += eps;
+                let up = model.output_at(&x);
+                x[j] -= 2.0 * eps;
+                let down = model.output_at(&x);
+                let fd = (up - down) / (2.0 * eps);
+                assert!((grads[i * d + j] - fd).abs() < 1e-6 * fd.abs().max(1.0), "{activation}: ∂f(x_{i})/∂x_{j} {} vs {fd}", grads[i * d + j]);
+            }
+        }
+        // Layers: W1 (5 × 3), W2 (4 × 5), W3 (1 × 4), each with its bias; init and now.
+        let layers = model.layer_params();
+        assert_eq!(layers.iter().map(|l| (l.rows, l.cols)).collect::<Vec<_>>(), vec![(5, 3), (4, 5), (1, 4)]);
+        let flat: Vec<f64> = layers.iter().flat_map(|l| l.weight_now.iter().chain(l.bias_now.as_ref().unwrap()).copied()).collect();
+        assert_eq!(flat, model.params());
+        let flat0: Vec<f64> = layers.iter().flat_map(|l| l.weight_init.iter().chain(l.bias_init.as_ref().unwrap()).copied()).collect();
+        assert_eq!(flat0, model.init_params());
+        // Per-layer sparsity: the fraction of negative pre-activations of each hidden layer (relu only).
+        let sparsities = model.layer_sparsities();
+        if activation == "relu" {
+            assert_eq!(sparsities.len(), 2);
+            assert!(sparsities.iter().all(|s| (0.0..=1.0).contains(s)));
+            let weighted = (sparsities[0] * 5.0 + sparsities[1] * 4.0) / 9.0;
+            assert!((model.sparsity().unwrap() - weighted).abs() < 1e-15);
+        } else {
+            assert!(sparsities.is_empty() && model.sparsity().is_none());
+        }
+    }
+    // A relu net whose first layer is negative on every (positive) input: sparsity 1 there.
+    let p = preset(
+        r#"{"version": 1, "seed": 1, "model": {"kind": "mlp", "depth": 2, "widths": [5, 4]},
+            "data": {"kind": "points", "x": [[1.0, 2.0, 0.5], [0.5, 1.0, 1.0]], "y": [1.0, -1.0]}}"#,
+    );
+    let (mut model, data) = build(&p);
+    let np = model.n_params();
+    let init = model.init_params().to_vec();
+    let mut shift = vec![0.0; np];
+    for j in 0..15 {
+        shift[j] = -init[j] - 1.0;
+    }
+    model.add_to_params(1.0, &shift);
+    let mut f = vec![0.0; data.n];
+    model.forward(&data, &mut f);
+    assert_eq!(model.layer_sparsities()[0], 1.0);
+    assert!(f.iter().all(|&v| v == f[0]), "a dead first layer makes f constant");
+}
+
+#[test]
+fn the_one_pass_loss_hessian_product_equals_its_three_parts() {
+    for activation in ACTIVATIONS {
+        for bias in [false, true] {
+            for frozen in ["[]", "[1]", "[2, 3]"] {
+                let p = tiny(activation, "ntk", bias, "network", frozen);
+                let (mut model, data) = build(&p);
+                let np = model.n_params();
+                model.add_to_params(0.2, &noise(np, 21));
+                let mut f = vec![0.0; data.n];
+                model.forward(&data, &mut f);
+                let (z, curvature, dir) = (noise(data.n, 22), noise(data.n, 23).iter().map(|c| c + 1.0).collect::<Vec<f64>>(), noise(np, 24));
+                let mut fused = vec![0.0; np];
+                model.hvp(&data, &z, &curvature, &dir, &mut fused, &mut Vec::new());
+                let mut jd = vec![0.0; data.n];
+                model.jvp(&data, &dir, &mut jd);
+                jd.iter_mut().zip(&curvature).for_each(|(x, c)| *x *= c);
+                let (mut gn, mut residual) = (vec![0.0; np], vec![0.0; np]);
+                model.vjp(&data, &jd, &mut gn);
+                model.output_hessian_apply(&data, &z, &dir, &mut residual);
+                let parts: Vec<f64> = gn.iter().zip(&residual).map(|(a, b)| a + b).collect();
+                assert!(rel_diff(&fused, &parts) < 1e-12, "{activation} bias={bias} frozen={frozen}: {}", rel_diff(&fused, &parts));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_big_nets_hessian_scale_is_held_for_ten_passes_a_small_nets_is_exact() {
+    for (width, held) in [(16, false), (900, true)] {
+        let p = preset(&format!(
+            r#"{{"version": 1, "seed": 2, "model": {{"kind": "mlp", "depth": 2, "width": {width}}},
+                "data": {{"kind": "clusters", "n": 40, "d": 5}}, "loss": {{"kind": "mse", "reduction": "mean"}}}}"#
+        ));
+        let (mut model, data) = build(&p);
+        let mut f = vec![0.0; data.n];
+        let p1 = vec![1.0 / (data.n as f64).sqrt(); data.n];
+        model.forward(&data, &mut f);
+        let first = model.hessian_scale_sq(&data, &p1);
+        let step = noise(model.n_params(), 1);
+        let mut values = Vec::new();
+        for _ in 0..10 {
+            model.add_to_params(0.05, &step);
+            model.forward(&data, &mut f);
+            values.push(model.hessian_scale_sq(&data, &p1));
+        }
+        if held {
+            assert!(values[..9].iter().all(|&v| v == first), "width {width}: held for 9 more passes");
+            assert_ne!(values[9], first, "width {width}: recomputed at the 10th");
+        } else {
+            assert!(values.iter().all(|&v| v != first), "width {width}: exact every pass");
+        }
+        // The one-example probe ([1.0]) is computed, never held.
+        assert_ne!(model.hessian_scale_sq(&data, &[1.0]), values[9]);
     }
 }

@@ -123,6 +123,9 @@ fn depth_one_follows_the_two_layer_net_step_for_step() {
         (0.3, "quadratic", 1.2, r#"{"kind": "teacher", "n": 16, "d": 12}"#, 1e-12),
         (0.0, "linearized", 1.5, r#"{"kind": "clusters", "n": 10, "d": 9}"#, 1e-12),
         (1.0, "network", 1.5, r#"{"kind": "single", "x": [1.0, 0.5], "y": 0.3}"#, 1e-12),
+        // Catapults: the loss grows by (η·λ̂0 − 1)² a step before it falls, and rounding with it.
+        (1.0, "network", 3.0, r#"{"kind": "teacher", "n": 16, "d": 12}"#, 1e-12),
+        (0.0, "network", 3.0, r#"{"kind": "clusters", "n": 10, "d": 9}"#, 1e-12),
     ] {
         let common = format!(r#""data": {data}, "loss": {{"kind": "mse", "reduction": "mean"}}, "train": {{"eta_scaled": {eta_scaled}, "steps": 60}}"#);
         let two = preset(&format!(r#"{{"version": 1, "seed": 9, "model": {{"kind": "two_layer", "width": 40, "a_neg": {a_neg}, "approx": "{approx}"}}, {common}}}"#));
@@ -142,6 +145,11 @@ fn depth_one_follows_the_two_layer_net_step_for_step() {
         let (wa, wb) = (a.model().params(), b.model().params());
         let worst = wa.iter().zip(wb).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
         assert!(worst < 1e-12, "{label}: weights differ by {worst} after 60 steps");
+        let (sa, sb) = (a.summary(), b.summary());
+        assert_eq!(sa.phase, sb.phase, "{label}");
+        if eta_scaled > 2.0 {
+            assert!(sb.peak_loss > 1.2 * sb.loss0, "{label}: the loss rises ({} from {})", sb.peak_loss, sb.loss0);
+        }
     }
 }
 
@@ -156,7 +164,7 @@ fn results_are_the_same_bits_on_one_and_two_threads() {
     // Large enough that the products split into parallel chunks.
     std::fs::write(
         &path,
-        r#"{"version": 1, "seed": 1, "model": {"kind": "mlp", "depth": 2, "width": 300, "activation": "tanh", "bias": true, "approx": "quadratic"},
+        r#"{"version": 1, "seed": 1, "model": {"kind": "mlp", "depth": 2, "width": 600, "activation": "tanh", "bias": true, "approx": "quadratic"},
             "data": {"kind": "teacher", "n": 80, "d": 40}, "loss": {"kind": "mse", "reduction": "mean"}, "train": {"eta_scaled": 3.0, "steps": 4}}"#,
     )
     .unwrap();
@@ -195,6 +203,13 @@ fn bad_mlp_keys_exit_2_naming_the_key() {
         assert!(err.contains(&format!("bad{i}.json")) && !err.contains("panicked"), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     }
+    // Too large to fit: refused before anything is allocated.
+    let path = dir.path().join("huge.json");
+    std::fs::write(&path, r#"{"version": 1, "model": {"kind": "mlp", "depth": 8, "width": 100000}, "data": {"kind": "clusters", "n": 100, "d": 10}}"#).unwrap();
+    let out = bin().args(["run", "--preset", path.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("GiB"), "{err}");
     // The messages say what is allowed.
     let path = dir.path().join("act.json");
     std::fs::write(&path, r#"{"version": 1, "model": {"kind": "mlp", "activation": "swish"}}"#).unwrap();
@@ -204,4 +219,22 @@ fn bad_mlp_keys_exit_2_naming_the_key() {
     std::fs::write(&path, r#"{"version": 1, "model": {"kind": "mlp", "depth": 2}, "train": {"frozen_layers": [7]}}"#).unwrap();
     let err = String::from_utf8_lossy(&bin().args(["run", "--preset", path.to_str().unwrap()]).output().unwrap().stderr).to_string();
     assert!(err.contains("1 to 3"), "{err}");
+}
+
+#[test]
+fn a_width_sweep_sets_every_hidden_layer_of_an_mlp() {
+    use catapult_lab::engine::sweep::{EtaAxis, SweepSpec};
+    let base = preset(r#"{"version": 1, "model": {"kind": "mlp", "depth": 2, "widths": [8, 4]}, "data": {"kind": "clusters", "n": 6, "d": 2}}"#);
+    let spec = SweepSpec { base: base.clone(), eta: EtaAxis::Scaled { from: 1.0, to: 2.0, count: 2 }, widths: vec![16, 32], seeds: 1, approxes: Vec::new() };
+    let cells = spec.cells().unwrap();
+    assert_eq!(cells.len(), 4);
+    for cell in &cells {
+        assert!(cell.preset.model.widths.is_none());
+        let sim = Simulation::new(&cell.preset).unwrap();
+        let w = cell.preset.model.width;
+        assert_eq!(sim.model().n_params(), 2 * w + w * w + w, "width {w} in both hidden layers");
+    }
+    // Without a width axis the per-layer list stays.
+    let own = SweepSpec { widths: Vec::new(), ..spec };
+    assert!(own.cells().unwrap().iter().all(|c| c.preset.model.widths == Some(vec![8, 4])));
 }

@@ -82,6 +82,11 @@ impl SweepSpec {
                 for k in 0..self.seeds.max(1) {
                     let mut preset = self.base.clone();
                     preset.model.width = width;
+                    if !self.widths.is_empty() {
+                        // A width axis sets every hidden layer of an mlp (its per-layer list would
+                        // otherwise override the swept width).
+                        preset.model.widths = None;
+                    }
                     preset.model.approx = approx;
                     preset.seed = self.base.seed + k as u64;
                     match self.eta {

@@ -39,13 +39,13 @@ impl Mlp {
     pub(crate) fn jac_of<'a>(&self, state: &'a State, quad: Option<&'a Quad>) -> Jac<'a> {
         let layers = (0..=self.depth())
             .map(|k| match quad {
-                None => LayerTerms { terms: vec![(state.delta[k].view(), state.h[k].view())] },
+                None => LayerTerms { terms: vec![(state.delta[k].view(), state.h[k].view())], bias: true },
                 Some(q) => {
                     let mut terms = vec![(q.a[k].view(), state.h[k].view())];
                     if k > 0 {
                         terms.push((state.delta[k].view(), q.tangents.h_dot[k].view()));
                     }
-                    LayerTerms { terms }
+                    LayerTerms { terms, bias: true }
                 }
             })
             .collect();

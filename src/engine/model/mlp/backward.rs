@@ -14,6 +14,8 @@ use ndarray::{Array2, ArrayView2};
 pub(crate) struct LayerTerms<'a> {
     /// (P, Q) pairs: P n × n_{k+1}, Q n × n_k.
     pub terms: Vec<(ArrayView2<'a, f64>, ArrayView2<'a, f64>)>,
+    /// Whether the bias rows are β P_0 (false: this part of a Jacobian has no bias rows).
+    pub bias: bool,
 }
 
 /// The factored Jacobian on n rows (layers 0..=L; frozen layers are skipped where used).
@@ -39,7 +41,7 @@ impl Mlp {
                     *o += crate::engine::model::dot(t.row(i).as_slice().unwrap(), p.row(i).as_slice().unwrap());
                 }
             }
-            if let Some(vb) = self.bias(dir, k) {
+            if let (Some(vb), true) = (self.bias(dir, k), layer.bias) {
                 let p0 = &layer.terms[0].0;
                 for (i, o) in out.iter_mut().enumerate().take(n) {
                     *o += self.beta * crate::engine::model::dot(p0.row(i).as_slice().unwrap(), vb);
@@ -53,8 +55,8 @@ impl Mlp {
         let n = jac.n;
         for (k, layer) in jac.layers.iter().enumerate() {
             let (w_range, b_range) = self.layer_ranges(k);
+            out[w_range.start..b_range.end].iter_mut().for_each(|o| *o = 0.0);
             if !self.trained[k] {
-                out[w_range.start..b_range.end].iter_mut().for_each(|o| *o = 0.0);
                 continue;
             }
             for (t, (p, q)) in layer.terms.iter().enumerate() {
@@ -62,10 +64,9 @@ impl Mlp {
                 for (mut row, &zi) in zp.rows_mut().into_iter().zip(&z[..n]) {
                     row.iter_mut().for_each(|x| *x *= zi);
                 }
-                at_b(self.c[k], zp.view(), q.view(), if t == 0 { 0.0 } else { 1.0 }, &mut out[w_range.clone()]);
-                if t == 0 && !b_range.is_empty() {
+                at_b(self.c[k], zp.view(), q.view(), 1.0, &mut out[w_range.clone()]);
+                if t == 0 && layer.bias && !b_range.is_empty() {
                     let ob = &mut out[b_range.clone()];
-                    ob.iter_mut().for_each(|o| *o = 0.0);
                     for row in zp.rows() {
                         ob.iter_mut().zip(row).for_each(|(o, x)| *o += self.beta * x);
                     }

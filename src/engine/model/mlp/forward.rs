@@ -9,9 +9,13 @@ use crate::engine::linalg::gemm;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-/// Below this many multiply-adds a product runs on the calling thread, in one call.
-const PARALLEL_WORK: usize = 1 << 20;
-/// Fewest output rows per chunk of a split product.
+/// Multiply-adds per part of a split product (below it a product is one call on the calling
+/// thread).
+const PARALLEL_WORK: usize = 1 << 22;
+/// At most this many parts per product (the machines this runs on have a few cores; more
+/// parts only pack the weights more often).
+const MAX_CHUNKS: usize = 4;
+/// Fewest rows (or columns) per part.
 const CHUNK_ROWS: usize = 16;
 
 /// The hidden activation with its slope for z < 0 (relu).
@@ -66,9 +70,12 @@ impl Act {
     }
 }
 
-/// C (rows × cols, row-major, contiguous) = alpha · A · B + beta · C, A and B strided; large
-/// products are split into fixed chunks of output rows (sized from the shape only) that run in
-/// parallel, each chunk one GEMM call, so the bits do not depend on the number of threads.
+/// C (rows × cols, row-major, contiguous) = alpha · A · B + beta · C (beta 0 or 1), A and B
+/// strided. Large products are split into at most `MAX_CHUNKS` parts (their number and bounds
+/// from the shape only, so the bits do not depend on the number of threads) that run in
+/// parallel, one GEMM call each, along the longer side of C: a layer's weights are packed once
+/// per part, so few parts, split across the weight matrix's columns where C is wide (n examples
+/// × a wide layer), keep the packing small against the multiply-adds.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn product(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f64], a_strides: (isize, isize), b: &[f64], b_strides: (isize, isize), beta: f64, c: &mut [f64]) {
     if rows == 0 || cols == 0 {
@@ -79,16 +86,43 @@ pub(crate) fn product(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f
         return;
     }
     let work = rows * inner * cols;
-    let chunk = CHUNK_ROWS.max(rows.div_ceil(16));
-    if work < PARALLEL_WORK || rows <= chunk {
+    let parts = (work / PARALLEL_WORK).clamp(1, MAX_CHUNKS).min(rows.max(cols) / CHUNK_ROWS).max(1);
+    if parts == 1 {
         gemm(rows, inner, cols, alpha, a, a_strides, b, b_strides, beta, c, (cols as isize, 1));
         return;
     }
-    c[..rows * cols].par_chunks_mut(chunk * cols).enumerate().for_each(|(i, c_rows)| {
-        let r0 = i * chunk;
-        let r = c_rows.len() / cols;
-        gemm(r, inner, cols, alpha, &a[r0 * a_strides.0 as usize..], a_strides, b, b_strides, beta, c_rows, (cols as isize, 1));
-    });
+    if rows >= cols {
+        let chunk = rows.div_ceil(parts);
+        c[..rows * cols].par_chunks_mut(chunk * cols).enumerate().for_each(|(i, c_rows)| {
+            let r0 = i * chunk;
+            let r = c_rows.len() / cols;
+            gemm(r, inner, cols, alpha, &a[r0 * a_strides.0 as usize..], a_strides, b, b_strides, beta, c_rows, (cols as isize, 1));
+        });
+        return;
+    }
+    // Column parts: each into its own buffer, then written into C.
+    let chunk = cols.div_ceil(parts);
+    let blocks: Vec<(usize, Vec<f64>)> = (0..cols.div_ceil(chunk))
+        .into_par_iter()
+        .map(|i| {
+            let c0 = i * chunk;
+            let width = chunk.min(cols - c0);
+            let mut block = vec![0.0; rows * width];
+            gemm(rows, inner, width, alpha, a, a_strides, &b[c0 * b_strides.1 as usize..], b_strides, 0.0, &mut block, (width as isize, 1));
+            (c0, block)
+        })
+        .collect();
+    for (c0, block) in blocks {
+        let width = block.len() / rows;
+        for (r, values) in block.chunks(width).enumerate() {
+            let dst = &mut c[r * cols + c0..r * cols + c0 + width];
+            if beta == 0.0 {
+                dst.copy_from_slice(values);
+            } else {
+                dst.iter_mut().zip(values).for_each(|(d, v)| *d += v);
+            }
+        }
+    }
 }
 
 /// Row-major strides of an n × m matrix, and of its transpose read in place.
@@ -139,41 +173,58 @@ impl State {
     }
 }
 
+/// Makes `a` an n × m array, reusing its buffer when the shape already fits (contents are
+/// overwritten by the caller).
+fn shaped(a: &mut Array2<f64>, n: usize, m: usize) {
+    if a.dim() != (n, m) {
+        *a = Array2::zeros((n, m));
+    }
+}
+
 impl Mlp {
     /// Forward and backward passes at parameters `w` on the rows `x` (n × d, row-major).
     pub(crate) fn state_at(&self, w: &[f64], x: &[f64], n: usize) -> State {
+        let mut state = State { n: 0, h: Vec::new(), z: Vec::new(), grad_h: Vec::new(), delta: Vec::new() };
+        self.state_into(w, x, n, &mut state);
+        state
+    }
+
+    /// `state_at` into an existing state, reusing its arrays (no allocation from the second
+    /// step on: every step's passes write into the same buffers).
+    pub(crate) fn state_into(&self, w: &[f64], x: &[f64], n: usize, state: &mut State) {
         let depth = self.depth();
         let dims = &self.dims;
-        let mut h = Vec::with_capacity(depth + 1);
-        let mut z = Vec::with_capacity(depth + 1);
-        h.push(Array2::from_shape_vec((n, dims[0]), x[..n * dims[0]].to_vec()).unwrap());
+        let act = self.act;
+        state.n = n;
+        for list in [&mut state.h, &mut state.z, &mut state.grad_h, &mut state.delta] {
+            list.resize_with(depth + 1, || Array2::zeros((0, 0)));
+        }
+        shaped(&mut state.h[0], n, dims[0]);
+        state.h[0].as_slice_mut().unwrap().copy_from_slice(&x[..n * dims[0]]);
         for k in 0..=depth {
-            let mut zk = Array2::zeros((n, dims[k + 1]));
-            a_bt(self.c[k], h[k].view(), self.weight(w, k), 0.0, &mut zk);
+            let (h, z) = (&mut state.h, &mut state.z);
+            shaped(&mut z[k], n, dims[k + 1]);
+            a_bt(self.c[k], h[k].view(), self.weight(w, k), 0.0, &mut z[k]);
             if let Some(b) = self.bias(w, k) {
                 let beta = self.beta;
-                for mut row in zk.rows_mut() {
+                for mut row in z[k].rows_mut() {
                     row.iter_mut().zip(b).for_each(|(v, bj)| *v += beta * bj);
                 }
             }
             if k < depth {
-                let act = self.act;
-                h.push(zk.mapv(|v| act.value(v)));
+                shaped(&mut h[k + 1], n, dims[k + 1]);
+                ndarray::Zip::from(&mut h[k + 1]).and(&z[k]).for_each(|hv, &zv| *hv = act.value(zv));
             }
-            z.push(zk);
         }
-        let mut delta: Vec<Array2<f64>> = (0..=depth).map(|_| Array2::zeros((0, 0))).collect();
-        let mut grad_h: Vec<Array2<f64>> = (0..=depth).map(|_| Array2::zeros((0, 0))).collect();
-        delta[depth] = Array2::ones((n, 1));
+        shaped(&mut state.delta[depth], n, 1);
+        state.delta[depth].fill(1.0);
+        shaped(&mut state.grad_h[0], 0, 0);
         for k in (1..=depth).rev() {
-            let mut g = Array2::zeros((n, dims[k]));
-            a_b(self.c[k], delta[k].view(), self.weight(w, k), 0.0, &mut g);
-            let act = self.act;
-            let mut d = g.clone();
-            d.zip_mut_with(&z[k - 1], |dv, &zv| *dv *= act.slope(zv));
-            grad_h[k] = g;
-            delta[k - 1] = d;
+            let (grad_h, delta) = (&mut state.grad_h, &mut state.delta);
+            shaped(&mut grad_h[k], n, dims[k]);
+            a_b(self.c[k], delta[k].view(), self.weight(w, k), 0.0, &mut grad_h[k]);
+            shaped(&mut delta[k - 1], n, dims[k]);
+            ndarray::Zip::from(&mut delta[k - 1]).and(&grad_h[k]).and(&state.z[k - 1]).for_each(|d, &g, &z| *d = g * act.slope(z));
         }
-        State { n, h, z, grad_h, delta }
     }
 }

@@ -16,6 +16,11 @@ use crate::engine::data::Dataset;
 use crate::engine::model::norm_sq;
 use ndarray::Array2;
 
+/// Flops of h² up to which it is computed at every step (see `hessian_scale`).
+const SCALE_EXACT_WORK: f64 = 2e8;
+/// Above that, h² is recomputed every this many forward passes.
+const SCALE_EVERY: u64 = 10;
+
 /// The tangents of a state along a direction.
 pub(crate) struct Directional {
     /// ż of the output: J · V.
@@ -83,7 +88,7 @@ impl Mlp {
                 if k > 0 {
                     terms.push((state.delta[k].view(), tangents.h_dot[k].view()));
                 }
-                LayerTerms { terms }
+                LayerTerms { terms, bias: true }
             })
             .collect();
         Jac { n: state.n, layers }
@@ -103,13 +108,84 @@ impl Mlp {
         self.jac_transpose_apply(&jac, z, out);
     }
 
+    /// ∇²L · dir for the network in one R-operator pass: the forward tangent gives J·dir, and
+    /// the Gauss–Newton and residual terms share their transposed products,
+    /// layer k: c_k [(κ∘J·dir∘Δ_k + z∘RΔ_k)ᵀ H_k + (z∘Δ_k)ᵀ Ḣ_k] (κ = curvature), biases alike:
+    /// 6 products a layer instead of 8. None for the Taylor models (the trait's default form).
+    pub(crate) fn loss_hessian_product(&self, z: &[f64], curvature: &[f64], dir: &[f64], out: &mut [f64]) -> bool {
+        if self.approx != Approx::Network {
+            return false;
+        }
+        let state = &self.state;
+        let mut tangents = self.directional(state, &self.w, dir);
+        let n = state.n;
+        let gauss_newton: Vec<f64> = (0..n).map(|i| curvature[i] * tangents.out_dot[i]).collect();
+        // z∘RΔ_k + (κ J·dir)∘Δ_k, as one factor with unit weights; the (Δ, Ḣ) term keeps z.
+        for k in 0..=self.depth() {
+            let delta = &state.delta[k];
+            let r = &mut tangents.r_delta[k];
+            for i in 0..n {
+                let (zi, gi) = (z[i], gauss_newton[i]);
+                r.row_mut(i).iter_mut().zip(delta.row(i)).for_each(|(rv, &dv)| *rv = zi * *rv + gi * dv);
+            }
+        }
+        let ones = vec![1.0; n];
+        let first = self.hessian_jac_terms(state, &tangents, true);
+        self.jac_transpose_apply(&first, &ones, out);
+        let second = self.hessian_jac_terms(state, &tangents, false);
+        let mut rest = vec![0.0; out.len()];
+        self.jac_transpose_apply(&second, z, &mut rest);
+        out.iter_mut().zip(&rest).for_each(|(o, r)| *o += r);
+        true
+    }
+
+    /// One of the two factor pairs of `hessian_jac`: (RΔ_k, H_k) (`first`) or (Δ_k, Ḣ_k).
+    fn hessian_jac_terms<'a>(&self, state: &'a State, tangents: &'a Directional, first: bool) -> Jac<'a> {
+        let layers = (0..=self.depth())
+            .map(|k| {
+                let terms = if first {
+                    vec![(tangents.r_delta[k].view(), state.h[k].view())]
+                } else if k > 0 {
+                    vec![(state.delta[k].view(), tangents.h_dot[k].view())]
+                } else {
+                    Vec::new()
+                };
+                LayerTerms { terms, bias: first }
+            })
+            .collect();
+        Jac { n: state.n, layers }
+    }
+
     /// h², the squared Hessian scale of SPEC §4 along p̂1: ‖H_p ĝ‖² with H_p = Σ_i p_i ∇²f_i
     /// and ĝ = Jᵀp̂1 / ‖Jᵀp̂1‖, the unit direction of the step a residual along p̂1 drives (one
     /// Jᵀ product and one exact Hessian product). For the two-layer linear net this is exactly
     /// c² ‖Xᵀp̂1‖² / s_d² on any data (the gradient's u and v parts swap under H_p), the SPEC §4
     /// form; depth 1 without biases uses that form itself, (c_1 c_2)² ‖Xᵀp̂1‖² (gates ignored,
     /// as for `two_layer`), so that depth 1 = `two_layer` holds for u too.
+    ///
+    /// Cost: the two products are about 2.3 steps' worth of GEMMs. Up to `SCALE_EXACT_WORK`
+    /// flops (nets the app runs live) h² is exact at every step; above it, it is recomputed
+    /// every `SCALE_EVERY` forward passes and held in between (u then uses the current
+    /// residual and p̂1 with a held h²), so that the u column does not dominate big runs.
     pub(crate) fn hessian_scale(&self, data: &Dataset, p1: &[f64]) -> f64 {
+        let full = p1.len() == self.state.n;
+        let work = 14.0 * self.state.n as f64 * self.w.len() as f64;
+        if full && work > SCALE_EXACT_WORK {
+            let held = self.scale_held.lock().unwrap();
+            if let Some((forwards, value)) = *held {
+                if self.forwards - forwards < SCALE_EVERY {
+                    return value;
+                }
+            }
+        }
+        let value = self.hessian_scale_now(data, p1);
+        if full {
+            *self.scale_held.lock().unwrap() = Some((self.forwards, value));
+        }
+        value
+    }
+
+    fn hessian_scale_now(&self, data: &Dataset, p1: &[f64]) -> f64 {
         if self.depth() == 1 && !self.has_bias {
             if self.trained.iter().any(|t| !t) {
                 return 0.0;

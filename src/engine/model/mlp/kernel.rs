@@ -25,7 +25,7 @@ impl Mlp {
                 for (s, (ps, qs)) in layer.terms.iter().enumerate() {
                     a_bt(1.0, pt.view(), ps.view(), 0.0, &mut pp);
                     a_bt(c2, qt.view(), qs.view(), 0.0, &mut qq);
-                    if t == 0 && s == 0 && self.has_bias {
+                    if t == 0 && s == 0 && self.has_bias && layer.bias {
                         let b2 = self.beta * self.beta;
                         qq.iter_mut().for_each(|x| *x += b2);
                     }
@@ -53,7 +53,7 @@ impl Mlp {
                     row.iter_mut().zip(q.iter()).for_each(|(o, &qv)| *o += self.c[k] * pr * qv);
                 }
             }
-            if !b_range.is_empty() {
+            if !b_range.is_empty() && layer.bias {
                 out[b_range].iter_mut().zip(layer.terms[0].0.row(i).iter()).for_each(|(o, &p)| *o = self.beta * p);
             }
         }
@@ -80,13 +80,14 @@ impl Mlp {
         (dense, apply)
     }
 
-    /// Flops of a step's passes: forward + backward (4 n Σ n_k n_{k+1}), Jᵀz (2 n Σ), and for
+    /// Flops of a step's passes (Σ = Σ_k n_k n_{k+1}): forward + backward (about 4nΣ), Jᵀz (2nΣ), and for
     /// the Taylor models the J·w (and for the quadratic model the R-operator) passes.
     pub(crate) fn flops(&self, n: usize) -> f64 {
         let sum: f64 = (0..self.dims.len() - 1).map(|k| (self.dims[k] * self.dims[k + 1]) as f64).sum();
         let n = n as f64;
         match self.approx {
-            crate::engine::config::Approx::Network => 6.0 * n * sum,
+            // Forward 2nΣ, the backward pass 2n(Σ − n_0 n_1) (nothing flows back into x), Jᵀz 2nΣ.
+            crate::engine::config::Approx::Network => 6.0 * n * sum - 2.0 * n * (self.dims[0] * self.dims[1]) as f64,
             crate::engine::config::Approx::Linearized => 4.0 * n * sum,
             crate::engine::config::Approx::Quadratic => 14.0 * n * sum,
         }

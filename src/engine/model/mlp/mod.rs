@@ -53,6 +53,9 @@ pub struct Mlp {
     quad: Option<Quad>,
     /// Per hidden layer, the fraction of units with σ' = a_neg at the last forward (relu).
     negative: Vec<f64>,
+    /// Forward passes so far, and h² with the pass count it was computed at (`hessian_scale`).
+    forwards: u64,
+    scale_held: Mutex<Option<(u64, f64)>>,
     /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
     fixed_kernel: Mutex<Option<Vec<f64>>>,
 }
@@ -121,6 +124,8 @@ impl Mlp {
             quad: None,
             negative: Vec::new(),
             fixed_kernel: Mutex::new(None),
+            forwards: 0,
+            scale_held: Mutex::new(None),
         };
         net.state = net.state_at(&net.w0, &data.x, data.n);
         net.count_negatives();
@@ -189,9 +194,12 @@ impl Model for Mlp {
     }
 
     fn forward(&mut self, data: &Dataset, out: &mut [f64]) {
+        self.forwards += 1;
         match self.approx {
             Approx::Network => {
-                self.state = self.state_at(&self.w, &data.x, data.n);
+                let mut state = std::mem::replace(&mut self.state, State { n: 0, h: Vec::new(), z: Vec::new(), grad_h: Vec::new(), delta: Vec::new() });
+                self.state_into(&self.w, &data.x, data.n, &mut state);
+                self.state = state;
                 self.count_negatives();
             }
             Approx::Linearized => {}
@@ -242,6 +250,21 @@ impl Model for Mlp {
 
     fn output_hessian_apply(&self, _data: &Dataset, z: &[f64], dir: &[f64], out: &mut [f64]) {
         self.output_hessian_product(z, dir, out)
+    }
+
+    fn hvp(&self, data: &Dataset, z: &[f64], curvature: &[f64], dir: &[f64], out: &mut [f64], scratch: &mut Vec<f64>) {
+        if self.loss_hessian_product(z, curvature, dir, out) {
+            return;
+        }
+        // The Taylor models: J·dir, the Gauss–Newton term, plus the residual term.
+        let (n, p) = (data.n, self.n_params());
+        scratch.resize(n + p, 0.0);
+        let (jd, residual) = scratch.split_at_mut(n);
+        self.jvp(data, dir, jd);
+        jd.iter_mut().zip(curvature).for_each(|(x, c)| *x *= c);
+        self.vjp(data, jd, out);
+        self.output_hessian_product(z, dir, residual);
+        out.iter_mut().zip(residual.iter()).for_each(|(o, r)| *o += r);
     }
 
     fn sparsity(&self) -> Option<f64> {
