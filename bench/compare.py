@@ -11,7 +11,8 @@ median over the rounds and the ratio of the medians (reference time / Rust time,
 times faster Rust is), with the lowest and highest per-round ratio beside it.
 
 Usage: python3 bench/compare.py [--only W1,W2] [--quick] [--rounds N] [--bin PATH] [--no-jax]
-  --only W1,W3  run only these workloads (default W1,W2,W3,W4)
+  --only W1,W3  run only these workloads (default W1,W2,W3,W4,W6; W6 is the 4-layer mlp,
+                its references in bench/reference_w6.py)
   --quick       Rust's quick bench (W1-W3 fewer timed steps; W4 sweeps 8 rates, not 64)
   --rounds N    interleaved rounds (default 3)
   --bin PATH    the catapult-lab binary (build first: cargo build --release; defaults to
@@ -30,7 +31,7 @@ if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
 
 here = os.path.dirname(os.path.abspath(__file__))
 args = sys.argv[1:]
-only = (args[args.index("--only") + 1] if "--only" in args else "W1,W2,W3,W4").split(",")
+only = (args[args.index("--only") + 1] if "--only" in args else "W1,W2,W3,W4,W6").split(",")
 rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 3
 target = os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "target"))
 binary = args[args.index("--bin") + 1] if "--bin" in args else os.path.join(target, "release", "catapult-lab")
@@ -59,8 +60,11 @@ def rust_run(tmp, name):
 
 def reference_run(side, tmp, name, check):
     """One NumPy or JAX timing of one workload (the agreement check only when `check`)."""
-    script = {"numpy": "reference.py", "jax": "reference_jax.py"}[side]
-    cmd = [sys.executable, os.path.join(here, script), tmp, "--only", name] + ([] if check else ["--no-check"])
+    if name == "W6":  # the layered net: both sides in one script (bench/reference_w6.py)
+        cmd = [sys.executable, os.path.join(here, "reference_w6.py"), tmp, "--side", side] + ([] if check else ["--no-check"])
+    else:
+        script = {"numpy": "reference.py", "jax": "reference_jax.py"}[side]
+        cmd = [sys.executable, os.path.join(here, script), tmp, "--only", name] + ([] if check else ["--no-check"])
     result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().split("\n")[-1])
     value = result["secs"] if name == "W4" else result["ms_per_step"]
     return value, result
