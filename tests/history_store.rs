@@ -34,6 +34,11 @@ fn sample(step: u64) -> Sample {
         batch_crit_eta: (step > 0).then_some(0.9),
         precond_sharpness: None,
         edge_sharpness: None,
+        hessian_top: (step % 10 == 0).then_some(3.0 + t * 1e-3),
+        loss_top_s: Some(0.5 * t),
+        loss_rest_s: None,
+        kernel_change: (step % 2 == 1).then_some(-0.0),
+        layer_sparsity: std::array::from_fn(|l| (l < 3 && step % (l as u64 + 2) == 0).then_some(0.1 * l as f64)),
     }
 }
 
@@ -52,6 +57,10 @@ fn same(a: &History, b: &History) {
     assert_eq!(a.train_acc, b.train_acc);
     assert_eq!(a.loss_top, b.loss_top);
     assert_eq!(a.batch_crit_eta, b.batch_crit_eta);
+    assert_eq!(a.hessian_top, b.hessian_top);
+    assert_eq!(a.loss_top_s, b.loss_top_s);
+    assert_eq!(a.kernel_change.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>(), b.kernel_change.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>());
+    assert_eq!(a.layer_sparsity, b.layer_sparsity);
 }
 
 #[test]
@@ -66,6 +75,7 @@ fn a_long_thinned_history_comes_back_exactly_and_thins_on_the_same_way() {
     let json = serde_json::to_string(&packed).unwrap();
     let mut back = serde_json::from_str::<PackedHistory>(&json).unwrap().unpack().unwrap();
     same(&history, &back);
+    assert_eq!(back.layer_sparsity.len(), 3, "three hidden layers' sparsity columns come back");
     assert_eq!(back.generation, history.generation);
     eprintln!("{} rows (span {}): {} bytes of JSON, {} bytes in memory", history.len(), history.bucket_span(), json.len(), history.memory_bytes());
     // Compact: well under the columns' size in memory.
@@ -183,22 +193,23 @@ fn a_history_without_an_optional_column_reads_it_as_absent() {
     let mut history = History::default();
     for step in 0..rows as u64 {
         let mut s = sample(step);
-        s.edge_sharpness = None;
+        s.kernel_change = None;
+        s.layer_sparsity = [None; 8];
         history.push(&s, regime(step));
     }
     let full = PackedHistory::pack(&history);
     let bytes = inflate(&full);
     assert_eq!(full.columns.last().map(String::as_str), Some("regime"));
-    assert_eq!(full.columns[full.columns.len() - 2], "edge_sharpness");
-    // What a version that did not know `edge_sharpness` would have written: no such column (its
+    assert_eq!(full.columns[full.columns.len() - 2], "kernel_change");
+    // What a version that did not know `kernel_change` would have written: no such column (its
     // bytes are one presence byte per row, all 0, just before the regimes).
     let mut older = bytes.clone();
     older.drain(bytes.len() - 2 * rows..bytes.len() - rows);
     let mut p = with_bytes(&full, &older);
-    p.columns.retain(|c| c != "edge_sharpness");
+    p.columns.retain(|c| c != "kernel_change");
     let back = p.unpack().unwrap();
     same(&back, &history);
-    assert_eq!(back.edge_sharpness, vec![None; rows]);
+    assert_eq!(back.kernel_change, vec![None; rows]);
     // A missing number column is refused by name.
     let mut p = with_bytes(&full, &bytes[rows * 8..]);
     p.columns.remove(0);

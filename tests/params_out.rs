@@ -29,6 +29,29 @@ def outputs_and_kernel(tag):
         f = c * H @ W2
         Ju = (c * s_in) * (G * W2)[:, :, None] * X[:, None, :]   # n x m x d
         J = np.concatenate([Ju.reshape(len(X), -1), c * H], axis=1)
+    elif kind == "mlp":                          # z_l = c_l W_l h_{l-1} + beta b_l, relu/linear gates
+        L = len(scales)
+        beta = preset["model"].get("bias_scale", 1.0)
+        Ws = [z[f"W{l}_" + tag] for l in range(1, L + 1)]
+        bs = [z[f"b{l}_" + tag] if f"b{l}_" + tag in z.files else None for l in range(1, L + 1)]
+        hs, gates, h = [X], [], X
+        for l in range(L):
+            zl = scales[l] * h @ Ws[l].T + (beta * bs[l] if bs[l] is not None else 0.0)
+            if l < L - 1:
+                g = np.where(zl >= 0, 1.0, a_neg)
+                gates.append(g)
+                h = g * zl
+                hs.append(h)
+        f = zl[:, 0]
+        delta, blocks = np.ones((len(X), 1)), []
+        for l in range(L - 1, -1, -1):           # explicit Jacobian rows, layer by layer
+            block = [(scales[l] * delta[:, :, None] * hs[l][:, None, :]).reshape(len(X), -1)]
+            if bs[l] is not None:
+                block.append(beta * delta)
+            blocks = block + blocks
+            if l > 0:
+                delta = scales[l] * (delta @ Ws[l]) * gates[l - 1]
+        J = np.concatenate(blocks, axis=1)
     else:
         W1 = z["W1_" + tag][0]
         f = scales[0] * X @ W1
@@ -79,7 +102,8 @@ fn numpy_recomputes_lambda0_and_the_loss_from_the_archive() {
         println!("SKIPPED: python3 with numpy is not available here; the .npz round trip was not checked");
         return;
     }
-    let cases: [(&str, &[&str]); 4] = [
+    let cases: [(&str, &[&str]); 5] = [
+        ("mlp with biases", &[r#"model={"kind":"mlp","depth":2,"width":7,"bias":true,"bias_scale":0.5}"#, r#"data={"kind":"teacher","n":10,"d":3,"teacher":"rank2","test_n":0}"#, r#"loss={"kind":"mse","reduction":"mean"}"#, "train.eta_scaled=2.5", "train.steps=6"]),
         ("relu teacher", &["model.width=50", "model.a_neg=0", r#"data={"kind":"teacher","n":20,"d":4,"teacher":"rank2","test_n":7}"#, r#"loss={"kind":"mse","reduction":"mean"}"#, "train.steps=8"]),
         ("leaky mean-field", &["model.width=30", "model.a_neg=0.3", "model.parameterization=mean_field", "model.input_norm=none", r#"data={"kind":"clusters","n":12,"d":3}"#, "train.eta_scaled=1.5", "train.steps=5"]),
         ("catapult-uv", &["train.steps=20"]),
@@ -103,7 +127,11 @@ fn numpy_recomputes_lambda0_and_the_loss_from_the_archive() {
         assert!((final_np - final_csv).abs() <= 1e-9 * final_np.abs().max(final_csv.abs()) + 1e-12 * first[col("loss")], "{label}: final loss numpy {final_np} vs CSV {final_csv}");
         assert_eq!(got["has_test"].as_bool().unwrap(), label == "relu teacher", "{label}: x_test present only with a test split");
         let names: Vec<&str> = got["names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        let layered: &[&str] = if label == "linear predictor" { &["W1_final", "W1_init"] } else { &["W1_final", "W1_init", "W2_final", "W2_init"] };
+        let layered: &[&str] = match label {
+            "linear predictor" => &["W1_final", "W1_init"],
+            "mlp with biases" => &["W1_init", "b1_init", "W2_final", "b2_final", "W3_init", "b3_final"],
+            _ => &["W1_final", "W1_init", "W2_final", "W2_init"],
+        };
         for name in layered.iter().chain(&["x_train", "y_train", "w_init", "w_final", "layer_scales", "a_neg", "loss_scale", "preset_json"]) {
             assert!(names.contains(name), "{label}: no {name} in {names:?}");
         }
