@@ -59,6 +59,12 @@ fn choosing_the_mlp_and_depth_3_restarts_a_run_that_streams_steps() {
     harness.get_by_role_and_label(Role::ComboBox, app::mlp_controls::ACTIVATION_LABEL);
     harness.get_by_role_and_label(Role::ComboBox, app::mlp_controls::PARAMETERIZATION_LABEL);
     assert!(harness.query_by_label(app::labels::LAYERS_SECTION_LABEL).is_none());
+    // The status strip shows the three hidden layers' ReLU sparsity, as the history holds it.
+    harness.run_steps(2);
+    let app = harness.state();
+    let last: Vec<String> = (0..3).map(|l| format!("{:.2}", app.history().layer_sparsity[l].last().copied().flatten().expect("sparsity_l"))).collect();
+    assert!(app.history().layer_sparsity.len() == 3);
+    harness.get_by_label(&format!("{} {}", app::labels::SPARSITY_LABEL, last.join(" · ")));
 }
 
 #[test]

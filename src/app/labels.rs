@@ -63,6 +63,8 @@ pub const EXPORT_DIALOG_LABEL: &str = "Save as…";
 
 /// The status-strip text of the SGD match rate starts with this.
 pub const MATCH_RATE_LABEL: &str = "match rate";
+/// The status strip's per-layer ReLU sparsity (`sparsity_l`).
+pub const SPARSITY_LABEL: &str = "ReLUs off by layer";
 
 pub const HELP_TITLE: &str = "Help: what you are looking at";
 

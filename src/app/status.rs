@@ -91,6 +91,14 @@ impl App {
             if let Some(test_loss) = self.history.test_loss.last().copied().flatten() {
                 ui.label(format!("test loss {}", fmt_num(test_loss))).on_hover_text("Loss on 1000 held-out teacher examples (generalization).");
             }
+            let sparsity: Vec<f64> = self.history.layer_sparsity.iter().filter_map(|column| column.last().copied().flatten()).collect();
+            if !sparsity.is_empty() {
+                let values: Vec<String> = sparsity.iter().map(|f| format!("{f:.2}")).collect();
+                ui.label(format!("{SPARSITY_LABEL} {}", values.join(" · "))).on_hover_text(
+                    "Per hidden layer (1, 2, …), the fraction of ReLU units that are off (σ'(z) = a_neg) over the training data \
+                     (CSV columns sparsity_1, …). A catapult switches units off (Meltzer & Liu): it rises above its start, ~0.5.",
+                );
+            }
             let above_edge = self.history.lambda_hat.last().is_some_and(|l| s.eta * l > 2.0);
             if above_edge && self.history.loss.last() == Some(&0.0) {
                 ui.separator();
