@@ -37,6 +37,9 @@ const MIN_BASIS: usize = 6;
 /// Weight of the fixed random part added to a warm start.
 const WARM_JITTER: f64 = 1e-3;
 const HESSIAN_MAX_RESTARTS: usize = 30;
+/// The top-s split keeps the eigenvectors whose eigenvalue exceeds this × λ̂ (the rest of a
+/// rank-deficient kernel's "top s" are arbitrary null-space vectors).
+pub const NULL_EIGEN: f64 = 1e-9;
 /// Most hidden layers whose sparsity has a column (`sparsity_1` … `sparsity_8`; SPEC §10 depth ≤ 8).
 pub const MAX_SPARSITY_LAYERS: usize = 8;
 
@@ -326,9 +329,10 @@ impl Simulation {
         (self.extra.hessian_every, self.extra.kernel_every)
     }
 
-    /// The SPEC §11 measurements at the current state; `top2` are the top-2 eigenvectors of K̂
-    /// just computed (the split for s ≤ 2 needs no more), `finite` whether the state is finite.
-    pub(super) fn measure_extras(&mut self, loss: f64, residual: &[f64], top2: [&[f64]; 2], finite: bool) -> Extras {
+    /// The SPEC §11 measurements at the current state; `top_values`, `top2` are the top-2
+    /// eigenpairs of K̂ just computed (the split for s ≤ 2 needs no more), `finite` whether the
+    /// state is finite.
+    pub(super) fn measure_extras(&mut self, loss: f64, residual: &[f64], top_values: [f64; 2], top2: [&[f64]; 2], finite: bool) -> Extras {
         let mut extras = Extras { hessian_top: None, loss_top_s: None, loss_rest_s: None, kernel_change: None, layer_sparsity: [None; MAX_SPARSITY_LAYERS] };
         for (slot, value) in extras.layer_sparsity.iter_mut().zip(self.model.layer_sparsities()) {
             *slot = Some(value);
@@ -339,15 +343,17 @@ impl Simulation {
         let scale = self.loss.scale(self.data.n);
         if self.loss.kind == LossKind::Mse {
             let s = self.preset.measure.top_s;
-            let (top, rest) = match (s, self.solver.top_pairs()) {
-                (1, _) => split(loss, scale, residual, &top2[..1]),
-                (_, Some(pairs)) if s > 2 && self.data.n > 1 && pairs.vectors.first().is_some_and(|v| v.len() == self.data.n) => {
-                    let vectors: Vec<&[f64]> = pairs.vectors.iter().take(s).map(Vec::as_slice).collect();
-                    split(loss, scale, residual, &vectors)
-                }
-                // n = 1 (K̂ is 1 × 1: everything is in the top direction) and s = 2.
-                _ => split(loss, scale, residual, if self.data.n == 1 { &top2[..1] } else { &top2 }),
+            let n = self.data.n;
+            let pairs: Vec<(f64, &[f64])> = match self.solver.top_pairs() {
+                Some(pairs) if s > 2 && n > 1 && pairs.vectors.first().is_some_and(|v| v.len() == n) => pairs.values.iter().copied().zip(pairs.vectors.iter().map(Vec::as_slice)).take(s).collect(),
+                // s ≤ 2, and n = 1 (K̂ is 1 × 1: one direction).
+                _ => [(top_values[0], top2[0]), (top_values[1], top2[1])].into_iter().take(s.min(2).min(n)).collect(),
             };
+            // Only directions the kernel sees: eigenvalue above `NULL_EIGEN` λ̂ (a rank-deficient
+            // kernel, e.g. the d = 1 NQM's rank 2, has arbitrary null-space "eigenvectors").
+            let threshold = NULL_EIGEN * pairs.first().map_or(0.0, |p| p.0);
+            let kept: Vec<&[f64]> = pairs.iter().filter(|p| p.0 > threshold).map(|p| p.1).collect();
+            let (top, rest) = split(loss, scale, residual, &kept);
             extras.loss_top_s = Some(top);
             extras.loss_rest_s = Some(rest);
         }
