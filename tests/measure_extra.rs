@@ -208,3 +208,20 @@ fn sweep_cells_skip_the_automatic_extras() {
     let sim = Simulation::new(&auto).unwrap();
     assert_eq!(sim.extra_intervals(), (1, 1));
 }
+
+/// The d = 1 NQM's kernel has rank 2 (SPEC §6): its "top 10" past the second are null-space
+/// vectors, which the split leaves out, so L>10 is the loss floor outside span{p1, p2} — constant
+/// over the run, as L − L≤2 is.
+#[test]
+fn the_split_of_a_rank_two_kernel_keeps_only_directions_the_kernel_sees() {
+    let overrides = [("measure.top_s".to_string(), serde_json::json!(10)), ("train.steps".to_string(), serde_json::json!(60))];
+    let p = catapult_lab::engine::library::shipped("zhu-multi-example-nqm", &overrides).unwrap().unwrap();
+    let samples = run(&p, KernelMethod::Auto);
+    let floor = samples[0].loss_rest_s.unwrap();
+    assert!(floor > 0.0);
+    for s in &samples {
+        assert!((s.loss_rest_s.unwrap() - floor).abs() <= 1e-9 * s.loss.max(floor), "step {}: L>10 = {} vs {floor}", s.step, s.loss_rest_s.unwrap());
+        assert!((s.loss_top_s.unwrap() - s.loss_top.unwrap()).abs() <= 1e-9 * s.loss, "step {}: L≤10 ≠ L≤2", s.step);
+    }
+    assert!(samples.iter().any(|s| s.loss > 10.0 * samples[0].loss), "the preset catapults");
+}

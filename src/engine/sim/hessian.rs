@@ -37,6 +37,9 @@ const MIN_BASIS: usize = 6;
 /// Weight of the fixed random part added to a warm start.
 const WARM_JITTER: f64 = 1e-3;
 const HESSIAN_MAX_RESTARTS: usize = 30;
+/// The top-s split keeps the eigenvectors whose eigenvalue exceeds this × λ̂ (the rest of a
+/// rank-deficient kernel's "top s" are arbitrary null-space vectors).
+pub const NULL_EIGEN: f64 = 1e-9;
 /// Most hidden layers whose sparsity has a column (`sparsity_1` … `sparsity_8`; SPEC §10 depth ≤ 8).
 pub const MAX_SPARSITY_LAYERS: usize = 8;
 
@@ -45,12 +48,19 @@ pub const MAX_SPARSITY_LAYERS: usize = 8;
 pub(super) struct ExtraMeasures {
     /// λ_H every this many steps (0 = off).
     pub hessian_every: usize,
-    /// The last top Hessian eigenvector (warm start), length P once measured.
-    hessian_start: Vec<f64>,
+    /// λ_H's Lanczos buffers and last top vector (warm start), and the loss derivatives and
+    /// product scratch it reuses.
+    lanczos: LanczosWork,
+    z: Vec<f64>,
+    curvature: Vec<f64>,
+    scratch: Vec<f64>,
     /// Kernel change every this many steps (0 = off).
     pub kernel_every: usize,
     kernel0: Vec<f64>,
     kernel0_norm: f64,
+    /// K_t − K_0 and the spectral norm's Lanczos buffers (n > 64).
+    kernel_diff: Vec<f64>,
+    norm_work: [LanczosWork; 2],
     summary: MeasureSummary,
 }
 
@@ -85,46 +95,82 @@ pub fn auto_kernel_every(model: &dyn Model, n: usize) -> usize {
     if cost < 2.0 * model.step_flops(n) || cost < SMALL_WORK { 1 } else { AUTO_SPARSE_EVERY }
 }
 
-/// The algebraically largest eigenvalue of the symmetric operator `apply` on Rᵖ and its unit
-/// vector, by Lanczos with full reorthogonalization and restarts from the best Ritz vector. It
-/// stops when the residual ‖Ay − θy‖ (= β_k |s_k|, exact in the Lanczos relation) is at most
-/// `tol` × the largest |Ritz value| seen, so θ is that close to an eigenvalue of A; the
-/// operator may be indefinite (a loss Hessian has negative eigenvalues). Returns (θ, y, products).
-pub fn lanczos_largest(p: usize, mut apply: impl FnMut(&[f64], &mut [f64]), start: &[f64], tol: f64) -> (f64, Vec<f64>, u64) {
+/// Reused buffers of `lanczos_largest_in` (the Krylov basis and the vectors, allocated once
+/// per size, so a measurement allocates nothing sized by P) and its last top vector.
+#[derive(Clone, Debug, Default)]
+pub struct LanczosWork {
+    basis: Vec<Vec<f64>>,
+    w: Vec<f64>,
+    start: Vec<f64>,
+    jitter: Vec<f64>,
+    /// The last top eigenvector (the warm start of the next call), length p once run.
+    pub vector: Vec<f64>,
+}
+
+/// `lanczos_largest_in` with fresh buffers, warm-started from `start` (empty: cold).
+/// Returns (θ, y, products).
+pub fn lanczos_largest(p: usize, apply: impl FnMut(&[f64], &mut [f64]), start: &[f64], tol: f64) -> (f64, Vec<f64>, u64) {
+    let mut work = LanczosWork { vector: start.to_vec(), ..Default::default() };
+    let (theta, products) = lanczos_largest_in(&mut work, p, apply, tol);
+    (theta, work.vector, products)
+}
+
+/// The algebraically largest eigenvalue θ of the symmetric operator `apply` on Rᵖ, its unit
+/// vector left in `work.vector` (which also holds the warm start), by Lanczos with full
+/// reorthogonalization and restarts from the best Ritz vector. It stops when the residual
+/// ‖Ay − θy‖ (= β_k |s_k|, exact in the Lanczos relation) is at most `tol` × the largest |Ritz
+/// value| seen, after at least `MIN_BASIS` products, so θ is that close to an eigenvalue of A;
+/// the operator may be indefinite (a loss Hessian has negative eigenvalues). Returns (θ, products).
+pub fn lanczos_largest_in(work: &mut LanczosWork, p: usize, mut apply: impl FnMut(&[f64], &mut [f64]), tol: f64) -> (f64, u64) {
     let mut products = 0u64;
     if p == 0 {
-        return (0.0, Vec::new(), 0);
+        work.vector.clear();
+        return (0.0, 0);
     }
+    let max_basis = p.min(HESSIAN_MAX_BASIS);
+    if work.jitter.len() != p {
+        work.jitter = seeded_vector(p, 1);
+        let norm = norm_sq(&work.jitter).sqrt();
+        work.jitter.iter_mut().for_each(|x| *x /= norm);
+        work.basis.clear();
+    }
+    while work.basis.len() < max_basis {
+        work.basis.push(vec![0.0; p]);
+    }
+    work.w.resize(p, 0.0);
+    work.start.resize(p, 0.0);
     // A warm start plus a small fixed random part, so every eigendirection is present in the
     // Krylov space (an eigenvalue that overtook the previous top one is still found).
-    let jitter = seeded_vector(p, 1);
-    let jitter_norm = norm_sq(&jitter).sqrt();
-    let mut start: Vec<f64> = match norm_sq(start).sqrt() {
-        norm if start.len() == p && norm > 0.0 && norm.is_finite() => start.iter().zip(&jitter).map(|(s, j)| s / norm + WARM_JITTER * j / jitter_norm).collect(),
-        _ => jitter.clone(),
-    };
-    let max_basis = p.min(HESSIAN_MAX_BASIS);
-    let mut w = vec![0.0; p];
-    let mut best = (f64::NEG_INFINITY, start.clone());
+    let previous = if work.vector.len() == p { norm_sq(&work.vector).sqrt() } else { 0.0 };
+    if previous > 0.0 && previous.is_finite() {
+        for ((s, v), j) in work.start.iter_mut().zip(&work.vector).zip(&work.jitter) {
+            *s = v / previous + WARM_JITTER * j;
+        }
+    } else {
+        work.start.copy_from_slice(&work.jitter);
+    }
+    work.vector.resize(p, 0.0);
+    let mut best = f64::NEG_INFINITY;
+    let (mut alphas, mut betas): (Vec<f64>, Vec<f64>) = (Vec::with_capacity(max_basis), Vec::with_capacity(max_basis));
     for restart in 0..HESSIAN_MAX_RESTARTS {
-        let norm = norm_sq(&start).sqrt();
-        let mut q: Vec<f64> = start.iter().map(|x| x / norm).collect();
-        let mut basis: Vec<Vec<f64>> = Vec::with_capacity(max_basis);
-        let (mut alphas, mut betas): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+        let LanczosWork { basis, w, start, vector, .. } = &mut *work;
+        let norm = norm_sq(start).sqrt();
+        basis[0].iter_mut().zip(start.iter()).for_each(|(b, s)| *b = s / norm);
+        let mut k = 1;
+        alphas.clear();
+        betas.clear();
         loop {
-            apply(&q, &mut w);
+            apply(&basis[k - 1], w);
             products += 1;
-            let alpha = dot(&q, &w);
-            basis.push(q);
+            let alpha = dot(&basis[k - 1], w);
             for _ in 0..2 {
-                for b in &basis {
-                    let c = dot(b, &w);
+                for b in &basis[..k] {
+                    let c = dot(b, w);
                     w.iter_mut().zip(b).for_each(|(wi, bi)| *wi -= c * bi);
                 }
             }
             alphas.push(alpha);
-            let beta = norm_sq(&w).sqrt();
-            let k = alphas.len();
+            let beta = norm_sq(w).sqrt();
             let mut t = DMatrix::zeros(k, k);
             for i in 0..k {
                 t[(i, i)] = alphas[i];
@@ -144,59 +190,68 @@ pub fn lanczos_largest(p: usize, mut apply: impl FnMut(&[f64], &mut [f64]), star
             // direction orthogonal to it continues the search for larger eigenvalues elsewhere.
             let exhausted = beta <= 1e-14 * scale;
             if done || restart_now || exhausted {
-                let mut y = vec![0.0; p];
-                for (j, b) in basis.iter().enumerate() {
+                vector.iter_mut().for_each(|y| *y = 0.0);
+                for (j, b) in basis[..k].iter().enumerate() {
                     let c = eig.eigenvectors[(j, top)];
-                    y.iter_mut().zip(b).for_each(|(yi, bi)| *yi += c * bi);
+                    vector.iter_mut().zip(b).for_each(|(yi, bi)| *yi += c * bi);
                 }
-                let ynorm = norm_sq(&y).sqrt();
-                y.iter_mut().for_each(|x| *x /= ynorm);
+                let ynorm = norm_sq(vector).sqrt();
+                vector.iter_mut().for_each(|x| *x /= ynorm);
                 if done {
-                    return (theta, y, products);
+                    return (theta, products);
                 }
                 if exhausted && !restart_now {
-                    let mut fresh = seeded_vector(p, (restart * 1000 + k) as u64 + 2);
+                    // The fresh direction is built in basis[k] itself (no allocation).
+                    let (filled, rest) = basis.split_at_mut(k);
+                    let fresh = &mut rest[0];
+                    fill_seeded(fresh, (restart * 1000 + k) as u64 + 2);
                     for _ in 0..2 {
-                        for b in &basis {
-                            let c = dot(b, &fresh);
+                        for b in filled.iter() {
+                            let c = dot(b, fresh);
                             fresh.iter_mut().zip(b).for_each(|(fi, bi)| *fi -= c * bi);
                         }
                     }
-                    let fnorm = norm_sq(&fresh).sqrt();
+                    let fnorm = norm_sq(fresh).sqrt();
                     if fnorm > 1e-8 {
-                        fresh.iter_mut().for_each(|x| *x /= fnorm);
+                        fresh.iter_mut().for_each(|f| *f /= fnorm);
                         betas.push(0.0);
-                        q = fresh;
+                        k += 1;
                         continue;
                     }
-                    return (theta, y, products);
+                    return (theta, products);
                 }
-                best = (theta, y.clone());
-                start = y;
+                best = theta;
+                start.copy_from_slice(vector);
                 break;
             }
             betas.push(beta);
-            q = w.iter().map(|x| x / beta).collect();
+            basis[k].iter_mut().zip(w.iter()).for_each(|(b, wi)| *b = wi / beta);
+            k += 1;
         }
     }
-    (best.0, best.1, products)
+    (best, products)
 }
 
-/// A deterministic pseudo-random vector of length p (runs stay bit-reproducible).
-fn seeded_vector(p: usize, salt: u64) -> Vec<f64> {
+/// Fills `out` with a deterministic pseudo-random vector (runs stay bit-reproducible).
+fn fill_seeded(out: &mut [f64], salt: u64) {
     let mut state = 0x2545_F491_4F6C_DD1Du64 ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (0..p)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        })
-        .collect()
+    for x in out.iter_mut() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *x = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+    }
 }
 
-/// ‖A‖₂ of a symmetric n × n row-major matrix: max |eigenvalue|.
-fn spectral_norm(mat: &[f64], n: usize) -> f64 {
+fn seeded_vector(p: usize, salt: u64) -> Vec<f64> {
+    let mut v = vec![0.0; p];
+    fill_seeded(&mut v, salt);
+    v
+}
+
+/// ‖A‖₂ of a symmetric n × n row-major matrix: max |eigenvalue| (dense eigen for n ≤ 64, else
+/// Lanczos for the top of A and of −A, warm-started in `work`).
+fn spectral_norm(mat: &[f64], n: usize, work: &mut [LanczosWork; 2]) -> f64 {
     if n == 0 {
         return 0.0;
     }
@@ -211,8 +266,9 @@ fn spectral_norm(mat: &[f64], n: usize) -> f64 {
             }
         }
     };
-    let (top, _, _) = lanczos_largest(n, apply(1.0), &[], 1e-10);
-    let (bottom, _, _) = lanczos_largest(n, apply(-1.0), &[], 1e-10);
+    let [up, down] = work;
+    let (top, _) = lanczos_largest_in(up, n, apply(1.0), 1e-10);
+    let (bottom, _) = lanczos_largest_in(down, n, apply(-1.0), 1e-10);
     top.abs().max(bottom.abs())
 }
 
@@ -227,7 +283,7 @@ impl ExtraMeasures {
         if kernel_every > 0 {
             extra.kernel0 = vec![0.0; n * n];
             model.kernel(data, &mut extra.kernel0);
-            extra.kernel0_norm = spectral_norm(&extra.kernel0, n);
+            extra.kernel0_norm = spectral_norm(&extra.kernel0, n, &mut extra.norm_work);
             if !(extra.kernel0_norm > 0.0 && extra.kernel0_norm.is_finite()) {
                 extra.kernel_every = 0;
             }
@@ -274,9 +330,10 @@ impl Simulation {
         (self.extra.hessian_every, self.extra.kernel_every)
     }
 
-    /// The SPEC §11 measurements at the current state; `top2` are the top-2 eigenvectors of K̂
-    /// just computed (the split for s ≤ 2 needs no more), `finite` whether the state is finite.
-    pub(super) fn measure_extras(&mut self, loss: f64, residual: &[f64], top2: [&[f64]; 2], finite: bool) -> Extras {
+    /// The SPEC §11 measurements at the current state; `top_values`, `top2` are the top-2
+    /// eigenpairs of K̂ just computed (the split for s ≤ 2 needs no more), `finite` whether the
+    /// state is finite.
+    pub(super) fn measure_extras(&mut self, loss: f64, residual: &[f64], top_values: [f64; 2], top2: [&[f64]; 2], finite: bool) -> Extras {
         let mut extras = Extras { hessian_top: None, loss_top_s: None, loss_rest_s: None, kernel_change: None, layer_sparsity: [None; MAX_SPARSITY_LAYERS] };
         for (slot, value) in extras.layer_sparsity.iter_mut().zip(self.model.layer_sparsities()) {
             *slot = Some(value);
@@ -287,15 +344,17 @@ impl Simulation {
         let scale = self.loss.scale(self.data.n);
         if self.loss.kind == LossKind::Mse {
             let s = self.preset.measure.top_s;
-            let (top, rest) = match (s, self.solver.top_pairs()) {
-                (1, _) => split(loss, scale, residual, &top2[..1]),
-                (_, Some(pairs)) if s > 2 && self.data.n > 1 && pairs.vectors.first().is_some_and(|v| v.len() == self.data.n) => {
-                    let vectors: Vec<&[f64]> = pairs.vectors.iter().take(s).map(Vec::as_slice).collect();
-                    split(loss, scale, residual, &vectors)
-                }
-                // n = 1 (K̂ is 1 × 1: everything is in the top direction) and s = 2.
-                _ => split(loss, scale, residual, if self.data.n == 1 { &top2[..1] } else { &top2 }),
+            let n = self.data.n;
+            let pairs: Vec<(f64, &[f64])> = match self.solver.top_pairs() {
+                Some(pairs) if s > 2 && n > 1 && pairs.vectors.first().is_some_and(|v| v.len() == n) => pairs.values.iter().copied().zip(pairs.vectors.iter().map(Vec::as_slice)).take(s).collect(),
+                // s ≤ 2, and n = 1 (K̂ is 1 × 1: one direction).
+                _ => [(top_values[0], top2[0]), (top_values[1], top2[1])].into_iter().take(s.min(2).min(n)).collect(),
             };
+            // Only directions the kernel sees: eigenvalue above `NULL_EIGEN` λ̂ (a rank-deficient
+            // kernel, e.g. the d = 1 NQM's rank 2, has arbitrary null-space "eigenvectors").
+            let threshold = NULL_EIGEN * pairs.first().map_or(0.0, |p| p.0);
+            let kept: Vec<&[f64]> = pairs.iter().filter(|p| p.0 > threshold).map(|p| p.1).collect();
+            let (top, rest) = split(loss, scale, residual, &kept);
             extras.loss_top_s = Some(top);
             extras.loss_rest_s = Some(rest);
         }
@@ -322,27 +381,25 @@ impl Simulation {
     /// λ_H = λ_max(∇²L) of the full-batch loss at the current weights (algebraically largest).
     pub(super) fn hessian_top(&mut self) -> f64 {
         let s = self.loss.scale(self.data.n);
-        let z: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d1(f, y)).collect();
-        let curvature: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect();
-        let (model, data) = (self.model.as_ref(), &self.data);
-        let mut scratch = Vec::new();
-        let (value, vector, products) = lanczos_largest(
-            model.n_params(),
-            |x, out| model.hvp(data, &z, &curvature, x, out, &mut scratch),
-            &self.extra.hessian_start,
-            HESSIAN_TOL,
-        );
-        self.extra.summary.hessian_products += products;
-        self.extra.hessian_start = vector;
+        let extra = &mut self.extra;
+        let (model, data, loss, outputs) = (self.model.as_ref(), &self.data, &self.loss, &self.outputs);
+        extra.z.clear();
+        extra.z.extend(outputs.iter().zip(&data.y).map(|(&f, &y)| s * loss.d1(f, y)));
+        extra.curvature.clear();
+        extra.curvature.extend(outputs.iter().zip(&data.y).map(|(&f, &y)| s * loss.d2(f, y)));
+        let (z, curvature, scratch) = (&extra.z, &extra.curvature, &mut extra.scratch);
+        let (value, products) = lanczos_largest_in(&mut extra.lanczos, model.n_params(), |x, out| model.hvp(data, z, curvature, x, out, scratch), HESSIAN_TOL);
+        extra.summary.hessian_products += products;
         value
     }
 
     /// ‖K_t − K_0‖₂ / ‖K_0‖₂ of the raw kernel at the current weights.
     fn kernel_change(&mut self) -> f64 {
         let n = self.data.n;
-        let mut kernel = vec![0.0; n * n];
-        self.model.kernel(&self.data, &mut kernel);
-        kernel.iter_mut().zip(&self.extra.kernel0).for_each(|(k, k0)| *k -= k0);
-        spectral_norm(&kernel, n) / self.extra.kernel0_norm
+        let extra = &mut self.extra;
+        extra.kernel_diff.resize(n * n, 0.0);
+        self.model.kernel(&self.data, &mut extra.kernel_diff);
+        extra.kernel_diff.iter_mut().zip(&extra.kernel0).for_each(|(k, k0)| *k -= k0);
+        spectral_norm(&extra.kernel_diff, n, &mut extra.norm_work) / extra.kernel0_norm
     }
 }

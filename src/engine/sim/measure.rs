@@ -106,7 +106,7 @@ impl Simulation {
         };
         let (rho, v_mean) = stats.alignment.unzip();
         let (weight_norm_sq, dist_from_init) = (stats.norm_sq, stats.dist_sq.sqrt());
-        let extras = self.measure_extras(loss, &residual, [&p1, &p2], finite);
+        let extras = self.measure_extras(loss, &residual, [lambda_hat, lambda_hat_2], [&p1, &p2], finite);
         Sample {
             step: self.step,
             eta: self.eta,
