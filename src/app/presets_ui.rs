@@ -49,6 +49,7 @@ pub const PRESET_GROUPS: &[(&str, &str)] = &[
     ("Huang et al. 2022", "Huang et al. 2022: catapults with exponential and logistic loss (Examples 1–4, degenerate data)."),
     ("Huang et al. 2025", "Huang et al. 2025: the two-stage plateau-then-drop of a small-init two-layer linear net, ρ/⟨v⟩ → √γ_y."),
     ("Real images", "MNIST, Fashion-MNIST and the 8×8 digits: Meltzer–Liu Figs 3 and 12, the thesis's SGD on images, generalization past the critical rate (Zhu et al. Fig 4)."),
+    ("Layered nets", "Deep ReLU nets (model.kind mlp): Meltzer–Liu's 3-layer net, the ReLU catapult window past η·λ̂0 = 4, the thesis's Fig 4.3 split L≤5/L>5 and Fig 4.9b batch sizes, network vs NQM vs linearized."),
     ("Optimizers & schedules", "Heavy ball below and above its edge 2(1+β), a cyclic-rate catapult, the auto-catapult, and the thesis's Fig 4.11-style optimizer comparison against AGOP alignment."),
 ];
 
@@ -56,6 +57,8 @@ pub const PRESET_GROUPS: &[(&str, &str)] = &[
 pub fn preset_group(name: &str) -> Option<&'static str> {
     let group = if ["lazy-uv", "catapult-uv", "divergent-uv"].contains(&name) {
         "Basics"
+    } else if name.starts_with("deep-") {
+        "Layered nets"
     } else if name.starts_with("images-") {
         "Real images"
     } else if name.starts_with("zhu-sgd-") || name == "zhu-multiple-catapults" {
@@ -345,5 +348,6 @@ mod tests {
         }
         assert_eq!(preset_group("zhu-multi-example"), Some("Zhu et al."));
         assert_eq!(preset_group("huang2025-two-stage"), Some("Huang et al. 2025"));
+        assert_eq!(preset_group("deep-thesis-fig43"), Some("Layered nets"));
     }
 }
