@@ -21,6 +21,7 @@ mod backward;
 mod chunks;
 mod eval;
 mod gram;
+mod gram_tiled;
 mod hessian;
 mod layers;
 mod line;
@@ -381,7 +382,20 @@ impl Model for TwoLayer {
     }
 
     fn kernel(&self, data: &Dataset, out: &mut [f64]) {
-        self.kernel_matrix(data, out)
+        if self.tiled_kernel_applies() {
+            self.kernel_tiled(data, None, out)
+        } else {
+            self.kernel_matrix(data, out)
+        }
+    }
+
+    fn kernel_scaled(&self, data: &Dataset, root: &[f64], out: &mut [f64]) {
+        if self.tiled_kernel_applies() {
+            self.kernel_tiled(data, Some(root), out)
+        } else {
+            self.kernel_matrix(data, out);
+            super::scale_both_sides(out, root);
+        }
     }
 
     fn hessian_scale_sq(&self, data: &Dataset, p1: &[f64]) -> f64 {
