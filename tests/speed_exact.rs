@@ -171,6 +171,44 @@ fn tiled_kernel_equals_explicit_jacobian_rows() {
     }
 }
 
+/// The AGOP's input gradients from the cached training pre-activations and the parallel test-set
+/// outputs equal the one-point forms (`input_gradient`, `output_at`) row by row.
+#[test]
+fn cached_input_gradients_and_blocked_outputs_equal_the_pointwise_forms() {
+    for approx in ["network", "quadratic", "linearized"] {
+        let text = format!(
+            r#"{{"version": 1, "seed": 5,
+                "model": {{"kind": "two_layer", "width": 700, "a_neg": 0.1, "approx": "{approx}"}},
+                "data": {{"kind": "teacher", "teacher": "rank2", "n": 333, "d": 12, "noise": 0.1, "test_n": 301}},
+                "loss": {{"kind": "mse", "reduction": "mean"}},
+                "train": {{"eta_scaled": 1.0, "steps": 3, "batch_size": 7}}}}"#
+        );
+        let p = catapult_lab::engine::config::parse_preset(text.as_bytes(), "eval.json", &[]).unwrap();
+        let mut sim = Simulation::new(&p).unwrap();
+        sim.step();
+        sim.step();
+        let (data, m) = (sim.data().clone(), sim.model());
+        let (n, d) = (data.n, data.d);
+        let mut cached = vec![0.0; n * d];
+        assert!(m.training_input_gradients(&data, &mut cached));
+        let mut one = vec![0.0; d];
+        for i in 0..n {
+            assert!(m.input_gradient(data.row(i), &mut one));
+            for j in 0..d {
+                let (a, b) = (cached[i * d + j], one[j]);
+                assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{approx}: ∇f(x_{i})[{j}] {a} vs {b}");
+            }
+        }
+        let mut outputs = vec![0.0; n];
+        m.outputs_on(&data, &mut outputs);
+        for (i, (&o, &f)) in outputs.iter().zip(sim.outputs()).enumerate() {
+            assert!((o - f).abs() <= 1e-12 * (1.0 + f.abs()), "{approx}: f(x_{i}) {o} vs {f}");
+            let point = m.output_at(data.row(i));
+            assert!((o - point).abs() <= 1e-12 * (1.0 + point.abs()), "{approx}: f(x_{i}) {o} vs output_at {point}");
+        }
+    }
+}
+
 fn csv_with_env(preset: &str, steps: &str, env: &[(&str, &str)]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.csv");

@@ -131,6 +131,11 @@ pub trait Model: Send {
         let d = data.d;
         (0..data.n).all(|i| self.input_gradient(data.row(i), &mut out[i * d..(i + 1) * d]))
     }
+    /// `input_gradients` at the training inputs the last `forward` saw (the AGOP every step):
+    /// models with per-example caches reuse them instead of recomputing the pre-activations.
+    fn training_input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        self.input_gradients(data, out)
+    }
     /// One whole gradient step on a single example in one pass, where the model has such a
     /// path (two-layer net, n = d = 1): w ← w − η z ∇f, then the new output and everything
     /// `Simulation` measures. `z` = s ℓ'(f, y). None: use the general products instead.

@@ -12,8 +12,11 @@ use super::*;
 
 /// Largest m·n for which the tiled form is used (its two m × n copies take 16 MB·(m·n / 2²⁰)).
 pub(super) const TILED_ENTRIES: usize = 1 << 21;
-/// Rows and columns of an output tile (measured on W5: 128 beats 64 and 256).
-const TILE: usize = 128;
+/// Rows and columns of an output tile; a row block's tiles start at its diagonal, so only the
+/// lower triangle of one TILE_ROWS × TILE_ROWS square per row block is computed in vain (on W5
+/// the shapes 64–128 × 128–1000 measured within noise of each other; this one wastes least).
+const TILE_ROWS: usize = 64;
+const TILE_COLS: usize = 256;
 
 thread_local! {
     /// Per-thread scratch for one tile's three products.
@@ -73,30 +76,33 @@ impl TwoLayer {
             ga.chunks_mut(rows_per_task * n).zip(gb.chunks_mut(rows_per_task * n)).enumerate().for_each(fill);
         }
         let (ga, gb): (&[f64], &[f64]) = (ga, gb);
-        let blocks = n.div_ceil(TILE);
-        let tiles: Vec<(usize, usize)> = (0..blocks).flat_map(|bi| (bi..blocks).map(move |bj| (bi, bj))).collect();
+        let (tr, tc) = (TILE_ROWS, TILE_COLS);
+        // (first row, first column) of every tile: row blocks of tr rows, each covered from its
+        // diagonal on by tiles of tc columns.
+        let tiles: Vec<(usize, usize)> = (0..n).step_by(tr).flat_map(|i0| (i0..n).step_by(tc).map(move |j0| (i0, j0))).collect();
         let (c2, s2) = (self.c * self.c, self.s_inv * self.s_inv);
         let [ku, kv] = self.layer_factors();
         let (cu, cv) = (c2 * ku * s2, c2 * kv);
         let shared = SharedOut(out.as_mut_ptr());
         let x = &data.x;
-        let tile = |&(bi, bj): &(usize, usize)| {
+        let tile = |&(i0, j0): &(usize, usize)| {
             let shared = shared;
-            let (i0, j0) = (bi * TILE, bj * TILE);
-            let (ri, cj) = (TILE.min(n - i0), TILE.min(n - j0));
+            let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));
             TILE_SCRATCH.with_borrow_mut(|buf| {
-                buf.resize(3 * TILE * TILE, 0.0);
-                let (ta, rest) = buf.split_at_mut(TILE * TILE);
-                let (tb, tx) = rest.split_at_mut(TILE * TILE);
+                buf.resize(3 * tr * tc, 0.0);
+                let (ta, rest) = buf.split_at_mut(tr * tc);
+                let (tb, tx) = rest.split_at_mut(tr * tc);
                 let ns = n as isize;
                 // (Gᵀ diag|a|)(diag|a| G) and (G∘B)ᵀ(G∘B) blocks: A[:, i0..]ᵀ A[:, j0..], inner m.
                 gemm(ri, m, cj, 1.0, &ga[i0..], (1, ns), &ga[j0..], (ns, 1), 0.0, ta, (cj as isize, 1));
                 gemm(ri, m, cj, 1.0, &gb[i0..], (1, ns), &gb[j0..], (ns, 1), 0.0, tb, (cj as isize, 1));
                 // X[i0..] X[j0..]ᵀ, inner d.
                 gemm(ri, d, cj, 1.0, &x[i0 * d..], (d as isize, 1), &x[j0 * d..], (1, d as isize), 0.0, tx, (cj as isize, 1));
+                // Entry (i, j) of the tile is K[i0 + i, j0 + j]; only the global upper triangle
+                // (j0 + j ≥ i0 + i) is combined and written, with its mirror.
                 for i in 0..ri {
                     let row = i * cj;
-                    let first = if bi == bj { i } else { 0 };
+                    let first = (i0 + i).saturating_sub(j0).min(cj);
                     for j in first..cj {
                         let mut k_ij = cu * tx[row + j] * ta[row + j] + cv * tb[row + j];
                         if let Some(root) = root {
@@ -105,14 +111,14 @@ impl TwoLayer {
                         ta[row + j] = k_ij;
                     }
                 }
-                // SAFETY: this task writes out[(i0+i)·n + j0+j] for the tile's upper part (the
-                // global column ≥ the global row) and its mirror out[(j0+j)·n + i0+i] (column ≤
-                // row). Tiles are distinct pairs bi ≤ bj, so two tasks never write one entry
-                // (a diagonal entry is written by its diagonal tile only, once per role, with
-                // the same value); every index is < n·n ≤ out.len().
+                // SAFETY: this task writes out[(i0+i)·n + j0+j] where j0+j ≥ i0+i (the global
+                // upper triangle, diagonal included) and the mirror out[(j0+j)·n + i0+i] where
+                // j0+j > i0+i (strictly lower). The tiles partition the upper triangle's
+                // (row, column) pairs, so no entry is written by two tasks; every index is
+                // < n·n ≤ out.len().
                 unsafe {
                     for i in 0..ri {
-                        let first = if bi == bj { i } else { 0 };
+                        let first = (i0 + i).saturating_sub(j0).min(cj);
                         let dst = shared.0.add((i0 + i) * n + j0);
                         for j in first..cj {
                             *dst.add(j) = ta[i * cj + j];
@@ -120,7 +126,8 @@ impl TwoLayer {
                     }
                     for j in 0..cj {
                         let dst = shared.0.add((j0 + j) * n + i0);
-                        let last = if bi == bj { j } else { ri };
+                        // Rows i with i0 + i < j0 + j.
+                        let last = (j0 + j).saturating_sub(i0).min(ri);
                         for i in 0..last {
                             *dst.add(i) = ta[i * cj + j];
                         }

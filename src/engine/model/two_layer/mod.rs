@@ -435,6 +435,11 @@ impl Model for TwoLayer {
         true
     }
 
+    fn training_input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        self.training_input_gradients_cached(data, out);
+        true
+    }
+
     fn kernel_on(&self, data: &Dataset, out: &mut [f64]) -> bool {
         self.kernel_at_rows(data, out);
         true
