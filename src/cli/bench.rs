@@ -171,6 +171,7 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
     let mut sim = Simulation::new(&preset)?;
     let n = sim.data().n as f64;
     let before = counters(&sim);
+    let block0 = sim.kernel_solver().block_counters();
     let timing0 = sim.timing();
     let started = Instant::now();
     let mut done = 0;
@@ -189,12 +190,15 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
         other_secs: timing1.other_secs - timing0.other_secs,
     };
     let per_step = |a: f64, b: f64| if done > 0 { (b - a) / done as f64 } else { 0.0 };
+    let blocks = (block0, sim.kernel_solver().block_counters());
     let plan = format!(
-        "{:?} ({:.1} matrix-free + {:.1} formed-kernel products, {:.2} dense kernels per step)",
+        "{:?} ({:.1} matrix-free + {:.1} formed-kernel vector products in {:.1} block products, {:.2} dense kernels per step; {} dense fallbacks)",
         sim.kernel_solver().plan(sim.model(), sim.data().n),
         per_step(before.0, after.0),
         per_step(before.2, after.2),
-        per_step(before.1, after.1)
+        per_step(blocks.0.products as f64, blocks.1.products as f64),
+        per_step(before.1, after.1),
+        blocks.1.fallbacks - blocks.0.fallbacks
     );
     Ok(Report {
         name: name.to_string(),

@@ -201,7 +201,7 @@ pub enum Plan {
     DenseEigen,
     /// Form K (blocked Gram products), then the warm-started block method of `kernel_block`
     /// on the formed matrix.
-    DenseLanczos,
+    DenseBlock,
     /// Warm-started Lanczos on x ↦ J(Jᵀx), K never formed.
     MatrixFree,
 }
@@ -244,7 +244,7 @@ impl KernelSolver {
             KernelMethod::Auto if n <= DENSE_MAX_N => Plan::DenseEigen,
             KernelMethod::Auto => {
                 let (dense, apply) = model.kernel_costs(n);
-                if dense < EXPECTED_APPLIES * apply { Plan::DenseLanczos } else { Plan::MatrixFree }
+                if dense < EXPECTED_APPLIES * apply { Plan::DenseBlock } else { Plan::MatrixFree }
             }
         }
     }
