@@ -9,6 +9,7 @@
 //! form of `gram.rs`.
 
 use super::*;
+use super::fused;
 
 /// Largest m·n for which the tiled form is used (its two m × n copies take 16 MB·(m·n / 2²⁰)).
 pub(super) const TILED_ENTRIES: usize = 1 << 21;
@@ -55,11 +56,7 @@ impl TwoLayer {
                 let bk = &b[k * n..(k + 1) * n];
                 let a_abs = a[k].abs();
                 if network {
-                    for ((o_a, o_b), &bi) in row_a.iter_mut().zip(row_b.iter_mut()).zip(bk) {
-                        let gi = gate_of(bi, a_neg);
-                        *o_a = a_abs * gi;
-                        *o_b = gi * bi;
-                    }
+                    fused::scaled_copies(bk, a_abs, a_neg, row_a, row_b);
                 } else {
                     let g = &gate_all[k * n..(k + 1) * n];
                     for (((o_a, o_b), &gi), &bi) in row_a.iter_mut().zip(row_b.iter_mut()).zip(g).zip(bk) {

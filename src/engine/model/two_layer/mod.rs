@@ -20,6 +20,7 @@
 mod backward;
 mod chunks;
 mod eval;
+mod fused;
 mod gram;
 mod gram_tiled;
 mod hessian;
@@ -277,9 +278,14 @@ impl Model for TwoLayer {
                     }
                 }
             }
-            // Integer counts add up the same in any order.
-            let negatives = if a_neg < 1.0 { pre_rows.iter().map(|&z| (z < 0.0) as u64).sum::<u64>() } else { 0 };
             let mut acc = vec![0.0; n];
+            if approx == Approx::Network {
+                // One fused pass (vectorized): outputs and the negative count (integer counts
+                // add up the same in any order).
+                let negatives = fused::relu_rows_accumulate(pre_rows, n, &v[k0..k0 + rows], a_neg, &mut acc);
+                return (acc, if a_neg < 1.0 { negatives } else { 0 });
+            }
+            let negatives = if a_neg < 1.0 { pre_rows.iter().map(|&z| (z < 0.0) as u64).sum::<u64>() } else { 0 };
             for (r, z) in pre_rows.chunks(n).enumerate() {
                 let k = k0 + r;
                 let g: &[f64] = if gate.is_empty() { &[] } else { &gate[k * n..(k + 1) * n] };
