@@ -56,7 +56,7 @@ pub struct BlockEigen {
     pub counters: BlockCounters,
     /// The basis, its products and the projected matrix, kept between calls (no allocation of
     /// these per step).
-    work: [Vec<f64>; 3],
+    work: [Vec<f64>; 6],
 }
 
 /// out (p × n, rows) = Q (p × n, rows) · K, K symmetric n × n row-major, in groups of at most
@@ -140,13 +140,14 @@ impl BlockEigen {
         if n <= 4 * BLOCK {
             return dense_top2(k, n);
         }
-        let [mut v, mut kv, mut t] = std::mem::take(&mut self.work);
-        let top = self.solve(k, n, &mut v, &mut kv, &mut t);
-        self.work = [v, kv, t];
+        let mut work = std::mem::take(&mut self.work);
+        let top = self.solve(k, n, &mut work);
+        self.work = work;
         top
     }
 
-    fn solve(&mut self, k: &[f64], n: usize, v: &mut Vec<f64>, kv: &mut Vec<f64>, t: &mut Vec<f64>) -> Top2 {
+    fn solve(&mut self, k: &[f64], n: usize, work: &mut [Vec<f64>; 6]) -> Top2 {
+        let [v, kv, t, y, ky, res] = work;
         let ns = n as isize;
         let (p, warm, max_basis) = (BLOCK, WARM, MAX_BASIS.min(n));
         let cap = max_basis + warm.max(p);
@@ -197,11 +198,12 @@ impl BlockEigen {
                     *x = eig.eigenvectors[(j, i)];
                 }
             }
-            let mut y = vec![0.0; r * n];
-            let mut ky = vec![0.0; r * n];
-            gemm(r, cols, n, 1.0, &s, (cols as isize, 1), &v[..cols * n], (ns, 1), 0.0, &mut y, (ns, 1));
-            gemm(r, cols, n, 1.0, &s, (cols as isize, 1), &kv[..cols * n], (ns, 1), 0.0, &mut ky, (ns, 1));
-            let mut res = ky.clone();
+            y.resize(r * n, 0.0);
+            ky.resize(r * n, 0.0);
+            gemm(r, cols, n, 1.0, &s, (cols as isize, 1), &v[..cols * n], (ns, 1), 0.0, y, (ns, 1));
+            gemm(r, cols, n, 1.0, &s, (cols as isize, 1), &kv[..cols * n], (ns, 1), 0.0, ky, (ns, 1));
+            res.clear();
+            res.extend_from_slice(ky);
             for j in 0..r {
                 for (x, yi) in res[j * n..(j + 1) * n].iter_mut().zip(&y[j * n..(j + 1) * n]) {
                     *x -= theta[j] * yi;
@@ -253,8 +255,13 @@ impl BlockEigen {
         self.counters.vectors += vectors as u64;
     }
 
-    fn finish(&mut self, theta: Vec<f64>, y: Vec<f64>, r: usize, n: usize) -> Top2 {
-        self.start = y.chunks(n).take(r).map(<[f64]>::to_vec).collect();
+    fn finish(&mut self, theta: Vec<f64>, y: &[f64], r: usize, n: usize) -> Top2 {
+        // The next start block, into the vectors kept from the last call.
+        self.start.resize_with(r, Vec::new);
+        for (kept, new) in self.start.iter_mut().zip(y.chunks(n)) {
+            kept.clear();
+            kept.extend_from_slice(new);
+        }
         Top2 { values: [theta[0], theta[1]], vectors: [self.start[0].clone(), self.start[1].clone()] }
     }
 }
