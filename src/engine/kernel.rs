@@ -1,7 +1,9 @@
 //! Top-two eigenpairs of the normalized tangent kernel K̂ = W^{1/2} K W^{1/2} (SPEC §3–4),
-//! W = diag(s ℓ''_i): a dense symmetric eigen-decomposition for small n, otherwise a
-//! matrix-free Lanczos iteration on x ↦ W^{1/2} J (Jᵀ W^{1/2} x), warm-started from the
-//! previous step's eigenvectors, so K is never formed when n·P is large.
+//! W = diag(s ℓ''_i): a dense symmetric eigen-decomposition for small n; above that, when forming
+//! K̂ costs less than the expected matrix-free products, K̂ formed (`Model::kernel_scaled`) and the
+//! warm-started block solver of `kernel_block` on it; otherwise a matrix-free Lanczos iteration on
+//! x ↦ W^{1/2} J (Jᵀ W^{1/2} x), warm-started from the previous step's eigenvectors, so K is
+//! never formed when n·P is large.
 
 use crate::engine::data::Dataset;
 use crate::engine::model::{Model, dot, norm_sq};
@@ -10,7 +12,7 @@ use nalgebra::{DMatrix, SymmetricEigen};
 
 /// Largest n for which the automatic choice forms K and decomposes it densely.
 pub const DENSE_MAX_N: usize = 64;
-/// Lanczos products per step the automatic choice's cost model expects (warm-started).
+/// Matrix-free products per step the automatic choice's cost model expects (warm-started).
 pub const EXPECTED_APPLIES: f64 = 12.0;
 /// Lanczos stops when both residuals ‖K̂y − θy‖ fall below this times θ1.
 pub const LANCZOS_TOL: f64 = 1e-11;
