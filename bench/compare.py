@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side speed comparison (issues 6, 14): exports W1-W4 from the Rust engine, runs the
+"""Side-by-side speed comparison (issues 6, 14): exports W1-W4 (and W5, SGD) from the Rust engine, runs the
 NumPy reference (bench/reference.py) and, when jax is installed, the JAX reference
 (bench/reference_jax.py) on the same data and initial weights, checks that each computes the
 same trajectories as Rust (loss and lambda_hat over the first 100 steps, 1e-6 relative), times
@@ -11,8 +11,9 @@ median over the rounds and the ratio of the medians (reference time / Rust time,
 times faster Rust is), with the lowest and highest per-round ratio beside it.
 
 Usage: python3 bench/compare.py [--only W1,W2] [--quick] [--rounds N] [--bin PATH] [--no-jax]
-  --only W1,W3  run only these workloads (default W1,W2,W3,W4,W6; W6 is the 4-layer mlp,
-                its references in bench/reference_w6.py)
+  --only W1,W3  run only these workloads (default W1,W2,W3,W4,W5,W6; W5 = zhu-sgd-batch-5: the
+                references time 10 steps and check 20, each decomposing the 1000 x 1000 kernel;
+                W6 is the 4-layer mlp, its references in bench/reference_w6.py)
   --quick       Rust's quick bench (W1-W3 fewer timed steps; W4 sweeps 8 rates, not 64)
   --rounds N    interleaved rounds (default 3)
   --bin PATH    the catapult-lab binary (build first: cargo build --release; defaults to
@@ -31,7 +32,7 @@ if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
 
 here = os.path.dirname(os.path.abspath(__file__))
 args = sys.argv[1:]
-only = (args[args.index("--only") + 1] if "--only" in args else "W1,W2,W3,W4,W6").split(",")
+only = (args[args.index("--only") + 1] if "--only" in args else "W1,W2,W3,W4,W5,W6").split(",")
 rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 3
 target = os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "target"))
 binary = args[args.index("--bin") + 1] if "--bin" in args else os.path.join(target, "release", "catapult-lab")
@@ -94,7 +95,7 @@ print(f"{rounds} interleaved rounds; medians, ratio of the medians (reference / 
 fmt = lambda ratio: f"{ratio:.1f}" if ratio >= 0.95 else f"{ratio:.2f}"  # below 1: the reference is faster
 head = f"{'':4}" + "".join(f" {labels[side]:>12}" for side in sides) + f" {'Rust':>12}"
 head += "".join(f" {labels[side] + '/Rust':>10} {'range':>13}" for side in sides)
-print(f"{head}  agreement (max rel. err., first 100 steps)")
+print(f"{head}  agreement (max rel. err., first 100 steps; W5 20 steps)")
 for name in only:
     rust = times[name]["rust"]
     unit = "s" if name == "W4" else "ms"

@@ -2,7 +2,9 @@
 """NumPy reference for `catapult-lab bench` (issue 6): the same gradient-descent runs written
 the way a careful researcher would, vectorized, with the dense structured tangent kernel
     K = c^2 [ (X X^T / s_d^2) o (G diag(v^2) G^T) + (G o Z)(G o Z)^T ],  K_hat = 2 s K (MSE),
-and numpy.linalg.eigh for its top two eigenvalues (and top eigenvector).
+and numpy.linalg.eigh for its top two eigenvalues (and top eigenvector); W5 (SGD on the
+exported batches, with the test loss, the AGOP alignment and the batch critical rate every step)
+with numpy.linalg.eigvalsh on the full 1000 x 1000 K_hat (class SgdRun).
 
 Usage: reference.py DIR [--only W1,W3] [--no-check]
 (DIR written by `catapult-lab bench --export DIR`; --no-check skips the agreement check)
@@ -78,11 +80,88 @@ def single(directory, name, check=True):
             worst["lambda_hat_2"] = max(worst["lambda_hat_2"], rel(l2, meta["lambda_hat_2"][t]))
     agree = all(e < 1e-6 for e in worst.values()) if check else None
     # 2. Timing of the same number of steps the Rust bench times, from init.
-    steps = meta["timed_steps"]
+    steps = meta.get("reference_steps", meta["timed_steps"])
     net = TwoLayerNet(meta, x, y, u, v)
     started = time.perf_counter()
     for _ in range(steps):
         net.step(eta)
+    secs = time.perf_counter() - started
+    return {"name": name, "steps": steps, "secs": secs, "ms_per_step": 1e3 * secs / steps,
+            "agree": agree, "max_rel_err": worst}
+
+
+class SgdRun:
+    """W5: SGD on the exported batches, measuring what the Rust run measures every step: the
+    loss, the top two eigenvalues of the full-data K_hat (structured dense kernel +
+    numpy.linalg.eigvalsh), the test loss, the AGOP alignment cos(G, G*) with
+    G = (1/n) sum_i grad_x f(x_i) grad_x f(x_i)^T, and the batch's critical rate 2 / lambda_max
+    of its b x b K_hat (before the update, as in Rust)."""
+
+    def __init__(self, meta, directory, x, y, u, v):
+        self.net = TwoLayerNet(meta, x, y, u, v)
+        sgd = meta["sgd"]
+        self.b, self.s_batch, self.s_test = sgd["batch_size"], sgd["s_batch"], sgd["s_test"]
+        f = lambda name: np.fromfile(f"{directory}/{name}.f64", dtype="<f8")
+        d = meta["d"]
+        self.test_x, self.test_y = f("test_x").reshape(-1, d), f("test_y")
+        self.target = f("agop_target").reshape(d, d)
+        self.batches = f("batches").astype(np.int64).reshape(-1, self.b)
+
+    def measure(self):
+        net = self.net
+        z = net.x @ net.u.T * net.s_inv
+        g = np.where(z >= 0.0, 1.0, net.a_neg)
+        gz = g * z
+        r = net.c * (gz @ net.v) - net.y
+        loss = net.s * (r @ r)
+        k = net.c**2 * (net.gram * ((g * net.v**2) @ g.T) + gz @ gz.T)
+        evals = np.linalg.eigvalsh(2.0 * net.s * k)
+        zt = self.test_x @ net.u.T * net.s_inv
+        rt = net.c * (np.where(zt >= 0.0, 1.0, net.a_neg) * zt @ net.v) - self.test_y
+        test_loss = self.s_test * (rt @ rt)
+        grads = (net.c * net.s_inv) * ((g * net.v) @ net.u)  # n x d
+        agop = grads.T @ grads / len(net.y)
+        alignment = np.sum(agop * self.target) / np.sqrt(np.sum(agop * agop) * np.sum(self.target * self.target))
+        return loss, (evals[-1], evals[-2]), test_loss, alignment
+
+    def step(self, t, eta):
+        """SGD step t (0-based) on its batch; returns the batch's critical rate (before the update)."""
+        net, idx = self.net, self.batches[t]
+        xb, yb = net.x[idx], net.y[idx]
+        z = xb @ net.u.T * net.s_inv  # b x m
+        g = np.where(z >= 0.0, 1.0, net.a_neg)
+        gz = g * z
+        kb = net.c**2 * ((xb @ xb.T) * net.s_inv**2 * ((g * net.v**2) @ g.T) + gz @ gz.T)
+        crit = 2.0 / np.linalg.eigvalsh(2.0 * self.s_batch * kb)[-1]
+        r = net.c * (gz @ net.v) - yb
+        t_ = g * (2.0 * self.s_batch * r)[:, None]
+        net.u -= eta * (net.c * net.s_inv) * (t_.T @ xb) * net.v[:, None]
+        net.v -= eta * net.c * np.einsum("ij,ij->j", t_, z)
+        return crit
+
+
+def sgd_single(directory, name, check=True):
+    meta = json.load(open(f"{directory}/{name}/meta.json"))
+    x, y, u, v = load(f"{directory}/{name}", "", meta)
+    eta, sgd = meta["eta"], meta["sgd"]
+    keys = ["loss", "lambda_hat", "lambda_hat_2", "test_loss", "agop_alignment", "batch_crit_eta"]
+    worst = {k: 0.0 for k in keys}
+    run = SgdRun(meta, f"{directory}/{name}", x, y, u, v)
+    want = {k: (meta[k] if k in meta else sgd[k]) for k in keys}
+    for t in range(meta["steps"] + 1 if check else 0):
+        crit = run.step(t - 1, eta) if t > 0 else None
+        loss, (l1, l2), test_loss, alignment = run.measure()
+        got = {"loss": loss, "lambda_hat": l1, "lambda_hat_2": l2, "test_loss": test_loss, "agop_alignment": alignment, "batch_crit_eta": crit}
+        for k in keys:
+            if got[k] is not None:
+                worst[k] = max(worst[k], rel(got[k], want[k][t]))
+    agree = all(e < 1e-6 for e in worst.values()) if check else None
+    steps = meta.get("reference_steps", meta["timed_steps"])
+    run = SgdRun(meta, f"{directory}/{name}", x, y, u, v)
+    started = time.perf_counter()
+    for t in range(steps):
+        run.step(t, eta)
+        run.measure()
     secs = time.perf_counter() - started
     return {"name": name, "steps": steps, "secs": secs, "ms_per_step": 1e3 * secs / steps,
             "agree": agree, "max_rel_err": worst}
@@ -132,7 +211,12 @@ def main():
     only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else ["W1", "W2", "W3", "W4"]
     check = "--no-check" not in sys.argv
     for name in only:
-        result = sweep(directory) if name == "W4" else single(directory, name, check)
+        if name == "W4":
+            result = sweep(directory)
+        elif json.load(open(f"{directory}/{name}/meta.json")).get("sgd"):
+            result = sgd_single(directory, name, check)
+        else:
+            result = single(directory, name, check)
         print(json.dumps(result), flush=True)
 
 

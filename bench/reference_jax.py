@@ -5,7 +5,8 @@ reference bench/reference.py, written the way a careful JAX user would: float64
 the dense structured tangent kernel
     K = c^2 [ (X X^T / s_d^2) o (G diag(v^2) G^T) + (G o Z)(G o Z)^T ],  K_hat = 2 s K (MSE),
 and `jnp.linalg.eigvalsh` for its top two eigenvalues; W4 `jax.vmap`-ed over the 64 learning
-rates. Timings start after a warm-up call (compilation excluded) and end at
+rates; W5 (SGD on the exported batches) with the batch critical rate, test loss and AGOP
+alignment every step (`sgd_single`). Timings start after a warm-up call (compilation excluded) and end at
 `.block_until_ready()`.
 
 Usage: reference_jax.py DIR [--only W1,W3] [--no-check]
@@ -102,13 +103,89 @@ def single(directory, name, check=True):
     agree = all(e < 1e-6 for e in worst.values()) if check else None
     # 2. Timing of the same number of steps the Rust bench times, from init, after a warm-up
     # call (compiles the step when the check did not run; its result is discarded).
-    steps = meta["timed_steps"]
+    steps = meta.get("reference_steps", meta["timed_steps"])
     jax.block_until_ready(step(u0, v0, x, y, gram, eta))
     u, v = u0, v0
     started = time.perf_counter()
     for _ in range(steps):
         u, v, loss, l1, l2 = step(u, v, x, y, gram, eta)
     jax.block_until_ready((u, v, loss, l1, l2))
+    secs = time.perf_counter() - started
+    return {"name": name, "steps": steps, "secs": secs, "ms_per_step": 1e3 * secs / steps,
+            "agree": agree, "max_rel_err": worst, "jax": jax.__version__}
+
+
+def make_sgd_step(meta):
+    """W5's jitted SGD step on one batch: the batch's critical rate 2 / lambda_max of its b x b
+    K_hat (before the update, as in Rust), the update by `jax.grad` of the batch loss, then the
+    measurements at the new weights: loss, the top two eigenvalues of the full-data K_hat
+    (`eigvalsh`), the test loss and the AGOP alignment (input gradients by `jax.grad` of f in x)."""
+    loss_fn, kernel, s_inv = make_model(meta)
+    c, a_neg, s = meta["c_m"], meta["a_neg"], meta["s"]
+    s_batch, s_test = meta["sgd"]["s_batch"], meta["sgd"]["s_test"]
+    batch_meta = dict(meta, s=s_batch)
+    batch_loss, batch_kernel, _ = make_model(batch_meta)
+    batch_grad = jax.grad(batch_loss, has_aux=True)
+
+    def f_at(u, v, xi):  # f at one input
+        z = (u @ xi) * s_inv
+        return c * (jnp.where(z >= 0.0, 1.0, a_neg) * z) @ v
+
+    input_grads = jax.vmap(jax.grad(f_at, argnums=2), in_axes=(None, None, 0))
+
+    def measure(u, v, x, y, gram, test_x, test_y, target):
+        loss, (g, gz) = loss_fn((u, v), x, y)
+        evals = jnp.linalg.eigvalsh(kernel(gram, g, gz, v))
+        zt = test_x @ u.T * s_inv
+        rt = c * (jnp.where(zt >= 0.0, 1.0, a_neg) * zt) @ v - test_y
+        grads = input_grads(u, v, x)  # n x d
+        agop = grads.T @ grads / x.shape[0]
+        alignment = jnp.sum(agop * target) / jnp.sqrt(jnp.sum(agop * agop) * jnp.sum(target * target))
+        return loss, evals[-1], evals[-2], s_test * (rt @ rt), alignment
+
+    @jax.jit
+    def step(u, v, x, y, gram, test_x, test_y, target, idx, eta):
+        xb, yb = x[idx], y[idx]
+        grads, (g, gz) = batch_grad((u, v), xb, yb)
+        gram_b = (xb @ xb.T) * s_inv**2
+        crit = 2.0 / jnp.linalg.eigvalsh(batch_kernel(gram_b, g, gz, v))[-1]
+        u, v = u - eta * grads[0], v - eta * grads[1]
+        return (u, v, crit) + measure(u, v, x, y, gram, test_x, test_y, target)
+
+    return jax.jit(measure), step
+
+
+def sgd_single(directory, name, check=True):
+    meta = json.load(open(f"{directory}/{name}/meta.json"))
+    x, y, u0, v0 = load(f"{directory}/{name}", "", meta)
+    d, sgd = meta["d"], meta["sgd"]
+    f = lambda k: np.fromfile(f"{directory}/{name}/{k}.f64", dtype="<f8")
+    test_x, test_y, target = jnp.asarray(f("test_x").reshape(-1, d)), jnp.asarray(f("test_y")), jnp.asarray(f("agop_target").reshape(d, d))
+    batches = jnp.asarray(f("batches").astype(np.int64).reshape(-1, sgd["batch_size"]))
+    measure, step = make_sgd_step(meta)
+    x, y, u0, v0 = (jnp.asarray(a) for a in (x, y, u0, v0))
+    gram = (x @ x.T) * meta["s_inv"] ** 2
+    eta = jnp.asarray(meta["eta"])
+    keys = ["loss", "lambda_hat", "lambda_hat_2", "test_loss", "agop_alignment", "batch_crit_eta"]
+    want = {k: (meta[k] if k in meta else sgd[k]) for k in keys}
+    worst = {k: 0.0 for k in keys}
+    u, v = u0, v0
+    for t in range(meta["steps"] + 1 if check else 0):
+        if t == 0:
+            got = dict(zip(keys[:5], (float(a) for a in measure(u, v, x, y, gram, test_x, test_y, target))))
+        else:
+            u, v, *out = step(u, v, x, y, gram, test_x, test_y, target, batches[t - 1], eta)
+            got = dict(zip(["batch_crit_eta"] + keys[:5], (float(a) for a in out)))
+        for k, value in got.items():
+            worst[k] = max(worst[k], rel(value, want[k][t]))
+    agree = all(e < 1e-6 for e in worst.values()) if check else None
+    steps = meta.get("reference_steps", meta["timed_steps"])
+    jax.block_until_ready(step(u0, v0, x, y, gram, test_x, test_y, target, batches[0], eta))
+    u, v = u0, v0
+    started = time.perf_counter()
+    for t in range(steps):
+        u, v, *out = step(u, v, x, y, gram, test_x, test_y, target, batches[t], eta)
+    jax.block_until_ready((u, v, out))
     secs = time.perf_counter() - started
     return {"name": name, "steps": steps, "secs": secs, "ms_per_step": 1e3 * secs / steps,
             "agree": agree, "max_rel_err": worst, "jax": jax.__version__}
@@ -187,7 +264,12 @@ def main():
     only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else ["W1", "W2", "W3", "W4"]
     check = "--no-check" not in sys.argv
     for name in only:
-        result = sweep(directory) if name == "W4" else single(directory, name, check)
+        if name == "W4":
+            result = sweep(directory)
+        elif json.load(open(f"{directory}/{name}/meta.json")).get("sgd"):
+            result = sgd_single(directory, name, check)
+        else:
+            result = single(directory, name, check)
         print(json.dumps(result), flush=True)
 
 

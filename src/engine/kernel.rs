@@ -1,25 +1,25 @@
 //! Top-two eigenpairs (top-k for the loss split: `top_k.rs`) of the normalized tangent kernel K̂ = W^{1/2} K W^{1/2} (SPEC §3–4),
-//! W = diag(s ℓ''_i): a dense symmetric eigen-decomposition for small n, otherwise a
-//! matrix-free Lanczos iteration on x ↦ W^{1/2} J (Jᵀ W^{1/2} x), warm-started from the
-//! previous step's eigenvectors, so K is never formed when n·P is large.
+//! W = diag(s ℓ''_i): a dense symmetric eigen-decomposition for small n; above that, when forming
+//! K̂ costs less than the expected matrix-free products, K̂ formed (`Model::kernel_scaled`) and the
+//! warm-started block solver of `kernel_block` on it; otherwise a matrix-free Lanczos iteration on
+//! x ↦ W^{1/2} J (Jᵀ W^{1/2} x), warm-started from the previous step's eigenvectors, so K is
+//! never formed when n·P is large.
 
 use crate::engine::data::Dataset;
 use crate::engine::model::{Model, dot, norm_sq};
+use crate::engine::kernel_block::{BlockCounters, BlockEigen};
 use nalgebra::{DMatrix, SymmetricEigen};
-use rayon::prelude::*;
 
 mod top_k;
 pub use top_k::{TopK, dense_top_k, lanczos_top_k};
 
 /// Largest n for which the automatic choice forms K and decomposes it densely.
 pub const DENSE_MAX_N: usize = 64;
-/// Lanczos products per step the automatic choice's cost model expects (warm-started).
+/// Matrix-free products per step the automatic choice's cost model expects (warm-started).
 pub const EXPECTED_APPLIES: f64 = 12.0;
 /// Lanczos stops when both residuals ‖K̂y − θy‖ fall below this times θ1.
 pub const LANCZOS_TOL: f64 = 1e-11;
 const LANCZOS_MAX_BASIS: usize = 80;
-/// From this n on, products with a formed kernel run on several threads.
-const PARALLEL_ROWS: usize = 512;
 const LANCZOS_MAX_RESTARTS: usize = 40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -55,7 +55,7 @@ pub fn dense_top2(mat: &[f64], n: usize) -> Top2 {
 }
 
 /// A deterministic pseudo-random unit vector (so runs stay bit-reproducible).
-fn pseudo_random(n: usize, salt: u64) -> Vec<f64> {
+pub(crate) fn pseudo_random(n: usize, salt: u64) -> Vec<f64> {
     let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ salt.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut v: Vec<f64> = (0..n)
         .map(|_| {
@@ -191,6 +191,8 @@ pub struct KernelSolver {
     top_k: usize,
     pairs: Option<top_k::TopK>,
     dense: Vec<f64>,
+    /// The block solver on a formed kernel, with its warm start (`kernel_block`).
+    block: BlockEigen,
     param_buf: Vec<f64>,
     sample_buf: Vec<f64>,
     /// Work done so far: matrix-free K·x products, dense kernels formed, Lanczos products on a
@@ -205,8 +207,9 @@ pub struct KernelSolver {
 pub enum Plan {
     /// Form K and decompose it completely (exact; small n, or `KernelMethod::Dense`).
     DenseEigen,
-    /// Form K (blocked Gram products), then warm-started Lanczos on the formed matrix.
-    DenseLanczos,
+    /// Form K (blocked Gram products), then the warm-started block method of `kernel_block`
+    /// on the formed matrix.
+    DenseBlock,
     /// Warm-started Lanczos on x ↦ J(Jᵀx), K never formed.
     MatrixFree,
 }
@@ -219,12 +222,18 @@ impl KernelSolver {
             top_k: 2,
             pairs: None,
             dense: Vec::new(),
+            block: BlockEigen::default(),
             param_buf: Vec::new(),
             sample_buf: Vec::new(),
             matrix_free_applies: 0,
             dense_kernels: 0,
             dense_applies: 0,
         }
+    }
+
+    /// What the block solver on formed kernels did so far.
+    pub fn block_counters(&self) -> BlockCounters {
+        self.block.counters
     }
 
     /// Whether this solver decomposes a dense n × n kernel (without a model: the size rule).
@@ -245,7 +254,7 @@ impl KernelSolver {
             KernelMethod::Auto if n <= DENSE_MAX_N => Plan::DenseEigen,
             KernelMethod::Auto => {
                 let (dense, apply) = model.kernel_costs(n);
-                if dense < EXPECTED_APPLIES * apply { Plan::DenseLanczos } else { Plan::MatrixFree }
+                if dense < EXPECTED_APPLIES * apply { Plan::DenseBlock } else { Plan::MatrixFree }
             }
         }
     }
@@ -269,40 +278,14 @@ impl KernelSolver {
         };
         let result = if plan != Plan::MatrixFree {
             self.dense.resize(n * n, 0.0);
-            model.kernel(data, &mut self.dense);
+            model.kernel_scaled(data, &root, &mut self.dense);
             self.dense_kernels += 1;
-            for i in 0..n {
-                for j in 0..n {
-                    self.dense[i * n + j] *= root[i] * root[j];
-                }
-            }
             if plan == Plan::DenseEigen {
                 dense_top2(&self.dense, n)
             } else {
-                let start = start();
-                let dense = &self.dense;
-                let mut applies = 0;
-                let top = lanczos_top2(
-                    n,
-                    |x, out| {
-                        applies += 1;
-                        // Rows are independent dot products: on several threads for large n
-                        // (memory-bound, the kernel is read once per product); same bits.
-                        if n >= PARALLEL_ROWS {
-                            out.par_chunks_mut(64).zip(dense.par_chunks(64 * n)).for_each(|(o, rows)| {
-                                for (oi, row) in o.iter_mut().zip(rows.chunks(n)) {
-                                    *oi = dot(row, x);
-                                }
-                            });
-                        } else {
-                            for (o, row) in out.iter_mut().zip(dense.chunks(n)) {
-                                *o = dot(row, x);
-                            }
-                        }
-                    },
-                    &start,
-                );
-                self.dense_applies += applies;
+                let before = self.block.counters.vectors;
+                let top = self.block.top2(&self.dense, n);
+                self.dense_applies += self.block.counters.vectors - before;
                 top
             }
         } else {

@@ -7,6 +7,7 @@ pub mod csv_data;
 pub mod dataset;
 pub mod data;
 pub mod kernel;
+pub mod kernel_block;
 pub mod linalg;
 pub mod lessons;
 pub mod library;

@@ -29,6 +29,12 @@ pub trait Model: Send {
     fn vjp(&self, data: &Dataset, z: &[f64], out: &mut [f64]);
     /// The raw tangent kernel K = J Jᵀ (n × n, row-major) at the last `forward`.
     fn kernel(&self, data: &Dataset, out: &mut [f64]);
+    /// The scaled kernel diag(root) K diag(root) (n × n, row-major): `kernel`, then entry (i, j)
+    /// times root_i root_j; models may fuse the scaling into forming K.
+    fn kernel_scaled(&self, data: &Dataset, root: &[f64], out: &mut [f64]) {
+        self.kernel(data, out);
+        scale_both_sides(out, root);
+    }
     /// (flops to form the dense kernel, flops of one matrix-free K·x product), for the choice
     /// between a dense kernel and Lanczos (`kernel::KernelSolver`).
     fn kernel_costs(&self, n: usize) -> (f64, f64) {
@@ -131,6 +137,11 @@ pub trait Model: Send {
         let d = data.d;
         (0..data.n).all(|i| self.input_gradient(data.row(i), &mut out[i * d..(i + 1) * d]))
     }
+    /// `input_gradients` at the training inputs the last `forward` saw (the AGOP every step):
+    /// models with per-example caches reuse them instead of recomputing the pre-activations.
+    fn training_input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        self.input_gradients(data, out)
+    }
     /// One whole gradient step on a single example in one pass, where the model has such a
     /// path (two-layer net, n = d = 1): w ← w − η z ∇f, then the new output and everything
     /// `Simulation` measures. `z` = s ℓ'(f, y). None: use the general products instead.
@@ -229,6 +240,16 @@ pub(crate) fn pair_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64
         tail += f(*x, *y);
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// Entry (i, j) of the n × n row-major `mat` times root_i root_j (n = root.len()).
+pub fn scale_both_sides(mat: &mut [f64], root: &[f64]) {
+    let n = root.len();
+    for (row, &ri) in mat.chunks_mut(n).zip(root) {
+        for (k, &rj) in row.iter_mut().zip(root) {
+            *k *= ri * rj;
+        }
+    }
 }
 
 /// ‖a − b‖².

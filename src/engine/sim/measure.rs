@@ -168,19 +168,12 @@ impl Simulation {
     pub fn agop(&self) -> Option<Vec<f64>> {
         let (n, d) = (self.data.n, self.data.d);
         let mut grads = vec![0.0; n * d];
-        if !self.model.input_gradients(&self.data, &mut grads) {
+        if !self.model.training_input_gradients(&self.data, &mut grads) {
             return None;
         }
-        // G = (1/n) Σ_i ∇f_i ∇f_iᵀ, the upper triangle summed, then mirrored.
+        // G = (1/n) Σ_i ∇f_i ∇f_iᵀ = (1/n) ∇Fᵀ∇F (one matrix product), upper triangle mirrored.
         let mut g = vec![0.0; d * d];
-        for row in grads.chunks(d) {
-            for a in 0..d {
-                let ra = row[a] / n as f64;
-                for b in a..d {
-                    g[a * d + b] += ra * row[b];
-                }
-            }
-        }
+        crate::engine::linalg::gemm(d, n, d, 1.0 / n as f64, &grads, (1, d as isize), &grads, (d as isize, 1), 0.0, &mut g, (d as isize, 1));
         for a in 0..d {
             for b in 0..a {
                 g[a * d + b] = g[b * d + a];

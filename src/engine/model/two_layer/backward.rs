@@ -61,7 +61,12 @@ impl TwoLayer {
             SCRATCH.with_borrow_mut(|t| {
                 // t_ki = z_i g_ki; then du = T X (one product) and dv_k = Σ_i t_ki b_ki.
                 t.resize(rows * n, 0.0);
-                for (r, t_row) in t.chunks_mut(n).enumerate() {
+                if self.approx == Approx::Network {
+                    // The network's gates from its pre-activations, one vectorized pass.
+                    let pre = &self.pre[k0 * n..(k0 + rows) * n];
+                    fused::gated_rows(pre, n, z, self.a_neg, c, t, dv_rows);
+                }
+                for (r, t_row) in t.chunks_mut(n).enumerate().filter(|_| self.approx != Approx::Network) {
                     let (g, bk) = self.rows(data, k0 + r, &mut buf);
                     for ((ti, &gi), &zi) in t_row.iter_mut().zip(g).zip(z) {
                         *ti = gi * zi;

@@ -9,6 +9,8 @@ use super::*;
 
 /// Pre-activation entries a block of test rows may hold at once (8 MB).
 const EVAL_BLOCK: usize = 1 << 20;
+/// Most rows per block of test rows (fixed, so blocks split over threads the same way always).
+const EVAL_ROWS: usize = 128;
 
 impl TwoLayer {
     /// Calls `f(k, gate, z, z0)` for every neuron at one input x: z = u_kᵀx/s_d now, z0 at
@@ -36,19 +38,21 @@ impl TwoLayer {
             return;
         }
         let taylor = self.approx != Approx::Network;
-        let rows_per_block = (EVAL_BLOCK / m).max(1);
-        let mut z = vec![0.0; rows_per_block.min(data.n) * m];
-        let mut z0 = if taylor { vec![0.0; z.len()] } else { Vec::new() };
+        let rows_per_block = eval_rows(m);
         let (v, v0) = (&self.w[m * d..], &self.w0[m * d..]);
-        for start in (0..data.n).step_by(rows_per_block) {
-            let rows = rows_per_block.min(data.n - start);
+        // Blocks of rows of a fixed size (from m only), on several threads when large: each
+        // output is one row's own sum, so the result does not depend on the threads.
+        let block = |(b, out_rows): (usize, &mut [f64])| {
+            let (start, rows) = (b * rows_per_block, out_rows.len());
             let x = &data.x[start * d..(start + rows) * d];
+            let mut z = vec![0.0; rows * m];
+            let mut z0 = if taylor { vec![0.0; z.len()] } else { Vec::new() };
             // Z (rows × m) = X (rows × d) · Uᵀ (d × m), U stored m × d row-major.
             gemm(rows, d, m, self.s_inv, x, (d as isize, 1), &self.w, (1, d as isize), 0.0, &mut z, (m as isize, 1));
             if taylor {
                 gemm(rows, d, m, self.s_inv, x, (d as isize, 1), &self.w0, (1, d as isize), 0.0, &mut z0, (m as isize, 1));
             }
-            for r in 0..rows {
+            for (r, o) in out_rows.iter_mut().enumerate() {
                 let zr = &z[r * m..(r + 1) * m];
                 let mut total = 0.0;
                 for k in 0..m {
@@ -61,10 +65,22 @@ impl TwoLayer {
                         }
                     };
                 }
-                out[start + r] = self.c * total;
+                *o = self.c * total;
             }
+        };
+        let out = &mut out[..data.n];
+        if data.n * m * d >= PARALLEL_WORK && data.n > rows_per_block {
+            out.par_chunks_mut(rows_per_block).enumerate().for_each(block);
+        } else {
+            out.chunks_mut(rows_per_block).enumerate().for_each(block);
         }
     }
+}
+
+/// Rows per block of the evaluations away from the training data: at most `EVAL_BLOCK`
+/// pre-activations, and small enough that a 1000-row set splits over the threads.
+fn eval_rows(m: usize) -> usize {
+    (EVAL_BLOCK / m).clamp(1, EVAL_ROWS)
 }
 
 impl TwoLayer {
@@ -119,36 +135,75 @@ impl TwoLayer {
     /// rows' pre-activations from one matrix product. Equal to `input_gradient` row by row.
     pub(super) fn input_gradients_batched(&self, data: &Dataset, out: &mut [f64]) {
         let (m, d, n) = (self.m, self.d, data.n);
-        let rows_per_block = (EVAL_BLOCK / m).max(1);
-        let (v, v0) = (&self.w[m * d..], &self.w0[m * d..]);
+        let rows_per_block = eval_rows(m);
         let gate_weights = if self.approx == Approx::Network { &self.w } else { &self.w0 };
-        let scale = self.c * self.s_inv;
-        let mut z = vec![0.0; rows_per_block.min(n) * m];
-        let mut coef = vec![0.0; z.len()];
-        let mut coef0 = if self.approx == Approx::Linearized { vec![0.0; z.len()] } else { Vec::new() };
-        for start in (0..n).step_by(rows_per_block) {
-            let rows = rows_per_block.min(n - start);
+        let block = |(b, out_rows): (usize, &mut [f64])| {
+            let (start, rows) = (b * rows_per_block, out_rows.len() / d);
             let x = &data.x[start * d..(start + rows) * d];
+            // Z (rows × m), example-major: the gates' pre-activations.
+            let mut z = vec![0.0; rows * m];
             gemm(rows, d, m, self.s_inv, x, (d as isize, 1), gate_weights, (1, d as isize), 0.0, &mut z, (m as isize, 1));
-            for r in 0..rows {
-                for k in 0..m {
-                    let g = gate_of(z[r * m + k], self.a_neg);
-                    if self.approx == Approx::Linearized {
-                        coef[r * m + k] = g * (v[k] - v0[k]);
-                        coef0[r * m + k] = g * v0[k];
-                    } else {
-                        coef[r * m + k] = g * v[k];
-                    }
+            self.input_gradients_from_gates(&z, rows, (m as isize, 1), out_rows);
+        };
+        let out = &mut out[..n * d];
+        if n * m * d >= PARALLEL_WORK && n > rows_per_block {
+            out.par_chunks_mut(rows_per_block * d).enumerate().for_each(block);
+        } else {
+            out.chunks_mut(rows_per_block * d).enumerate().for_each(block);
+        }
+    }
+
+    /// `input_gradients_batched` at the training inputs of the last `forward`, from the cached
+    /// pre-activations (network) or frozen gates' pre-activations (Taylor models): no product
+    /// for the gates. Equal to the general form (the same pre-activations, up to rounding).
+    pub(super) fn training_input_gradients_cached(&self, data: &Dataset, out: &mut [f64]) {
+        let (d, n) = (self.d, self.n);
+        if self.recompute || data.n != n {
+            self.input_gradients_batched(data, out);
+            return;
+        }
+        let rows_per_block = eval_rows(self.m);
+        // The gates' pre-activations, neuron-major m × n: current (network) or initial.
+        let z: &[f64] = if self.approx == Approx::Network { &self.pre } else { &self.pre0 };
+        let block = |(b, out_rows): (usize, &mut [f64])| {
+            let start = b * rows_per_block;
+            self.input_gradients_from_gates(&z[start..], out_rows.len() / d, (1, n as isize), out_rows);
+        };
+        let out = &mut out[..n * d];
+        if n * self.m * d >= PARALLEL_WORK && n > rows_per_block {
+            out.par_chunks_mut(rows_per_block * d).enumerate().for_each(block);
+        } else {
+            out.chunks_mut(rows_per_block * d).enumerate().for_each(block);
+        }
+    }
+
+    /// ∇ₓf at `rows` inputs (rows × d into `out`) from their gates' pre-activations `z`, entry
+    /// (r, k) at z[r·strides.0 + k·strides.1]: c/s_d Σ_k g_rk a_k u_k as (G∘A) U for the network
+    /// and the NQM (A = v), (G0∘v0) U + (G0∘(v − v0)) U0 for the linearized model.
+    fn input_gradients_from_gates(&self, z: &[f64], rows: usize, (rs, ks): (isize, isize), out: &mut [f64]) {
+        let (m, d) = (self.m, self.d);
+        let (v, v0) = (&self.w[m * d..], &self.w0[m * d..]);
+        let scale = self.c * self.s_inv;
+        let linearized = self.approx == Approx::Linearized;
+        let mut coef = vec![0.0; rows * m];
+        let mut coef0 = if linearized { vec![0.0; rows * m] } else { Vec::new() };
+        for r in 0..rows {
+            for k in 0..m {
+                let g = gate_of(z[r * rs as usize + k * ks as usize], self.a_neg);
+                if linearized {
+                    coef[r * m + k] = g * (v[k] - v0[k]);
+                    coef0[r * m + k] = g * v0[k];
+                } else {
+                    coef[r * m + k] = g * v[k];
                 }
             }
-            let block = &mut out[start * d..(start + rows) * d];
-            // out (rows × d) = scale · C (rows × m) · U (m × d); the linearized model: C·U0 + C0·U.
-            if self.approx == Approx::Linearized {
-                gemm(rows, m, d, scale, &coef, (m as isize, 1), &self.w0, (d as isize, 1), 0.0, block, (d as isize, 1));
-                gemm(rows, m, d, scale, &coef0, (m as isize, 1), &self.w, (d as isize, 1), 1.0, block, (d as isize, 1));
-            } else {
-                gemm(rows, m, d, scale, &coef, (m as isize, 1), &self.w, (d as isize, 1), 0.0, block, (d as isize, 1));
-            }
+        }
+        // out (rows × d) = scale · C (rows × m) · U (m × d); the linearized model: C·U0 + C0·U.
+        if linearized {
+            gemm(rows, m, d, scale, &coef, (m as isize, 1), &self.w0, (d as isize, 1), 0.0, out, (d as isize, 1));
+            gemm(rows, m, d, scale, &coef0, (m as isize, 1), &self.w, (d as isize, 1), 1.0, out, (d as isize, 1));
+        } else {
+            gemm(rows, m, d, scale, &coef, (m as isize, 1), &self.w, (d as isize, 1), 0.0, out, (d as isize, 1));
         }
     }
 }

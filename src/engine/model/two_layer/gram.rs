@@ -4,6 +4,7 @@
 //! thread counts); in d = 1 the exact sign-class form.
 
 use super::*;
+use super::fused;
 
 impl TwoLayer {
     pub(super) fn kernel_matrix(&self, data: &Dataset, out: &mut [f64]) {
@@ -49,11 +50,7 @@ impl TwoLayer {
                         let a_abs = a[k].abs();
                         let (row_a, row_b) = (&mut ga[r * n..(r + 1) * n], &mut gb[r * n..(r + 1) * n]);
                         if network {
-                            for ((o_a, o_b), &bi) in row_a.iter_mut().zip(row_b.iter_mut()).zip(bk) {
-                                let gi = gate_of(bi, a_neg);
-                                *o_a = a_abs * gi;
-                                *o_b = gi * bi;
-                            }
+                            fused::scaled_copies(bk, a_abs, a_neg, row_a, row_b);
                         } else {
                             let g = &gate_all[k * n..(k + 1) * n];
                             for (((o_a, o_b), &gi), &bi) in row_a.iter_mut().zip(row_b.iter_mut()).zip(g).zip(bk) {

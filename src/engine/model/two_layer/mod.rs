@@ -20,7 +20,9 @@
 mod backward;
 mod chunks;
 mod eval;
+mod fused;
 mod gram;
+mod gram_tiled;
 mod hessian;
 mod layers;
 mod params_out;
@@ -277,9 +279,14 @@ impl Model for TwoLayer {
                     }
                 }
             }
-            // Integer counts add up the same in any order.
-            let negatives = if a_neg < 1.0 { pre_rows.iter().map(|&z| (z < 0.0) as u64).sum::<u64>() } else { 0 };
             let mut acc = vec![0.0; n];
+            if approx == Approx::Network {
+                // One fused pass (vectorized): outputs and the negative count (integer counts
+                // add up the same in any order).
+                let negatives = fused::relu_rows_accumulate(pre_rows, n, &v[k0..k0 + rows], a_neg, &mut acc);
+                return (acc, if a_neg < 1.0 { negatives } else { 0 });
+            }
+            let negatives = if a_neg < 1.0 { pre_rows.iter().map(|&z| (z < 0.0) as u64).sum::<u64>() } else { 0 };
             for (r, z) in pre_rows.chunks(n).enumerate() {
                 let k = k0 + r;
                 let g: &[f64] = if gate.is_empty() { &[] } else { &gate[k * n..(k + 1) * n] };
@@ -382,7 +389,20 @@ impl Model for TwoLayer {
     }
 
     fn kernel(&self, data: &Dataset, out: &mut [f64]) {
-        self.kernel_matrix(data, out)
+        if self.tiled_kernel_applies() {
+            self.kernel_tiled(data, None, out)
+        } else {
+            self.kernel_matrix(data, out)
+        }
+    }
+
+    fn kernel_scaled(&self, data: &Dataset, root: &[f64], out: &mut [f64]) {
+        if self.tiled_kernel_applies() {
+            self.kernel_tiled(data, Some(root), out)
+        } else {
+            self.kernel_matrix(data, out);
+            super::scale_both_sides(out, root);
+        }
     }
 
     fn hessian_scale_sq(&self, data: &Dataset, p1: &[f64]) -> f64 {
@@ -425,6 +445,11 @@ impl Model for TwoLayer {
 
     fn input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
         self.input_gradients_batched(data, out);
+        true
+    }
+
+    fn training_input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        self.training_input_gradients_cached(data, out);
         true
     }
 

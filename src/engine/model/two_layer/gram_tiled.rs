@@ -1,0 +1,141 @@
+//! The two-layer net's dense kernel in square output tiles, for shapes whose scaled neuron
+//! copies fit in memory at once (m·n ≤ `TILED_ENTRIES`: the SGD presets' n = 1000, m = 512,
+//! the image presets). Each tile of the upper triangle is three matrix products — the two Gram
+//! blocks over all m neurons and the XXᵀ block over the d inputs — combined at once into K and
+//! its mirror, optionally scaled by W^{1/2} on both sides (the normalized kernel the solver
+//! wants). No n × n partial sums are zeroed, accumulated or added, and K is written once.
+//! A tile is the same fixed GEMM calls whichever thread computes it, so the result is
+//! bit-identical across thread counts. Large m (W2: m = 20 000) keeps the neuron-chunked
+//! form of `gram.rs`.
+
+use super::*;
+use super::fused;
+
+/// Largest m·n for which the tiled form is used (its two m × n copies take 16 MB·(m·n / 2²⁰)).
+pub(super) const TILED_ENTRIES: usize = 1 << 21;
+/// Rows and columns of an output tile; a row block's tiles start at its diagonal, so only the
+/// lower triangle of one TILE_ROWS × TILE_ROWS square per row block is computed in vain (on W5
+/// the shapes 64–128 × 128–1000 measured within noise of each other; this one wastes least).
+const TILE_ROWS: usize = 64;
+const TILE_COLS: usize = 256;
+
+thread_local! {
+    /// Per-thread scratch for one tile's three products.
+    static TILE_SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The kernel's storage, shared by the tile tasks; each writes a disjoint set of entries.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f64);
+// SAFETY: the tasks of `kernel_tiled` write pairwise disjoint entries (see there).
+unsafe impl Sync for SharedOut {}
+unsafe impl Send for SharedOut {}
+
+impl TwoLayer {
+    /// Whether `kernel_tiled` serves this net (cached m × n rows, not too many of them).
+    pub(super) fn tiled_kernel_applies(&self) -> bool {
+        !self.recompute && self.m * self.n <= TILED_ENTRIES
+    }
+
+    /// K (n × n, row-major) into `out`, entry (i, j) multiplied by root_i root_j when `root`
+    /// is given: K = c²[(XXᵀ/s_d²)∘(G diag(a²) Gᵀ) + (G∘B)(G∘B)ᵀ], frozen layers left out.
+    pub(super) fn kernel_tiled(&self, data: &Dataset, root: Option<&[f64]>, out: &mut [f64]) {
+        let (m, n, d) = (self.m, self.n, self.d);
+        assert!(out.len() >= n * n && data.n == n);
+        let a = self.a_coeffs();
+        let (gate_all, b): (&[f64], &[f64]) = (&self.gate, self.b_cache());
+        let (network, a_neg) = (self.approx == Approx::Network, self.a_neg);
+        let mut buffer = self.gram_partials.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        buffer.resize(2 * m * n, 0.0);
+        let (ga, gb) = buffer.split_at_mut(m * n);
+        // The scaled copies, neuron-major: ga_ki = |a_k| g_ki and gb_ki = g_ki b_ki.
+        let rows_per_task = CHUNK_MIN;
+        let fill = |(c, (rows_a, rows_b)): (usize, (&mut [f64], &mut [f64]))| {
+            for (r, (row_a, row_b)) in rows_a.chunks_mut(n).zip(rows_b.chunks_mut(n)).enumerate() {
+                let k = c * rows_per_task + r;
+                let bk = &b[k * n..(k + 1) * n];
+                let a_abs = a[k].abs();
+                if network {
+                    fused::scaled_copies(bk, a_abs, a_neg, row_a, row_b);
+                } else {
+                    let g = &gate_all[k * n..(k + 1) * n];
+                    for (((o_a, o_b), &gi), &bi) in row_a.iter_mut().zip(row_b.iter_mut()).zip(g).zip(bk) {
+                        *o_a = a_abs * gi;
+                        *o_b = gi * bi;
+                    }
+                }
+            }
+        };
+        let parallel = self.parallel();
+        if parallel {
+            ga.par_chunks_mut(rows_per_task * n).zip(gb.par_chunks_mut(rows_per_task * n)).enumerate().for_each(fill);
+        } else {
+            ga.chunks_mut(rows_per_task * n).zip(gb.chunks_mut(rows_per_task * n)).enumerate().for_each(fill);
+        }
+        let (ga, gb): (&[f64], &[f64]) = (ga, gb);
+        let (tr, tc) = (TILE_ROWS, TILE_COLS);
+        // (first row, first column) of every tile: row blocks of tr rows, each covered from its
+        // diagonal on by tiles of tc columns.
+        let tiles: Vec<(usize, usize)> = (0..n).step_by(tr).flat_map(|i0| (i0..n).step_by(tc).map(move |j0| (i0, j0))).collect();
+        let (c2, s2) = (self.c * self.c, self.s_inv * self.s_inv);
+        let [ku, kv] = self.layer_factors();
+        let (cu, cv) = (c2 * ku * s2, c2 * kv);
+        let shared = SharedOut(out.as_mut_ptr());
+        let x = &data.x;
+        let tile = |&(i0, j0): &(usize, usize)| {
+            let shared = shared;
+            let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));
+            TILE_SCRATCH.with_borrow_mut(|buf| {
+                buf.resize(3 * tr * tc, 0.0);
+                let (ta, rest) = buf.split_at_mut(tr * tc);
+                let (tb, tx) = rest.split_at_mut(tr * tc);
+                let ns = n as isize;
+                // (Gᵀ diag|a|)(diag|a| G) and (G∘B)ᵀ(G∘B) blocks: A[:, i0..]ᵀ A[:, j0..], inner m.
+                gemm(ri, m, cj, 1.0, &ga[i0..], (1, ns), &ga[j0..], (ns, 1), 0.0, ta, (cj as isize, 1));
+                gemm(ri, m, cj, 1.0, &gb[i0..], (1, ns), &gb[j0..], (ns, 1), 0.0, tb, (cj as isize, 1));
+                // X[i0..] X[j0..]ᵀ, inner d.
+                gemm(ri, d, cj, 1.0, &x[i0 * d..], (d as isize, 1), &x[j0 * d..], (1, d as isize), 0.0, tx, (cj as isize, 1));
+                // Entry (i, j) of the tile is K[i0 + i, j0 + j]; only the global upper triangle
+                // (j0 + j ≥ i0 + i) is combined and written, with its mirror.
+                for i in 0..ri {
+                    let row = i * cj;
+                    let first = (i0 + i).saturating_sub(j0).min(cj);
+                    for j in first..cj {
+                        let mut k_ij = cu * tx[row + j] * ta[row + j] + cv * tb[row + j];
+                        if let Some(root) = root {
+                            k_ij *= root[i0 + i] * root[j0 + j];
+                        }
+                        ta[row + j] = k_ij;
+                    }
+                }
+                // SAFETY: this task writes out[(i0+i)·n + j0+j] where j0+j ≥ i0+i (the global
+                // upper triangle, diagonal included) and the mirror out[(j0+j)·n + i0+i] where
+                // j0+j > i0+i (strictly lower). The tiles partition the upper triangle's
+                // (row, column) pairs, so no entry is written by two tasks; every index is
+                // < n·n ≤ out.len().
+                unsafe {
+                    for i in 0..ri {
+                        let first = (i0 + i).saturating_sub(j0).min(cj);
+                        let dst = shared.0.add((i0 + i) * n + j0);
+                        for j in first..cj {
+                            *dst.add(j) = ta[i * cj + j];
+                        }
+                    }
+                    for j in 0..cj {
+                        let dst = shared.0.add((j0 + j) * n + i0);
+                        // Rows i with i0 + i < j0 + j.
+                        let last = (j0 + j).saturating_sub(i0).min(ri);
+                        for i in 0..last {
+                            *dst.add(i) = ta[i * cj + j];
+                        }
+                    }
+                }
+            });
+        };
+        if parallel {
+            tiles.par_iter().for_each(tile);
+        } else {
+            tiles.iter().for_each(tile);
+        }
+    }
+}
