@@ -6,7 +6,6 @@ use catapult_lab::engine::assets::{ImageSource, image_set, images_available};
 use catapult_lab::engine::config::{DataConfig, DataKind, parse_preset};
 use catapult_lab::engine::data::{self, images};
 use catapult_lab::engine::model;
-use catapult_lab::engine::sim::Simulation;
 
 #[test]
 fn shipped_image_sets_have_their_documented_counts() {

@@ -179,7 +179,13 @@ impl App {
         }
         let row = found.unwrap_or(self.history.len().saturating_sub(1));
         let note = found.is_none().then(|| "the run ended before this step's event came".to_string());
-        self.set_replay_row(Some(row));
+        if status == RunStatus::Running {
+            // The pause is only requested: samples computed before it may still come; keep the
+            // view (and the callout ring) on the row the step stopped at.
+            self.hold_row(row);
+        } else {
+            self.set_replay_row(Some(row));
+        }
         if let Some(run) = self.lesson.as_mut() {
             run.queue.remove(0);
             run.arrived = Some(row);

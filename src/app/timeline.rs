@@ -77,6 +77,13 @@ impl App {
         self.timeline.cursor = row.filter(|&r| r + 1 < self.history.len());
     }
 
+    /// Shows `row` from now on, even while it is the newest: rows that arrive after it (a run
+    /// asked to pause delivers the few samples it computed before the request) do not move the
+    /// view past it. A lesson stopping a running run uses this.
+    pub fn hold_row(&mut self, row: usize) {
+        self.timeline.cursor = Some(row);
+    }
+
     /// The row at `step` (the last row at or before it).
     pub fn row_of_step(&self, step: f64) -> usize {
         self.history.step.partition_point(|&s| s <= step).saturating_sub(1)
