@@ -318,12 +318,13 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<(Vec<Report>, f64), Strin
     Ok((reports, gemm))
 }
 
-fn write_f64(path: &Path, values: &[f64]) -> Result<(), String> {
+pub(super) fn write_f64(path: &Path, values: &[f64]) -> Result<(), String> {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn reduction_scale(preset: &Preset, n: usize) -> f64 {
+/// The factor s of L = s Σ ℓ for n examples.
+pub(super) fn reduction_scale(preset: &Preset, n: usize) -> f64 {
     match preset.loss.reduction {
         Reduction::SumHalf => 0.5,
         Reduction::Mean => 1.0 / n as f64,

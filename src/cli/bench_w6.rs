@@ -3,8 +3,8 @@
 //! NumPy and JAX references in `bench/reference_w6.py` (data, every layer's initial weights,
 //! the layer factors c_l (`Model::layer_scales`) and the first steps of the Rust trajectory).
 
-use super::bench::{EXPORT_STEPS, Workload};
-use crate::engine::config::{ConfigError, Reduction};
+use super::bench::{EXPORT_STEPS, Workload, reduction_scale, write_f64};
+use crate::engine::config::ConfigError;
 use crate::engine::library;
 use crate::engine::sim::Simulation;
 use serde_json::{Value, json};
@@ -28,11 +28,6 @@ pub fn workload() -> Result<Workload, ConfigError> {
         ],
     )?;
     Ok(Workload { name: "W6", what: "4 hidden ReLU layers of 1024 (mlp), 128 MNIST 0/1 images d=784, mean MSE, GD, top-2 kernel", preset, steps: 20 })
-}
-
-fn write_f64(path: &Path, values: &[f64]) -> Result<(), String> {
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Writes `dir/W6`: x, y, W1 … W{L+1} (row-major, outputs × inputs) and meta.json.
@@ -62,11 +57,7 @@ pub fn export(dir: &Path) -> Result<(), String> {
         lambda2.push(s.lambda_hat_2);
     });
     let n = data.n;
-    let s = match preset.loss.reduction {
-        Reduction::SumHalf => 0.5,
-        Reduction::Mean => 1.0 / n as f64,
-        Reduction::HalfMean => 0.5 / n as f64,
-    };
+    let s = reduction_scale(&preset, n);
     let meta = json!({
         "n": n, "d": data.d, "widths": sizes[1..sizes.len() - 1], "c": sim.model().layer_scales(),
         "a_neg": preset.model.a_neg, "s": s, "eta": sim.eta(), "lambda0": sim.lambda0(),

@@ -82,6 +82,16 @@ fn orthogonalize(w: &mut [f64], basis: &[Vec<f64>]) {
     }
 }
 
+/// A deterministic unit vector orthogonal to `basis`: where Lanczos continues after its Krylov
+/// space became invariant.
+pub(crate) fn fresh_direction(n: usize, salt: u64, basis: &[Vec<f64>]) -> Vec<f64> {
+    let mut fresh = pseudo_random(n, salt);
+    orthogonalize(&mut fresh, basis);
+    let fnorm = norm_sq(&fresh).sqrt();
+    fresh.iter_mut().for_each(|x| *x /= fnorm);
+    fresh
+}
+
 /// Top-2 eigenpairs of the symmetric operator `apply` on Rⁿ by Lanczos with full
 /// reorthogonalization and explicit restarts from the best Ritz vectors.
 pub fn lanczos_top2(n: usize, mut apply: impl FnMut(&[f64], &mut [f64]), start: &[f64]) -> Top2 {
@@ -134,12 +144,8 @@ pub fn lanczos_top2(n: usize, mut apply: impl FnMut(&[f64], &mut [f64]), start: 
             }
             if exhausted {
                 // An invariant subspace: continue with a fresh direction orthogonal to it.
-                let mut fresh = pseudo_random(n, (restart * 1000 + k) as u64);
-                orthogonalize(&mut fresh, &basis);
-                let fnorm = norm_sq(&fresh).sqrt();
-                fresh.iter_mut().for_each(|x| *x /= fnorm);
                 betas.push(0.0);
-                q = fresh;
+                q = fresh_direction(n, (restart * 1000 + k) as u64, &basis);
             } else {
                 betas.push(beta);
                 q = w.iter().map(|x| x / beta).collect();

@@ -82,12 +82,8 @@ pub fn lanczos_top_k(n: usize, mut apply: impl FnMut(&[f64], &mut [f64]), start:
             }
             if exhausted {
                 // An invariant subspace: continue with a fresh direction orthogonal to it.
-                let mut fresh = pseudo_random(n, (restart * 1000 + len) as u64);
-                orthogonalize(&mut fresh, &basis);
-                let fnorm = norm_sq(&fresh).sqrt();
-                fresh.iter_mut().for_each(|x| *x /= fnorm);
                 betas.push(0.0);
-                q = fresh;
+                q = fresh_direction(n, (restart * 1000 + len) as u64, &basis);
             } else {
                 betas.push(beta);
                 q = w.iter().map(|x| x / beta).collect();
