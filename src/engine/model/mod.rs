@@ -27,6 +27,13 @@ pub trait Model: Send {
     fn jvp(&self, data: &Dataset, dir: &[f64], out: &mut [f64]);
     /// `out` (length P) = Jᵀ · z.
     fn vjp(&self, data: &Dataset, z: &[f64], out: &mut [f64]);
+    /// Plain gradient descent in place, w ← w − η Jᵀz, fused where the model can (the update
+    /// accumulated straight into the weights, no gradient vector); false when it has no fused
+    /// update (the caller then uses `vjp` and `add_to_params`). Callers must call `forward`
+    /// before the next product.
+    fn descend(&mut self, _data: &Dataset, _z: &[f64], _eta: f64) -> bool {
+        false
+    }
     /// The raw tangent kernel K = J Jᵀ (n × n, row-major) at the last `forward`.
     fn kernel(&self, data: &Dataset, out: &mut [f64]);
     /// The scaled kernel diag(root) K diag(root) (n × n, row-major): `kernel`, then entry (i, j)

@@ -62,6 +62,8 @@ pub(super) struct ExtraMeasures {
     kernel_diff: Vec<f64>,
     norm_work: [LanczosWork; 2],
     summary: MeasureSummary,
+    /// The u column's h² is not measured (u = 0): runs whose samples nobody reads.
+    pub skip_u: bool,
 }
 
 /// What the summary JSON reports of the SPEC §11 measurements (flattened into `Summary`).
@@ -313,9 +315,11 @@ pub(super) struct Extras {
 
 impl Simulation {
     /// Switches off the automatic SPEC §11 measurements (λ_H when `measure.hessian_every` is
-    /// absent, the kernel change) for a run whose samples nobody reads: sweep cells, benchmark
-    /// workloads. (Step 0 was measured already; the summary drops it.)
+    /// absent, the kernel change) and the u column's h² (u = 0 from the next step; for a
+    /// layered net an R-operator pass of ~14 nP flops) for a run whose samples nobody reads:
+    /// sweep cells, benchmark workloads. (Step 0 was measured already; the summary drops it.)
     pub fn skip_automatic_extras(&mut self) {
+        self.extra.skip_u = true;
         let summary = &mut self.extra.summary;
         if self.preset.measure.hessian_every.is_none() {
             self.extra.hessian_every = 0;

@@ -89,7 +89,11 @@ impl Simulation {
         let projection = dot(&residual, &p1);
         // h² along p̂1 (SPEC §4): c² ‖Xᵀp̂1‖² / s_d² for the two-layer net, so u does not change
         // when the data are duplicated.
-        let hessian_scale_sq = if finite { self.model.hessian_scale_sq(&self.data, &p1) } else { f64::NAN };
+        let hessian_scale_sq = match (finite, self.extra.skip_u) {
+            (false, _) => f64::NAN,
+            (true, true) => 0.0,
+            (true, false) => self.model.hessian_scale_sq(&self.data, &p1),
+        };
         let u = eta_e * eta_e * hessian_scale_sq * projection * projection;
         let loss_top = (self.loss.kind == LossKind::Mse).then(|| {
             let second = dot(&residual, &p2);

@@ -481,10 +481,13 @@ impl Simulation {
         };
         if fused.is_none() {
             self.fill_loss_gradient();
-            self.model.vjp(&self.data, &self.z, &mut self.grad);
             if plain {
-                self.model.add_to_params(-self.eta, &self.grad);
+                if !self.model.descend(&self.data, &self.z, self.eta) {
+                    self.model.vjp(&self.data, &self.z, &mut self.grad);
+                    self.model.add_to_params(-self.eta, &self.grad);
+                }
             } else {
+                self.model.vjp(&self.data, &self.z, &mut self.grad);
                 let direction = self.optimizer.direction(&self.grad);
                 self.model.add_to_params(-self.eta, direction);
             }

@@ -52,23 +52,43 @@ impl Mlp {
 
     /// `out` (P) = Jᵀ · z (0 in frozen layers).
     pub(crate) fn jac_transpose_apply(&self, jac: &Jac, z: &[f64], out: &mut [f64]) {
+        self.jac_transpose_into(jac, z, 1.0, false, out);
+    }
+
+    /// Plain gradient descent in place: w ← w − η Jᵀz, each layer's product accumulated
+    /// straight into its weights by one GEMM (no gradient vector, no second pass over w);
+    /// frozen layers are left as they are.
+    pub(crate) fn jac_transpose_descend(&self, jac: &Jac, z: &[f64], eta: f64, w: &mut [f64]) {
+        self.jac_transpose_into(jac, z, -eta, true, w);
+    }
+
+    /// `out` = scale · Jᵀz (`accumulate` false: overwritten, 0 in frozen layers) or
+    /// `out` += scale · Jᵀz (true: frozen layers untouched).
+    fn jac_transpose_into(&self, jac: &Jac, z: &[f64], scale: f64, accumulate: bool, out: &mut [f64]) {
         let n = jac.n;
         for (k, layer) in jac.layers.iter().enumerate() {
             let (w_range, b_range) = self.layer_ranges(k);
-            out[w_range.start..b_range.end].iter_mut().for_each(|o| *o = 0.0);
             if !self.trained[k] {
+                if !accumulate {
+                    out[w_range.start..b_range.end].iter_mut().for_each(|o| *o = 0.0);
+                }
                 continue;
+            }
+            if !accumulate {
+                out[b_range.clone()].iter_mut().for_each(|o| *o = 0.0);
             }
             for (t, (p, q)) in layer.terms.iter().enumerate() {
                 let mut zp = p.to_owned();
                 for (mut row, &zi) in zp.rows_mut().into_iter().zip(&z[..n]) {
                     row.iter_mut().for_each(|x| *x *= zi);
                 }
-                at_b(self.c[k], zp.view(), q.view(), 1.0, &mut out[w_range.clone()]);
+                // The first term overwrites the weights' part unless accumulating.
+                let beta = if t == 0 && !accumulate { 0.0 } else { 1.0 };
+                at_b(scale * self.c[k], zp.view(), q.view(), beta, &mut out[w_range.clone()]);
                 if t == 0 && layer.bias && !b_range.is_empty() {
                     let ob = &mut out[b_range.clone()];
                     for row in zp.rows() {
-                        ob.iter_mut().zip(row).for_each(|(o, x)| *o += self.beta * x);
+                        ob.iter_mut().zip(row).for_each(|(o, x)| *o += scale * self.beta * x);
                     }
                 }
             }

@@ -158,6 +158,7 @@ pub(crate) fn a_b(alpha: f64, a: ArrayView2<f64>, b: ArrayView2<f64>, beta: f64,
 /// l = k + 1) reads `h[k]` (n × n_k; h[0] = X) and writes `z[k]` (n × n_{k+1}); `z[L]` is f.
 /// `delta[k]` = ∂f/∂z[k] (n × n_{k+1}, delta[L] = 1) and `grad_h[k]` = ∂f/∂h[k] (k ≥ 1; entry 0
 /// is empty), from one batched backward pass.
+#[derive(Default)]
 pub(crate) struct State {
     pub n: usize,
     pub h: Vec<Array2<f64>>,

@@ -7,11 +7,53 @@
 use super::Mlp;
 use super::backward::Jac;
 use super::forward::{a_bt, product, rm};
+use crate::engine::linalg::gemm;
 use ndarray::Array2;
+use rayon::prelude::*;
 
 impl Mlp {
     /// `out` (n × n, row-major) = J Jᵀ from the factors.
     pub(crate) fn kernel_from(&self, jac: &Jac, out: &mut [f64]) {
+        if jac.layers.iter().all(|layer| layer.terms.len() == 1) {
+            self.kernel_symmetric(jac, out);
+        } else {
+            self.kernel_general(jac, out);
+        }
+    }
+
+    /// One term per layer (network, linearized): every product P Pᵀ, Q Qᵀ is symmetric, so
+    /// only its upper triangle is multiplied (`gram_rows_upper`), the Hadamard products summed
+    /// there, and the lower triangle mirrored at the end: about 0.6 of the full products' flops.
+    fn kernel_symmetric(&self, jac: &Jac, out: &mut [f64]) {
+        let n = jac.n;
+        let mut pp = vec![0.0; n * n];
+        let mut qq = vec![0.0; n * n];
+        out[..n * n].iter_mut().for_each(|o| *o = 0.0);
+        for (k, layer) in jac.layers.iter().enumerate() {
+            if !self.trained[k] {
+                continue;
+            }
+            let (p, q) = &layer.terms[0];
+            gram_rows_upper(1.0, p.as_slice().unwrap(), n, p.ncols(), &mut pp);
+            gram_rows_upper(self.c[k] * self.c[k], q.as_slice().unwrap(), n, q.ncols(), &mut qq);
+            let b2 = if self.has_bias && layer.bias { self.beta * self.beta } else { 0.0 };
+            for i in 0..n {
+                let row = i * n + i..(i + 1) * n;
+                for ((o, p), q) in out[row.clone()].iter_mut().zip(&pp[row.clone()]).zip(&qq[row]) {
+                    *o += p * (q + b2);
+                }
+            }
+        }
+        for i in 0..n {
+            for j in 0..i {
+                out[i * n + j] = out[j * n + i];
+            }
+        }
+    }
+
+    /// Several terms per layer (the quadratic model): the cross products P_t P_sᵀ are not
+    /// symmetric, so they are formed in full.
+    fn kernel_general(&self, jac: &Jac, out: &mut [f64]) {
         let n = jac.n;
         out[..n * n].iter_mut().for_each(|o| *o = 0.0);
         let mut pp = Array2::zeros((n, n));
@@ -104,4 +146,23 @@ impl Mlp {
         product(n, self.dims[1], d, self.c[0], state.delta[0].as_slice().unwrap(), rm(self.dims[1]), w1.as_slice().unwrap(), rm(d), 0.0, &mut out[..n * d]);
         true
     }
+}
+
+/// Rows per block of `gram_rows_upper`.
+const GRAM_ROWS: usize = 16;
+
+/// The upper triangle (row blocks of `GRAM_ROWS` from the diagonal on; entries left of a
+/// block's diagonal are not meaningful) of `out` (n × n) = alpha · A Aᵀ, A n × k row-major:
+/// one GEMM per block, the blocks on every core (each entry is one GEMM's sum, so the bits do
+/// not depend on the thread count).
+fn gram_rows_upper(alpha: f64, a: &[f64], n: usize, k: usize, out: &mut [f64]) {
+    if n * n * k < 1 << 16 {
+        gemm(n, k, n, alpha, a, rm(k), a, (1, k as isize), 0.0, &mut out[..n * n], rm(n));
+        return;
+    }
+    out[..n * n].par_chunks_mut(GRAM_ROWS * n).enumerate().for_each(|(block, rows)| {
+        let i0 = block * GRAM_ROWS;
+        let ni = rows.len() / n;
+        gemm(ni, k, n - i0, alpha, &a[i0 * k..], rm(k), &a[i0 * k..], (1, k as isize), 0.0, &mut rows[i0..], rm(n));
+    });
 }

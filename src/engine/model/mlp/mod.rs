@@ -25,11 +25,15 @@ use forward::{Act, State};
 use ndarray::ArrayView2;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::Mutex;
 
 /// Test-set rows evaluated per block by `outputs_on`.
 const EVAL_ROWS: usize = 4096;
+/// Parameters per block of the weight norms (`trained_norms`): small enough that both cores
+/// share a layer, large enough that a block's sum is a long vector loop.
+const STATS_CHUNK: usize = 1 << 15;
 
 pub struct Mlp {
     /// [n_0 = d, n_1, …, n_L, n_{L+1} = 1].
@@ -120,7 +124,7 @@ impl Mlp {
             offsets,
             w0: w.clone(),
             w,
-            state: State { n: 0, h: Vec::new(), z: Vec::new(), grad_h: Vec::new(), delta: Vec::new() },
+            state: State::default(),
             quad: None,
             negative: Vec::new(),
             fixed_kernel: Mutex::new(None),
@@ -168,12 +172,14 @@ impl Mlp {
         }
     }
 
-    /// A (trained-part) sum of a per-parameter quantity.
-    fn trained_sum(&self, f: impl Fn(&[f64], &[f64]) -> f64) -> f64 {
-        (0..=self.depth()).filter(|&k| self.trained[k]).map(|k| {
-            let range = self.offsets[k]..self.offsets[k + 1];
-            f(&self.w[range.clone()], &self.w0[range])
-        }).sum()
+    /// (‖w‖², ‖w − w0‖²) over the trained layers in one pass over w and w0, in fixed
+    /// `STATS_CHUNK` blocks on every core, the blocks' sums added in order (the same bits
+    /// whatever the thread count).
+    fn trained_norms(&self) -> (f64, f64) {
+        let trained: Vec<Range<usize>> = (0..=self.depth()).filter(|&k| self.trained[k]).map(|k| self.offsets[k]..self.offsets[k + 1]).collect();
+        let blocks: Vec<(usize, usize)> = trained.iter().flat_map(|r| (r.start..r.end).step_by(STATS_CHUNK).map(|s| (s, STATS_CHUNK.min(r.end - s)))).collect();
+        let sums: Vec<(f64, f64)> = blocks.par_iter().with_min_len(4).map(|&(s, len)| (norm_sq(&self.w[s..s + len]), dist_sq(&self.w[s..s + len], &self.w0[s..s + len]))).collect();
+        sums.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y))
     }
 }
 
@@ -197,7 +203,7 @@ impl Model for Mlp {
         self.forwards += 1;
         match self.approx {
             Approx::Network => {
-                let mut state = std::mem::replace(&mut self.state, State { n: 0, h: Vec::new(), z: Vec::new(), grad_h: Vec::new(), delta: Vec::new() });
+                let mut state = std::mem::replace(&mut self.state, State::default());
                 self.state_into(&self.w, &data.x, data.n, &mut state);
                 self.state = state;
                 self.count_negatives();
@@ -217,6 +223,13 @@ impl Model for Mlp {
     fn vjp(&self, _data: &Dataset, z: &[f64], out: &mut [f64]) {
         let jac = self.jac_of(&self.state, self.quad.as_ref());
         self.jac_transpose_apply(&jac, z, out);
+    }
+
+    fn descend(&mut self, _data: &Dataset, z: &[f64], eta: f64) -> bool {
+        let mut w = std::mem::take(&mut self.w);
+        self.jac_transpose_descend(&self.jac_of(&self.state, self.quad.as_ref()), z, eta, &mut w);
+        self.w = w;
+        true
     }
 
     fn kernel(&self, _data: &Dataset, out: &mut [f64]) {
@@ -338,6 +351,7 @@ impl Model for Mlp {
     }
 
     fn weight_stats(&self, _xt_y: &[f64]) -> WeightStats {
-        WeightStats { norm_sq: self.trained_sum(|w, _| norm_sq(w)), dist_sq: self.trained_sum(dist_sq), alignment: None }
+        let (norm_sq, dist_sq) = self.trained_norms();
+        WeightStats { norm_sq, dist_sq, alignment: None }
     }
 }
