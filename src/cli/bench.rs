@@ -170,7 +170,8 @@ pub fn run_workload(name: &str, preset: &Preset, steps: usize) -> Result<Report,
     let mut preset = preset.clone();
     preset.train.steps = steps;
     let mut sim = Simulation::new(&preset)?;
-    // The workloads time what their references compute (no λ_H, no kernel change).
+    // The workloads time what their references compute (no λ_H, no kernel change, no h² for
+    // the u column).
     sim.skip_automatic_extras();
     let n = sim.data().n as f64;
     let before = counters(&sim);

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 /// W6's preset: `images-meltzer-mnist-fig3`'s 128 images under a 4-layer ReLU net of width 1024,
-/// mean MSE, no test set and no Hessian sharpness (W6 times the training step and λ̂ only).
+/// mean MSE, no test set and no Hessian sharpness (W6 times the training step, λ̂ and the
+/// weight norms; `run_workload` also skips the u column's h², which the references do not
+/// compute).
 pub fn workload() -> Result<Workload, ConfigError> {
     let set = |k: &str, v: Value| (k.to_string(), v);
     let preset = library::resolve(

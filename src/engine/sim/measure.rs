@@ -48,6 +48,10 @@ impl BestTest {
     }
 }
 
+/// Most entries of the training-input gradients the AGOP holds at once (n × d); a larger
+/// training set is taken a block of rows at a time.
+const AGOP_ROWS_ENTRIES: usize = 1 << 21;
+
 impl Simulation {
     /// The normalized kernel's top two eigenvalues and top eigenvector at the current state.
     pub(super) fn kernel_top2(&mut self) -> (f64, f64, [Vec<f64>; 2]) {
@@ -151,33 +155,68 @@ impl Simulation {
     /// Test loss and accuracy (by sign, for ±1 labels) on the held-out set, and the AGOP
     /// alignment cos(G, G*) for teacher data (None where they do not apply).
     pub(super) fn test_measurements(&self) -> (Option<f64>, Option<f64>, Option<f64>) {
-        let Some(test) = &self.test else { return (None, None, None) };
-        let mut predictions = vec![0.0; test.n];
-        self.model.outputs_on(test, &mut predictions);
-        // The test loss is normalized like the training loss (s over the test set's size).
-        let test_loss = self.loss.total(&predictions, &test.y);
-        let test_acc = test.has_pm1_labels().then(|| {
-            let correct = predictions.iter().zip(&test.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
-            correct as f64 / test.n.max(1) as f64
-        });
+        let (test_loss, test_acc) = match &self.test {
+            None => (None, None),
+            Some(test) => {
+                let mut predictions = vec![0.0; test.n];
+                self.model.outputs_on(test, &mut predictions);
+                // The test loss is normalized like the training loss (s over the test set's size).
+                let test_loss = self.loss.total(&predictions, &test.y);
+                let test_acc = test.has_pm1_labels().then(|| {
+                    let correct = predictions.iter().zip(&test.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
+                    correct as f64 / test.n.max(1) as f64
+                });
+                (Some(test_loss), test_acc)
+            }
+        };
+        // The AGOP lives on the training inputs: measured with or without a test split.
         let alignment = self.agop_target.as_ref().and_then(|target| {
             let g = self.agop()?;
             let (gg, tt): (f64, f64) = (norm_sq(&g), norm_sq(target));
             (gg > 0.0 && tt > 0.0).then(|| dot(&g, target) / (gg * tt).sqrt())
         });
-        (Some(test_loss), test_acc, alignment)
+        (test_loss, test_acc, alignment)
     }
 
     /// The model's AGOP G = (1/n) Σ ∇ₓf(x_i) ∇ₓf(x_i)ᵀ on the training inputs (d × d).
     pub fn agop(&self) -> Option<Vec<f64>> {
         let (n, d) = (self.data.n, self.data.d);
-        let mut grads = vec![0.0; n * d];
-        if !self.model.training_input_gradients(&self.data, &mut grads) {
-            return None;
-        }
-        // G = (1/n) Σ_i ∇f_i ∇f_iᵀ = (1/n) ∇Fᵀ∇F (one matrix product), upper triangle mirrored.
         let mut g = vec![0.0; d * d];
-        crate::engine::linalg::gemm(d, n, d, 1.0 / n as f64, &grads, (1, d as isize), &grads, (d as isize, 1), 0.0, &mut g, (d as isize, 1));
+        if n * d <= AGOP_ROWS_ENTRIES {
+            let mut grads = vec![0.0; n * d];
+            if !self.model.training_input_gradients(&self.data, &mut grads) {
+                return None;
+            }
+            // G = (1/n) Σ_i ∇f_i ∇f_iᵀ = (1/n) ∇Fᵀ∇F (one matrix product), upper triangle mirrored.
+            crate::engine::linalg::gemm(d, n, d, 1.0 / n as f64, &grads, (1, d as isize), &grads, (d as isize, 1), 0.0, &mut g, (d as isize, 1));
+        } else {
+            // A large training set: a block of rows at a time.
+            return self.agop_by_blocks((AGOP_ROWS_ENTRIES / d).max(1));
+        }
+        for a in 0..d {
+            for b in 0..a {
+                g[a * d + b] = g[b * d + a];
+            }
+        }
+        Some(g)
+    }
+
+    /// `agop` with the training inputs' gradients taken `rows` rows at a time and G accumulated
+    /// (what `agop` does for a training set above `AGOP_ROWS_ENTRIES` entries; public for its
+    /// test).
+    pub fn agop_by_blocks(&self, rows: usize) -> Option<Vec<f64>> {
+        let (n, d) = (self.data.n, self.data.d);
+        let rows = rows.clamp(1, n.max(1));
+        let mut g = vec![0.0; d * d];
+        let mut grads = vec![0.0; rows * d];
+        for start in (0..n).step_by(rows) {
+            let r = rows.min(n - start);
+            let block = Dataset { n: r, d, x: self.data.x[start * d..(start + r) * d].to_vec(), y: Vec::new() };
+            if !self.model.input_gradients(&block, &mut grads[..r * d]) {
+                return None;
+            }
+            crate::engine::linalg::gemm(d, r, d, 1.0 / n as f64, &grads, (1, d as isize), &grads, (d as isize, 1), 1.0, &mut g, (d as isize, 1));
+        }
         for a in 0..d {
             for b in 0..a {
                 g[a * d + b] = g[b * d + a];

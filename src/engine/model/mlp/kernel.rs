@@ -6,7 +6,7 @@
 
 use super::Mlp;
 use super::backward::Jac;
-use super::forward::{a_bt, product, rm};
+use super::forward::{State, a_bt, product, rm};
 use crate::engine::linalg::gemm;
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -141,7 +141,15 @@ impl Mlp {
             return false;
         }
         let state = self.state_at(&self.w, x, n);
-        let d = self.dims[0];
+        self.input_gradients_from(&state, out)
+    }
+
+    /// ∇ₓf = c_1 Δ_1 W_1 at the rows of a state of the network at the current w (one product).
+    pub(crate) fn input_gradients_from(&self, state: &State, out: &mut [f64]) -> bool {
+        if self.approx != crate::engine::config::Approx::Network {
+            return false;
+        }
+        let (n, d) = (state.n, self.dims[0]);
         let w1 = self.weight(&self.w, 0);
         product(n, self.dims[1], d, self.c[0], state.delta[0].as_slice().unwrap(), rm(self.dims[1]), w1.as_slice().unwrap(), rm(d), 0.0, &mut out[..n * d]);
         true

@@ -350,6 +350,14 @@ impl Model for Mlp {
         self.input_gradients_of(&data.x, data.n, out)
     }
 
+    fn training_input_gradients(&self, data: &Dataset, out: &mut [f64]) -> bool {
+        // The network's state at w on the training rows is cached by `forward`.
+        if self.approx == Approx::Network && data.n == self.state.n {
+            return self.input_gradients_from(&self.state, out);
+        }
+        self.input_gradients(data, out)
+    }
+
     fn weight_stats(&self, _xt_y: &[f64]) -> WeightStats {
         let (norm_sq, dist_sq) = self.trained_norms();
         WeightStats { norm_sq, dist_sq, alignment: None }
