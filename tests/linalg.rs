@@ -1,7 +1,8 @@
 //! The engine's one GEMM path (`linalg::gemm`, the gemm crate) against a naive triple loop on
-//! odd shapes, transposed operands and both beta values, and the Gram upper triangle.
+//! odd shapes, transposed operands and both beta values, the in-place column parts, and the
+//! Gram upper triangle.
 
-use catapult_lab::engine::linalg::{gemm, gram_upper};
+use catapult_lab::engine::linalg::{gemm, gemm_column_parts, gram_upper};
 
 fn naive(rows: usize, inner: usize, cols: usize, a: impl Fn(usize, usize) -> f64, b: impl Fn(usize, usize) -> f64) -> Vec<f64> {
     let mut c = vec![0.0; rows * cols];
@@ -53,6 +54,34 @@ fn gram_upper_adds_the_upper_triangle_of_a_transpose_a() {
             for j in i..n {
                 let want: f64 = (0..rows).map(|r| a[r * n + i] * a[r * n + j]).sum();
                 assert!((out[i * n + j] - want).abs() <= 1e-12 * (1.0 + want.abs()), "n={n} [{i},{j}]");
+            }
+        }
+    }
+}
+
+#[test]
+fn column_parts_equal_a_triple_loop_and_leave_nothing_else_written() {
+    for &(rows, inner, cols) in &[(1, 5, 9), (7, 63, 257), (33, 100, 64), (128, 17, 1000)] {
+        let a = values(rows * inner, 4);
+        let b = values(inner * cols, 5);
+        let prior = values(rows * cols, 6);
+        for transpose_b in [false, true] {
+            let b_strides = if transpose_b { (1, inner as isize) } else { (cols as isize, 1) };
+            let b_at = |k: usize, j: usize| if transpose_b { b[j * inner + k] } else { b[k * cols + j] };
+            let expected = naive(rows, inner, cols, |i, k| a[i * inner + k], b_at);
+            let scale = expected.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            for parts in [1, 2, 3, 4, 7] {
+                for beta in [0.0, 1.0] {
+                    // One guard entry after C must stay as it was.
+                    let mut c = prior.clone();
+                    c.push(42.0);
+                    gemm_column_parts(rows, inner, cols, -0.75, &a, (inner as isize, 1), &b, b_strides, beta, &mut c, parts);
+                    assert_eq!(c[rows * cols], 42.0);
+                    for (k, &got) in c[..rows * cols].iter().enumerate() {
+                        let want = -0.75 * expected[k] + beta * prior[k];
+                        assert!((got - want).abs() <= 1e-12 * scale, "{rows}×{inner}×{cols} parts={parts} β={beta} tB={transpose_b}: [{k}] {got} vs {want}");
+                    }
+                }
             }
         }
     }

@@ -53,6 +53,60 @@ pub fn gemm(
     }
 }
 
+/// `gemm` into a row-major C (rows × cols) with C's columns split into `parts` contiguous
+/// blocks (bounds from the shape only), each block one single-threaded GEMM call on its own
+/// thread writing its columns of C in place. Each entry is the same call's sum whatever the
+/// number of threads, so the bits do not depend on it. B's column j starts at
+/// `b[j · b_strides.1]`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_column_parts(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f64], a_strides: (isize, isize), b: &[f64], b_strides: (isize, isize), beta: f64, c: &mut [f64], parts: usize) {
+    use rayon::prelude::*;
+    let extent = |r: usize, k: usize, (rs, cs): (isize, isize)| {
+        if r == 0 || k == 0 { 0 } else { (r - 1) * rs as usize + (k - 1) * cs as usize + 1 }
+    };
+    assert!(a.len() >= extent(rows, inner, a_strides) && b.len() >= extent(inner, cols, b_strides) && c.len() >= rows * cols);
+    if rows == 0 || cols == 0 || inner == 0 {
+        gemm(rows, inner, cols, alpha, a, a_strides, b, b_strides, beta, c, (cols as isize, 1));
+        return;
+    }
+    let chunk = cols.div_ceil(parts.max(1));
+    /// C's base pointer, shared by the parts (each writes only its own columns).
+    struct Shared(*mut f64);
+    // SAFETY: the parts write disjoint columns of C; C outlives the parallel loop.
+    unsafe impl Sync for Shared {}
+    let shared = Shared(c.as_mut_ptr());
+    let shared = &shared;
+    (0..cols.div_ceil(chunk)).into_par_iter().for_each(|i| {
+        let c0 = i * chunk;
+        let width = chunk.min(cols - c0);
+        // SAFETY: the assert above keeps every access inside A, B and C; columns c0..c0 + width
+        // of C belong to this part only. Strides column first, as the gemm crate takes them.
+        unsafe {
+            gemm::gemm(
+                rows,
+                width,
+                inner,
+                shared.0.add(c0),
+                1,
+                cols as isize,
+                beta != 0.0,
+                a.as_ptr(),
+                a_strides.1,
+                a_strides.0,
+                b.as_ptr().offset(c0 as isize * b_strides.1),
+                b_strides.1,
+                b_strides.0,
+                beta,
+                alpha,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    });
+}
+
 /// Rows per block of `gram_upper` (64 measured faster on W2 than 32 or 128: smaller blocks
 /// skip more of the lower triangle, but pack the right-hand side more often).
 pub const GRAM_BLOCK: usize = 64;

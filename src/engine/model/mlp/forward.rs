@@ -5,7 +5,7 @@
 
 use super::Mlp;
 use crate::engine::config::Activation;
-use crate::engine::linalg::gemm;
+use crate::engine::linalg::{gemm, gemm_column_parts};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
@@ -100,29 +100,8 @@ pub(crate) fn product(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f
         });
         return;
     }
-    // Column parts: each into its own buffer, then written into C.
-    let chunk = cols.div_ceil(parts);
-    let blocks: Vec<(usize, Vec<f64>)> = (0..cols.div_ceil(chunk))
-        .into_par_iter()
-        .map(|i| {
-            let c0 = i * chunk;
-            let width = chunk.min(cols - c0);
-            let mut block = vec![0.0; rows * width];
-            gemm(rows, inner, width, alpha, a, a_strides, &b[c0 * b_strides.1 as usize..], b_strides, 0.0, &mut block, (width as isize, 1));
-            (c0, block)
-        })
-        .collect();
-    for (c0, block) in blocks {
-        let width = block.len() / rows;
-        for (r, values) in block.chunks(width).enumerate() {
-            let dst = &mut c[r * cols + c0..r * cols + c0 + width];
-            if beta == 0.0 {
-                dst.copy_from_slice(values);
-            } else {
-                dst.iter_mut().zip(values).for_each(|(d, v)| *d += v);
-            }
-        }
-    }
+    // Column parts, each written into its columns of C in place.
+    gemm_column_parts(rows, inner, cols, alpha, a, a_strides, b, b_strides, beta, &mut c[..rows * cols], parts);
 }
 
 /// Row-major strides of an n × m matrix, and of its transpose read in place.
