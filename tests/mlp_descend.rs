@@ -1,6 +1,7 @@
 //! The layered net's fused gradient-descent update (`Model::descend`: each layer's Jᵀz product
 //! accumulated straight into its weights) against the unfused w − η·Jᵀz from `vjp`, for every
-//! approximation, with biases and with frozen layers (left exactly as they were); and the
+//! approximation, with biases and with frozen layers (left exactly as they were), and the weight
+//! norms it sums on the way equal a fresh pass; and the
 //! symmetric kernel (upper triangles only, mirrored) against J Jᵀ from explicit Jacobian rows
 //! on a net large enough to use the blocked path.
 
@@ -56,6 +57,14 @@ fn fused_descend_equals_w_minus_eta_times_the_vjp() {
                     }
                 }
                 assert!(grad.iter().any(|g| *g != 0.0));
+                // The norms summed during the update equal a fresh pass over w and w0, bit for bit.
+                let during = net.weight_stats(&[]);
+                net.add_to_params(0.0, &vec![0.0; net.n_params()]);
+                let fresh = net.weight_stats(&[]);
+                assert_eq!((during.norm_sq.to_bits(), during.dist_sq.to_bits()), (fresh.norm_sq.to_bits(), fresh.dist_sq.to_bits()), "{approx} frozen={frozen}");
+                let trained: Vec<usize> = (0..grad.len()).filter(|&i| grad[i] != 0.0 || frozen == "[]").collect();
+                let expected_norm: f64 = trained.iter().map(|&i| got[i] * got[i]).sum();
+                assert!((fresh.norm_sq - expected_norm).abs() <= 1e-12 * expected_norm, "{approx} frozen={frozen}: ‖w‖² over the trained layers");
             }
         }
     }
@@ -63,9 +72,9 @@ fn fused_descend_equals_w_minus_eta_times_the_vjp() {
 
 #[test]
 fn symmetric_kernel_equals_explicit_jacobian_rows() {
-    // n = 40, width 48: above the size where the upper-triangle blocks are used.
+    // n = 100, width 48: several upper-triangle blocks of 64 rows.
     for bias in [false, true] {
-        let p = preset("network", bias, "[2]", 40, 48);
+        let p = preset("network", bias, "[2]", 100, 48);
         let (net, data) = build(&p);
         let n = data.n;
         let rows: Vec<Vec<f64>> = (0..n)

@@ -52,19 +52,21 @@ impl Mlp {
 
     /// `out` (P) = Jᵀ · z (0 in frozen layers).
     pub(crate) fn jac_transpose_apply(&self, jac: &Jac, z: &[f64], out: &mut [f64]) {
-        self.jac_transpose_into(jac, z, 1.0, false, out);
+        self.jac_transpose_into(jac, z, 1.0, false, out, None);
     }
 
     /// Plain gradient descent in place: w ← w − η Jᵀz, each layer's product accumulated
     /// straight into its weights by one GEMM (no gradient vector, no second pass over w);
     /// frozen layers are left as they are.
-    pub(crate) fn jac_transpose_descend(&self, jac: &Jac, z: &[f64], eta: f64, w: &mut [f64]) {
-        self.jac_transpose_into(jac, z, -eta, true, w);
+    /// `after_layer(k, range, w)` is called once layer k's part `range` of w is updated (while
+    /// it is still in the cache).
+    pub(crate) fn jac_transpose_descend(&self, jac: &Jac, z: &[f64], eta: f64, w: &mut [f64], after_layer: &mut dyn FnMut(usize, std::ops::Range<usize>, &[f64])) {
+        self.jac_transpose_into(jac, z, -eta, true, w, Some(after_layer));
     }
 
     /// `out` = scale · Jᵀz (`accumulate` false: overwritten, 0 in frozen layers) or
     /// `out` += scale · Jᵀz (true: frozen layers untouched).
-    fn jac_transpose_into(&self, jac: &Jac, z: &[f64], scale: f64, accumulate: bool, out: &mut [f64]) {
+    fn jac_transpose_into(&self, jac: &Jac, z: &[f64], scale: f64, accumulate: bool, out: &mut [f64], mut after_layer: Option<&mut dyn FnMut(usize, std::ops::Range<usize>, &[f64])>) {
         let n = jac.n;
         for (k, layer) in jac.layers.iter().enumerate() {
             let (w_range, b_range) = self.layer_ranges(k);
@@ -91,6 +93,9 @@ impl Mlp {
                         ob.iter_mut().zip(row).for_each(|(o, x)| *o += scale * self.beta * x);
                     }
                 }
+            }
+            if let Some(after) = after_layer.as_mut() {
+                after(k, w_range.start..b_range.end, &out[w_range.start..b_range.end]);
             }
         }
     }

@@ -60,6 +60,9 @@ pub struct Mlp {
     /// Forward passes so far, and h² with the pass count it was computed at (`hessian_scale`).
     forwards: u64,
     scale_held: Mutex<Option<(u64, f64)>>,
+    /// (‖w‖², ‖w − w0‖²) of the trained layers, summed by the last `descend` (None after any
+    /// other change of w).
+    norms_after_descend: Option<(f64, f64)>,
     /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
     fixed_kernel: Mutex<Option<Vec<f64>>>,
 }
@@ -128,6 +131,7 @@ impl Mlp {
             quad: None,
             negative: Vec::new(),
             fixed_kernel: Mutex::new(None),
+            norms_after_descend: None,
             forwards: 0,
             scale_held: Mutex::new(None),
         };
@@ -176,11 +180,29 @@ impl Mlp {
     /// `STATS_CHUNK` blocks on every core, the blocks' sums added in order (the same bits
     /// whatever the thread count).
     fn trained_norms(&self) -> (f64, f64) {
-        let trained: Vec<Range<usize>> = (0..=self.depth()).filter(|&k| self.trained[k]).map(|k| self.offsets[k]..self.offsets[k + 1]).collect();
-        let blocks: Vec<(usize, usize)> = trained.iter().flat_map(|r| (r.start..r.end).step_by(STATS_CHUNK).map(|s| (s, STATS_CHUNK.min(r.end - s)))).collect();
-        let sums: Vec<(f64, f64)> = blocks.par_iter().with_min_len(4).map(|&(s, len)| (norm_sq(&self.w[s..s + len]), dist_sq(&self.w[s..s + len], &self.w0[s..s + len]))).collect();
-        sums.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y))
+        if let Some(norms) = self.norms_after_descend {
+            return norms;
+        }
+        let mut sums = Vec::new();
+        for k in (0..=self.depth()).filter(|&k| self.trained[k]) {
+            let range = self.offsets[k]..self.offsets[k + 1];
+            sums.extend(block_norms(&self.w[range.clone()], &self.w0[range]));
+        }
+        fold_norms(&sums)
     }
+}
+
+/// Per `STATS_CHUNK` block of a layer's w and w0: (Σ w², Σ (w − w0)²), the blocks on every core.
+fn block_norms(w: &[f64], w0: &[f64]) -> Vec<(f64, f64)> {
+    w.par_chunks(STATS_CHUNK).zip(w0.par_chunks(STATS_CHUNK)).with_min_len(4).map(|(w, w0)| (norm_sq(w), dist_sq(w, w0))).collect()
+}
+
+/// The blocks' sums added in order.
+fn fold_norms(sums: &[(f64, f64)]) -> (f64, f64) {
+    sums.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y))
+}
+
+impl Mlp {
 }
 
 impl Model for Mlp {
@@ -194,6 +216,7 @@ impl Model for Mlp {
         &self.w0
     }
     fn add_to_params(&mut self, scale: f64, delta: &[f64]) {
+        self.norms_after_descend = None;
         for (w, d) in self.w.iter_mut().zip(delta) {
             *w += scale * d;
         }
@@ -227,8 +250,18 @@ impl Model for Mlp {
 
     fn descend(&mut self, _data: &Dataset, z: &[f64], eta: f64) -> bool {
         let mut w = std::mem::take(&mut self.w);
-        self.jac_transpose_descend(&self.jac_of(&self.state, self.quad.as_ref()), z, eta, &mut w);
+        // The weight norms of each trained layer as soon as it is updated, while it is in the
+        // cache (the same blocks and order as `trained_norms`).
+        let mut sums = Vec::new();
+        let (w0, trained) = (&self.w0, &self.trained);
+        let mut after_layer = |k: usize, range: Range<usize>, w: &[f64]| {
+            if trained[k] {
+                sums.extend(block_norms(w, &w0[range]));
+            }
+        };
+        self.jac_transpose_descend(&self.jac_of(&self.state, self.quad.as_ref()), z, eta, &mut w, &mut after_layer);
         self.w = w;
+        self.norms_after_descend = Some(fold_norms(&sums));
         true
     }
 
