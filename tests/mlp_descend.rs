@@ -3,7 +3,8 @@
 //! approximation, with biases and with frozen layers (left exactly as they were), and the weight
 //! norms it sums on the way equal a fresh pass; and the
 //! symmetric kernel (upper triangles only, mirrored) against J Jᵀ from explicit Jacobian rows
-//! on a net large enough to use the blocked path.
+//! on a net large enough to use the blocked path; the batched (transposed) forward product
+//! against one row at a time.
 
 use catapult_lab::engine::config::{Preset, parse_preset};
 use catapult_lab::engine::data;
@@ -96,5 +97,21 @@ fn symmetric_kernel_equals_explicit_jacobian_rows() {
             }
         }
         assert!(worst < 1e-12, "bias={bias}: kernel differs from J Jᵀ by {worst:.2e}");
+    }
+}
+
+#[test]
+fn batched_forward_equals_one_row_at_a_time() {
+    // n = 100, width 48: the batched pass makes the forward product transposed (Zᵀ = W Hᵀ);
+    // one row at a time it does not.
+    for bias in [false, true] {
+        let p = preset("network", bias, "[]", 100, 48);
+        let (mut net, data) = build(&p);
+        let mut out = vec![0.0; data.n];
+        net.forward(&data, &mut out);
+        for i in 0..data.n {
+            let single = net.output_at(data.row(i));
+            assert!((single - out[i]).abs() <= 1e-13 * out[i].abs().max(1e-3), "bias={bias} row {i}: {single} vs {}", out[i]);
+        }
     }
 }

@@ -144,6 +144,27 @@ pub(crate) struct State {
     pub z: Vec<Array2<f64>>,
     pub grad_h: Vec<Array2<f64>>,
     pub delta: Vec<Array2<f64>>,
+    /// Scratch: a layer's pre-activations transposed (n_{k+1} × n), as the forward product
+    /// writes them.
+    pub zt: Vec<f64>,
+}
+
+/// Examples and units from which the forward product is made transposed (`state_into`).
+const TRANSPOSED_FORWARD_ROWS: usize = 32;
+
+/// `out` (cols × rows, row-major) = the transpose of `src` (rows × cols, row-major), in
+/// 16 × 16 blocks.
+fn transpose_into(src: &[f64], rows: usize, cols: usize, out: &mut [f64]) {
+    const B: usize = 16;
+    for r0 in (0..rows).step_by(B) {
+        for c0 in (0..cols).step_by(B) {
+            for r in r0..(r0 + B).min(rows) {
+                for c in c0..(c0 + B).min(cols) {
+                    out[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
 }
 
 impl State {
@@ -164,7 +185,7 @@ fn shaped(a: &mut Array2<f64>, n: usize, m: usize) {
 impl Mlp {
     /// Forward and backward passes at parameters `w` on the rows `x` (n × d, row-major).
     pub(crate) fn state_at(&self, w: &[f64], x: &[f64], n: usize) -> State {
-        let mut state = State { n: 0, h: Vec::new(), z: Vec::new(), grad_h: Vec::new(), delta: Vec::new() };
+        let mut state = State::default();
         self.state_into(w, x, n, &mut state);
         state
     }
@@ -184,7 +205,16 @@ impl Mlp {
         for k in 0..=depth {
             let (h, z) = (&mut state.h, &mut state.z);
             shaped(&mut z[k], n, dims[k + 1]);
-            a_bt(self.c[k], h[k].view(), self.weight(w, k), 0.0, &mut z[k]);
+            let (o, i) = (dims[k + 1], dims[k]);
+            if n >= TRANSPOSED_FORWARD_ROWS && o >= TRANSPOSED_FORWARD_ROWS {
+                // Zᵀ = c W Hᵀ (the weights' rows against the examples, each part of W's rows
+                // writing a contiguous block), then Z its transpose: measured faster than Z = c H Wᵀ.
+                state.zt.resize(o * n, 0.0);
+                product(o, i, n, self.c[k], self.weight(w, k).as_slice().unwrap(), rm(i), h[k].as_slice().unwrap(), tr(i), 0.0, &mut state.zt);
+                transpose_into(&state.zt, o, n, z[k].as_slice_mut().unwrap());
+            } else {
+                a_bt(self.c[k], h[k].view(), self.weight(w, k), 0.0, &mut z[k]);
+            }
             if let Some(b) = self.bias(w, k) {
                 let beta = self.beta;
                 for mut row in z[k].rows_mut() {
