@@ -22,35 +22,9 @@ pub fn gemm(
     c: &mut [f64],
     c_strides: (isize, isize),
 ) {
-    let extent = |r: usize, k: usize, (rs, cs): (isize, isize)| {
-        if r == 0 || k == 0 { 0 } else { (r - 1) * rs as usize + (k - 1) * cs as usize + 1 }
-    };
     assert!(a.len() >= extent(rows, inner, a_strides) && b.len() >= extent(inner, cols, b_strides) && c.len() >= extent(rows, cols, c_strides));
-    // SAFETY: the asserts above keep every strided access inside the slices. The gemm crate
-    // computes dst = α·dst + β·lhs·rhs (dst read only when `read_dst`), strides column first.
-    unsafe {
-        gemm::gemm(
-            rows,
-            cols,
-            inner,
-            c.as_mut_ptr(),
-            c_strides.1,
-            c_strides.0,
-            beta != 0.0,
-            a.as_ptr(),
-            a_strides.1,
-            a_strides.0,
-            b.as_ptr(),
-            b_strides.1,
-            b_strides.0,
-            beta,
-            alpha,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    // SAFETY: the assert keeps every strided access inside the slices.
+    unsafe { raw_gemm(rows, inner, cols, alpha, a.as_ptr(), a_strides, b.as_ptr(), b_strides, beta, c.as_mut_ptr(), c_strides) }
 }
 
 /// `gemm` into a row-major C (rows × cols) with C's columns split into `parts` contiguous
@@ -61,9 +35,6 @@ pub fn gemm(
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_column_parts(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f64], a_strides: (isize, isize), b: &[f64], b_strides: (isize, isize), beta: f64, c: &mut [f64], parts: usize) {
     use rayon::prelude::*;
-    let extent = |r: usize, k: usize, (rs, cs): (isize, isize)| {
-        if r == 0 || k == 0 { 0 } else { (r - 1) * rs as usize + (k - 1) * cs as usize + 1 }
-    };
     assert!(a.len() >= extent(rows, inner, a_strides) && b.len() >= extent(inner, cols, b_strides) && c.len() >= rows * cols);
     if rows == 0 || cols == 0 || inner == 0 {
         gemm(rows, inner, cols, alpha, a, a_strides, b, b_strides, beta, c, (cols as isize, 1));
@@ -80,31 +51,27 @@ pub fn gemm_column_parts(rows: usize, inner: usize, cols: usize, alpha: f64, a: 
         let c0 = i * chunk;
         let width = chunk.min(cols - c0);
         // SAFETY: the assert above keeps every access inside A, B and C; columns c0..c0 + width
-        // of C belong to this part only. Strides column first, as the gemm crate takes them.
-        unsafe {
-            gemm::gemm(
-                rows,
-                width,
-                inner,
-                shared.0.add(c0),
-                1,
-                cols as isize,
-                beta != 0.0,
-                a.as_ptr(),
-                a_strides.1,
-                a_strides.0,
-                b.as_ptr().offset(c0 as isize * b_strides.1),
-                b_strides.1,
-                b_strides.0,
-                beta,
-                alpha,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+        // of C belong to this part only.
+        unsafe { raw_gemm(rows, inner, width, alpha, a.as_ptr(), a_strides, b.as_ptr().offset(c0 as isize * b_strides.1), b_strides, beta, shared.0.add(c0), (cols as isize, 1)) }
     });
+}
+
+/// One past the last element a rows × cols matrix with these strides touches (0 when empty).
+fn extent(rows: usize, cols: usize, (rs, cs): (isize, isize)) -> usize {
+    if rows == 0 || cols == 0 { 0 } else { (rows - 1) * rs as usize + (cols - 1) * cs as usize + 1 }
+}
+
+/// The gemm crate's product on raw pointers, single-threaded. The gemm crate computes
+/// dst = α·dst + β·lhs·rhs (dst read only when `read_dst`), strides column first.
+///
+/// # Safety
+/// Every strided access of the three matrices must lie inside their allocations, and C must
+/// not overlap A or B.
+#[allow(clippy::too_many_arguments)]
+unsafe fn raw_gemm(rows: usize, inner: usize, cols: usize, alpha: f64, a: *const f64, a_strides: (isize, isize), b: *const f64, b_strides: (isize, isize), beta: f64, c: *mut f64, c_strides: (isize, isize)) {
+    unsafe {
+        gemm::gemm(rows, cols, inner, c, c_strides.1, c_strides.0, beta != 0.0, a, a_strides.1, a_strides.0, b, b_strides.1, b_strides.0, beta, alpha, false, false, false, gemm::Parallelism::None);
+    }
 }
 
 /// Rows per block of `gram_upper` (64 measured faster on W2 than 32 or 128: smaller blocks

@@ -152,18 +152,46 @@ pub(crate) struct State {
 /// Examples and units from which the forward product is made transposed (`state_into`).
 const TRANSPOSED_FORWARD_ROWS: usize = 32;
 
+/// Entries per part of the elementwise passes and the transpose run on every core (below it
+/// they run on the calling thread).
+const ELEMENTWISE_CHUNK: usize = 1 << 14;
+
+/// `out[j] = f(g[j], z[j])` (g = 1 when absent), in parts on every core for long arrays.
+fn elementwise(out: &mut [f64], z: &[f64], g: Option<&[f64]>, f: impl Fn(f64, f64) -> f64 + Sync) {
+    let part = |(i, o): (usize, &mut [f64])| {
+        let start = i * ELEMENTWISE_CHUNK;
+        let zs = &z[start..start + o.len()];
+        match g {
+            Some(g) => o.iter_mut().zip(zs).zip(&g[start..]).for_each(|((o, &zv), &gv)| *o = f(gv, zv)),
+            None => o.iter_mut().zip(zs).for_each(|(o, &zv)| *o = f(1.0, zv)),
+        }
+    };
+    if out.len() > ELEMENTWISE_CHUNK {
+        out.par_chunks_mut(ELEMENTWISE_CHUNK).enumerate().for_each(part);
+    } else {
+        part((0, out));
+    }
+}
+
 /// `out` (cols × rows, row-major) = the transpose of `src` (rows × cols, row-major), in
-/// 16 × 16 blocks.
+/// 16 × 16 blocks, bands of 16 output rows on every core.
 fn transpose_into(src: &[f64], rows: usize, cols: usize, out: &mut [f64]) {
     const B: usize = 16;
-    for r0 in (0..rows).step_by(B) {
-        for c0 in (0..cols).step_by(B) {
-            for r in r0..(r0 + B).min(rows) {
-                for c in c0..(c0 + B).min(cols) {
-                    out[c * rows + r] = src[r * cols + c];
+    let band = |(band, out_rows): (usize, &mut [f64])| {
+        let c0 = band * B;
+        let width = out_rows.len() / rows;
+        for r0 in (0..rows).step_by(B) {
+            for c in c0..c0 + width {
+                for r in r0..(r0 + B).min(rows) {
+                    out_rows[(c - c0) * rows + r] = src[r * cols + c];
                 }
             }
         }
+    };
+    if rows * cols > ELEMENTWISE_CHUNK {
+        out[..rows * cols].par_chunks_mut(B * rows).enumerate().for_each(band);
+    } else {
+        out[..rows * cols].chunks_mut(B * rows).enumerate().for_each(band);
     }
 }
 
@@ -223,7 +251,7 @@ impl Mlp {
             }
             if k < depth {
                 shaped(&mut h[k + 1], n, dims[k + 1]);
-                ndarray::Zip::from(&mut h[k + 1]).and(&z[k]).for_each(|hv, &zv| *hv = act.value(zv));
+                elementwise(h[k + 1].as_slice_mut().unwrap(), z[k].as_slice().unwrap(), None, |_, zv| act.value(zv));
             }
         }
         shaped(&mut state.delta[depth], n, 1);
@@ -234,7 +262,7 @@ impl Mlp {
             shaped(&mut grad_h[k], n, dims[k]);
             a_b(self.c[k], delta[k].view(), self.weight(w, k), 0.0, &mut grad_h[k]);
             shaped(&mut delta[k - 1], n, dims[k]);
-            ndarray::Zip::from(&mut delta[k - 1]).and(&grad_h[k]).and(&state.z[k - 1]).for_each(|d, &g, &z| *d = g * act.slope(z));
+            elementwise(delta[k - 1].as_slice_mut().unwrap(), state.z[k - 1].as_slice().unwrap(), Some(grad_h[k].as_slice().unwrap()), |g, zv| g * act.slope(zv));
         }
     }
 }
