@@ -3,29 +3,12 @@
 //! becomes the run's data, and a bad one shows its error while the run continues.
 
 use catapult_lab::app::{App, labels};
-use catapult_lab::engine::library;
 use catapult_lab::engine::sim::DataPicture;
 use eframe::egui;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use std::time::{Duration, Instant};
 
-fn harness_on(name: &str) -> Harness<'static, App> {
-    let preset = library::shipped(name, &[]).expect("shipped").expect("valid");
-    Harness::builder().with_size([1400.0, 900.0]).build_eframe(move |cc| App::from_creation_context(cc, preset))
-}
-
-fn step_until(harness: &mut Harness<'static, App>, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(3));
-    }
-}
+mod common;
+use common::*;
 
 fn picture(app: &App) -> Option<DataPicture> {
     app.snapshot().and_then(|s| s.picture.as_deref().cloned())

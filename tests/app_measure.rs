@@ -2,28 +2,13 @@
 //! `hessian_top` column with its legend entry; on teacher data the loss plot draws the top-s
 //! split with the s selector, and choosing s restarts the run with `measure.top_s = s`.
 
-use catapult_lab::app::{self, App};
+use catapult_lab::app::{self};
 use catapult_lab::engine::config::{Preset, parse_preset};
 use catapult_lab::report::live_view::{self, HESSIAN_SERIES, KERNEL_PLOT, LOSS_PLOT, LOSS_TOP_S_SERIES};
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use std::time::{Duration, Instant};
 
-fn harness_on(preset: Preset) -> Harness<'static, App> {
-    Harness::builder().with_size([1400.0, 900.0]).build_eframe(move |cc| App::from_creation_context(cc, preset))
-}
-
-fn step_until(harness: &mut Harness<'static, App>, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(3));
-    }
-}
+mod common;
+use common::*;
 
 fn teacher() -> Preset {
     parse_preset(
@@ -39,7 +24,7 @@ fn teacher() -> Preset {
 #[test]
 fn the_kernel_plot_draws_the_hessian_line() {
     let preset = catapult_lab::engine::library::shipped(catapult_lab::engine::library::DEFAULT_PRESET, &[]).unwrap().unwrap();
-    let mut harness = harness_on(preset);
+    let mut harness = running_harness(preset, SIZE);
     step_until(&mut harness, "a few steps", |app| app.step_count() >= 5);
     harness.run_steps(2);
     harness.get_by_label_contains(app::labels::HESSIAN_LINE);
@@ -54,7 +39,7 @@ fn the_kernel_plot_draws_the_hessian_line() {
 
 #[test]
 fn the_top_s_selector_restarts_the_run_with_that_s() {
-    let mut harness = harness_on(teacher());
+    let mut harness = running_harness(teacher(), SIZE);
     step_until(&mut harness, "teacher samples", |app| app.step_count() >= 4);
     harness.run_steps(2);
     harness.get_by_label_contains(&format!("{} (s = 2)", app::labels::LOSS_TOP_SERIES));

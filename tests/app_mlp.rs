@@ -11,26 +11,12 @@ use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use std::time::{Duration, Instant};
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+mod common;
+use common::*;
 
-fn harness_on(preset: &str) -> Harness<'static, App> {
-    let preset = library::shipped(preset, &[]).expect("shipped").expect("valid");
-    Harness::builder().with_size([1400.0, 1000.0]).build_eframe(move |cc| App::from_creation_context(cc, preset))
-}
-
-/// Steps frames until `done` holds (panics after the timeout with `what`).
-fn step_until(harness: &mut Harness<'static, App>, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(start.elapsed() < TIMEOUT, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(3));
-    }
+fn running_harness_on(name: &str) -> egui_kittest::Harness<'static, App> {
+    running_harness(shipped(name), [1400.0, 1000.0])
 }
 
 fn choose_mlp_depth_3(harness: &mut Harness<'static, App>) {
@@ -46,7 +32,7 @@ fn choose_mlp_depth_3(harness: &mut Harness<'static, App>) {
 
 #[test]
 fn choosing_the_mlp_and_depth_3_restarts_a_run_that_streams_steps() {
-    let mut harness = harness_on(library::DEFAULT_PRESET);
+    let mut harness = running_harness_on(library::DEFAULT_PRESET);
     choose_mlp_depth_3(&mut harness);
     let received = harness.state().samples_received();
     step_until(&mut harness, "depth-3 samples streaming", |app| app.samples_received() > received + 20 && app.step_count() > 20);
@@ -69,7 +55,7 @@ fn choosing_the_mlp_and_depth_3_restarts_a_run_that_streams_steps() {
 
 #[test]
 fn a_layer_checkbox_freezes_the_layer_and_a_too_large_net_is_refused() {
-    let mut harness = harness_on(library::DEFAULT_PRESET);
+    let mut harness = running_harness_on(library::DEFAULT_PRESET);
     choose_mlp_depth_3(&mut harness);
     harness.get_by_label(MLP_LAYERS_SECTION_LABEL).click();
     harness.run_steps(3);
@@ -96,7 +82,7 @@ fn a_net_above_the_live_work_limit_is_refused_pointing_to_the_command_line() {
     let small = catapult_lab::engine::config::estimated_work_per_step(&preset);
     assert!(small < app::APP_WORK_LIMIT, "n = 64 runs live: {small:e}");
     // 128 MNIST images (d = 784): depth 1 runs live, depth 8 of width 1024 does not.
-    let mut harness = harness_on("images-mnist-lazy");
+    let mut harness = running_harness_on("images-mnist-lazy");
     step_until(&mut harness, "the first samples", |app| app.step_count() > 0);
     harness.get_by_role_and_label(Role::ComboBox, "model").click();
     harness.run_steps(2);

@@ -9,26 +9,14 @@ use catapult_lab::report::decimate::StepAxis;
 use catapult_lab::report::live_view::{self, KERNEL_PLOT, OPTIMIZER_EDGE_SERIES, PRECOND_SERIES, ViewOptions};
 use egui::accesskit::Role;
 use eframe::egui;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use std::time::{Duration, Instant};
 
-fn harness_on(preset: &str) -> Harness<'static, App> {
-    let preset = library::shipped(preset, &[]).expect("shipped").expect("valid");
-    // Tall enough that the side panel's last section is on screen without scrolling.
-    Harness::builder().with_size([1400.0, 1400.0]).build_eframe(move |cc| App::from_creation_context(cc, preset))
-}
+mod common;
+use common::*;
 
-fn step_until(harness: &mut Harness<'static, App>, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(3));
-    }
+/// Tall enough that the side panel's last section is on screen without scrolling.
+fn tall_harness_on(name: &str) -> egui_kittest::Harness<'static, App> {
+    running_harness(shipped(name), [1400.0, 1400.0])
 }
 
 fn kernel_series(app: &App) -> Vec<live_view::PlotSeries> {
@@ -39,7 +27,7 @@ fn kernel_series(app: &App) -> Vec<live_view::PlotSeries> {
 
 #[test]
 fn a_heavy_ball_preset_draws_its_own_edge_per_step() {
-    let mut harness = harness_on("momentum-below-edge");
+    let mut harness = tall_harness_on("momentum-below-edge");
     step_until(&mut harness, "a few steps", |app| app.history().len() > 5);
     harness.get_by_label(&format!("┅ {}", app::labels::OPTIMIZER_EDGE_LINE));
     let app = harness.state();
@@ -55,7 +43,7 @@ fn a_heavy_ball_preset_draws_its_own_edge_per_step() {
 
 #[test]
 fn choosing_adam_restarts_the_run_and_draws_the_preconditioned_sharpness() {
-    let mut harness = harness_on(library::DEFAULT_PRESET);
+    let mut harness = tall_harness_on(library::DEFAULT_PRESET);
     step_until(&mut harness, "the first samples", |app| app.history().len() > 1);
     harness.get_by_label(app::labels::OPTIMIZER_SECTION_LABEL).click();
     harness.run_steps(2);
@@ -76,7 +64,7 @@ fn choosing_adam_restarts_the_run_and_draws_the_preconditioned_sharpness() {
 
 #[test]
 fn the_eta_slider_follows_the_auto_catapult() {
-    let mut harness = harness_on("auto-catapult");
+    let mut harness = tall_harness_on("auto-catapult");
     harness.get_by_label("unlimited speed").click();
     step_until(&mut harness, "the last change (step 85)", |app| app.snapshot().is_some_and(|s| s.step > 100));
     let s = harness.state().snapshot().unwrap();

@@ -3,7 +3,6 @@
 //! position comes back, a damaged or foreign state file is ignored with a note (and kept as
 //! `.bad`), Clear empties it (Undo brings it back), and closing during a sweep asks first.
 
-use catapult_lab::app::runner::Command;
 use catapult_lab::app::saved_state::{self, CloseFlow, SavedState};
 use catapult_lab::app::{App, labels, lessons_ui};
 use catapult_lab::engine::config::share;
@@ -15,7 +14,8 @@ use egui_kittest::kittest::Queryable;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+mod common;
+use common::*;
 
 /// A paused app on `preset` that saves to and restores from `state`.
 fn harness_with_state(preset: &str, state: &Path) -> Harness<'static, App> {
@@ -27,25 +27,6 @@ fn harness_with_state(preset: &str, state: &Path) -> Harness<'static, App> {
         app.use_saved_state(state);
         app
     })
-}
-
-fn step_until(harness: &mut Harness<'static, App>, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(start.elapsed() < TIMEOUT, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(3));
-    }
-}
-
-fn steps(harness: &mut Harness<'static, App>, k: u64) {
-    let target = harness.state().step_count() + k;
-    harness.state_mut().command(Command::Step(k));
-    step_until(harness, "the steps", |app| app.step_count() >= target);
-    harness.run_steps(2);
 }
 
 /// The viewport commands the app sent in the last frame.

@@ -15,47 +15,16 @@ use catapult_lab::engine::library;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn paused_harness(name: &str) -> Harness<'static, App> {
-    let preset = library::shipped(name, &[]).unwrap().unwrap();
-    Harness::builder().with_size([1400.0, 900.0]).build_eframe(move |cc| {
-        let mut app = App::new_paused(preset, Box::new(|| {}));
-        app.setup_context(&cc.egui_ctx);
-        app
-    })
-}
-
-fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl FnMut(&App) -> bool) {
-    step_until_within(harness, TIMEOUT, what, done);
-}
-
-fn step_until_within(harness: &mut Harness<'static, App>, timeout: Duration, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(start.elapsed() < timeout, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(3));
-    }
-}
-
-fn steps(harness: &mut Harness<'static, App>, k: u64) {
-    let target = harness.state().step_count() + k;
-    harness.state_mut().command(Command::Step(k));
-    step_until(harness, "the steps", |app| app.step_count() >= target);
-    harness.run_steps(2);
-}
+mod common;
+use common::*;
 
 /// File → Export animation GIF writes the current run as `animate --slowmo` would: ≥ 30
 /// different frames at 1280×720.
 #[test]
 fn the_app_exports_the_run_as_an_animation() {
-    let mut harness = paused_harness(library::DEFAULT_PRESET);
+    let mut harness = paused_harness(library::DEFAULT_PRESET, SIZE);
     step_until(&mut harness, "the run", |a| a.snapshot().is_some());
     steps(&mut harness, 80);
     let dir = tempfile::tempdir().unwrap();
@@ -73,7 +42,7 @@ fn the_app_exports_the_run_as_an_animation() {
 
 #[test]
 fn a_pasted_share_code_opens_exactly_its_run_and_a_damaged_one_is_refused() {
-    let mut harness = paused_harness("lazy-uv");
+    let mut harness = paused_harness("lazy-uv", SIZE);
     step_until(&mut harness, "the first run", |a| a.snapshot().is_some());
     let sent = library::resolve("catapult-uv", &[("train.eta_scaled".into(), 3.1.into()), ("seed".into(), 9.into())]).unwrap();
     let code = share::encode(&sent);
@@ -96,7 +65,7 @@ fn a_pasted_share_code_opens_exactly_its_run_and_a_damaged_one_is_refused() {
 
 #[test]
 fn file_open_code_opens_a_typed_code() {
-    let mut harness = paused_harness("lazy-uv");
+    let mut harness = paused_harness("lazy-uv", SIZE);
     step_until(&mut harness, "the first run", |a| a.snapshot().is_some());
     let sent = library::resolve("divergent-uv", &[("train.steps".into(), 77.into())]).unwrap();
     harness.get_by_label("File").click();
@@ -120,7 +89,7 @@ fn last_point(app: &App, plot: &str, series: &str) -> [f64; 2] {
 
 #[test]
 fn the_scrubber_moves_every_plots_cursor_and_the_uv_point_to_the_chosen_step() {
-    let mut harness = paused_harness(library::DEFAULT_PRESET);
+    let mut harness = paused_harness(library::DEFAULT_PRESET, SIZE);
     step_until(&mut harness, "the run", |a| a.snapshot().is_some());
     steps(&mut harness, 200);
     let mut seen = Vec::new();
@@ -157,7 +126,7 @@ fn the_scrubber_moves_every_plots_cursor_and_the_uv_point_to_the_chosen_step() {
 
 #[test]
 fn arrow_keys_step_through_the_history_while_paused() {
-    let mut harness = paused_harness(library::DEFAULT_PRESET);
+    let mut harness = paused_harness(library::DEFAULT_PRESET, SIZE);
     step_until(&mut harness, "the run", |a| a.snapshot().is_some());
     steps(&mut harness, 50);
     let expect = |harness: &Harness<'static, App>, step: u64| {
@@ -186,7 +155,7 @@ fn arrow_keys_step_through_the_history_while_paused() {
 
 #[test]
 fn play_replays_the_history_forward_without_simulating() {
-    let mut harness = paused_harness(library::DEFAULT_PRESET);
+    let mut harness = paused_harness(library::DEFAULT_PRESET, SIZE);
     step_until(&mut harness, "the run", |a| a.snapshot().is_some());
     steps(&mut harness, 120);
     harness.get_by_label(labels::TIMELINE_LABEL).set_value_accesskit(3.0);
@@ -215,7 +184,7 @@ fn head(text: &str, n: usize) -> String {
 /// sits on the plot the step names, at the point where the step stopped.
 #[test]
 fn the_lesson_runner_walks_every_shipped_lesson_and_highlights_each_named_plot() {
-    let mut harness = paused_harness(library::DEFAULT_PRESET);
+    let mut harness = paused_harness(library::DEFAULT_PRESET, SIZE);
     step_until(&mut harness, "the run", |a| a.snapshot().is_some());
     for lesson in catapult_lab::engine::lessons::shipped() {
         harness.get_by_label(lessons_ui::LESSONS_MENU).click();
@@ -266,7 +235,7 @@ fn the_lesson_runner_walks_every_shipped_lesson_and_highlights_each_named_plot()
 
 #[test]
 fn presenter_hides_the_side_panel_and_back_reruns_the_step() {
-    let mut harness = paused_harness(library::DEFAULT_PRESET);
+    let mut harness = paused_harness(library::DEFAULT_PRESET, SIZE);
     step_until(&mut harness, "the run", |a| a.snapshot().is_some());
     harness.get_by_label(labels::LOAD_PATH_LABEL);
     harness.state_mut().start_lesson("three-phases");
@@ -290,7 +259,7 @@ fn presenter_hides_the_side_panel_and_back_reruns_the_step() {
 /// the new run is not paused at the lesson's event (found by the monkey test in CI).
 #[test]
 fn loading_another_preset_during_a_lesson_step_frees_the_run() {
-    let mut harness = paused_harness("catapult-uv");
+    let mut harness = paused_harness("catapult-uv", SIZE);
     harness.state_mut().start_lesson("three-phases");
     // The first step loads lazy-uv and runs it to step 60; take over before it gets there.
     step_until(&mut harness, "the lesson's first run", |app| app.snapshot().is_some_and(|s| s.preset_name == "lazy-uv"));

@@ -11,42 +11,9 @@ use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use std::time::{Duration, Instant};
 
-const TIMEOUT: Duration = Duration::from_secs(120);
-
-fn shipped(name: &str) -> catapult_lab::engine::config::Preset {
-    library::shipped(name, &[]).expect("shipped").expect("valid")
-}
-
-fn paused_harness(preset: &str, size: [f32; 2]) -> Harness<'static, App> {
-    let preset = shipped(preset);
-    Harness::builder().with_size(size).build_eframe(move |cc| {
-        let mut app = App::new_paused(preset, Box::new(|| {}));
-        app.setup_context(&cc.egui_ctx);
-        app
-    })
-}
-
-fn step_until(harness: &mut Harness<'static, App>, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(start.elapsed() < TIMEOUT, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Makes `k` steps (paused) and waits until they are drawn.
-fn steps(harness: &mut Harness<'static, App>, k: u64) {
-    let target = harness.state().step_count() + k;
-    harness.state_mut().command(Command::Step(k));
-    step_until(harness, "the steps", |app| app.step_count() >= target);
-    harness.run_steps(2);
-}
+mod common;
+use common::*;
 
 /// The kernel plot's 2/η series is 2/η(step) at every step of the history (all steps drawn).
 fn assert_two_over_eta_follows_eta(app: &App) {

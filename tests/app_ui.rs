@@ -13,11 +13,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
 
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn shipped(name: &str) -> catapult_lab::engine::config::Preset {
-    library::shipped(name, &[]).expect("shipped").expect("valid")
-}
+mod common;
+use common::*;
 
 /// The default preset, paused at step 0, rendered with wgpu (for snapshots and PNG export).
 fn paused_wgpu_harness() -> Harness<'static, App> {
@@ -27,31 +24,6 @@ fn paused_wgpu_harness() -> Harness<'static, App> {
         app.setup_context(&cc.egui_ctx);
         app
     })
-}
-
-fn harness_on(preset: &str) -> Harness<'static, App> {
-    let preset = shipped(preset);
-    Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| App::from_creation_context(cc, preset))
-}
-
-/// Steps frames until `done` holds (panics after the timeout with `what`).
-fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl FnMut(&App) -> bool) {
-    step_until_within(harness, TIMEOUT, what, done);
-}
-
-/// `step_until` with its own timeout (heavy runs: n = 1000 teacher data, kernel and AGOP per step).
-fn step_until_within(harness: &mut Harness<'static, App>, timeout: Duration, what: &str, mut done: impl FnMut(&App) -> bool) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            return;
-        }
-        assert!(start.elapsed() < timeout, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(3));
-    }
 }
 
 /// Fills the Sweep view's grid (η·λ̂0 from 1 to 4.5 in `count` points, `widths`, one seed,
