@@ -171,7 +171,7 @@ impl Mlp {
         }
         for k in 0..self.depth() {
             let z = &self.state.z[k];
-            let count = z.iter().filter(|&&v| v < 0.0).count();
+            let count: usize = z.as_slice().unwrap().par_chunks(1 << 14).map(|part| part.iter().filter(|&&v| v < 0.0).count()).sum();
             self.negative.push(count as f64 / z.len().max(1) as f64);
         }
     }
