@@ -115,6 +115,8 @@ impl Mlp {
 
     /// (dense K, one matrix-free K·x) flops for n examples.
     pub(crate) fn costs(&self, n: usize) -> (f64, f64) {
+        // One term per layer: the products are upper triangles in blocks (`gram_rows_upper`).
+        let multiplied = if self.term_count() == 1.0 { upper_entries(n) as f64 } else { (n * n) as f64 };
         let n = n as f64;
         let t = self.term_count();
         let (mut dense, mut apply) = (0.0, 0.0);
@@ -123,7 +125,7 @@ impl Mlp {
                 continue;
             }
             let (a, b) = (self.dims[k] as f64, self.dims[k + 1] as f64);
-            dense += t * t * (2.0 * n * n * (a + b) + 2.0 * n * n);
+            dense += t * t * (2.0 * multiplied * (a + b) + 2.0 * n * n);
             apply += t * 4.0 * n * a * b;
         }
         (dense, apply)
@@ -166,6 +168,11 @@ impl Mlp {
 /// Rows per block of `gram_rows_upper` (64: each block packs its right-hand side once, so
 /// fewer, larger blocks pack less; 64 leaves ≈ 0.6–0.75 of a full product's flops).
 const GRAM_ROWS: usize = 64;
+
+/// The entries `gram_rows_upper` multiplies for an n × n result (row blocks from the diagonal on).
+fn upper_entries(n: usize) -> usize {
+    (0..n).step_by(GRAM_ROWS).map(|i0| GRAM_ROWS.min(n - i0) * (n - i0)).sum()
+}
 
 /// The upper triangle (row blocks of `GRAM_ROWS` from the diagonal on; entries left of a
 /// block's diagonal are not meaningful) of `out` (n × n) = alpha · A Aᵀ, A n × k row-major:
