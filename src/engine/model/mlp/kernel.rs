@@ -29,25 +29,29 @@ impl Mlp {
     fn kernel_symmetric(&self, jac: &Jac, out: &mut [f64]) {
         let n = jac.n;
         let layers: Vec<usize> = (0..jac.layers.len()).filter(|&k| self.trained[k]).collect();
-        let grams: Vec<Vec<f64>> = layers
-            .par_iter()
-            .flat_map_iter(|&k| [(k, false), (k, true)])
-            .map(|(k, is_q)| {
-                let (p, q) = &jac.layers[k].terms[0];
-                let (a, alpha) = if is_q { (q, self.c[k] * self.c[k]) } else { (p, 1.0) };
-                let mut g = vec![0.0; n * n];
-                gram_rows_upper(alpha, a.as_slice().unwrap(), n, a.ncols(), &mut g);
-                g
-            })
-            .collect();
         out[..n * n].iter_mut().for_each(|o| *o = 0.0);
-        for (pair, &k) in grams.chunks(2).zip(&layers) {
-            let (pp, qq) = (&pair[0], &pair[1]);
-            let b2 = if self.has_bias && jac.layers[k].bias { self.beta * self.beta } else { 0.0 };
-            for i in 0..n {
-                let row = i * n + i..(i + 1) * n;
-                for ((o, p), q) in out[row.clone()].iter_mut().zip(&pp[row.clone()]).zip(&qq[row]) {
-                    *o += p * (q + b2);
+        // As many layers at a time as keep their 2 n × n products under `GRAM_BYTES`.
+        let at_once = (GRAM_BYTES / (16 * n * n).max(1)).max(1);
+        for group in layers.chunks(at_once) {
+            let grams: Vec<Vec<f64>> = group
+                .par_iter()
+                .flat_map_iter(|&k| [(k, false), (k, true)])
+                .map(|(k, is_q)| {
+                    let (p, q) = &jac.layers[k].terms[0];
+                    let (a, alpha) = if is_q { (q, self.c[k] * self.c[k]) } else { (p, 1.0) };
+                    let mut g = vec![0.0; n * n];
+                    gram_rows_upper(alpha, a.as_slice().unwrap(), n, a.ncols(), &mut g);
+                    g
+                })
+                .collect();
+            for (pair, &k) in grams.chunks(2).zip(group) {
+                let (pp, qq) = (&pair[0], &pair[1]);
+                let b2 = if self.has_bias && jac.layers[k].bias { self.beta * self.beta } else { 0.0 };
+                for i in 0..n {
+                    let row = i * n + i..(i + 1) * n;
+                    for ((o, p), q) in out[row.clone()].iter_mut().zip(&pp[row.clone()]).zip(&qq[row]) {
+                        *o += p * (q + b2);
+                    }
                 }
             }
         }
@@ -164,6 +168,9 @@ impl Mlp {
         true
     }
 }
+
+/// Most bytes of per-layer products `kernel_symmetric` holds at once.
+const GRAM_BYTES: usize = 256 << 20;
 
 /// Rows per block of `gram_rows_upper` (64: each block packs its right-hand side once, so
 /// fewer, larger blocks pack less; 64 leaves ≈ 0.6–0.75 of a full product's flops).
