@@ -150,6 +150,9 @@ pub struct App {
     hover: std::cell::RefCell<Option<plots::HoverReadout>>,
     /// The saved state: its file, its note, the close-during-sweep dialog.
     saved: saved_state::Store,
+    /// The side panel starts scrolled to its left edge (egui keeps scroll offsets across
+    /// launches; an old horizontal offset would open the window with every label cut off).
+    side_scroll_reset: bool,
 }
 
 impl App {
@@ -211,6 +214,7 @@ impl App {
             layouts: std::collections::HashMap::new(),
             hover: std::cell::RefCell::new(None),
             saved: saved_state::Store::default(),
+            side_scroll_reset: true,
         }
     }
 
@@ -519,7 +523,11 @@ impl eframe::App for App {
                 .default_size(self.prefs.side_panel_width.min(max_side))
                 .size_range(240.0f32.min(max_side)..=max_side)
                 .show(ui, |ui| {
-                    egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| match self.view {
+                    let mut area = egui::ScrollArea::both().auto_shrink([false, false]);
+                    if std::mem::take(&mut self.side_scroll_reset) {
+                        area = area.horizontal_scroll_offset(0.0);
+                    }
+                    area.show(ui, |ui| match self.view {
                         View::Live => self.controls_ui(ui),
                         View::Sweep => {
                             self.sweep_controls_ui(ui);
