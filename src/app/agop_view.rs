@@ -47,6 +47,13 @@ fn heatmap(ui: &mut egui::Ui, label: &str, tip: &str, matrix: &[f64], d: usize, 
     });
 }
 
+/// The lines a strong body-text label takes when wrapped to `width`.
+fn label_lines(ui: &egui::Ui, label: &str, width: f32) -> f32 {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let text_width = ui.fonts_mut(|f| f.layout_no_wrap(label.to_string(), font, egui::Color32::WHITE).size().x);
+    (text_width / width.max(1.0)).ceil().max(1.0)
+}
+
 /// G and G* side by side in a strip of `height` pixels (title included).
 pub fn agop_heatmaps(ui: &mut egui::Ui, agop: Option<&AgopMatrices>, height: f32) -> egui::Rect {
     let top = ui.cursor().min;
@@ -61,8 +68,15 @@ pub fn agop_heatmaps(ui: &mut egui::Ui, agop: Option<&AgopMatrices>, height: f32
         ui.label(RichText::new("waiting for the runner…").weak());
         return egui::Rect::from_min_max(top, ui.cursor().min);
     };
+    // The maps' side: half the width, or what the height leaves after the title as drawn (it
+    // wraps in a narrow column), the maps' labels (wrapped to the side's width) and the footer.
     let label_height = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
-    let side = ((ui.available_width() - 3.0 * ui.spacing().item_spacing.x) / 2.0).min(height - 2.0 * label_height).max(60.0);
+    let left = height - (ui.cursor().min.y - top.y);
+    let mut side = ((ui.available_width() - 3.0 * ui.spacing().item_spacing.x) / 2.0).max(60.0);
+    for _ in 0..2 {
+        let lines = [AGOP_MODEL_LABEL, AGOP_TARGET_LABEL].iter().map(|label| label_lines(ui, label, side)).fold(1.0f32, f32::max);
+        side = side.min(left - (lines + 1.0) * label_height).max(60.0);
+    }
     ui.horizontal_top(|ui| {
         heatmap(
             ui,

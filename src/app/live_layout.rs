@@ -105,9 +105,11 @@ impl App {
                 if teacher {
                     let phase_height = (available.y * 0.36).max(120.0);
                     layouts.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, &inputs, phase_height, phase_view, gamma_y, uv_reason)));
-                    let heatmap_height = (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height);
+                    // The alignment plot keeps at least a quarter of the column (110 px).
+                    let alignment_min = (available.y * 0.25).max(110.0);
+                    let heatmap_height = (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height).min(available.y - phase_height - alignment_min - 2.0 * spacing.y);
                     agop_view::agop_heatmaps(ui, agop.as_deref(), heatmap_height);
-                    let alignment_height = ui.available_height().max(120.0);
+                    let alignment_height = ui.available_height().max(alignment_min);
                     plots::agop_alignment_plot(ui, &inputs, alignment_height);
                 } else {
                     layouts.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, &inputs, phase_height, phase_view, gamma_y, uv_reason)));
