@@ -36,7 +36,8 @@ pub const WARM: usize = 12;
 /// The Davis–Kahan angle bound each of the top two Ritz vectors must reach.
 pub const VECTOR_TOL: f64 = 1e-11;
 /// Basis size at which the basis restarts from the top `WARM` Ritz vectors.
-/// Measured on 40 W5 kernels (examples of one run, solver alone, interleaved, min of 4):
+/// Measured on the 40 kernels of a captured W5 run (solver alone, as in examples/w5_eigen_probe.rs;
+/// configurations interleaved in one process, min of 4, loaded machine):
 /// (warm, basis, Rayleigh–Ritz every) = (8, 64, 1) 5.29 ms and 23.7 block products per step,
 /// (12, 48, 2) 4.50 ms and 23.2, (8, 32, 2) 4.54 ms and 30.1, (8, 48, 3) 5.04 ms and 28.6:
 /// the dense Rayleigh–Ritz decomposition of the basis (cubic in its size, single-threaded)
