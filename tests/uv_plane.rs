@@ -116,7 +116,8 @@ fn multi_example_nqm_top_class_follows_the_exact_map() {
             top_classes += 1;
             assert!(state.1 < 2.0, "the top class ended below v = 2: {}", state.1);
             assert!(checked_u >= 10, "the program's u was compared on {checked_u} steps");
-            assert!(peak_v >= 2.5, "through a catapult: peak v {peak_v}");
+            // v starts at η·λ̂ = 2.5 up to the rounding of λ̂ (the solver's) against λ̂₊ (here).
+            assert!(peak_v >= 2.5 * (1.0 - 1e-12), "through a catapult: peak v {peak_v}");
             let summary = sim.summary();
             assert!(summary.peak_loss > 2.0 * summary.loss0, "{summary:?}");
         }

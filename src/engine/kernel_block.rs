@@ -1,10 +1,12 @@
 //! Top-2 eigenpairs of a formed symmetric n × n kernel by a warm-started block Krylov method
 //! (block Davidson without preconditioner, i.e. thick-restarted block Lanczos with explicit
 //! Rayleigh–Ritz): the basis grows by blocks of `BLOCK` residual vectors (those of the top Ritz
-//! pairs), every product with K is one matrix product K·[q1 … q4] (K is read once for 4 vectors,
-//! which costs what one vector costs; the loop is memory-bound on K), and the next call starts
-//! from this call's top `WARM` Ritz vectors, so when the kernel moves little between steps fewer
-//! products are needed (W5: ~23 block products per step warm, ~40 cold).
+//! pairs), alternating with block Lanczos steps (the next block is K times the last block,
+//! which is already computed, orthonormalized: no Rayleigh–Ritz decomposition for that block);
+//! every product with K is one matrix product K·[q1 … q4] (K is read once for 4 vectors,
+//! which costs little more than one vector), and the next call starts from this call's top
+//! `WARM` Ritz vectors, so when the kernel moves little between steps fewer products are
+//! needed (W5: ~23 block products per step warm, ~40 cold).
 //!
 //! Stopping is rigorous, not a fixed count: for the Ritz pairs (θ_j, y_j), j = 1, 2, with
 //! explicit residuals r_j = K y_j − θ_j y_j (from the stored products, not the Lanczos
@@ -29,15 +31,25 @@ use rayon::prelude::*;
 
 /// Vectors per block.
 pub const BLOCK: usize = 4;
-/// Ritz vectors kept for the next call's start block.
-pub const WARM: usize = 8;
+/// Ritz vectors kept for the next call's start block (and at a thick restart).
+pub const WARM: usize = 12;
 /// The Davis–Kahan angle bound each of the top two Ritz vectors must reach.
 pub const VECTOR_TOL: f64 = 1e-11;
-/// Basis size at which the basis restarts from the top `WARM` Ritz vectors (measured on W5:
-/// 64 needs fewer products than 32 or 48 and its Rayleigh–Ritz steps stay cheap).
-const MAX_BASIS: usize = 64;
+/// Basis size at which the basis restarts from the top `WARM` Ritz vectors.
+/// Measured on the 40 kernels of a captured W5 run (solver alone, as in examples/w5_eigen_probe.rs;
+/// configurations interleaved in one process, min of 4, loaded machine):
+/// (warm, basis, Rayleigh–Ritz every) = (8, 64, 1) 5.29 ms and 23.7 block products per step,
+/// (12, 48, 2) 4.50 ms and 23.2, (8, 32, 2) 4.54 ms and 30.1, (8, 48, 3) 5.04 ms and 28.6:
+/// the dense Rayleigh–Ritz decomposition of the basis (cubic in its size, single-threaded)
+/// costs as much as several block products, so the basis stays small and every other block
+/// is a Lanczos block that needs none.
+const MAX_BASIS: usize = 48;
+/// Block products per Rayleigh–Ritz step (the others extend the basis by K times the last block).
+const RAYLEIGH_RITZ_EVERY: usize = 2;
 /// Block products before falling back to the dense decomposition.
 const MAX_PRODUCTS: usize = 60;
+/// Most vectors per GEMM call of a block product.
+const PRODUCT_GROUP: usize = 16;
 /// Columns of K per parallel task of a block product (fixed: same bits on any thread count).
 const PRODUCT_COLUMNS: usize = 128;
 /// From this n on, block products run on several threads.
@@ -65,9 +77,11 @@ pub struct BlockEigen {
 }
 
 /// out (p × n, rows) = Q (p × n, rows) · K, K symmetric n × n row-major, in groups of at most
-/// `BLOCK` rows (measured: 8 rows at once cost 4× what 4 rows cost, 4 rows no more than 1).
+/// `PRODUCT_GROUP` rows, each group one GEMM per fixed column strip of K (measured on
+/// 1000 × 1000, both cores: 4 rows 0.089 ms, 8 rows 0.105, 12 rows 0.116, 16 rows 0.165; so
+/// the 12-vector warm start block is one group, not three).
 fn block_product(k: &[f64], n: usize, q: &[f64], p: usize, out: &mut [f64]) {
-    for (qs, outs) in q[..p * n].chunks(BLOCK * n).zip(out.chunks_mut(BLOCK * n)) {
+    for (qs, outs) in q[..p * n].chunks(PRODUCT_GROUP * n).zip(out.chunks_mut(PRODUCT_GROUP * n)) {
         block_product_group(k, n, qs, qs.len() / n, outs);
     }
 }
@@ -188,7 +202,21 @@ impl BlockEigen {
                     t[i * cap + cols + j] = block_t[i * added + j];
                 }
             }
+            let last = cols;
             cols = total;
+            if products % RAYLEIGH_RITZ_EVERY != 0 && cols + added <= max_basis && products < MAX_PRODUCTS {
+                // A block Lanczos step: the next block is K times the last one (already
+                // computed) orthonormalized against the basis; no Rayleigh–Ritz this time
+                // (unless nothing new is left: then the basis is invariant and Rayleigh–Ritz
+                // below is exact).
+                let (basis, fresh) = v.split_at_mut(cols * n);
+                fresh[..added * n].copy_from_slice(&kv[last * n..cols * n]);
+                let lanczos = orthonormalize_against(basis, cols, &mut fresh[..added * n], added, n);
+                if lanczos > 0 {
+                    added = lanczos;
+                    continue;
+                }
+            }
             // Rayleigh–Ritz on T (upper triangle: entry (i, j), i ≤ j, is v_i·K v_j).
             let tm = DMatrix::from_fn(cols, cols, |i, j| if i <= j { t[i * cap + j] } else { t[j * cap + i] });
             let eig = SymmetricEigen::new(tm);
