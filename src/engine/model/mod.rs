@@ -249,6 +249,30 @@ pub(crate) fn pair_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+/// (‖a‖², ‖a − b‖²) in one pass, each sum with the lanes and order of `pair_sum` (the same bits
+/// as `norm_sq(a)` and `dist_sq(a, b)`).
+#[inline(always)]
+pub(crate) fn norm_and_dist_sq(a: &[f64], b: &[f64]) -> (f64, f64) {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let (mut norm, mut dist) = ([0.0; LANES], [0.0; LANES]);
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..LANES {
+            norm[l] += x[l] * x[l];
+            dist[l] += (x[l] - y[l]) * (x[l] - y[l]);
+        }
+    }
+    let (mut norm_tail, mut dist_tail) = (0.0, 0.0);
+    for (x, y) in ar.iter().zip(br) {
+        norm_tail += x * x;
+        dist_tail += (x - y) * (x - y);
+    }
+    let combine = |acc: [f64; LANES], tail: f64| ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+    (combine(norm, norm_tail), combine(dist, dist_tail))
+}
+
 /// Entry (i, j) of the n × n row-major `mat` times root_i root_j (n = root.len()).
 pub fn scale_both_sides(mat: &mut [f64], root: &[f64]) {
     let n = root.len();
@@ -272,4 +296,19 @@ pub fn norm_sq(a: &[f64]) -> f64 {
 /// Dot product.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     pair_sum(a, b, |x, y| x * y)
+}
+
+#[cfg(test)]
+mod norm_tests {
+    use super::*;
+
+    #[test]
+    fn norm_and_dist_in_one_pass_are_the_bits_of_the_two_passes() {
+        for len in [0, 1, 7, 8, 9, 63, 1000] {
+            let a: Vec<f64> = (0..len).map(|i| ((i * 7919) % 113) as f64 / 17.0 - 3.0).collect();
+            let b: Vec<f64> = (0..len).map(|i| ((i * 104729) % 97) as f64 / 13.0 - 2.5).collect();
+            let (norm, dist) = norm_and_dist_sq(&a, &b);
+            assert_eq!((norm.to_bits(), dist.to_bits()), (norm_sq(&a).to_bits(), dist_sq(&a, &b).to_bits()), "len {len}");
+        }
+    }
 }

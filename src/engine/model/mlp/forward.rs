@@ -251,7 +251,15 @@ impl Mlp {
             }
             if k < depth {
                 shaped(&mut h[k + 1], n, dims[k + 1]);
-                elementwise(h[k + 1].as_slice_mut().unwrap(), z[k].as_slice().unwrap(), None, |_, zv| act.value(zv));
+                let (out, zs) = (h[k + 1].as_slice_mut().unwrap(), z[k].as_slice().unwrap());
+                // ReLU as its own loop (a select the compiler vectorizes), the others through `Act`.
+                match act.kind {
+                    Activation::Relu => {
+                        let a_neg = act.a_neg;
+                        elementwise(out, zs, None, move |_, zv| if zv >= 0.0 { zv } else { a_neg * zv })
+                    }
+                    _ => elementwise(out, zs, None, |_, zv| act.value(zv)),
+                }
             }
         }
         shaped(&mut state.delta[depth], n, 1);
@@ -262,7 +270,14 @@ impl Mlp {
             shaped(&mut grad_h[k], n, dims[k]);
             a_b(self.c[k], delta[k].view(), self.weight(w, k), 0.0, &mut grad_h[k]);
             shaped(&mut delta[k - 1], n, dims[k]);
-            elementwise(delta[k - 1].as_slice_mut().unwrap(), state.z[k - 1].as_slice().unwrap(), Some(grad_h[k].as_slice().unwrap()), |g, zv| g * act.slope(zv));
+            let (out, zs, gs) = (delta[k - 1].as_slice_mut().unwrap(), state.z[k - 1].as_slice().unwrap(), grad_h[k].as_slice().unwrap());
+            match act.kind {
+                Activation::Relu => {
+                    let a_neg = act.a_neg;
+                    elementwise(out, zs, Some(gs), move |g, zv| if zv >= 0.0 { g } else { g * a_neg })
+                }
+                _ => elementwise(out, zs, Some(gs), |g, zv| g * act.slope(zv)),
+            }
         }
     }
 }

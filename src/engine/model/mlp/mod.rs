@@ -17,7 +17,7 @@ mod forward;
 mod hessian;
 mod kernel;
 
-use super::{LayerParams, Model, WeightStats, dist_sq, norm_sq};
+use super::{LayerParams, Model, WeightStats, norm_and_dist_sq};
 use crate::engine::config::{Activation, Approx, InputNorm, ModelConfig, Parameterization, SecondLayerInit};
 use crate::engine::data::{Dataset, STREAM_INIT, rng_for};
 use approx::Quad;
@@ -194,7 +194,7 @@ impl Mlp {
 
 /// Per `STATS_CHUNK` block of a layer's w and w0: (Σ w², Σ (w − w0)²), the blocks on every core.
 fn block_norms(w: &[f64], w0: &[f64]) -> Vec<(f64, f64)> {
-    w.par_chunks(STATS_CHUNK).zip(w0.par_chunks(STATS_CHUNK)).with_min_len(4).map(|(w, w0)| (norm_sq(w), dist_sq(w, w0))).collect()
+    w.par_chunks(STATS_CHUNK).zip(w0.par_chunks(STATS_CHUNK)).with_min_len(4).map(|(w, w0)| norm_and_dist_sq(w, w0)).collect()
 }
 
 /// The blocks' sums added in order.
