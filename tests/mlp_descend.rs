@@ -1,10 +1,10 @@
-//! The layered net's fused gradient-descent update (`Model::descend`: each layer's Jᵀz product
-//! accumulated straight into its weights) against the unfused w − η·Jᵀz from `vjp`, for every
-//! approximation, with biases and with frozen layers (left exactly as they were), and the weight
-//! norms it sums on the way equal a fresh pass; and the
-//! symmetric kernel (upper triangles only, mirrored) against J Jᵀ from explicit Jacobian rows
-//! on a net large enough to use the blocked path; the batched (transposed) forward product
-//! against one row at a time.
+//! The layered net's fused gradient-descent update (`Model::descend`) against the unfused
+//! w − η·Jᵀz from `vjp`: the per-layer form for every approximation, with biases and frozen
+//! layers (left exactly as they were), and the network's update fused with its forward pass in
+//! row parts (the new weights, the outputs and the state it leaves, the same bits on one and
+//! two threads); the weight norms summed on the way equal a fresh pass bit for bit; the
+//! symmetric kernel (upper triangles only, mirrored) against J Jᵀ from explicit Jacobian rows;
+//! the batched (transposed) forward product against one row at a time.
 
 use catapult_lab::engine::config::{Preset, parse_preset};
 use catapult_lab::engine::data;
@@ -72,6 +72,48 @@ fn fused_descend_equals_w_minus_eta_times_the_vjp() {
 }
 
 #[test]
+fn fused_update_and_forward_in_row_parts_equal_the_unfused_step() {
+    // n = 64, width 512: the network's update and forward product are made together in four
+    // row parts of each hidden layer (the input and output layers are not).
+    for bias in [false, true] {
+        for frozen in ["[]", "[2]"] {
+            let p = preset("network", bias, frozen, 64, 512);
+            let (mut net, data) = build(&p);
+            let mut out = vec![0.0; data.n];
+            net.forward(&data, &mut out);
+            let z: Vec<f64> = out.iter().zip(&data.y).map(|(f, y)| 2.0 * (f - y) / data.n as f64).collect();
+            let before = net.params().to_vec();
+            let mut grad = vec![0.0; net.n_params()];
+            net.vjp(&data, &z, &mut grad);
+            assert!(net.descend(&data, &z, 0.3));
+            let got = net.params().to_vec();
+            let expected: Vec<f64> = before.iter().zip(&grad).map(|(w, g)| w - 0.3 * g).collect();
+            let err = rel_diff(&got, &expected);
+            assert!(err < 1e-14, "bias={bias} frozen={frozen}: fused update differs by {err:.2e}");
+            // The outputs the fused step computed at the new weights, against one row at a time.
+            net.forward(&data, &mut out);
+            let scale = out.iter().fold(0.0f64, |m, f| m.max(f.abs()));
+            for i in 0..data.n {
+                let single = net.output_at(data.row(i));
+                assert!((single - out[i]).abs() <= 1e-13 * scale, "bias={bias} frozen={frozen} row {i}: {single} vs {}", out[i]);
+            }
+            // The norms summed in the parts equal a fresh pass, bit for bit.
+            let during = net.weight_stats(&[]);
+            net.add_to_params(0.0, &vec![0.0; net.n_params()]);
+            let fresh = net.weight_stats(&[]);
+            assert_eq!((during.norm_sq.to_bits(), during.dist_sq.to_bits()), (fresh.norm_sq.to_bits(), fresh.dist_sq.to_bits()), "bias={bias} frozen={frozen}");
+            // And the state the fused step left equals a fresh forward pass: the next gradient.
+            let mut grad_fused = vec![0.0; net.n_params()];
+            net.vjp(&data, &z, &mut grad_fused);
+            net.forward(&data, &mut out);
+            let mut grad_fresh = vec![0.0; net.n_params()];
+            net.vjp(&data, &z, &mut grad_fresh);
+            assert_eq!(grad_fused, grad_fresh, "bias={bias} frozen={frozen}: the fused step's state is the state at w");
+        }
+    }
+}
+
+#[test]
 fn symmetric_kernel_equals_explicit_jacobian_rows() {
     // n = 100, width 48: several upper-triangle blocks of 64 rows.
     for bias in [false, true] {
@@ -114,4 +156,24 @@ fn batched_forward_equals_one_row_at_a_time() {
             assert!((single - out[i]).abs() <= 1e-13 * out[i].abs().max(1e-3), "bias={bias} row {i}: {single} vs {}", out[i]);
         }
     }
+}
+
+#[test]
+fn fused_steps_are_the_same_bits_on_one_and_two_threads() {
+    let p = preset("network", true, "[]", 64, 512);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
+            let (mut net, data) = build(&p);
+            let mut out = vec![0.0; data.n];
+            net.forward(&data, &mut out);
+            for _ in 0..3 {
+                let z: Vec<f64> = out.iter().zip(&data.y).map(|(f, y)| 2.0 * (f - y) / data.n as f64).collect();
+                assert!(net.descend(&data, &z, 0.3));
+                net.forward(&data, &mut out);
+            }
+            let stats = net.weight_stats(&[]);
+            (net.params().iter().map(|w| w.to_bits()).collect::<Vec<_>>(), out.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), stats.norm_sq.to_bits(), stats.dist_sq.to_bits())
+        })
+    };
+    assert!(run(1) == run(2), "the fused steps differ between one and two threads");
 }

@@ -182,12 +182,13 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
         // u, v, u0, v0, gradient, two Lanczos work vectors; per-sample caches z, z0, gates.
         ModelKind::TwoLayer => 8.0 * m * (d + 1.0) + 4.0 * n * m + 4.0 * n * d,
         ModelKind::Quadratic | ModelKind::LinearPredictor => 8.0 * d + 4.0 * n * d,
-        // Parameters as for the two-layer net; per example and unit z, h, ∂f/∂h, Δ (twice that
-        // for the quadratic model's tangents), and the n × n kernel with its per-layer Gram
-        // products (two per layer, at most 256 MB of them at once, at least two).
+        // Parameters as for the two-layer net; per example and unit z, h, ∂f/∂h, Δ twice (the
+        // network's fused step keeps the old and the new state; the quadratic model's tangents;
+        // the linearized model once), and the n × n kernel with its per-layer Gram products (two
+        // per layer, at most 256 MB of them at once, at least two).
         ModelKind::Mlp => {
             let (p, units) = mlp_shape(&preset.model, d);
-            let per_unit = if preset.model.approx == Approx::Quadratic { 8.0 } else { 4.0 };
+            let per_unit = if preset.model.approx == Approx::Linearized { 4.0 } else { 8.0 };
             let nn = n * n.min(1e5);
             let grams = (2.0 * (preset.model.depth as f64 + 1.0)).min((32.0 * 1024.0 * 1024.0 / nn.max(1.0)).max(2.0));
             8.0 * p + per_unit * n * units + (1.0 + grams) * nn

@@ -85,8 +85,7 @@ pub(crate) fn product(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f
         c[..rows * cols].iter_mut().for_each(|x| *x *= beta);
         return;
     }
-    let work = rows * inner * cols;
-    let parts = (work / PARALLEL_WORK).clamp(1, MAX_CHUNKS).min(rows.max(cols) / CHUNK_ROWS).max(1);
+    let parts = product_parts(rows, inner, cols);
     if parts == 1 {
         gemm(rows, inner, cols, alpha, a, a_strides, b, b_strides, beta, c, (cols as isize, 1));
         return;
@@ -102,6 +101,18 @@ pub(crate) fn product(rows: usize, inner: usize, cols: usize, alpha: f64, a: &[f
     }
     // Column parts, each written into its columns of C in place.
     gemm_column_parts(rows, inner, cols, alpha, a, a_strides, b, b_strides, beta, &mut c[..rows * cols], parts);
+}
+
+/// The number of parts `product` splits a rows × inner × cols product into (from the shape only).
+pub(crate) fn product_parts(rows: usize, inner: usize, cols: usize) -> usize {
+    (rows * inner * cols / PARALLEL_WORK).clamp(1, MAX_CHUNKS).min(rows.max(cols) / CHUNK_ROWS).max(1)
+}
+
+/// Rows per part when `product` splits C (rows × cols) by rows — C's row ranges
+/// `[p·chunk, (p + 1)·chunk)` — or None when it splits by columns.
+pub(crate) fn product_row_chunk(rows: usize, inner: usize, cols: usize) -> Option<usize> {
+    let parts = product_parts(rows, inner, cols);
+    (parts == 1 || rows >= cols).then(|| rows.div_ceil(parts))
 }
 
 /// Row-major strides of an n × m matrix, and of its transpose read in place.
@@ -221,47 +232,80 @@ impl Mlp {
     /// `state_at` into an existing state, reusing its arrays (no allocation from the second
     /// step on: every step's passes write into the same buffers).
     pub(crate) fn state_into(&self, w: &[f64], x: &[f64], n: usize, state: &mut State) {
+        self.prepare_state(x, n, state);
+        for k in 0..=self.depth() {
+            self.forward_product(w, k, state);
+            self.finish_layer(w, k, state);
+        }
+        self.backward_into(w, state);
+    }
+
+    /// Shapes `state` for n rows and copies the inputs into h[0].
+    pub(crate) fn prepare_state(&self, x: &[f64], n: usize, state: &mut State) {
         let depth = self.depth();
-        let dims = &self.dims;
-        let act = self.act;
         state.n = n;
         for list in [&mut state.h, &mut state.z, &mut state.grad_h, &mut state.delta] {
             list.resize_with(depth + 1, || Array2::zeros((0, 0)));
         }
-        shaped(&mut state.h[0], n, dims[0]);
-        state.h[0].as_slice_mut().unwrap().copy_from_slice(&x[..n * dims[0]]);
+        shaped(&mut state.h[0], n, self.dims[0]);
+        state.h[0].as_slice_mut().unwrap().copy_from_slice(&x[..n * self.dims[0]]);
         for k in 0..=depth {
-            let (h, z) = (&mut state.h, &mut state.z);
-            shaped(&mut z[k], n, dims[k + 1]);
-            let (o, i) = (dims[k + 1], dims[k]);
-            if n >= TRANSPOSED_FORWARD_ROWS && o >= TRANSPOSED_FORWARD_ROWS {
-                // Zᵀ = c W Hᵀ (the weights' rows against the examples, each part of W's rows
-                // writing a contiguous block), then Z its transpose: measured faster than Z = c H Wᵀ.
-                state.zt.resize(o * n, 0.0);
-                product(o, i, n, self.c[k], self.weight(w, k).as_slice().unwrap(), rm(i), h[k].as_slice().unwrap(), tr(i), 0.0, &mut state.zt);
-                transpose_into(&state.zt, o, n, z[k].as_slice_mut().unwrap());
-            } else {
-                a_bt(self.c[k], h[k].view(), self.weight(w, k), 0.0, &mut z[k]);
-            }
-            if let Some(b) = self.bias(w, k) {
-                let beta = self.beta;
-                for mut row in z[k].rows_mut() {
-                    row.iter_mut().zip(b).for_each(|(v, bj)| *v += beta * bj);
-                }
-            }
-            if k < depth {
-                shaped(&mut h[k + 1], n, dims[k + 1]);
-                let (out, zs) = (h[k + 1].as_slice_mut().unwrap(), z[k].as_slice().unwrap());
-                // ReLU as its own loop (a select the compiler vectorizes), the others through `Act`.
-                match act.kind {
-                    Activation::Relu => {
-                        let a_neg = act.a_neg;
-                        elementwise(out, zs, None, move |_, zv| if zv >= 0.0 { zv } else { a_neg * zv })
-                    }
-                    _ => elementwise(out, zs, None, |_, zv| act.value(zv)),
-                }
+            shaped(&mut state.z[k], n, self.dims[k + 1]);
+        }
+    }
+
+    /// Whether layer k's forward product is made transposed (into `state.zt`, then `finish_layer`
+    /// transposes it into z[k]).
+    pub(crate) fn transposed_forward(&self, n: usize, k: usize) -> bool {
+        n >= TRANSPOSED_FORWARD_ROWS && self.dims[k + 1] >= TRANSPOSED_FORWARD_ROWS
+    }
+
+    /// Layer k's product c W_k h[k]ᵀ: Zᵀ into `state.zt` (transposed: W's rows against the
+    /// examples, each part of W's rows writing a contiguous block; measured faster than
+    /// Z = c H Wᵀ) or Z straight into z[k].
+    pub(crate) fn forward_product(&self, w: &[f64], k: usize, state: &mut State) {
+        let (n, o, i) = (state.n, self.dims[k + 1], self.dims[k]);
+        if self.transposed_forward(n, k) {
+            state.zt.resize(o * n, 0.0);
+            product(o, i, n, self.c[k], self.weight(w, k).as_slice().unwrap(), rm(i), state.h[k].as_slice().unwrap(), tr(i), 0.0, &mut state.zt);
+        } else {
+            a_bt(self.c[k], state.h[k].view(), self.weight(w, k), 0.0, &mut state.z[k]);
+        }
+    }
+
+    /// After layer k's product: z[k] (transposed from `zt` where the product was), + β b_k, and
+    /// h[k + 1] = σ(z[k]) for hidden layers.
+    pub(crate) fn finish_layer(&self, w: &[f64], k: usize, state: &mut State) {
+        let (n, o) = (state.n, self.dims[k + 1]);
+        let act = self.act;
+        let (h, z) = (&mut state.h, &mut state.z);
+        if self.transposed_forward(n, k) {
+            transpose_into(&state.zt, o, n, z[k].as_slice_mut().unwrap());
+        }
+        if let Some(b) = self.bias(w, k) {
+            let beta = self.beta;
+            for mut row in z[k].rows_mut() {
+                row.iter_mut().zip(b).for_each(|(v, bj)| *v += beta * bj);
             }
         }
+        if k < self.depth() {
+            shaped(&mut h[k + 1], n, o);
+            let (out, zs) = (h[k + 1].as_slice_mut().unwrap(), z[k].as_slice().unwrap());
+            // ReLU as its own loop (a select the compiler vectorizes), the others through `Act`.
+            match act.kind {
+                Activation::Relu => {
+                    let a_neg = act.a_neg;
+                    elementwise(out, zs, None, move |_, zv| if zv >= 0.0 { zv } else { a_neg * zv })
+                }
+                _ => elementwise(out, zs, None, |_, zv| act.value(zv)),
+            }
+        }
+    }
+
+    /// The batched backward pass Δ_l = ∂f/∂z_l for all rows of a state whose forward is done.
+    pub(crate) fn backward_into(&self, w: &[f64], state: &mut State) {
+        let depth = self.depth();
+        let (n, dims, act) = (state.n, &self.dims, self.act);
         shaped(&mut state.delta[depth], n, 1);
         state.delta[depth].fill(1.0);
         shaped(&mut state.grad_h[0], 0, 0);

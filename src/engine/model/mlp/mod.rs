@@ -14,10 +14,11 @@
 mod approx;
 mod backward;
 mod forward;
+mod fused;
 mod hessian;
 mod kernel;
 
-use super::{LayerParams, Model, WeightStats, norm_and_dist_sq};
+use super::{LayerParams, Model, WeightStats};
 use crate::engine::config::{Activation, Approx, InputNorm, ModelConfig, Parameterization, SecondLayerInit};
 use crate::engine::data::{Dataset, STREAM_INIT, rng_for};
 use approx::Quad;
@@ -31,9 +32,7 @@ use std::sync::Mutex;
 
 /// Test-set rows evaluated per block by `outputs_on`.
 const EVAL_ROWS: usize = 4096;
-/// Parameters per block of the weight norms (`trained_norms`): small enough that both cores
-/// share a layer, large enough that a block's sum is a long vector loop.
-const STATS_CHUNK: usize = 1 << 15;
+
 
 pub struct Mlp {
     /// [n_0 = d, n_1, …, n_L, n_{L+1} = 1].
@@ -63,6 +62,10 @@ pub struct Mlp {
     /// (‖w‖², ‖w − w0‖²) of the trained layers, summed by the last `descend` (None after any
     /// other change of w).
     norms_after_descend: Option<(f64, f64)>,
+    /// The network's second state (the fused `descend` writes the new activations there while
+    /// it still reads the old ones), and whether `state` already holds the state at w.
+    spare_state: State,
+    state_is_current: bool,
     /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
     fixed_kernel: Mutex<Option<Vec<f64>>>,
 }
@@ -132,6 +135,8 @@ impl Mlp {
             negative: Vec::new(),
             fixed_kernel: Mutex::new(None),
             norms_after_descend: None,
+            spare_state: State::default(),
+            state_is_current: false,
             forwards: 0,
             scale_held: Mutex::new(None),
         };
@@ -185,16 +190,12 @@ impl Mlp {
         }
         let mut sums = Vec::new();
         for k in (0..=self.depth()).filter(|&k| self.trained[k]) {
-            let range = self.offsets[k]..self.offsets[k + 1];
-            sums.extend(block_norms(&self.w[range.clone()], &self.w0[range]));
+            for range in self.norm_parts(k) {
+                sums.extend(fused::block_norms_parallel(&self.w[range.clone()], &self.w0[range]));
+            }
         }
         fold_norms(&sums)
     }
-}
-
-/// Per `STATS_CHUNK` block of a layer's w and w0: (Σ w², Σ (w − w0)²), the blocks on every core.
-fn block_norms(w: &[f64], w0: &[f64]) -> Vec<(f64, f64)> {
-    w.par_chunks(STATS_CHUNK).zip(w0.par_chunks(STATS_CHUNK)).with_min_len(4).map(|(w, w0)| norm_and_dist_sq(w, w0)).collect()
 }
 
 /// The blocks' sums added in order.
@@ -217,6 +218,7 @@ impl Model for Mlp {
     }
     fn add_to_params(&mut self, scale: f64, delta: &[f64]) {
         self.norms_after_descend = None;
+        self.state_is_current = false;
         for (w, d) in self.w.iter_mut().zip(delta) {
             *w += scale * d;
         }
@@ -226,9 +228,12 @@ impl Model for Mlp {
         self.forwards += 1;
         match self.approx {
             Approx::Network => {
-                let mut state = std::mem::replace(&mut self.state, State::default());
-                self.state_into(&self.w, &data.x, data.n, &mut state);
-                self.state = state;
+                // After a fused `descend` the state at w is already computed.
+                if !(std::mem::take(&mut self.state_is_current) && data.n == self.state.n) {
+                    let mut state = std::mem::replace(&mut self.state, State::default());
+                    self.state_into(&self.w, &data.x, data.n, &mut state);
+                    self.state = state;
+                }
                 self.count_negatives();
             }
             Approx::Linearized => {}
@@ -248,15 +253,31 @@ impl Model for Mlp {
         self.jac_transpose_apply(&jac, z, out);
     }
 
-    fn descend(&mut self, _data: &Dataset, z: &[f64], eta: f64) -> bool {
+    fn descend(&mut self, data: &Dataset, z: &[f64], eta: f64) -> bool {
         let mut w = std::mem::take(&mut self.w);
+        if self.approx == Approx::Network && data.n == self.state.n {
+            // The update fused with the forward pass at the new weights (`fused`); `forward`
+            // then only reads the outputs.
+            let mut next = std::mem::take(&mut self.spare_state);
+            let sums = self.descend_and_forward(&mut w, z, eta, &data.x, &self.state, &mut next);
+            self.backward_into(&w, &mut next);
+            self.spare_state = std::mem::replace(&mut self.state, next);
+            self.state_is_current = true;
+            self.w = w;
+            self.norms_after_descend = Some(fold_norms(&sums));
+            return true;
+        }
         // The weight norms of each trained layer as soon as it is updated, while it is in the
         // cache (the same blocks and order as `trained_norms`).
         let mut sums = Vec::new();
+        let parts: Vec<Vec<Range<usize>>> = (0..=self.depth()).map(|k| self.norm_parts(k)).collect();
         let (w0, trained) = (&self.w0, &self.trained);
         let mut after_layer = |k: usize, range: Range<usize>, w: &[f64]| {
             if trained[k] {
-                sums.extend(block_norms(w, &w0[range]));
+                for part in &parts[k] {
+                    let local = part.start - range.start..part.end - range.start;
+                    sums.extend(fused::block_norms_parallel(&w[local], &w0[part.clone()]));
+                }
             }
         };
         self.jac_transpose_descend(&self.jac_of(&self.state, self.quad.as_ref()), z, eta, &mut w, &mut after_layer);

@@ -1,0 +1,118 @@
+//! The layered network's plain gradient-descent step fused with the forward pass at the new
+//! weights (`Model::descend` for `approx = network`). Layer by layer, W_l's rows are taken in
+//! the row parts the products split them into; each part is updated by one GEMM
+//! (W ← W − η c_l (z∘Δ_l)ᵀ H_{l−1}, Δ and H of the old state), its weight norms are summed, and
+//! its rows are multiplied against the new H_{l−1} for the forward product while they are still
+//! in cache: the weights come from memory once per step for all three instead of three times.
+//! The GEMM calls are the unfused ones (same shapes, parts and operands), so the bits are the
+//! same. The new activations go into a second state, since the update needs the old ones.
+
+use super::Mlp;
+use super::forward::{State, product_row_chunk, rm, tr};
+use crate::engine::linalg::gemm;
+use crate::engine::model::norm_and_dist_sq;
+use ndarray::Array2;
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// Parameters per block of the weight norms: small enough that both cores share a layer, large
+/// enough that a block's sum is a long vector loop.
+pub(crate) const STATS_CHUNK: usize = 1 << 15;
+
+/// Per `STATS_CHUNK` block of w and w0: (Σ w², Σ (w − w0)²), in order.
+pub(crate) fn block_norms(w: &[f64], w0: &[f64]) -> Vec<(f64, f64)> {
+    w.chunks(STATS_CHUNK).zip(w0.chunks(STATS_CHUNK)).map(|(w, w0)| norm_and_dist_sq(w, w0)).collect()
+}
+
+/// `block_norms` with the blocks on every core.
+pub(crate) fn block_norms_parallel(w: &[f64], w0: &[f64]) -> Vec<(f64, f64)> {
+    w.par_chunks(STATS_CHUNK).zip(w0.par_chunks(STATS_CHUNK)).with_min_len(4).map(|(w, w0)| norm_and_dist_sq(w, w0)).collect()
+}
+
+impl Mlp {
+    /// Rows per part when layer k's update and forward product on n rows are made together:
+    /// the forward product is transposed and both products split W_k's rows the same way.
+    pub(crate) fn fused_layer_chunk(&self, n: usize, k: usize) -> Option<usize> {
+        let (o, i) = (self.dims[k + 1], self.dims[k]);
+        if !self.transposed_forward(n, k) {
+            return None;
+        }
+        let update = product_row_chunk(o, n, i)?;
+        (product_row_chunk(o, i, n)? == update).then_some(update)
+    }
+
+    /// The parameter ranges layer k's weight norms are summed over, in order (each then in
+    /// `STATS_CHUNK` blocks): the fused row parts or the whole weight matrix, then the bias. The
+    /// fused step and a fresh pass sum the same blocks in the same order: the same bits.
+    pub(crate) fn norm_parts(&self, k: usize) -> Vec<Range<usize>> {
+        let (w_range, b_range) = self.layer_ranges(k);
+        let i = self.dims[k];
+        let mut parts: Vec<Range<usize>> = match self.fused_layer_chunk(self.state.n, k) {
+            Some(chunk) => (w_range.start..w_range.end).step_by(chunk * i).map(|s| s..(s + chunk * i).min(w_range.end)).collect(),
+            None => vec![w_range],
+        };
+        if !b_range.is_empty() {
+            parts.push(b_range);
+        }
+        parts
+    }
+
+    /// w ← w − η Jᵀz for the network, with the forward pass at the new w into `next` (its
+    /// backward pass is left to the caller); `old` is the state at the old w on the rows `x`.
+    /// Returns the trained layers' norm block sums in the order of `norm_parts`.
+    pub(crate) fn descend_and_forward(&self, w: &mut [f64], z: &[f64], eta: f64, x: &[f64], old: &State, next: &mut State) -> Vec<(f64, f64)> {
+        let n = old.n;
+        let scale = -eta;
+        self.prepare_state(x, n, next);
+        let mut sums = Vec::new();
+        for k in 0..=self.depth() {
+            let (o, i) = (self.dims[k + 1], self.dims[k]);
+            let (w_range, b_range) = self.layer_ranges(k);
+            let fused = self.fused_layer_chunk(n, k);
+            if self.trained[k] {
+                // A = z∘Δ_k at the old weights (n × o).
+                let mut zp: Array2<f64> = old.delta[k].to_owned();
+                for (mut row, &zi) in zp.rows_mut().into_iter().zip(&z[..n]) {
+                    row.iter_mut().for_each(|x| *x *= zi);
+                }
+                let alpha = scale * self.c[k];
+                let (zs, h_old) = (zp.as_slice().unwrap(), old.h[k].as_slice().unwrap());
+                match fused {
+                    Some(chunk) => {
+                        next.zt.resize(o * n, 0.0);
+                        let (c, h_new, w0) = (self.c[k], next.h[k].as_slice().unwrap(), &self.w0[w_range.clone()]);
+                        let parts: Vec<Vec<(f64, f64)>> = w[w_range.clone()]
+                            .par_chunks_mut(chunk * i)
+                            .zip(next.zt.par_chunks_mut(chunk * n))
+                            .enumerate()
+                            .map(|(p, (rows, zt_rows))| {
+                                let (r0, r) = (p * chunk, rows.len() / i);
+                                gemm(r, n, i, alpha, &zs[r0..], tr(o), h_old, rm(i), 1.0, rows, rm(i));
+                                let norms = block_norms(rows, &w0[r0 * i..(r0 + r) * i]);
+                                gemm(r, i, n, c, rows, rm(i), h_new, tr(i), 0.0, zt_rows, rm(n));
+                                norms
+                            })
+                            .collect();
+                        sums.extend(parts.into_iter().flatten());
+                    }
+                    None => {
+                        super::forward::product(o, n, i, alpha, zs, tr(o), h_old, rm(i), 1.0, &mut w[w_range.clone()]);
+                        sums.extend(block_norms_parallel(&w[w_range.clone()], &self.w0[w_range.clone()]));
+                    }
+                }
+                if !b_range.is_empty() {
+                    let ob = &mut w[b_range.clone()];
+                    for row in zp.rows() {
+                        ob.iter_mut().zip(row).for_each(|(o, x)| *o += scale * self.beta * x);
+                    }
+                    sums.extend(block_norms(&w[b_range.clone()], &self.w0[b_range.clone()]));
+                }
+            }
+            if !(self.trained[k] && fused.is_some()) {
+                self.forward_product(w, k, next);
+            }
+            self.finish_layer(w, k, next);
+        }
+        sums
+    }
+}
