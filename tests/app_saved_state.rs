@@ -43,16 +43,7 @@ fn request_close(harness: &mut Harness<'static, App>) {
 /// Starts a sweep of the current preset from the Sweep view's form (η·λ̂0 from 0.5 to 1.9:
 /// lazy runs, which all run their full length).
 fn start_sweep(harness: &mut Harness<'static, App>, count: usize, widths: &str, steps: usize) {
-    {
-        let form = harness.state_mut().sweep_form_mut();
-        form.scaled = true;
-        form.from = 0.5;
-        form.to = 1.9;
-        form.count = count;
-        form.widths_text = widths.into();
-        form.seeds = 1;
-        form.steps = steps;
-    }
+    fill_sweep_form(harness, (0.5, 1.9), count, widths, steps);
     let ctx = harness.ctx.clone();
     harness.state_mut().start_sweep(&ctx);
     assert!(harness.state().sweep_running(), "{:?}", harness.state().sweep_error());

@@ -29,16 +29,7 @@ fn paused_wgpu_harness() -> Harness<'static, App> {
 /// Fills the Sweep view's grid (η·λ̂0 from 1 to 4.5 in `count` points, `widths`, one seed,
 /// `steps` per run) and presses Run sweep.
 fn start_ui_sweep(harness: &mut Harness<'static, App>, count: usize, widths: &str, steps: usize) {
-    {
-        let form = harness.state_mut().sweep_form_mut();
-        form.scaled = true;
-        form.from = 1.0;
-        form.to = 4.5;
-        form.count = count;
-        form.widths_text = widths.into();
-        form.seeds = 1;
-        form.steps = steps;
-    }
+    fill_sweep_form(harness, (1.0, 4.5), count, widths, steps);
     harness.step();
     harness.get_by_label(app::labels::SWEEP_START_LABEL).click();
 }

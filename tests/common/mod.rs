@@ -70,3 +70,16 @@ pub fn steps(harness: &mut Harness<'static, App>, k: u64) {
     step_until(harness, "the steps", |app| app.step_count() >= target);
     harness.run_steps(2);
 }
+
+/// Fills the Sweep view's form: η·λ̂0 from `from` to `to` in `count` points, `widths`, one
+/// seed, `steps` per run.
+pub fn fill_sweep_form(harness: &mut Harness<'static, App>, (from, to): (f64, f64), count: usize, widths: &str, steps: usize) {
+    let form = harness.state_mut().sweep_form_mut();
+    form.scaled = true;
+    form.from = from;
+    form.to = to;
+    form.count = count;
+    form.widths_text = widths.into();
+    form.seeds = 1;
+    form.steps = steps;
+}
