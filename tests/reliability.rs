@@ -10,7 +10,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
+
+mod cli_run;
+use cli_run::csv_with_env;
 
 #[test]
 fn bad_preset_corpus_gives_the_expected_messages() {
@@ -182,18 +184,6 @@ fn extremes_of_every_control_run_or_refuse_cleanly() {
 
 fn csv_of(preset: &str, threads: &str, steps: &str) -> Vec<u8> {
     csv_with_env(preset, steps, &[("RAYON_NUM_THREADS", threads)])
-}
-
-fn csv_with_env(preset: &str, steps: &str, env: &[(&str, &str)]) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("out.csv");
-    let out = Command::new(env!("CARGO_BIN_EXE_catapult-lab"))
-        .args(["run", "--preset", preset, "--steps", steps, "--csv", path.to_str().unwrap()])
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{preset}: {}", String::from_utf8_lossy(&out.stderr));
-    std::fs::read(&path).unwrap()
 }
 
 /// The hot loops compiled for wider vector units (model::simd) give the same bits as the

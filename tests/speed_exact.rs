@@ -12,7 +12,9 @@ use catapult_lab::engine::model::dot;
 use catapult_lab::engine::sim::{Regime, Simulation};
 use catapult_lab::report::series::History;
 use serde_json::json;
-use std::process::Command;
+
+mod cli_run;
+use cli_run::csv_with_env;
 
 fn rel_err(a: f64, b: f64) -> f64 {
     (a - b).abs() / a.abs().max(b.abs()).max(1e-300)
@@ -230,18 +232,6 @@ fn cached_input_gradients_and_blocked_outputs_equal_the_pointwise_forms() {
             assert!((o - point).abs() <= 1e-12 * (1.0 + point.abs()), "{approx}: f(x_{i}) {o} vs output_at {point}");
         }
     }
-}
-
-fn csv_with_env(preset: &str, steps: &str, env: &[(&str, &str)]) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("out.csv");
-    let out = Command::new(env!("CARGO_BIN_EXE_catapult-lab"))
-        .args(["run", "--preset", preset, "--steps", steps, "--csv", path.to_str().unwrap()])
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{preset}: {}", String::from_utf8_lossy(&out.stderr));
-    std::fs::read(&path).unwrap()
 }
 
 /// W5's fast path (tiled kernel, parallel block products, warm starts) gives the same bits on
