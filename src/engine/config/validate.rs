@@ -185,13 +185,17 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
         // Parameters as for the two-layer net; per example and unit z, h, ∂f/∂h, Δ twice (the
         // network's fused step keeps the old and the new state; the quadratic model's tangents;
         // the linearized model once), and the n × n kernel with its per-layer Gram products (two
-        // per layer, at most 256 MB of them at once, at least two).
+        // per layer, at most 256 MB of them at once, at least two); with fewer examples than
+        // inputs also the input layer's product kept in the rows' space (X, X Xᵀ, n × n_1;
+        // at most 2²² entries).
         ModelKind::Mlp => {
             let (p, units) = mlp_shape(&preset.model, d);
             let per_unit = if preset.model.approx == Approx::Linearized { 4.0 } else { 8.0 };
             let nn = n * n.min(1e5);
             let grams = (2.0 * (preset.model.depth as f64 + 1.0)).min((32.0 * 1024.0 * 1024.0 / nn.max(1.0)).max(2.0));
-            8.0 * p + per_unit * n * units + (1.0 + grams) * nn
+            let first_width = preset.model.widths.as_ref().and_then(|w| w.first().copied()).unwrap_or(preset.model.width) as f64;
+            let kept = if n < d && n * (d + n + first_width) <= (1u64 << 22) as f64 { n * d + nn + n * first_width } else { 0.0 };
+            8.0 * p + per_unit * n * units + (1.0 + grams) * nn + kept
         }
     };
     floats * 8.0

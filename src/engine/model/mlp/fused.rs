@@ -6,9 +6,12 @@
 //! in cache: the weights come from memory once per step for all three instead of three times.
 //! The GEMM calls are the unfused ones (same shapes, parts and operands), so the bits are the
 //! same. The new activations go into a second state, since the update needs the old ones.
+//! With fewer examples than inputs the input layer's product is made in the rows' space
+//! instead (`input_layer`): the same weights, its outputs equal to rounding.
 
 use super::Mlp;
 use super::forward::{State, product_row_chunk, rm, tr};
+use super::input_layer::{self, InputBase};
 use crate::engine::linalg::gemm;
 use crate::engine::model::norm_and_dist_sq;
 use ndarray::Array2;
@@ -41,6 +44,12 @@ impl Mlp {
         (product_row_chunk(o, i, n)? == update).then_some(update)
     }
 
+    /// Whether the fused step on n rows makes the input layer's product in the rows' space
+    /// (`input_layer`: the network, its input layer trained, fused, fewer rows than inputs).
+    pub(crate) fn input_layer_in_rows_space(&self, n: usize) -> bool {
+        self.approx == crate::engine::config::Approx::Network && self.trained[0] && InputBase::applies(n, self.dims[0], self.dims[1]) && self.fused_layer_chunk(n, 0).is_some()
+    }
+
     /// The parameter ranges layer k's weight norms are summed over, in order (each then in
     /// `STATS_CHUNK` blocks): the fused row parts or the whole weight matrix, then the bias. The
     /// fused step and a fresh pass sum the same blocks in the same order: the same bits.
@@ -59,8 +68,10 @@ impl Mlp {
 
     /// w ← w − η Jᵀz for the network, with the forward pass at the new w into `next` (its
     /// backward pass is left to the caller); `old` is the state at the old w on the rows `x`.
+    /// The input layer's product goes through `base` when it applies (`input_layer`).
     /// Returns the trained layers' norm block sums in the order of `norm_parts`.
-    pub(crate) fn descend_and_forward(&self, w: &mut [f64], z: &[f64], eta: f64, x: &[f64], old: &State, next: &mut State) -> Vec<(f64, f64)> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn descend_and_forward(&self, w: &mut [f64], z: &[f64], eta: f64, x: &[f64], old: &State, next: &mut State, base: &mut InputBase) -> Vec<(f64, f64)> {
         let n = old.n;
         let scale = -eta;
         self.prepare_state(x, n, next);
@@ -81,19 +92,35 @@ impl Mlp {
                     Some(chunk) => {
                         next.zt.resize(o * n, 0.0);
                         let (c, h_new, w0) = (self.c[k], next.h[k].as_slice().unwrap(), &self.w0[w_range.clone()]);
+                        // The input layer in the rows' space: the update went from the same rows.
+                        let with_base = k == 0 && self.input_layer_in_rows_space(n);
+                        let through_base = with_base && h_old == &x[..n * i] && base.usable(x, n, i, o);
+                        // Per row part, its rows of the kept product when the step goes through it.
+                        let (kept, gram): (&mut [f64], &[f64]) = if through_base { base.parts_mut() } else { (&mut [], &[]) };
+                        let mut kept_parts: Vec<Option<&mut [f64]>> = kept.chunks_mut(chunk * n).map(Some).collect();
+                        kept_parts.resize_with(o.div_ceil(chunk), || None);
                         let parts: Vec<Vec<(f64, f64)>> = w[w_range.clone()]
                             .par_chunks_mut(chunk * i)
                             .zip(next.zt.par_chunks_mut(chunk * n))
+                            .zip(kept_parts.into_par_iter())
                             .enumerate()
-                            .map(|(p, (rows, zt_rows))| {
+                            .map(|(p, ((rows, zt_rows), kept_rows))| {
                                 let (r0, r) = (p * chunk, rows.len() / i);
                                 gemm(r, n, i, alpha, &zs[r0..], tr(o), h_old, rm(i), 1.0, rows, rm(i));
                                 let norms = block_norms(rows, &w0[r0 * i..(r0 + r) * i]);
-                                gemm(r, i, n, c, rows, rm(i), h_new, tr(i), 0.0, zt_rows, rm(n));
+                                match kept_rows {
+                                    Some(kept_rows) => input_layer::step_rows(kept_rows, gram, zs, r0, o, n, c * alpha, zt_rows),
+                                    None => gemm(r, i, n, c, rows, rm(i), h_new, tr(i), 0.0, zt_rows, rm(n)),
+                                }
                                 norms
                             })
                             .collect();
                         sums.extend(parts.into_iter().flatten());
+                        if through_base {
+                            base.stepped();
+                        } else if with_base {
+                            base.take(x, n, i, &next.zt[..o * n]);
+                        }
                     }
                     None => {
                         super::forward::product(o, n, i, alpha, zs, tr(o), h_old, rm(i), 1.0, &mut w[w_range.clone()]);

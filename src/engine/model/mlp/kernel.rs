@@ -2,7 +2,8 @@
 //!   K = Σ_k c_k² Σ_{t,s} (P_t P_sᵀ) ∘ (Q_t Q_sᵀ) + β² P_0 P_0ᵀ,
 //! for the network K = Σ_l (Δ_l Δ_lᵀ) ∘ (c_l² H_{l−1} H_{l−1}ᵀ + β²), frozen layers left out;
 //! the same formula at the rows of an SGD batch (`kernel_on`), explicit Jacobian rows, and the
-//! flop counts of the cost model that picks dense K or matrix-free Lanczos.
+//! flop counts of the cost model that picks dense K or matrix-free Lanczos. The input layer's
+//! c² X Xᵀ does not change while the rows do not, so it is kept.
 
 use super::Mlp;
 use super::backward::Jac;
@@ -39,6 +40,9 @@ impl Mlp {
                 .map(|(k, is_q)| {
                     let (p, q) = &jac.layers[k].terms[0];
                     let (a, alpha) = if is_q { (q, self.c[k] * self.c[k]) } else { (p, 1.0) };
+                    if k == 0 && is_q {
+                        return self.input_gram(a.as_slice().unwrap(), n, alpha);
+                    }
                     let mut g = vec![0.0; n * n];
                     gram_rows_upper(alpha, a.as_slice().unwrap(), n, a.ncols(), &mut g);
                     g
@@ -58,6 +62,30 @@ impl Mlp {
         for i in 0..n {
             for j in 0..i {
                 out[i * n + j] = out[j * n + i];
+            }
+        }
+    }
+
+    /// The input layer's c² X Xᵀ (`gram_rows_upper`) on the rows `x` (n × d): the same every
+    /// step on the training rows, so kept (with the rows, up to `INPUT_GRAM_ENTRIES`) and formed again only
+    /// for other rows.
+    fn input_gram(&self, x: &[f64], n: usize, alpha: f64) -> Vec<f64> {
+        let d = self.dims[0];
+        let form = || {
+            let mut g = vec![0.0; n * n];
+            gram_rows_upper(alpha, x, n, d, &mut g);
+            g
+        };
+        if n * (n + d) > INPUT_GRAM_ENTRIES {
+            return form();
+        }
+        let mut kept = self.input_gram.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match kept.as_ref() {
+            Some((rows, gram)) if rows[..] == x[..n * d] => gram.clone(),
+            _ => {
+                let gram = form();
+                *kept = Some((x[..n * d].to_vec(), gram.clone()));
+                gram
             }
         }
     }
@@ -140,9 +168,16 @@ impl Mlp {
     pub(crate) fn flops(&self, n: usize) -> f64 {
         let sum: f64 = (0..self.dims.len() - 1).map(|k| (self.dims[k] * self.dims[k + 1]) as f64).sum();
         let n = n as f64;
+        let (n0, n1) = (self.dims[0] as f64, self.dims[1] as f64);
         match self.approx {
-            // Forward 2nΣ, the backward pass 2n(Σ − n_0 n_1) (nothing flows back into x), Jᵀz 2nΣ.
-            crate::engine::config::Approx::Network => 6.0 * n * sum - 2.0 * n * (self.dims[0] * self.dims[1]) as f64,
+            // Forward 2nΣ, the backward pass 2n(Σ − n_0 n_1) (nothing flows back into x), Jᵀz 2nΣ;
+            // with the input layer in the rows' space (`input_layer`) its forward product is
+            // 2n·n·n_1, and 2n·n_0·n_1 once every `REBASE_STEPS` steps.
+            crate::engine::config::Approx::Network if self.input_layer_in_rows_space(n as usize) => {
+                let kept = 2.0 * n * n * n1 + 2.0 * n * n0 * n1 / super::input_layer::REBASE_STEPS as f64;
+                6.0 * n * sum - 4.0 * n * n0 * n1 + kept
+            }
+            crate::engine::config::Approx::Network => 6.0 * n * sum - 2.0 * n * n0 * n1,
             crate::engine::config::Approx::Linearized => 4.0 * n * sum,
             crate::engine::config::Approx::Quadratic => 14.0 * n * sum,
         }
@@ -168,6 +203,9 @@ impl Mlp {
         true
     }
 }
+
+/// Most entries (the n × n Gram product and the n × d rows) kept between steps (32 MB).
+const INPUT_GRAM_ENTRIES: usize = 1 << 22;
 
 /// Most bytes of per-layer products `kernel_symmetric` holds at once.
 const GRAM_BYTES: usize = 256 << 20;

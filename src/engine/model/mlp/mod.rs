@@ -16,6 +16,7 @@ mod backward;
 mod forward;
 mod fused;
 mod hessian;
+mod input_layer;
 mod kernel;
 
 use super::{LayerParams, Model, WeightStats};
@@ -66,6 +67,10 @@ pub struct Mlp {
     /// it still reads the old ones), and whether `state` already holds the state at w.
     spare_state: State,
     state_is_current: bool,
+    /// The input layer's product in the rows' space for the fused step (`input_layer`).
+    input_base: input_layer::InputBase,
+    /// The input layer's c² X Xᵀ for the kernel, with the rows it was formed on.
+    input_gram: Mutex<Option<(Vec<f64>, Vec<f64>)>>,
     /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
     fixed_kernel: Mutex<Option<Vec<f64>>>,
 }
@@ -137,6 +142,8 @@ impl Mlp {
             norms_after_descend: None,
             spare_state: State::default(),
             state_is_current: false,
+            input_base: input_layer::InputBase::default(),
+            input_gram: Mutex::new(None),
             forwards: 0,
             scale_held: Mutex::new(None),
         };
@@ -219,6 +226,7 @@ impl Model for Mlp {
     fn add_to_params(&mut self, scale: f64, delta: &[f64]) {
         self.norms_after_descend = None;
         self.state_is_current = false;
+        self.input_base.invalidate();
         for (w, d) in self.w.iter_mut().zip(delta) {
             *w += scale * d;
         }
@@ -259,7 +267,9 @@ impl Model for Mlp {
             // The update fused with the forward pass at the new weights (`fused`); `forward`
             // then only reads the outputs.
             let mut next = std::mem::take(&mut self.spare_state);
-            let sums = self.descend_and_forward(&mut w, z, eta, &data.x, &self.state, &mut next);
+            let mut base = std::mem::take(&mut self.input_base);
+            let sums = self.descend_and_forward(&mut w, z, eta, &data.x, &self.state, &mut next, &mut base);
+            self.input_base = base;
             self.backward_into(&w, &mut next);
             self.spare_state = std::mem::replace(&mut self.state, next);
             self.state_is_current = true;
