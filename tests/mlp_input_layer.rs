@@ -3,7 +3,8 @@
 //! W every 64 steps and after any other change of w): over 150 steps — through two re-takes, an
 //! `add_to_params` in between and a change of rows — the weights stay w − η·Jᵀz, the outputs
 //! stay those of the weights (one row at a time, from W), the state's gradient stays a fresh
-//! pass's, and the steps are the same bits on one and two threads.
+//! pass's; steps that never read the weights (the input layer's W left pending, its norms from
+//! the base) follow explicit steps; and the steps are the same bits on one and two threads.
 
 use catapult_lab::engine::config::{Preset, parse_preset};
 use catapult_lab::engine::data;
@@ -82,6 +83,39 @@ fn the_input_layer_in_the_rows_space_keeps_the_weights_outputs_and_state() {
             }
         }
         assert!(norm_sq(&residual(&out, &data)).is_finite());
+    }
+}
+
+#[test]
+fn steps_that_leave_the_input_layer_pending_follow_the_explicit_steps() {
+    // One net steps with `descend` and reads only its outputs and weight norms (the input
+    // layer's W is not written for 150 steps, its norms come from the base); the other makes
+    // every step explicitly (w ← w − η·Jᵀz by `vjp` and `add_to_params`, a fresh forward pass).
+    for (bias, activation) in [(false, "relu"), (true, "tanh")] {
+        let p = preset(bias, activation);
+        let (mut lazy, data) = build(&p);
+        let (mut explicit, _) = build(&p);
+        let (mut out_lazy, mut out_explicit) = (vec![0.0; data.n], vec![0.0; data.n]);
+        lazy.forward(&data, &mut out_lazy);
+        explicit.forward(&data, &mut out_explicit);
+        let mut grad = vec![0.0; explicit.n_params()];
+        for step in 1..=150 {
+            assert!(lazy.descend(&data, &residual(&out_lazy, &data), 0.2));
+            lazy.forward(&data, &mut out_lazy);
+            explicit.vjp(&data, &residual(&out_explicit, &data), &mut grad);
+            explicit.add_to_params(-0.2, &grad);
+            explicit.forward(&data, &mut out_explicit);
+            let err = rel_diff(&out_lazy, &out_explicit);
+            assert!(err < 1e-11, "{activation} step {step}: outputs differ by {err:.2e}");
+            let (a, b) = (lazy.weight_stats(&[]), explicit.weight_stats(&[]));
+            for (what, x, y) in [("‖w‖²", a.norm_sq, b.norm_sq), ("‖w − w0‖²", a.dist_sq, b.dist_sq)] {
+                assert!((x - y).abs() <= 1e-11 * y.abs(), "{activation} step {step}: {what} {x} vs {y}");
+            }
+        }
+        // Reading the weights brings the input layer up to date.
+        let err = rel_diff(lazy.params(), explicit.params());
+        assert!(err < 1e-11, "{activation}: weights differ by {err:.2e}");
+        assert!(explicit.weight_stats(&[]).dist_sq > 1e-6, "{activation}: the weights moved");
     }
 }
 

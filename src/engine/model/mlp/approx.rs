@@ -24,7 +24,7 @@ pub(crate) struct Quad {
 impl Mlp {
     /// Δw = w − w0 (0 in frozen layers, which never move).
     pub(crate) fn weight_change(&self) -> Vec<f64> {
-        self.w.iter().zip(&self.w0).map(|(w, w0)| w - w0).collect()
+        self.weights().iter().zip(&self.w0).map(|(w, w0)| w - w0).collect()
     }
 
     /// The quadratic model's extra factors on the rows of `state0` (the state at w0).
@@ -77,7 +77,7 @@ impl Mlp {
     /// network, at w0 for the Taylor models.
     pub(crate) fn evaluate_on(&self, x: &[f64], n: usize) -> (State, Option<Quad>) {
         match self.approx {
-            Approx::Network => (self.state_at(&self.w, x, n), None),
+            Approx::Network => (self.state_at(self.weights(), x, n), None),
             Approx::Linearized => (self.state_at(&self.w0, x, n), None),
             Approx::Quadratic => {
                 let state0 = self.state_at(&self.w0, x, n);

@@ -158,6 +158,8 @@ pub(crate) struct State {
     /// Scratch: a layer's pre-activations transposed (n_{k+1} × n), as the forward product
     /// writes them.
     pub zt: Vec<f64>,
+    /// Scratch: the fused step's z∘Δ_k (n × n_{k+1}).
+    pub scaled: Vec<f64>,
 }
 
 /// Examples and units from which the forward product is made transposed (`state_into`).

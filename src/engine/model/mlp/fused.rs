@@ -14,7 +14,6 @@ use super::forward::{State, product_row_chunk, rm, tr};
 use super::input_layer::{self, InputBase};
 use crate::engine::linalg::gemm;
 use crate::engine::model::norm_and_dist_sq;
-use ndarray::Array2;
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -76,50 +75,61 @@ impl Mlp {
         let scale = -eta;
         self.prepare_state(x, n, next);
         let mut sums = Vec::new();
+        let mut zp = std::mem::take(&mut next.scaled);
         for k in 0..=self.depth() {
             let (o, i) = (self.dims[k + 1], self.dims[k]);
             let (w_range, b_range) = self.layer_ranges(k);
             let fused = self.fused_layer_chunk(n, k);
             if self.trained[k] {
-                // A = z∘Δ_k at the old weights (n × o).
-                let mut zp: Array2<f64> = old.delta[k].to_owned();
-                for (mut row, &zi) in zp.rows_mut().into_iter().zip(&z[..n]) {
-                    row.iter_mut().for_each(|x| *x *= zi);
+                // A = z∘Δ_k at the old weights (n × o, row-major), in a buffer kept between steps.
+                zp.clear();
+                for (row, &zi) in old.delta[k].as_slice().unwrap().chunks(o).zip(&z[..n]) {
+                    zp.extend(row.iter().map(|x| x * zi));
                 }
                 let alpha = scale * self.c[k];
-                let (zs, h_old) = (zp.as_slice().unwrap(), old.h[k].as_slice().unwrap());
+                let (zs, h_old) = (&zp[..], old.h[k].as_slice().unwrap());
                 match fused {
                     Some(chunk) => {
                         next.zt.resize(o * n, 0.0);
                         let (c, h_new, w0) = (self.c[k], next.h[k].as_slice().unwrap(), &self.w0[w_range.clone()]);
-                        // The input layer in the rows' space: the update went from the same rows.
+                        // The input layer in the rows' space (`input_layer`): the old state's rows
+                        // must be these, and W must be up to date before it is written directly.
                         let with_base = k == 0 && self.input_layer_in_rows_space(n);
                         let through_base = with_base && h_old == &x[..n * i] && base.usable(x, n, i, o);
-                        // Per row part, its rows of the kept product when the step goes through it.
-                        let (kept, gram): (&mut [f64], &[f64]) = if through_base { base.parts_mut() } else { (&mut [], &[]) };
-                        let mut kept_parts: Vec<Option<&mut [f64]>> = kept.chunks_mut(chunk * n).map(Some).collect();
+                        if with_base && !through_base {
+                            base.apply(&mut w[w_range.clone()], c);
+                        }
+                        // Per row part, its rows of C and C G when the step goes through the base.
+                        let (coef, coef_gram, zt_base, zt_moved, gram) = if through_base { base.parts_mut() } else { (&mut [][..], &mut [][..], &[][..], &[][..], &[][..]) };
+                        let mut kept_parts: Vec<Option<(&mut [f64], &mut [f64])>> = coef.chunks_mut(chunk * n).zip(coef_gram.chunks_mut(chunk * n)).map(Some).collect();
                         kept_parts.resize_with(o.div_ceil(chunk), || None);
-                        let parts: Vec<Vec<(f64, f64)>> = w[w_range.clone()]
+                        let parts: Vec<(Vec<(f64, f64)>, Option<input_layer::PartSums>)> = w[w_range.clone()]
                             .par_chunks_mut(chunk * i)
                             .zip(next.zt.par_chunks_mut(chunk * n))
                             .zip(kept_parts.into_par_iter())
                             .enumerate()
-                            .map(|(p, ((rows, zt_rows), kept_rows))| {
+                            .map(|(p, ((rows, zt_rows), kept))| {
                                 let (r0, r) = (p * chunk, rows.len() / i);
+                                if let Some((coef_rows, coef_gram_rows)) = kept {
+                                    // W's rows are not written: C takes the update.
+                                    let (b, m) = (&zt_base[r0 * n..], &zt_moved[r0 * n..]);
+                                    return (Vec::new(), Some(input_layer::step_rows(coef_rows, coef_gram_rows, b, m, gram, zs, r0, o, n, alpha, c, zt_rows)));
+                                }
                                 gemm(r, n, i, alpha, &zs[r0..], tr(o), h_old, rm(i), 1.0, rows, rm(i));
                                 let norms = block_norms(rows, &w0[r0 * i..(r0 + r) * i]);
-                                match kept_rows {
-                                    Some(kept_rows) => input_layer::step_rows(kept_rows, gram, zs, r0, o, n, c * alpha, zt_rows),
-                                    None => gemm(r, i, n, c, rows, rm(i), h_new, tr(i), 0.0, zt_rows, rm(n)),
-                                }
-                                norms
+                                gemm(r, i, n, c, rows, rm(i), h_new, tr(i), 0.0, zt_rows, rm(n));
+                                (norms, None)
                             })
                             .collect();
-                        sums.extend(parts.into_iter().flatten());
                         if through_base {
-                            base.stepped();
-                        } else if with_base {
-                            base.take(x, n, i, &next.zt[..o * n]);
+                            let part_sums: Vec<input_layer::PartSums> = parts.iter().filter_map(|p| p.1).collect();
+                            sums.push(base.stepped(&part_sums, c));
+                        } else {
+                            let layer: Vec<(f64, f64)> = parts.into_iter().flat_map(|p| p.0).collect();
+                            if with_base {
+                                base.take(x, n, i, c, w0, &next.zt[..o * n], super::fold_norms(&layer));
+                            }
+                            sums.extend(layer);
                         }
                     }
                     None => {
@@ -129,7 +139,7 @@ impl Mlp {
                 }
                 if !b_range.is_empty() {
                     let ob = &mut w[b_range.clone()];
-                    for row in zp.rows() {
+                    for row in zp.chunks(o) {
                         ob.iter_mut().zip(row).for_each(|(o, x)| *o += scale * self.beta * x);
                     }
                     sums.extend(block_norms(&w[b_range.clone()], &self.w0[b_range.clone()]));
@@ -140,6 +150,7 @@ impl Mlp {
             }
             self.finish_layer(w, k, next);
         }
+        next.scaled = zp;
         sums
     }
 }

@@ -102,7 +102,7 @@ impl Mlp {
             return;
         }
         // Network: the state at w; quadratic: the state at w0 (its Hessian is H_f(w0)).
-        let w = if self.approx == Approx::Network { &self.w } else { &self.w0 };
+        let w: &[f64] = if self.approx == Approx::Network { self.weights() } else { &self.w0 };
         let tangents = self.directional(&self.state, w, dir);
         let jac = self.hessian_jac(&self.state, &tangents);
         self.jac_transpose_apply(&jac, z, out);
@@ -117,7 +117,7 @@ impl Mlp {
             return false;
         }
         let state = &self.state;
-        let mut tangents = self.directional(state, &self.w, dir);
+        let mut tangents = self.directional(state, self.weights(), dir);
         let n = state.n;
         let gauss_newton: Vec<f64> = (0..n).map(|i| curvature[i] * tangents.out_dot[i]).collect();
         // z∘RΔ_k + (κ J·dir)∘Δ_k, as one factor with unit weights; the (Δ, Ḣ) term keeps z.
@@ -169,7 +169,7 @@ impl Mlp {
     /// residual and p̂1 with a held h²), so that the u column does not dominate big runs.
     pub(crate) fn hessian_scale(&self, data: &Dataset, p1: &[f64]) -> f64 {
         let full = p1.len() == self.state.n;
-        let work = 14.0 * self.state.n as f64 * self.w.len() as f64;
+        let work = 14.0 * self.state.n as f64 * self.w0.len() as f64;
         if full && work > SCALE_EXACT_WORK {
             let held = self.scale_held.lock().unwrap();
             if let Some((forwards, value)) = *held {
@@ -205,7 +205,7 @@ impl Mlp {
         p.resize(self.state.n, 0.0);
         let p1 = &p[..];
         let jac = self.jac_of(&self.state, self.quad.as_ref());
-        let mut g = vec![0.0; self.w.len()];
+        let mut g = vec![0.0; self.w0.len()];
         self.jac_transpose_apply(&jac, p1, &mut g);
         let norm = norm_sq(&g).sqrt();
         if norm == 0.0 {

@@ -171,11 +171,12 @@ impl Mlp {
         let (n0, n1) = (self.dims[0] as f64, self.dims[1] as f64);
         match self.approx {
             // Forward 2nΣ, the backward pass 2n(Σ − n_0 n_1) (nothing flows back into x), Jᵀz 2nΣ;
-            // with the input layer in the rows' space (`input_layer`) its forward product is
-            // 2n·n·n_1, and 2n·n_0·n_1 once every `REBASE_STEPS` steps.
+            // with the input layer in the rows' space (`input_layer`) its update and forward
+            // product (2n·n_0·n_1 each) are one C G (2n·n·n_1), and both once every
+            // `REBASE_STEPS` steps (writing W when something reads it is not counted).
             crate::engine::config::Approx::Network if self.input_layer_in_rows_space(n as usize) => {
-                let kept = 2.0 * n * n * n1 + 2.0 * n * n0 * n1 / super::input_layer::REBASE_STEPS as f64;
-                6.0 * n * sum - 4.0 * n * n0 * n1 + kept
+                let kept = 2.0 * n * n * n1 + 4.0 * n * n0 * n1 / super::input_layer::REBASE_STEPS as f64;
+                6.0 * n * sum - 6.0 * n * n0 * n1 + kept
             }
             crate::engine::config::Approx::Network => 6.0 * n * sum - 2.0 * n * n0 * n1,
             crate::engine::config::Approx::Linearized => 4.0 * n * sum,
@@ -188,7 +189,7 @@ impl Mlp {
         if self.approx != crate::engine::config::Approx::Network {
             return false;
         }
-        let state = self.state_at(&self.w, x, n);
+        let state = self.state_at(self.weights(), x, n);
         self.input_gradients_from(&state, out)
     }
 
@@ -198,7 +199,7 @@ impl Mlp {
             return false;
         }
         let (n, d) = (state.n, self.dims[0]);
-        let w1 = self.weight(&self.w, 0);
+        let w1 = self.weight(self.weights(), 0);
         product(n, self.dims[1], d, self.c[0], state.delta[0].as_slice().unwrap(), rm(self.dims[1]), w1.as_slice().unwrap(), rm(d), 0.0, &mut out[..n * d]);
         true
     }

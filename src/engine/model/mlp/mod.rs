@@ -49,7 +49,8 @@ pub struct Mlp {
     trained: Vec<bool>,
     /// Start of W_k in the parameter vector, per layer, plus the total at the end.
     offsets: Vec<usize>,
-    w: Vec<f64>,
+    /// The parameters; the input layer's W may lag behind `input_base` (read through `weights`).
+    w: input_layer::Weights,
     w0: Vec<f64>,
     /// The network's state at w on the training data; for the Taylor models the state at w0.
     state: State,
@@ -67,8 +68,8 @@ pub struct Mlp {
     /// it still reads the old ones), and whether `state` already holds the state at w.
     spare_state: State,
     state_is_current: bool,
-    /// The input layer's product in the rows' space for the fused step (`input_layer`).
-    input_base: input_layer::InputBase,
+    /// The input layer in the rows' space for the fused step (`input_layer`).
+    input_base: Mutex<input_layer::InputBase>,
     /// The input layer's c² X Xᵀ for the kernel, with the rows it was formed on.
     input_gram: Mutex<Option<(Vec<f64>, Vec<f64>)>>,
     /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
@@ -134,7 +135,7 @@ impl Mlp {
             trained,
             offsets,
             w0: w.clone(),
-            w,
+            w: input_layer::Weights::new(w),
             state: State::default(),
             quad: None,
             negative: Vec::new(),
@@ -142,7 +143,7 @@ impl Mlp {
             norms_after_descend: None,
             spare_state: State::default(),
             state_is_current: false,
-            input_base: input_layer::InputBase::default(),
+            input_base: Mutex::new(input_layer::InputBase::default()),
             input_gram: Mutex::new(None),
             forwards: 0,
             scale_held: Mutex::new(None),
@@ -161,6 +162,34 @@ impl Mlp {
         let start = self.offsets[k];
         let split = start + self.dims[k + 1] * self.dims[k];
         (start..split, split..self.offsets[k + 1])
+    }
+
+    /// The parameters, the input layer brought up to date first when steps through its base
+    /// are pending (`input_layer`: W ← W + C X once).
+    pub(crate) fn weights(&self) -> &[f64] {
+        let mut base = self.input_base.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if base.pending() {
+            // SAFETY: under the base's lock, with pending updates (see `input_layer::Weights`).
+            let w = unsafe { self.w.write() };
+            let (range, _) = self.layer_ranges(0);
+            base.apply(&mut w[range.clone()], self.c[0]);
+            base.set_norms(fold_norms(&fused::block_norms_parallel(&w[range.clone()], &self.w0[range])));
+        }
+        drop(base);
+        // SAFETY: nothing is pending, so no write can start while this borrow lives.
+        unsafe { self.w.read() }
+    }
+
+    /// The parameters to change, brought up to date first.
+    fn weights_mut(&mut self) -> &mut Vec<f64> {
+        let (range, _) = self.layer_ranges(0);
+        let base = self.input_base.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let w = self.w.get_mut();
+        if base.pending() {
+            base.apply(&mut w[range.clone()], self.c[0]);
+            base.set_norms(fold_norms(&fused::block_norms_parallel(&w[range.clone()], &self.w0[range])));
+        }
+        w
     }
 
     /// W_k of a parameter-length vector as an n_{k+1} × n_k view.
@@ -198,7 +227,7 @@ impl Mlp {
         let mut sums = Vec::new();
         for k in (0..=self.depth()).filter(|&k| self.trained[k]) {
             for range in self.norm_parts(k) {
-                sums.extend(fused::block_norms_parallel(&self.w[range.clone()], &self.w0[range]));
+                sums.extend(fused::block_norms_parallel(&self.weights()[range.clone()], &self.w0[range]));
             }
         }
         fold_norms(&sums)
@@ -206,7 +235,7 @@ impl Mlp {
 }
 
 /// The blocks' sums added in order.
-fn fold_norms(sums: &[(f64, f64)]) -> (f64, f64) {
+pub(crate) fn fold_norms(sums: &[(f64, f64)]) -> (f64, f64) {
     sums.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y))
 }
 
@@ -215,10 +244,10 @@ impl Mlp {
 
 impl Model for Mlp {
     fn n_params(&self) -> usize {
-        self.w.len()
+        self.w0.len()
     }
     fn params(&self) -> &[f64] {
-        &self.w
+        self.weights()
     }
     fn init_params(&self) -> &[f64] {
         &self.w0
@@ -226,10 +255,10 @@ impl Model for Mlp {
     fn add_to_params(&mut self, scale: f64, delta: &[f64]) {
         self.norms_after_descend = None;
         self.state_is_current = false;
-        self.input_base.invalidate();
-        for (w, d) in self.w.iter_mut().zip(delta) {
+        for (w, d) in self.weights_mut().iter_mut().zip(delta) {
             *w += scale * d;
         }
+        self.input_base.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).invalidate();
     }
 
     fn forward(&mut self, data: &Dataset, out: &mut [f64]) {
@@ -239,7 +268,7 @@ impl Model for Mlp {
                 // After a fused `descend` the state at w is already computed.
                 if !(std::mem::take(&mut self.state_is_current) && data.n == self.state.n) {
                     let mut state = std::mem::replace(&mut self.state, State::default());
-                    self.state_into(&self.w, &data.x, data.n, &mut state);
+                    self.state_into(self.weights(), &data.x, data.n, &mut state);
                     self.state = state;
                 }
                 self.count_negatives();
@@ -262,18 +291,22 @@ impl Model for Mlp {
     }
 
     fn descend(&mut self, data: &Dataset, z: &[f64], eta: f64) -> bool {
-        let mut w = std::mem::take(&mut self.w);
-        if self.approx == Approx::Network && data.n == self.state.n {
+        let fused = self.approx == Approx::Network && data.n == self.state.n;
+        if !fused {
+            self.weights_mut();
+        }
+        let mut w = std::mem::take(self.w.get_mut());
+        if fused {
             // The update fused with the forward pass at the new weights (`fused`); `forward`
-            // then only reads the outputs.
+            // then only reads the outputs. The input layer may go through its base.
             let mut next = std::mem::take(&mut self.spare_state);
-            let mut base = std::mem::take(&mut self.input_base);
+            let mut base = std::mem::take(self.input_base.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()));
             let sums = self.descend_and_forward(&mut w, z, eta, &data.x, &self.state, &mut next, &mut base);
-            self.input_base = base;
+            *self.input_base.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()) = base;
             self.backward_into(&w, &mut next);
             self.spare_state = std::mem::replace(&mut self.state, next);
             self.state_is_current = true;
-            self.w = w;
+            *self.w.get_mut() = w;
             self.norms_after_descend = Some(fold_norms(&sums));
             return true;
         }
@@ -291,7 +324,7 @@ impl Model for Mlp {
             }
         };
         self.jac_transpose_descend(&self.jac_of(&self.state, self.quad.as_ref()), z, eta, &mut w, &mut after_layer);
-        self.w = w;
+        *self.w.get_mut() = w;
         self.norms_after_descend = Some(fold_norms(&sums));
         true
     }
@@ -369,9 +402,9 @@ impl Model for Mlp {
                     rows: self.dims[k + 1],
                     cols: self.dims[k],
                     weight_init: self.w0[wr.clone()].to_vec(),
-                    weight_now: self.w[wr].to_vec(),
+                    weight_now: self.weights()[wr].to_vec(),
                     bias_init: self.has_bias.then(|| self.w0[br.clone()].to_vec()),
-                    bias_now: self.has_bias.then(|| self.w[br].to_vec()),
+                    bias_now: self.has_bias.then(|| self.weights()[br].to_vec()),
                 }
             })
             .collect()
