@@ -7,9 +7,9 @@
 //! the batched (transposed) forward product against one row at a time.
 
 use catapult_lab::engine::config::{Preset, parse_preset};
-use catapult_lab::engine::data;
-use catapult_lab::engine::dataset::Dataset;
-use catapult_lab::engine::model::{self, Model, norm_sq};
+use mlp_common::{build, rel_diff};
+
+mod mlp_common;
 
 fn preset(approx: &str, bias: bool, frozen: &str, n: usize, width: usize) -> Preset {
     let json = format!(
@@ -19,16 +19,6 @@ fn preset(approx: &str, bias: bool, frozen: &str, n: usize, width: usize) -> Pre
             "train": {{"frozen_layers": {frozen}, "eta_scaled": 1.0, "steps": 5}}}}"#
     );
     parse_preset(json.as_bytes(), "test", &[]).unwrap_or_else(|e| panic!("{e}: {json}"))
-}
-
-fn build(p: &Preset) -> (Box<dyn Model>, Dataset) {
-    let (data, _) = data::build(&p.data, p.seed).unwrap();
-    (model::build(p, &data), data)
-}
-
-fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    let diff: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    norm_sq(&diff).sqrt() / norm_sq(b).sqrt().max(1e-300)
 }
 
 #[test]

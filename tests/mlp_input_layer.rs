@@ -7,9 +7,11 @@
 //! the base) follow explicit steps; and the steps are the same bits on one and two threads.
 
 use catapult_lab::engine::config::{Preset, parse_preset};
-use catapult_lab::engine::data;
 use catapult_lab::engine::dataset::Dataset;
-use catapult_lab::engine::model::{self, Model, norm_sq};
+use catapult_lab::engine::model::norm_sq;
+use mlp_common::{build, rel_diff};
+
+mod mlp_common;
 
 /// Depth 2, width 1024 on n = 64 rows of d = 300: the input layer's update and forward
 /// product are made together in four row parts, and n < d.
@@ -21,16 +23,6 @@ fn preset(bias: bool, activation: &str) -> Preset {
             "train": {{"eta_scaled": 1.0, "steps": 5}}}}"#
     );
     parse_preset(json.as_bytes(), "test", &[]).unwrap_or_else(|e| panic!("{e}: {json}"))
-}
-
-fn build(p: &Preset) -> (Box<dyn Model>, Dataset) {
-    let (data, _) = data::build(&p.data, p.seed).unwrap();
-    (model::build(p, &data), data)
-}
-
-fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    let diff: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    norm_sq(&diff).sqrt() / norm_sq(b).sqrt().max(1e-300)
 }
 
 fn residual(out: &[f64], data: &Dataset) -> Vec<f64> {
