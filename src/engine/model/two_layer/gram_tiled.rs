@@ -5,7 +5,8 @@
 //! its mirror, optionally scaled by W^{1/2} on both sides (the normalized kernel the solver
 //! wants). No n × n partial sums are zeroed, accumulated or added, and K is written once.
 //! A tile is the same fixed GEMM calls whichever thread computes it, so the result is
-//! bit-identical across thread counts. Large m (W2: m = 20 000) keeps the neuron-chunked
+//! bit-identical across thread counts. The X Xᵀ blocks do not change with the weights: they are
+//! multiplied once for the training rows and kept. Large m (W2: m = 20 000) keeps the neuron-chunked
 //! form of `gram.rs`.
 
 use super::*;
@@ -18,6 +19,8 @@ pub(super) const TILED_ENTRIES: usize = 1 << 21;
 /// the shapes 64–128 × 128–1000 measured within noise of each other; this one wastes least).
 const TILE_ROWS: usize = 64;
 const TILE_COLS: usize = 256;
+/// Most entries of X Xᵀ tiles kept between steps (16 MB; W5's n = 1000 needs 5 MB).
+const INPUT_TILE_ENTRIES: usize = 1 << 21;
 
 thread_local! {
     /// Per-thread scratch for one tile's three products.
@@ -82,7 +85,25 @@ impl TwoLayer {
         let (cu, cv) = (c2 * ku * s2, c2 * kv);
         let shared = SharedOut(out.as_mut_ptr());
         let x = &data.x;
-        let tile = |&(i0, j0): &(usize, usize)| {
+        // X[i0..] X[j0..]ᵀ (inner d) of every tile, at a stride of tr·tc: made once for these rows
+        // (the same GEMM calls each time, so the same bits) and kept when small enough.
+        let input_tile = |&(i0, j0): &(usize, usize), tx: &mut [f64]| {
+            let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));
+            gemm(ri, d, cj, 1.0, &x[i0 * d..], (d as isize, 1), &x[j0 * d..], (1, d as isize), 0.0, tx, (cj as isize, 1));
+        };
+        let mut kept = self.input_tiles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let keep = tiles.len() * tr * tc <= INPUT_TILE_ENTRIES;
+        if keep && !kept.as_ref().is_some_and(|(rows, t)| rows[..] == x[..n * d] && t.len() == tiles.len() * tr * tc) {
+            let mut t = vec![0.0; tiles.len() * tr * tc];
+            if parallel {
+                t.par_chunks_mut(tr * tc).zip(tiles.par_iter()).for_each(|(tx, tile)| input_tile(tile, tx));
+            } else {
+                t.chunks_mut(tr * tc).zip(tiles.iter()).for_each(|(tx, tile)| input_tile(tile, tx));
+            }
+            *kept = Some((x[..n * d].to_vec(), t));
+        }
+        let input_tiles: Option<&[f64]> = if keep { kept.as_ref().map(|(_, t)| &t[..]) } else { None };
+        let tile = |(index, &(i0, j0)): (usize, &(usize, usize))| {
             let shared = shared;
             let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));
             TILE_SCRATCH.with_borrow_mut(|buf| {
@@ -93,8 +114,13 @@ impl TwoLayer {
                 // (Gᵀ diag|a|)(diag|a| G) and (G∘B)ᵀ(G∘B) blocks: A[:, i0..]ᵀ A[:, j0..], inner m.
                 gemm(ri, m, cj, 1.0, &ga[i0..], (1, ns), &ga[j0..], (ns, 1), 0.0, ta, (cj as isize, 1));
                 gemm(ri, m, cj, 1.0, &gb[i0..], (1, ns), &gb[j0..], (ns, 1), 0.0, tb, (cj as isize, 1));
-                // X[i0..] X[j0..]ᵀ, inner d.
-                gemm(ri, d, cj, 1.0, &x[i0 * d..], (d as isize, 1), &x[j0 * d..], (1, d as isize), 0.0, tx, (cj as isize, 1));
+                let tx: &[f64] = match input_tiles {
+                    Some(t) => &t[index * tr * tc..(index + 1) * tr * tc],
+                    None => {
+                        input_tile(&(i0, j0), tx);
+                        tx
+                    }
+                };
                 // Entry (i, j) of the tile is K[i0 + i, j0 + j]; only the global upper triangle
                 // (j0 + j ≥ i0 + i) is combined and written, with its mirror.
                 for i in 0..ri {
@@ -133,9 +159,9 @@ impl TwoLayer {
             });
         };
         if parallel {
-            tiles.par_iter().for_each(tile);
+            tiles.par_iter().enumerate().for_each(tile);
         } else {
-            tiles.iter().for_each(tile);
+            tiles.iter().enumerate().for_each(tile);
         }
     }
 }

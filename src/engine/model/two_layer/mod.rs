@@ -105,6 +105,9 @@ pub struct TwoLayer {
     /// The dense kernel's per-chunk n × n partial sums and their total, kept between steps
     /// so that forming the kernel allocates nothing.
     gram_partials: std::sync::Mutex<Vec<f64>>,
+    /// The tiled kernel's X Xᵀ tiles with the rows they were made on (`gram_tiled`): the
+    /// training inputs do not change, so they are multiplied once.
+    input_tiles: std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>,
     /// Which layers are trained, [u, v] (`train.frozen_layers`): a frozen layer is never
     /// updated and its columns are left out of J (so of the kernel, λ̂ and Jᵀ·z).
     trained: [bool; 2],
@@ -158,6 +161,7 @@ impl TwoLayer {
             negative_fraction: 0.0,
             f0: Vec::new(),
             gram_partials: Default::default(),
+            input_tiles: Default::default(),
             trained,
         };
         if net.approx != Approx::Network {
