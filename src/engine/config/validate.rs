@@ -179,8 +179,12 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
     let (n, d) = (n.max(1) as f64, d.max(1) as f64);
     let m = preset.model.width as f64;
     let floats = match preset.model.kind {
-        // u, v, u0, v0, gradient, two Lanczos work vectors; per-sample caches z, z0, gates.
-        ModelKind::TwoLayer => 8.0 * m * (d + 1.0) + 4.0 * n * m + 4.0 * n * d,
+        // u, v, u0, v0, gradient, two Lanczos work vectors; per-sample caches z, z0, gates; the
+        // tiled kernel's kept X Xᵀ tiles (about 0.6 n², at most 2²¹ entries).
+        ModelKind::TwoLayer => {
+            let tiles = if m * n <= (1u64 << 21) as f64 { (0.6 * n * n).min((1u64 << 21) as f64) } else { 0.0 };
+            8.0 * m * (d + 1.0) + 4.0 * n * m + 4.0 * n * d + tiles
+        }
         ModelKind::Quadratic | ModelKind::LinearPredictor => 8.0 * d + 4.0 * n * d,
         // Parameters as for the two-layer net; per example and unit z, h, ∂f/∂h, Δ twice (the
         // network's fused step keeps the old and the new state; the quadratic model's tangents;
