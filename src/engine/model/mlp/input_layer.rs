@@ -136,7 +136,7 @@ impl InputBase {
         (self.norms.0 + 2.0 * a / c + q, self.norms.1 + 2.0 * b / c + q)
     }
 
-    /// Takes the base at the up-to-date W (`w`, o × d) whose product c W Xᵀ is `zt` and whose
+    /// Takes the base at the up-to-date W (o × d) whose product c W Xᵀ is `zt` (o × n) and whose
     /// norms are `norms`, on the rows `x`; G and c W0 Xᵀ (`w0`) are made again only for new rows.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn take(&mut self, x: &[f64], n: usize, d: usize, c: f64, w0: &[f64], zt: &[f64], norms: (f64, f64)) {
