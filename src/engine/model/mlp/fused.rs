@@ -97,7 +97,7 @@ impl Mlp {
                         let with_base = k == 0 && self.input_layer_in_rows_space(n);
                         let through_base = with_base && h_old == &x[..n * i] && base.usable(x, n, i, o);
                         if with_base && !through_base {
-                            base.apply(&mut w[w_range.clone()], c);
+                            base.apply(&mut w[w_range.clone()], w0, c);
                         }
                         // Per row part, its rows of C and C G when the step goes through the base.
                         let (coef, coef_gram, zt_base, zt_moved, gram) = if through_base { base.parts_mut() } else { (&mut [][..], &mut [][..], &[][..], &[][..], &[][..]) };

@@ -93,10 +93,10 @@ impl InputBase {
         self.pending
     }
 
-    /// Brings the input layer's W (o × d, row-major) up to date: W ← W + C X, C ← 0; the base
-    /// moves to the new W (its product gains c C G; its norms are then the caller's, through
-    /// `set_norms`). The base's products keep their age.
-    pub(crate) fn apply(&mut self, w: &mut [f64], c: f64) {
+    /// Brings the input layer's W (o × d, row-major; W0 its initial values) up to date:
+    /// W ← W + C X, C ← 0; the base moves to the new W (its product gains c C G, its norms are
+    /// summed afresh). The base's products keep their age.
+    pub(crate) fn apply(&mut self, w: &mut [f64], w0: &[f64], c: f64) {
         if !self.pending {
             return;
         }
@@ -108,13 +108,8 @@ impl InputBase {
             *m = *z - i;
         }
         self.coef.iter_mut().for_each(|x| *x = 0.0);
-        self.norms = (f64::NAN, f64::NAN);
+        self.norms = super::fold_norms(&super::fused::block_norms_parallel(w, w0));
         self.pending = false;
-    }
-
-    /// (‖W_b‖², ‖W_b − W0‖²) of the base after `apply`.
-    pub(crate) fn set_norms(&mut self, norms: (f64, f64)) {
-        self.norms = norms;
     }
 
     /// Forgets the base (the weights changed some other way; W must be up to date).

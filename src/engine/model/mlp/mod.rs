@@ -172,8 +172,7 @@ impl Mlp {
             // SAFETY: under the base's lock, with pending updates (see `input_layer::Weights`).
             let w = unsafe { self.w.write() };
             let (range, _) = self.layer_ranges(0);
-            base.apply(&mut w[range.clone()], self.c[0]);
-            base.set_norms(fold_norms(&fused::block_norms_parallel(&w[range.clone()], &self.w0[range])));
+            base.apply(&mut w[range.clone()], &self.w0[range], self.c[0]);
         }
         drop(base);
         // SAFETY: nothing is pending, so no write can start while this borrow lives.
@@ -185,10 +184,7 @@ impl Mlp {
         let (range, _) = self.layer_ranges(0);
         let base = self.input_base.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         let w = self.w.get_mut();
-        if base.pending() {
-            base.apply(&mut w[range.clone()], self.c[0]);
-            base.set_norms(fold_norms(&fused::block_norms_parallel(&w[range.clone()], &self.w0[range])));
-        }
+        base.apply(&mut w[range.clone()], &self.w0[range], self.c[0]);
         w
     }
 
