@@ -208,6 +208,62 @@ fn transpose_into(src: &[f64], rows: usize, cols: usize, out: &mut [f64]) {
     }
 }
 
+/// A part's finish of layer k (what `finish_layer` does, for units c0..c0 + r only): from the
+/// part's rows of Zᵀ (`zt_rows`, r × n) the columns c0.. of z[k] (n × o) = Zᵀ's transpose
+/// + β b, and of h[k + 1] = σ(z[k]) when `h` is given; the same operations on the same
+/// numbers as the whole-layer pass, so the same bits.
+pub(crate) struct PartFinish<'a> {
+    pub act: Act,
+    pub n: usize,
+    pub o: usize,
+    /// (β, b_k) when the layer has a bias.
+    pub bias: Option<(f64, &'a [f64])>,
+    pub z: *mut f64,
+    pub h: Option<*mut f64>,
+}
+
+// SAFETY: the parts that share a `PartFinish` write disjoint columns of z and h (`apply`'s
+// contract), which outlive the parallel loop.
+unsafe impl Sync for PartFinish<'_> {}
+
+impl PartFinish<'_> {
+    /// # Safety
+    /// z and h must be n × o, columns c0..c0 + r in range and written by no other part.
+    pub(crate) unsafe fn apply(&self, zt_rows: &[f64], c0: usize) {
+        const B: usize = 16;
+        let (n, o) = (self.n, self.o);
+        let r = zt_rows.len() / n;
+        for e0 in (0..n).step_by(B) {
+            for j0 in (0..r).step_by(B) {
+                for e in e0..(e0 + B).min(n) {
+                    // SAFETY: row e, columns c0 + j0.. of z, inside this part's columns.
+                    let row = unsafe { std::slice::from_raw_parts_mut(self.z.add(e * o + c0 + j0), B.min(r - j0)) };
+                    for (jj, v) in row.iter_mut().enumerate() {
+                        *v = zt_rows[(j0 + jj) * n + e];
+                    }
+                }
+            }
+        }
+        for e in 0..n {
+            // SAFETY: row e, this part's columns of z (and h).
+            let z = unsafe { std::slice::from_raw_parts_mut(self.z.add(e * o + c0), r) };
+            if let Some((beta, b)) = self.bias {
+                z.iter_mut().zip(&b[c0..c0 + r]).for_each(|(v, bj)| *v += beta * bj);
+            }
+            if let Some(h) = self.h {
+                let h = unsafe { std::slice::from_raw_parts_mut(h.add(e * o + c0), r) };
+                match self.act.kind {
+                    Activation::Relu => {
+                        let a_neg = self.act.a_neg;
+                        h.iter_mut().zip(z.iter()).for_each(|(o, &zv)| *o = if zv >= 0.0 { zv } else { a_neg * zv });
+                    }
+                    _ => h.iter_mut().zip(z.iter()).for_each(|(o, &zv)| *o = self.act.value(zv)),
+                }
+            }
+        }
+    }
+}
+
 impl State {
     /// f(x_i), the output column.
     pub fn outputs(&self) -> &[f64] {
@@ -217,7 +273,7 @@ impl State {
 
 /// Makes `a` an n × m array, reusing its buffer when the shape already fits (contents are
 /// overwritten by the caller).
-fn shaped(a: &mut Array2<f64>, n: usize, m: usize) {
+pub(crate) fn shaped(a: &mut Array2<f64>, n: usize, m: usize) {
     if a.dim() != (n, m) {
         *a = Array2::zeros((n, m));
     }

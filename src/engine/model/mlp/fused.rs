@@ -4,13 +4,15 @@
 //! (W ← W − η c_l (z∘Δ_l)ᵀ H_{l−1}, Δ and H of the old state), its weight norms are summed, and
 //! its rows are multiplied against the new H_{l−1} for the forward product while they are still
 //! in cache: the weights come from memory once per step for all three instead of three times.
+//! The part then writes its units' columns of z_l and h_l = σ(z_l) from its block of the
+//! product while that is in cache too (no whole-layer transpose and activation pass after).
 //! The GEMM calls are the unfused ones (same shapes, parts and operands), so the bits are the
 //! same. The new activations go into a second state, since the update needs the old ones.
 //! With fewer examples than inputs the input layer's product is made in the rows' space
 //! instead (`input_layer`): the same weights, its outputs equal to rounding.
 
 use super::Mlp;
-use super::forward::{State, product_row_chunk, rm, tr};
+use super::forward::{PartFinish, State, product_row_chunk, rm, shaped, tr};
 use super::input_layer::{self, InputBase};
 use crate::engine::linalg::gemm;
 use crate::engine::model::norm_and_dist_sq;
@@ -87,10 +89,26 @@ impl Mlp {
                     zp.extend(row.iter().map(|x| x * zi));
                 }
                 let alpha = scale * self.c[k];
+                // The bias first, so the row parts can add its new value.
+                if !b_range.is_empty() {
+                    let ob = &mut w[b_range.clone()];
+                    for row in zp.chunks(o) {
+                        ob.iter_mut().zip(row).for_each(|(o, x)| *o += scale * self.beta * x);
+                    }
+                }
                 let (zs, h_old) = (&zp[..], old.h[k].as_slice().unwrap());
                 match fused {
                     Some(chunk) => {
                         next.zt.resize(o * n, 0.0);
+                        // Each row part finishes its units of z[k] and h[k + 1] (`PartFinish`).
+                        if k < self.depth() {
+                            shaped(&mut next.h[k + 1], n, o);
+                        }
+                        let h_out = (k < self.depth()).then(|| next.h[k + 1].as_mut_ptr());
+                        let z_out = next.z[k].as_mut_ptr();
+                        let (w, bias) = w.split_at_mut(w_range.end);
+                        let finish = PartFinish { act: self.act, n, o, bias: (!b_range.is_empty()).then(|| (self.beta, &bias[..b_range.len()])), z: z_out, h: h_out };
+                        let finish = &finish;
                         let (c, h_new, w0) = (self.c[k], next.h[k].as_slice().unwrap(), &self.w0[w_range.clone()]);
                         // The input layer in the rows' space (`input_layer`): the old state's rows
                         // must be these, and W must be up to date before it is written directly.
@@ -110,15 +128,19 @@ impl Mlp {
                             .enumerate()
                             .map(|(p, ((rows, zt_rows), kept))| {
                                 let (r0, r) = (p * chunk, rows.len() / i);
-                                if let Some((coef_rows, coef_gram_rows)) = kept {
+                                let out = if let Some((coef_rows, coef_gram_rows)) = kept {
                                     // W's rows are not written: C takes the update.
                                     let (b, m) = (&zt_base[r0 * n..], &zt_moved[r0 * n..]);
-                                    return (Vec::new(), Some(input_layer::step_rows(coef_rows, coef_gram_rows, b, m, gram, zs, r0, o, n, alpha, c, zt_rows)));
-                                }
-                                gemm(r, n, i, alpha, &zs[r0..], tr(o), h_old, rm(i), 1.0, rows, rm(i));
-                                let norms = block_norms(rows, &w0[r0 * i..(r0 + r) * i]);
-                                gemm(r, i, n, c, rows, rm(i), h_new, tr(i), 0.0, zt_rows, rm(n));
-                                (norms, None)
+                                    (Vec::new(), Some(input_layer::step_rows(coef_rows, coef_gram_rows, b, m, gram, zs, r0, o, n, alpha, c, zt_rows)))
+                                } else {
+                                    gemm(r, n, i, alpha, &zs[r0..], tr(o), h_old, rm(i), 1.0, rows, rm(i));
+                                    let norms = block_norms(rows, &w0[r0 * i..(r0 + r) * i]);
+                                    gemm(r, i, n, c, rows, rm(i), h_new, tr(i), 0.0, zt_rows, rm(n));
+                                    (norms, None)
+                                };
+                                // SAFETY: this part's units r0..r0 + r of z[k] and h[k + 1] (n × o).
+                                unsafe { finish.apply(zt_rows, r0) };
+                                out
                             })
                             .collect();
                         if through_base {
@@ -138,17 +160,14 @@ impl Mlp {
                     }
                 }
                 if !b_range.is_empty() {
-                    let ob = &mut w[b_range.clone()];
-                    for row in zp.chunks(o) {
-                        ob.iter_mut().zip(row).for_each(|(o, x)| *o += scale * self.beta * x);
-                    }
                     sums.extend(block_norms(&w[b_range.clone()], &self.w0[b_range.clone()]));
                 }
             }
+            // A fused layer's parts have made z[k] and h[k + 1].
             if !(self.trained[k] && fused.is_some()) {
                 self.forward_product(w, k, next);
+                self.finish_layer(w, k, next);
             }
-            self.finish_layer(w, k, next);
         }
         next.scaled = zp;
         sums

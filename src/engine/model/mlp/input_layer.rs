@@ -165,10 +165,14 @@ impl InputBase {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn step_rows(coef: &mut [f64], coef_gram: &mut [f64], zt_base: &[f64], zt_moved: &[f64], gram: &[f64], zs: &[f64], r0: usize, o: usize, n: usize, alpha: f64, c: f64, zt_rows: &mut [f64]) -> PartSums {
     let r = coef.len() / n;
-    // Cᵀ's columns are A's rows: read A row by row; C's rows of this part stay in cache.
-    for e in 0..n {
-        for (j, &a) in zs[e * o + r0..e * o + r0 + r].iter().enumerate() {
-            coef[j * n + e] += alpha * a;
+    // C's row j gains α times A's column r0 + j: in blocks of 8 rows, so the cache lines of A
+    // they read (8 columns each) stay in the L1 cache, and C is written in order.
+    for (b, rows) in coef.chunks_mut(8 * n).enumerate() {
+        let j0 = r0 + 8 * b;
+        for (jj, row) in rows.chunks_mut(n).enumerate() {
+            for (e, c) in row.iter_mut().enumerate() {
+                *c += alpha * zs[e * o + j0 + jj];
+            }
         }
     }
     let ns = n as isize;
