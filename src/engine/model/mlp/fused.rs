@@ -23,6 +23,9 @@ use std::ops::Range;
 /// enough that a block's sum is a long vector loop.
 pub(crate) const STATS_CHUNK: usize = 1 << 15;
 
+/// Entries of z∘Δ_k from which it is made on every core.
+const PARALLEL_ENTRIES: usize = 1 << 15;
+
 /// Per `STATS_CHUNK` block of w and w0: (Σ w², Σ (w − w0)²), in order.
 pub(crate) fn block_norms(w: &[f64], w0: &[f64]) -> Vec<(f64, f64)> {
     w.chunks(STATS_CHUNK).zip(w0.chunks(STATS_CHUNK)).map(|(w, w0)| norm_and_dist_sq(w, w0)).collect()
@@ -83,10 +86,15 @@ impl Mlp {
             let (w_range, b_range) = self.layer_ranges(k);
             let fused = self.fused_layer_chunk(n, k);
             if self.trained[k] {
-                // A = z∘Δ_k at the old weights (n × o, row-major), in a buffer kept between steps.
-                zp.clear();
-                for (row, &zi) in old.delta[k].as_slice().unwrap().chunks(o).zip(&z[..n]) {
-                    zp.extend(row.iter().map(|x| x * zi));
+                // A = z∘Δ_k at the old weights (n × o, row-major), in a buffer kept between steps,
+                // rows on every core for large layers.
+                zp.resize(n * o, 0.0);
+                let scale_row = |((out, row), &zi): ((&mut [f64], &[f64]), &f64)| out.iter_mut().zip(row).for_each(|(a, x)| *a = x * zi);
+                let delta = old.delta[k].as_slice().unwrap();
+                if n * o >= PARALLEL_ENTRIES {
+                    zp.par_chunks_mut(o).zip(delta.par_chunks(o)).zip(&z[..n]).with_min_len(8).for_each(scale_row);
+                } else {
+                    zp.chunks_mut(o).zip(delta.chunks(o)).zip(&z[..n]).for_each(scale_row);
                 }
                 let alpha = scale * self.c[k];
                 // The bias first, so the row parts can add its new value.
