@@ -216,3 +216,15 @@ fn csv_writes_zero_not_negative_zero() {
     let rho = header.iter().position(|h| *h == "rho").unwrap();
     assert_eq!((row[rho], row[header.iter().position(|h| *h == "u").unwrap()]), ("0", "0"));
 }
+
+#[test]
+fn bench_refuses_an_unknown_workload_before_timing_anything() {
+    let out = run(&["bench", "--only", "W2,W9"]);
+    assert_usage_error(&out, "unknown workload 'W9'");
+    assert!(stderr(&out).contains("W6"), "the message lists the known workloads: {}", stderr(&out));
+    assert!(out.stdout.is_empty(), "nothing timed: {}", String::from_utf8_lossy(&out.stdout));
+    let names: Vec<&str> = catapult_lab::cli::bench::workloads().unwrap().iter().map(|w| w.name).collect();
+    for name in names {
+        assert!(catapult_lab::cli::bench::WORKLOADS.contains(&name), "{name} is listed as known");
+    }
+}

@@ -253,9 +253,15 @@ pub fn run_sweep_workload(quick: bool) -> Result<Report, String> {
     })
 }
 
+/// Every workload `run_all` knows, in the order it runs them.
+pub const WORKLOADS: [&str; 8] = ["W1", "W2", "W3", "W5", "I1", "W6", "W4", "P1"];
+
 /// Runs the wanted workloads (`only`: names to run, empty = all) and prints the table;
 /// returns the reports and the measured matrix-product rate (`gemm_gflops`).
 pub fn run_all(quick: bool, only: &[String]) -> Result<(Vec<Report>, f64), String> {
+    if let Some(unknown) = only.iter().find(|o| !WORKLOADS.iter().any(|w| o.eq_ignore_ascii_case(w))) {
+        return Err(format!("--only: unknown workload '{unknown}' (known: {})", WORKLOADS.join(", ")));
+    }
     let (peak, machine) = peak_gflops();
     println!("machine: {machine}; peak {peak:.0} GFLOP/s (f64); per-neuron loops use {}", crate::engine::model::simd::level().name());
     let gemm = gemm_gflops(false);

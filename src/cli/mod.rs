@@ -36,7 +36,7 @@ pub enum Command {
     Presets,
     /// Join sweep shards (journals) into one sweep CSV in grid order; names missing and duplicated cells.
     Merge(MergeArgs),
-    /// Time the fixed speed workloads W1–W4 (or export them for bench/reference.py).
+    /// Time the fixed speed workloads W1–W6, I1 and P1 (or export them for the NumPy and JAX references in bench/).
     Bench(BenchArgs),
     /// Run a preset and render the live view's four plots (loss, kernel, weights, u/v plane) to PNG.
     Figure(figure::FigureArgs),
@@ -134,7 +134,7 @@ pub struct BenchArgs {
     /// Fewer steps per workload (a smoke run).
     #[arg(long)]
     pub quick: bool,
-    /// Only these workloads (W1, W2, W3, W4), comma-separated.
+    /// Only these workloads (W1, W2, W3, W4, W5, W6, I1, P1), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Instead of timing: write each workload's data, initial weights and first 100 steps here.
