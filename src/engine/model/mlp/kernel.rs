@@ -151,13 +151,18 @@ impl Mlp {
         let multiplied = if self.term_count() == 1.0 { upper_entries(n) as f64 } else { (n * n) as f64 };
         let n = n as f64;
         let t = self.term_count();
+        // The input layer's c² X Xᵀ is not multiplied while it is kept for rows of this size
+        // (`input_gram`: full-batch steps reuse it).
+        let d = self.dims[0];
+        let input_gram_kept = t == 1.0 && self.input_gram.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref().is_some_and(|(rows, _)| rows.len() == n as usize * d);
         let (mut dense, mut apply) = (0.0, 0.0);
         for k in 0..self.dims.len() - 1 {
             if !self.trained[k] {
                 continue;
             }
             let (a, b) = (self.dims[k] as f64, self.dims[k + 1] as f64);
-            dense += t * t * (2.0 * multiplied * (a + b) + 2.0 * n * n);
+            let gram_inner = if k == 0 && input_gram_kept { b } else { a + b };
+            dense += t * t * (2.0 * multiplied * gram_inner + 2.0 * n * n);
             apply += t * 4.0 * n * a * b;
         }
         (dense, apply)
