@@ -124,15 +124,9 @@ impl TwoLayer {
                 // Entry (i, j) of the tile is K[i0 + i, j0 + j]; only the global upper triangle
                 // (j0 + j ≥ i0 + i) is combined and written, with its mirror.
                 for i in 0..ri {
-                    let row = i * cj;
-                    let first = (i0 + i).saturating_sub(j0).min(cj);
-                    for j in first..cj {
-                        let mut k_ij = cu * tx[row + j] * ta[row + j] + cv * tb[row + j];
-                        if let Some(root) = root {
-                            k_ij *= root[i0 + i] * root[j0 + j];
-                        }
-                        ta[row + j] = k_ij;
-                    }
+                    let (row, first) = (i * cj, (i0 + i).saturating_sub(j0).min(cj));
+                    let scale = root.map(|root| (root[i0 + i], &root[j0 + first..j0 + cj]));
+                    combine_row(&mut ta[row + first..row + cj], &tb[row + first..row + cj], &tx[row + first..row + cj], cu, cv, scale);
                 }
                 // SAFETY: this task writes out[(i0+i)·n + j0+j] where j0+j ≥ i0+i (the global
                 // upper triangle, diagonal included) and the mirror out[(j0+j)·n + i0+i] where
@@ -142,17 +136,25 @@ impl TwoLayer {
                 unsafe {
                     for i in 0..ri {
                         let first = (i0 + i).saturating_sub(j0).min(cj);
-                        let dst = shared.0.add((i0 + i) * n + j0);
-                        for j in first..cj {
-                            *dst.add(j) = ta[i * cj + j];
-                        }
+                        std::slice::from_raw_parts_mut(shared.0.add((i0 + i) * n + j0 + first), cj - first).copy_from_slice(&ta[i * cj + first..(i + 1) * cj]);
                     }
-                    for j in 0..cj {
-                        let dst = shared.0.add((j0 + j) * n + i0);
-                        // Rows i with i0 + i < j0 + j.
-                        let last = (j0 + j).saturating_sub(i0).min(ri);
-                        for i in 0..last {
-                            *dst.add(i) = ta[i * cj + j];
+                    // The mirror, 8 columns at a time: each tile row's 8 entries are one cache
+                    // line read, written to 8 rows of K (column j gets rows i with i0 + i < j0 + j).
+                    for jb in (0..cj).step_by(8) {
+                        let width = 8.min(cj - jb);
+                        let lasts: [usize; 8] = std::array::from_fn(|jj| if jj < width { (j0 + jb + jj).saturating_sub(i0).min(ri) } else { 0 });
+                        let common = lasts[..width].iter().copied().min().unwrap_or(0);
+                        for i in 0..common {
+                            let src = &ta[i * cj + jb..i * cj + jb + width];
+                            for (jj, &v) in src.iter().enumerate() {
+                                *shared.0.add((j0 + jb + jj) * n + i0 + i) = v;
+                            }
+                        }
+                        for (jj, &last) in lasts[..width].iter().enumerate() {
+                            let dst = shared.0.add((j0 + jb + jj) * n + i0);
+                            for i in common..last {
+                                *dst.add(i) = ta[i * cj + jb + jj];
+                            }
                         }
                     }
                 }
@@ -162,6 +164,22 @@ impl TwoLayer {
             tiles.par_iter().enumerate().for_each(tile);
         } else {
             tiles.iter().enumerate().for_each(tile);
+        }
+    }
+}
+
+simd::multiversion! {
+    /// One tile row of K from its three products: k ← (cu·x·k + cv·b)·(r_i·r_j) (without the
+    /// factor when `scale` is None), one loop per case so it vectorizes; the same expression
+    /// per entry at every level.
+    fn combine_row(k: &mut [f64], b: &[f64], x: &[f64], cu: f64, cv: f64, scale: Option<(f64, &[f64])>) -> () {
+        let entries = k.iter_mut().zip(b).zip(x);
+        match scale {
+            Some((r_i, r)) => entries.zip(r).for_each(|(((k, &b), &x), &r_j)| {
+                let k_ij = cu * x * *k + cv * b;
+                *k = k_ij * (r_i * r_j);
+            }),
+            None => entries.for_each(|((k, &b), &x)| *k = cu * x * *k + cv * b),
         }
     }
 }
