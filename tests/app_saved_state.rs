@@ -160,6 +160,12 @@ fn a_damaged_or_foreign_state_file_is_ignored_with_a_note() {
     changed_cells[cells_at] = if changed_cells[cells_at] == b'A' { b'B' } else { b'A' };
     let rows_at = valid.find("\"peak_step\": ").unwrap();
     let bad_row = format!("{}\"peak_step\": -3,{}", &valid[..rows_at], &valid[rows_at..].split_once(',').unwrap().1);
+    // The first row's cell index, whichever cell finished first (the sweep's threads decide).
+    let rows_start = valid.find("\"rows\": [").unwrap() + "\"rows\": [".len();
+    let cell_start = rows_start + valid[rows_start..].find('[').unwrap() + 1;
+    let cell_end = cell_start + valid[cell_start..].find(',').unwrap();
+    assert!(valid[cell_start..cell_end].trim().parse::<u64>().is_ok(), "a row starts with its cell: {}", &valid[cell_start..cell_end]);
+    let bad_cell = format!("{} 9{}", &valid[..cell_start], &valid[cell_end..]);
     let cases: Vec<(&str, Vec<u8>, String)> = vec![
         ("garbage bytes", vec![0xff, 0xfe, 0x00, 0x13, 0x37, 0x80, 0x81], "not text".into()),
         ("truncated JSON", valid.as_bytes()[..valid.len() / 2].to_vec(), format!("was damaged (line {}", valid[..valid.len() / 2].lines().count())),
@@ -169,7 +175,7 @@ fn a_damaged_or_foreign_state_file_is_ignored_with_a_note() {
         ("changed history byte", changed, format!("(line {}: key `pins[0].history`: data: damaged", valid[..data_at].lines().count())),
         ("changed sweep cell byte", changed_cells, "key `sweep.cells`: packed data: damaged".into()),
         ("negative step in a sweep row", bad_row.into_bytes(), "key `sweep.rows[0]".into()),
-        ("row outside the grid", valid.replacen("[\n        0,\n", "[\n        9,\n", 1).into_bytes(), format!("(line {}: key `sweep.rows[0]`: cell 9 is not in the grid of 2 cells", valid[..valid.find("\"rows\": [").unwrap()].matches('\n').count() + 1)),
+        ("row outside the grid", bad_cell.into_bytes(), format!("(line {}: key `sweep.rows[0]`: cell 9 is not in the grid of 2 cells", valid[..valid.find("\"rows\": [").unwrap()].matches('\n').count() + 1)),
         ("empty file", Vec::new(), "line 1, column 0: EOF while parsing".into()),
     ];
     assert!(lines > 10);
