@@ -581,8 +581,13 @@ fn monkey_thousands_of_random_actions() {
     harness.state_mut().command(Command::SetPreset(Box::new(shipped("lazy-uv"))));
     harness.state_mut().command(Command::Resume);
     step_until(&mut harness, "the lazy preset", |app| app.preset_name() == "lazy-uv");
+    // Wait for the runner's lazy-uv run itself: until its first sample arrives, batches of the
+    // run the monkey left (perhaps a wide net, its memory still live) count as received.
+    let lazy = shipped("lazy-uv");
+    let is_lazy = |app: &App| app.snapshot().is_some_and(|s| s.preset_name == "lazy-uv" && s.effective.model.width == lazy.model.width && s.effective.data.n == lazy.data.n);
+    step_until(&mut harness, "the runner on the lazy preset", is_lazy);
     let received = harness.state().samples_received();
-    step_until(&mut harness, "samples after the monkey", |app| app.samples_received() > received + 5);
+    step_until(&mut harness, "samples after the monkey", |app| is_lazy(app) && app.samples_received() > received + 5);
     assert!(harness.state().history().loss.iter().all(|x| x.is_finite()));
     if let (Some(before), Some(after)) = (before, resident_bytes()) {
         let grown = after.saturating_sub(before);
