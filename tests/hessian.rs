@@ -227,3 +227,26 @@ fn hessian_every_sets_the_steps_measured() {
     let (auto, _) = run("");
     assert!(auto.iter().all(|s| s.hessian_top.is_some()), "a small net is measured every step");
 }
+
+/// The Lanczos basis of λ_H (`HESSIAN_MAX_BASIS` vectors of length P, and four work vectors)
+/// counts in the memory estimate while λ_H is measured: a wide net that fits without it is
+/// refused with it, naming the basis and the key that turns it off, and accepted with
+/// `measure.hessian_every = 0`.
+#[test]
+fn the_hessian_basis_counts_in_the_memory_estimate() {
+    use catapult_lab::engine::config::{MEMORY_LIMIT_BYTES, estimated_bytes};
+    use catapult_lab::engine::sim::HESSIAN_MAX_BASIS;
+    let json = |width: usize, measure: &str| format!(r#"{{"version": 1, "model": {{"width": {width}}}, "data": {{"kind": "teacher", "n": 100, "d": 100}}{measure}}}"#);
+    let (off, every_10) = (r#", "measure": {"hessian_every": 0}"#, r#", "measure": {"hessian_every": 10}"#);
+    // A small net: the difference is exactly the basis, P = m (d + 1).
+    let p = 1000.0 * 101.0;
+    let gap = estimated_bytes(&preset(&json(1000, every_10))) - estimated_bytes(&preset(&json(1000, off)));
+    assert!((gap - 8.0 * (HESSIAN_MAX_BASIS as f64 + 4.0) * p).abs() < 1.0, "{gap}");
+    assert_eq!(estimated_bytes(&preset(&json(1000, ""))), estimated_bytes(&preset(&json(1000, every_10))), "automatic = measured");
+    // m = 150 000: 1.4 GiB without the basis, 8.6 GiB with it.
+    let without = estimated_bytes(&preset(&json(150_000, off)));
+    assert!(without < MEMORY_LIMIT_BYTES / 4.0, "{without}");
+    let err = parse_preset(json(150_000, "").as_bytes(), "wide.json", &[]).expect_err("refused with the basis");
+    let message = err.to_string();
+    assert!(message.starts_with("wide.json: ") && message.contains("`model.width`") && message.contains("Lanczos basis") && message.contains("measure.hessian_every = 0"), "{message}");
+}

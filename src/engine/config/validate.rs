@@ -202,7 +202,29 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
             8.0 * p + per_unit * n * units + (1.0 + grams) * nn + kept
         }
     };
-    floats * 8.0
+    (floats + hessian_basis_floats(preset)) * 8.0
+}
+
+/// Floats of the λ_H measurement's Lanczos basis (`sim::HESSIAN_MAX_BASIS` vectors of length P
+/// and four work vectors) while it is measured (`measure.hessian_every` absent or above 0):
+/// for wide nets the largest buffer a run holds (a two-layer net with m = 10⁵, d = 100 keeps
+/// 4.8 GB of it).
+pub fn hessian_basis_floats(preset: &Preset) -> f64 {
+    if preset.measure.hessian_every == Some(0) {
+        return 0.0;
+    }
+    let p = parameter_count(preset);
+    (p.min(crate::engine::sim::HESSIAN_MAX_BASIS as f64) + 4.0) * p
+}
+
+/// The number of trained and frozen parameters P of this preset's model.
+fn parameter_count(preset: &Preset) -> f64 {
+    let d = data_shape(&preset.data).1.max(1) as f64;
+    match preset.model.kind {
+        ModelKind::TwoLayer => preset.model.width as f64 * (d + 1.0),
+        ModelKind::Quadratic | ModelKind::LinearPredictor => d,
+        ModelKind::Mlp => mlp_shape(&preset.model, d).0,
+    }
 }
 
 /// Floating-point operations one training step of this preset costs, roughly (±3×): the
@@ -213,11 +235,7 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
 pub fn estimated_work_per_step(preset: &Preset) -> f64 {
     let (n, d) = data_shape(&preset.data);
     let (n, d) = (n.max(1) as f64, d.max(1) as f64);
-    let p = match preset.model.kind {
-        ModelKind::TwoLayer => preset.model.width as f64 * (d + 1.0),
-        ModelKind::Quadratic | ModelKind::LinearPredictor => d,
-        ModelKind::Mlp => mlp_shape(&preset.model, d).0,
-    };
+    let p = parameter_count(preset);
     let pass = 2.0 * n * p;
     let dense_kernel = match preset.model.kind {
         // Two Gram products per layer over its inputs and outputs (SPEC §10).
@@ -461,15 +479,13 @@ pub fn validate(p: &Preset, file: &str) -> Result<(), ConfigError> {
     super::measure_keys::validate_measure(&p.measure, file)?;
     let bytes = estimated_bytes(p);
     if bytes > MEMORY_LIMIT_BYTES {
+        let gib = (1024.0f64).powi(3);
+        let basis = 8.0 * hessian_basis_floats(p);
+        let hessian = if basis > 0.1 * bytes { format!(" ({:.1} GiB of it the Hessian sharpness's Lanczos basis; measure.hessian_every = 0 turns that off)", basis / gib) } else { String::new() };
         return Err(err(
             file,
             "model.width",
-            format!(
-                "width {} with n = {n}, d = {d} would need about {:.1} GiB; the limit is {:.0} GiB",
-                m.width,
-                bytes / (1024.0f64).powi(3),
-                MEMORY_LIMIT_BYTES / (1024.0f64).powi(3)
-            ),
+            format!("width {} with n = {n}, d = {d} would need about {:.1} GiB{hessian}; the limit is {:.0} GiB", m.width, bytes / gib, MEMORY_LIMIT_BYTES / gib),
         ));
     }
     Ok(())

@@ -31,7 +31,9 @@ pub const KERNEL_CHANGE_MAX_N: usize = 512;
 /// Lanczos for λ_H stops when ‖Hy − θy‖ ≤ this × the largest |Ritz value| (so θ is within that
 /// relative distance of an eigenvalue of H).
 pub const HESSIAN_TOL: f64 = 1e-11;
-const HESSIAN_MAX_BASIS: usize = 60;
+/// Most Krylov vectors (of length P) the λ_H Lanczos keeps before it restarts (counted in
+/// `config::estimated_bytes`).
+pub const HESSIAN_MAX_BASIS: usize = 60;
 /// Lanczos for λ_H takes at least this many products before it may stop.
 const MIN_BASIS: usize = 6;
 /// Weight of the fixed random part added to a warm start.
