@@ -228,25 +228,43 @@ fn hessian_every_sets_the_steps_measured() {
     assert!(auto.iter().all(|s| s.hessian_top.is_some()), "a small net is measured every step");
 }
 
-/// The Lanczos basis of λ_H (`HESSIAN_MAX_BASIS` vectors of length P, and four work vectors)
-/// counts in the memory estimate while λ_H is measured: a wide net that fits without it is
-/// refused with it, naming the basis and the key that turns it off, and accepted with
-/// `measure.hessian_every = 0`.
+/// The Lanczos basis of λ_H (`lanczos_basis_len(P)` vectors of length P, and four work
+/// vectors) counts in the memory estimate while λ_H is measured: a wide net that fits without
+/// it is refused with it, naming the basis and the key that turns it off. Wide nets keep fewer
+/// vectors (at most 1 GiB of them, at least 16), and a Lanczos run that restarts sooner finds
+/// the same eigenvalue.
 #[test]
-fn the_hessian_basis_counts_in_the_memory_estimate() {
+fn the_hessian_basis_is_bounded_and_counts_in_the_memory_estimate() {
     use catapult_lab::engine::config::{MEMORY_LIMIT_BYTES, estimated_bytes};
-    use catapult_lab::engine::sim::HESSIAN_MAX_BASIS;
+    use catapult_lab::engine::sim::{HESSIAN_MAX_BASIS, LANCZOS_BASIS_BYTES, LANCZOS_MIN_BASIS, LanczosWork, lanczos_basis_len, lanczos_largest_in};
+    assert_eq!(lanczos_basis_len(40), 40);
+    assert_eq!(lanczos_basis_len(100_000), HESSIAN_MAX_BASIS);
+    assert_eq!(lanczos_basis_len(4_000_000), LANCZOS_BASIS_BYTES / (8 * 4_000_000));
+    assert_eq!(lanczos_basis_len(40_000_000), LANCZOS_MIN_BASIS);
     let json = |width: usize, measure: &str| format!(r#"{{"version": 1, "model": {{"width": {width}}}, "data": {{"kind": "teacher", "n": 100, "d": 100}}{measure}}}"#);
     let (off, every_10) = (r#", "measure": {"hessian_every": 0}"#, r#", "measure": {"hessian_every": 10}"#);
-    // A small net: the difference is exactly the basis, P = m (d + 1).
-    let p = 1000.0 * 101.0;
-    let gap = estimated_bytes(&preset(&json(1000, every_10))) - estimated_bytes(&preset(&json(1000, off)));
-    assert!((gap - 8.0 * (HESSIAN_MAX_BASIS as f64 + 4.0) * p).abs() < 1.0, "{gap}");
+    // The difference is exactly the basis, P = m (d + 1).
+    for width in [1000, 100_000, 300_000] {
+        let p = width as f64 * 101.0;
+        let gap = estimated_bytes(&preset(&json(width, every_10))) - estimated_bytes(&preset(&json(width, off)));
+        assert!((gap - 8.0 * (lanczos_basis_len(p as usize) as f64 + 4.0) * p).abs() < 1.0, "{width}: {gap}");
+    }
     assert_eq!(estimated_bytes(&preset(&json(1000, ""))), estimated_bytes(&preset(&json(1000, every_10))), "automatic = measured");
-    // m = 150 000: 1.4 GiB without the basis, 8.6 GiB with it.
-    let without = estimated_bytes(&preset(&json(150_000, off)));
-    assert!(without < MEMORY_LIMIT_BYTES / 4.0, "{without}");
-    let err = parse_preset(json(150_000, "").as_bytes(), "wide.json", &[]).expect_err("refused with the basis");
+    // m = 400 000: 3.6 GiB without the basis, 9.6 GiB with it.
+    let without = estimated_bytes(&preset(&json(400_000, off)));
+    assert!(without < MEMORY_LIMIT_BYTES / 2.0, "{without}");
+    let err = parse_preset(json(400_000, "").as_bytes(), "wide.json", &[]).expect_err("refused with the basis");
     let message = err.to_string();
     assert!(message.starts_with("wide.json: ") && message.contains("`model.width`") && message.contains("Lanczos basis") && message.contains("measure.hessian_every = 0"), "{message}");
+    // A slowly converging operator (diagonal, a cluster below the top): with 6 vectors kept it
+    // restarts and finds the same top eigenvalue as with all of them.
+    let p = 300;
+    let diag: Vec<f64> = (0..p).map(|i| 1.0 - 0.3 * (i as f64 / p as f64).sqrt()).collect();
+    let apply = |x: &[f64], out: &mut [f64]| out.iter_mut().zip(x).zip(&diag).for_each(|((o, x), d)| *o = d * x);
+    let (full, full_products) = lanczos_largest_in(&mut LanczosWork::default(), p, apply, 1e-11);
+    let mut small_work = LanczosWork::default();
+    small_work.basis_limit = Some(6);
+    let (small, small_products) = lanczos_largest_in(&mut small_work, p, apply, 1e-11);
+    assert!((full - 1.0).abs() < 1e-9 && (small - 1.0).abs() < 1e-9, "{full} {small}");
+    assert!(small_products > 6 && full_products <= HESSIAN_MAX_BASIS as u64 * 30, "{small_products} {full_products}");
 }

@@ -205,16 +205,15 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
     (floats + hessian_basis_floats(preset)) * 8.0
 }
 
-/// Floats of the λ_H measurement's Lanczos basis (`sim::HESSIAN_MAX_BASIS` vectors of length P
-/// and four work vectors) while it is measured (`measure.hessian_every` absent or above 0):
-/// for wide nets the largest buffer a run holds (a two-layer net with m = 10⁵, d = 100 keeps
-/// 4.8 GB of it).
+/// Floats of the λ_H measurement's Lanczos basis (`sim::lanczos_basis_len(P)` vectors of length
+/// P and four work vectors) while it is measured (`measure.hessian_every` absent or above 0):
+/// for wide nets the largest buffer a run holds (1 GiB and more from P ≈ 2.2 million on).
 pub fn hessian_basis_floats(preset: &Preset) -> f64 {
     if preset.measure.hessian_every == Some(0) {
         return 0.0;
     }
     let p = parameter_count(preset);
-    (p.min(crate::engine::sim::HESSIAN_MAX_BASIS as f64) + 4.0) * p
+    (crate::engine::sim::lanczos_basis_len(p as usize) as f64 + 4.0) * p
 }
 
 /// The number of trained and frozen parameters P of this preset's model.

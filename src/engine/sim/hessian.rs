@@ -31,9 +31,21 @@ pub const KERNEL_CHANGE_MAX_N: usize = 512;
 /// Lanczos for λ_H stops when ‖Hy − θy‖ ≤ this × the largest |Ritz value| (so θ is within that
 /// relative distance of an eigenvalue of H).
 pub const HESSIAN_TOL: f64 = 1e-11;
-/// Most Krylov vectors (of length P) the λ_H Lanczos keeps before it restarts (counted in
-/// `config::estimated_bytes`).
+/// Most Krylov vectors (of length P) the λ_H Lanczos keeps before it restarts.
 pub const HESSIAN_MAX_BASIS: usize = 60;
+/// Bytes the Krylov basis may take; wide nets keep fewer vectors (`lanczos_basis_len`).
+pub const LANCZOS_BASIS_BYTES: usize = 1 << 30;
+/// Vectors kept whatever P (a warm start usually converges within ~15 products).
+pub const LANCZOS_MIN_BASIS: usize = 16;
+
+/// Krylov vectors `lanczos_largest_in` keeps for operators of size p before it restarts:
+/// `HESSIAN_MAX_BASIS`, or fewer when those would take more than `LANCZOS_BASIS_BYTES` (but at
+/// least `LANCZOS_MIN_BASIS`); a run that converges within them is the same either way.
+/// Counted in `config::estimated_bytes`.
+pub fn lanczos_basis_len(p: usize) -> usize {
+    let by_bytes = (LANCZOS_BASIS_BYTES / (8 * p.max(1))).max(LANCZOS_MIN_BASIS);
+    p.min(HESSIAN_MAX_BASIS).min(by_bytes)
+}
 /// Lanczos for λ_H takes at least this many products before it may stop.
 const MIN_BASIS: usize = 6;
 /// Weight of the fixed random part added to a warm start.
@@ -109,6 +121,8 @@ pub struct LanczosWork {
     jitter: Vec<f64>,
     /// The last top eigenvector (the warm start of the next call), length p once run.
     pub vector: Vec<f64>,
+    /// Krylov vectors kept before a restart; None: `lanczos_basis_len(p)` (tests set fewer).
+    pub basis_limit: Option<usize>,
 }
 
 /// `lanczos_largest_in` with fresh buffers, warm-started from `start` (empty: cold).
@@ -131,7 +145,7 @@ pub fn lanczos_largest_in(work: &mut LanczosWork, p: usize, mut apply: impl FnMu
         work.vector.clear();
         return (0.0, 0);
     }
-    let max_basis = p.min(HESSIAN_MAX_BASIS);
+    let max_basis = work.basis_limit.map_or_else(|| lanczos_basis_len(p), |limit| limit.clamp(2, p));
     if work.jitter.len() != p {
         work.jitter = seeded_vector(p, 1);
         let norm = norm_sq(&work.jitter).sqrt();

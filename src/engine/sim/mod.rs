@@ -21,7 +21,7 @@ mod rates;
 mod sample;
 
 pub use measure::SgdStats;
-pub use hessian::{HESSIAN_MAX_BASIS, LanczosWork, MAX_SPARSITY_LAYERS, MeasureSummary, auto_hessian_every, auto_kernel_every, lanczos_largest, lanczos_largest_in};
+pub use hessian::{HESSIAN_MAX_BASIS, LANCZOS_BASIS_BYTES, LANCZOS_MIN_BASIS, LanczosWork, MAX_SPARSITY_LAYERS, MeasureSummary, auto_hessian_every, auto_kernel_every, lanczos_basis_len, lanczos_largest, lanczos_largest_in};
 pub use picture::{DataPicture, ImageTile};
 use measure::BestTest;
 
