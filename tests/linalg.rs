@@ -2,7 +2,7 @@
 //! odd shapes, transposed operands and both beta values, the in-place column parts, and the
 //! Gram upper triangle.
 
-use catapult_lab::engine::linalg::{gemm, gemm_column_parts, gram_upper};
+use catapult_lab::engine::linalg::{gemm, gemm_column_parts, gram_lower};
 
 fn naive(rows: usize, inner: usize, cols: usize, a: impl Fn(usize, usize) -> f64, b: impl Fn(usize, usize) -> f64) -> Vec<f64> {
     let mut c = vec![0.0; rows * cols];
@@ -45,15 +45,22 @@ fn gemm_equals_a_triple_loop_on_odd_shapes_and_transposes() {
 }
 
 #[test]
-fn gram_upper_adds_the_upper_triangle_of_a_transpose_a() {
+fn gram_lower_adds_the_lower_triangle_of_a_transpose_a() {
     for &(n, rows) in &[(1, 3), (65, 7), (130, 40)] {
         let a = values(rows * n, 5);
-        let mut out = vec![0.0; n * n];
-        gram_upper(n, rows, &a, &mut out);
+        let prior = values(n * n, 6);
+        let mut out = prior.clone();
+        gram_lower(n, rows, &a, &mut out);
         for i in 0..n {
-            for j in i..n {
+            for j in 0..n {
                 let want: f64 = (0..rows).map(|r| a[r * n + i] * a[r * n + j]).sum();
-                assert!((out[i * n + j] - want).abs() <= 1e-12 * (1.0 + want.abs()), "n={n} [{i},{j}]");
+                if j >= i {
+                    // Added below the diagonal (and on it).
+                    assert!((out[j * n + i] - prior[j * n + i] - want).abs() <= 1e-12 * (1.0 + want.abs()), "n={n} [{j},{i}]");
+                } else if i / 64 != j / 64 {
+                    // Above the diagonal outside the diagonal squares: untouched.
+                    assert_eq!(out[j * n + i].to_bits(), prior[j * n + i].to_bits(), "n={n} [{j},{i}]");
+                }
             }
         }
     }

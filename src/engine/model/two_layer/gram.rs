@@ -1,5 +1,5 @@
 //! The two-layer net's dense n × n kernel K = c²[(XXᵀ/s_d²)∘(G diag(a²) Gᵀ) + (G∘B)(G∘B)ᵀ]
-//! as two Gram products of which only the upper triangles are multiplied, on scaled copies of
+//! as two Gram products of which only the lower triangles are multiplied, on scaled copies of
 //! blocks of neurons that stay in cache, in fixed chunks summed in order (bit-identical across
 //! thread counts); in d = 1 the exact sign-class form.
 
@@ -28,9 +28,9 @@ impl TwoLayer {
         let (network, a_neg) = (self.approx == Approx::Network, self.a_neg);
         // A = (G diag|a|)ᵀ(G diag|a|) and B = (G∘b)ᵀ(G∘b) (G neuron-major, m × n) are Gram
         // matrices: per block of neurons, the scaled copies are made once (they stay in cache)
-        // and only the upper triangle of each is multiplied (`gram_upper`); each chunk of
+        // and only the lower triangle of each is multiplied (`gram_lower`); each chunk of
         // blocks accumulates one n × n partial and partials are added in chunk order, so the
-        // result does not depend on the thread count. Only the upper triangles are read below.
+        // result does not depend on the thread count. Only the lower triangles are read below.
         // Chunks of 1–4 blocks, from m alone: at least ~16 chunks when m allows, for balance.
         let chunk = GRAM_NEURONS * (m / (16 * GRAM_NEURONS)).clamp(1, GRAM_BLOCKS_PER_CHUNK);
         let chunks = m.div_ceil(chunk);
@@ -59,8 +59,8 @@ impl TwoLayer {
                             }
                         }
                     }
-                    gram_upper(n, rows, ga, out_a);
-                    gram_upper(n, rows, gb, out_b);
+                    gram_lower(n, rows, ga, out_a);
+                    gram_lower(n, rows, gb, out_b);
                 });
             }
         };
@@ -95,7 +95,7 @@ impl TwoLayer {
         for i in 0..n {
             for j in i..n {
                 let gram = crate::engine::model::dot(data.row(i), data.row(j));
-                let k_ij = c2 * (ku * s2 * gram * grams[0][i * n + j] + kv * grams[1][i * n + j]);
+                let k_ij = c2 * (ku * s2 * gram * grams[0][j * n + i] + kv * grams[1][j * n + i]);
                 out[i * n + j] = k_ij;
                 out[j * n + i] = k_ij;
             }

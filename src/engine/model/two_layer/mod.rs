@@ -14,8 +14,8 @@
 //! finite differences and the general loops): in d = 1 every gate row is one of three
 //! sign-class rows, so outputs, gradient and kernel come from three sums over the neurons,
 //! O(m + n) (`line_class_weights`); one example in d = 1 is a single fused pass
-//! (`fused_line_step`); the dense kernel multiplies only the upper triangles of its two Gram
-//! matrices (`gram_upper`). The per-neuron loops are compiled for AVX2/AVX-512 (`simd`).
+//! (`fused_line_step`); the dense kernel multiplies only the lower triangles of its two Gram
+//! matrices (`gram_lower`). The per-neuron loops are compiled for AVX2/AVX-512 (`simd`).
 
 mod backward;
 mod chunks;
@@ -31,7 +31,7 @@ mod line;
 use super::{Model, simd};
 use chunks::sum_partials;
 use line::*;
-use crate::engine::linalg::{GRAM_BLOCK, gemm, gram_upper};
+use crate::engine::linalg::{GRAM_BLOCK, gemm, gram_lower};
 use crate::engine::config::{Approx, InputNorm, ModelConfig, Parameterization, SecondLayerInit};
 use crate::engine::data::{Dataset, STREAM_INIT, rng_for};
 use rand::Rng;
@@ -367,7 +367,7 @@ impl Model for TwoLayer {
             // d = 1: the sign-class form (three weighted sums over the neurons).
             return (12.0 * m + 6.0 * n * n, 12.0 * m + 12.0 * n);
         }
-        // Dense: two Gram products over the neurons, upper triangles only (`gram_upper`:
+        // Dense: two Gram products over the neurons, lower triangles only (`gram_lower`:
         // n (n + block) / 2 entries of 2m flops each), plus the fills; matrix-free: the fused
         // Jᵀ then J pass, 2 n m (d + 1) multiply-adds.
         let block = (GRAM_BLOCK as f64).min(n);
