@@ -108,6 +108,9 @@ pub struct TwoLayer {
     /// The tiled kernel's X Xᵀ tiles with the rows they were made on (`gram_tiled`): the
     /// training inputs do not change, so they are multiplied once.
     input_tiles: std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>,
+    /// The neuron-chunked kernel's x_i·x_j (lower triangle, n × n) with the rows they were made
+    /// on (`gram`): made once for the training inputs, like the tiles.
+    input_dots: std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>,
     /// Which layers are trained, [u, v] (`train.frozen_layers`): a frozen layer is never
     /// updated and its columns are left out of J (so of the kernel, λ̂ and Jᵀ·z).
     trained: [bool; 2],
@@ -162,6 +165,7 @@ impl TwoLayer {
             f0: Vec::new(),
             gram_partials: Default::default(),
             input_tiles: Default::default(),
+            input_dots: Default::default(),
             trained,
         };
         if net.approx != Approx::Network {
