@@ -1,6 +1,6 @@
 //! The engine's one GEMM path (`linalg::gemm`, the gemm crate) against a naive triple loop on
 //! odd shapes, transposed operands and both beta values, the in-place column parts, and the
-//! Gram upper triangle.
+//! Gram lower triangle.
 
 use catapult_lab::engine::linalg::{gemm, gemm_column_parts, gram_lower};
 

@@ -86,8 +86,8 @@ impl TwoLayer {
         let shared = SharedOut(out.as_mut_ptr());
         let x = &data.x;
         // X[i0..] X[j0..]ᵀ (inner d, column-major like the other two) of every tile, at a stride
-        // of tr·tc: made once for these rows
-        // (the same GEMM calls each time, so the same bits) and kept when small enough.
+        // of tr·tc: made once for these rows (the same GEMM calls each time, so the same bits)
+        // and kept when small enough.
         let input_tile = |&(i0, j0): &(usize, usize), tx: &mut [f64]| {
             let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));
             gemm(ri, d, cj, 1.0, &x[i0 * d..], (d as isize, 1), &x[j0 * d..], (1, d as isize), 0.0, tx, (1, ri as isize));
