@@ -298,6 +298,20 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     pair_sum(a, b, |x, y| x * y)
 }
 
+/// A product of the training inputs kept between steps with the rows it was made on (the X Xᵀ
+/// tiles and dots of the two-layer kernels, the layered net's input Gram).
+pub(crate) type KeptForRows = std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>;
+
+/// The kept product for `rows` (`len` entries): the stored one when it was made on these rows,
+/// else `make()` stored with them. The guard holds `Some`.
+pub(crate) fn kept_for_rows<'a>(slot: &'a KeptForRows, rows: &[f64], len: usize, make: impl FnOnce() -> Vec<f64>) -> std::sync::MutexGuard<'a, Option<(Vec<f64>, Vec<f64>)>> {
+    let mut kept = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !kept.as_ref().is_some_and(|(stored, value)| stored[..] == rows[..] && value.len() == len) {
+        *kept = Some((rows.to_vec(), make()));
+    }
+    kept
+}
+
 #[cfg(test)]
 mod norm_tests {
     use super::*;

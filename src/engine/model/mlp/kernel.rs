@@ -79,15 +79,8 @@ impl Mlp {
         if n * (n + d) > INPUT_GRAM_ENTRIES {
             return form();
         }
-        let mut kept = self.input_gram.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match kept.as_ref() {
-            Some((rows, gram)) if rows[..] == x[..n * d] => gram.clone(),
-            _ => {
-                let gram = form();
-                *kept = Some((x[..n * d].to_vec(), gram.clone()));
-                gram
-            }
-        }
+        let kept = crate::engine::model::kept_for_rows(&self.input_gram, &x[..n * d], n * n, form);
+        kept.as_ref().map(|(_, gram)| gram.clone()).unwrap_or_default()
     }
 
     /// Several terms per layer (the quadratic model): the cross products P_t P_sᵀ are not

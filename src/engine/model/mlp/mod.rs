@@ -71,7 +71,7 @@ pub struct Mlp {
     /// The input layer in the rows' space for the fused step (`input_layer`).
     input_base: Mutex<input_layer::InputBase>,
     /// The input layer's c² X Xᵀ for the kernel, with the rows it was formed on.
-    input_gram: Mutex<Option<(Vec<f64>, Vec<f64>)>>,
+    input_gram: crate::engine::model::KeptForRows,
     /// The linearized model's kernel is J(w0)J(w0)ᵀ, the same every step: formed once.
     fixed_kernel: Mutex<Option<Vec<f64>>>,
 }

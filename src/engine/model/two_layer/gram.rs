@@ -119,17 +119,15 @@ impl TwoLayer {
         if n * n > INPUT_DOT_ENTRIES {
             return None;
         }
-        let mut kept = self.input_dots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !kept.as_ref().is_some_and(|(rows, dots)| rows[..] == data.x[..n * d] && dots.len() == n * n) {
+        Some(crate::engine::model::kept_for_rows(&self.input_dots, &data.x[..n * d], n * n, || {
             let mut dots = vec![0.0; n * n];
             for i in 0..n {
                 for j in 0..=i {
                     dots[i * n + j] = crate::engine::model::dot(data.row(j), data.row(i));
                 }
             }
-            *kept = Some((data.x[..n * d].to_vec(), dots));
-        }
-        Some(kept)
+            dots
+        }))
     }
 
     /// K·x without forming K (matrix-free; see `Model::kernel_apply`).

@@ -92,18 +92,19 @@ impl TwoLayer {
             let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));
             gemm(ri, d, cj, 1.0, &x[i0 * d..], (d as isize, 1), &x[j0 * d..], (1, d as isize), 0.0, tx, (1, ri as isize));
         };
-        let mut kept = self.input_tiles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let keep = tiles.len() * tr * tc <= INPUT_TILE_ENTRIES;
-        if keep && !kept.as_ref().is_some_and(|(rows, t)| rows[..] == x[..n * d] && t.len() == tiles.len() * tr * tc) {
-            let mut t = vec![0.0; tiles.len() * tr * tc];
-            if parallel {
-                t.par_chunks_mut(tr * tc).zip(tiles.par_iter()).for_each(|(tx, tile)| input_tile(tile, tx));
-            } else {
-                t.chunks_mut(tr * tc).zip(tiles.iter()).for_each(|(tx, tile)| input_tile(tile, tx));
-            }
-            *kept = Some((x[..n * d].to_vec(), t));
-        }
-        let input_tiles: Option<&[f64]> = if keep { kept.as_ref().map(|(_, t)| &t[..]) } else { None };
+        let kept = keep.then(|| {
+            crate::engine::model::kept_for_rows(&self.input_tiles, &x[..n * d], tiles.len() * tr * tc, || {
+                let mut t = vec![0.0; tiles.len() * tr * tc];
+                if parallel {
+                    t.par_chunks_mut(tr * tc).zip(tiles.par_iter()).for_each(|(tx, tile)| input_tile(tile, tx));
+                } else {
+                    t.chunks_mut(tr * tc).zip(tiles.iter()).for_each(|(tx, tile)| input_tile(tile, tx));
+                }
+                t
+            })
+        });
+        let input_tiles: Option<&[f64]> = kept.as_ref().and_then(|k| k.as_ref()).map(|(_, t)| &t[..]);
         let tile = |(index, &(i0, j0)): (usize, &(usize, usize))| {
             let shared = shared;
             let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));

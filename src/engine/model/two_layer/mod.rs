@@ -107,10 +107,10 @@ pub struct TwoLayer {
     gram_partials: std::sync::Mutex<Vec<f64>>,
     /// The tiled kernel's X Xᵀ tiles with the rows they were made on (`gram_tiled`): the
     /// training inputs do not change, so they are multiplied once.
-    input_tiles: std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>,
+    input_tiles: crate::engine::model::KeptForRows,
     /// The neuron-chunked kernel's x_i·x_j (lower triangle, n × n) with the rows they were made
     /// on (`gram`): made once for the training inputs, like the tiles.
-    input_dots: std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>,
+    input_dots: crate::engine::model::KeptForRows,
     /// Which layers are trained, [u, v] (`train.frozen_layers`): a frozen layer is never
     /// updated and its columns are left out of J (so of the kernel, λ̂ and Jᵀ·z).
     trained: [bool; 2],
