@@ -29,7 +29,7 @@ pub fn workload() -> Result<Workload, ConfigError> {
             set("measure.hessian_every", json!(0)),
         ],
     )?;
-    Ok(Workload { name: "W6", what: "4 hidden ReLU layers of 1024 (mlp), 128 MNIST 0/1 images d=784, mean MSE, GD, top-2 kernel", preset, steps: 20 })
+    Ok(Workload { name: "W6", what: "4 hidden ReLU layers of 1024 (mlp), 128 MNIST 0/1 images d=784, mean MSE, GD, top-2 kernel", preset, steps: 40 })
 }
 
 /// Writes `dir/W6`: x, y, W1 … W{L+1} (row-major, outputs × inputs) and meta.json.
