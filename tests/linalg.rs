@@ -2,7 +2,7 @@
 //! odd shapes, transposed operands and both beta values, the in-place column parts, and the
 //! Gram lower triangle.
 
-use catapult_lab::engine::linalg::{gemm, gemm_column_parts, gram_lower};
+use catapult_lab::engine::linalg::{GRAM_BLOCK, gemm, gemm_column_parts, gram_lower};
 
 fn naive(rows: usize, inner: usize, cols: usize, a: impl Fn(usize, usize) -> f64, b: impl Fn(usize, usize) -> f64) -> Vec<f64> {
     let mut c = vec![0.0; rows * cols];
@@ -57,7 +57,7 @@ fn gram_lower_adds_the_lower_triangle_of_a_transpose_a() {
                 if j >= i {
                     // Added below the diagonal (and on it).
                     assert!((out[j * n + i] - prior[j * n + i] - want).abs() <= 1e-12 * (1.0 + want.abs()), "n={n} [{j},{i}]");
-                } else if i / 64 != j / 64 {
+                } else if i / GRAM_BLOCK != j / GRAM_BLOCK {
                     // Above the diagonal outside the diagonal squares: untouched.
                     assert_eq!(out[j * n + i].to_bits(), prior[j * n + i].to_bits(), "n={n} [{j},{i}]");
                 }

@@ -74,13 +74,16 @@ unsafe fn raw_gemm(rows: usize, inner: usize, cols: usize, alpha: f64, a: *const
     }
 }
 
-/// Rows per block of `gram_lower` (64 measured faster on W2 than 32 or 128: smaller blocks
-/// skip more of the other triangle, but pack the right-hand side more often).
-pub const GRAM_BLOCK: usize = 64;
+/// Rows per block of `gram_lower`: smaller blocks skip more of the other triangle but pack the
+/// right-hand side more often. W2's 256 × 256 blocks over 256 neurons, one thread, on the AMD
+/// EPYC (Zen 5) machine of the sixth session: 32 rows 178–194 µs, 64 rows 211–230, 16 rows
+/// 206–221, 8 rows 334 (the same bits for 32 and 64); W2's kernel() 19.0–23.1 → 17.3–19.8 ms
+/// (min of 40, eight interleaved pairs). (64 had measured faster on the earlier Intel machine.)
+pub const GRAM_BLOCK: usize = 32;
 
 /// Adds the lower triangle of Aᵀ A to `out` (n × n, row-major), A being rows × n row-major:
-/// entry (j, i) for j ≥ i, in column blocks of 64 from the diagonal down (a block also adds
-/// the strictly upper entries of its 64 × 64 diagonal square). Only the ≈ n(n + 64)/2 column
+/// entry (j, i) for j ≥ i, in column blocks of `GRAM_BLOCK` from the diagonal down (a block
+/// also adds the strictly upper entries of its diagonal square). Only the ≈ n(n + 32)/2 column
 /// pairs a symmetric result needs are multiplied, one matrix product per block; each block is
 /// written column-major (the gemm crate writes these shapes 12 % faster so than row-major, with
 /// the same bits), which lands it in the lower triangle.
