@@ -105,7 +105,7 @@ fn fused_update_and_forward_in_row_parts_equal_the_unfused_step() {
 
 #[test]
 fn symmetric_kernel_equals_explicit_jacobian_rows() {
-    // n = 100, width 48: several upper-triangle blocks of 64 rows.
+    // n = 100, width 48: several lower-triangle blocks (16 rows each).
     for bias in [false, true] {
         let p = preset("network", bias, "[2]", 100, 48);
         let (net, data) = build(&p);

@@ -209,9 +209,12 @@ const INPUT_GRAM_ENTRIES: usize = 1 << 22;
 /// Most bytes of per-layer products `kernel_symmetric` holds at once.
 const GRAM_BYTES: usize = 256 << 20;
 
-/// Rows per block of `gram_rows_lower` (64: each block packs its right-hand side once, so
-/// fewer, larger blocks pack less; 64 leaves ≈ 0.6–0.75 of a full product's flops).
-const GRAM_ROWS: usize = 64;
+/// Rows per block of `gram_rows_lower`. On the AMD EPYC (Zen 5) machine of the sixth session a
+/// 128 × 1024 Gram's lower triangle took 197–203 µs in 16-row blocks, 252–258 in 32-row and
+/// 286–293 in 64-row ones (one thread, min of 300; the same bits: the inner products are the same
+/// calls' sums), and 8-row blocks 305 (other bits); 16 also multiplies the fewest entries that
+/// are not needed (n(n + 16)/2 in all).
+const GRAM_ROWS: usize = 16;
 
 /// The entries `gram_rows_lower` multiplies for an n × n result (blocks from the diagonal on).
 fn triangle_entries(n: usize) -> usize {
@@ -222,7 +225,7 @@ fn triangle_entries(n: usize) -> usize {
 /// a block's diagonal square are not meaningful) of `out` (n × n) = alpha · A Aᵀ, A n × k
 /// row-major: one single-threaded GEMM per block, rows i0.. of A against rows i0.. written
 /// column-major (the gemm crate writes these 12–18 % faster so than row-major, with the same
-/// bits), which lands block i0 in columns i0..i0 + 64 from row i0 down. Callers run several of
+/// bits), which lands block i0 in columns i0..i0 + GRAM_ROWS from row i0 down. Callers run several of
 /// these side by side.
 fn gram_rows_lower(alpha: f64, a: &[f64], n: usize, k: usize, out: &mut [f64]) {
     for i0 in (0..n).step_by(GRAM_ROWS) {
