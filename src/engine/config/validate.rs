@@ -180,11 +180,11 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
     let m = preset.model.width as f64;
     let floats = match preset.model.kind {
         // u, v, u0, v0, gradient, two Lanczos work vectors; per-sample caches z, z0, gates; the
-        // tiled kernel's kept X Xᵀ tiles (about 0.6 n², at most 2²¹ entries) or the chunked
+        // tiled kernel's kept X Xᵀ tiles (n(n + 32)/2, kept up to 2²¹ entries) or the chunked
         // kernel's kept x_i·x_j (n², up to 2²¹ entries).
         ModelKind::TwoLayer => {
             let limit = (1u64 << 21) as f64;
-            let tiles = if m * n <= limit { (0.6 * n * n).min(limit) } else if n * n <= limit { n * n } else { 0.0 };
+            let tiles = if m * n <= limit && n * (n + 32.0) / 2.0 <= limit { n * (n + 32.0) / 2.0 } else if m * n > limit && n * n <= limit { n * n } else { 0.0 };
             8.0 * m * (d + 1.0) + 4.0 * n * m + 4.0 * n * d + tiles
         }
         ModelKind::Quadratic | ModelKind::LinearPredictor => 8.0 * d + 4.0 * n * d,

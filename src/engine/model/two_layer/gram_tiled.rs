@@ -15,10 +15,13 @@ use super::fused;
 /// Largest m·n for which the tiled form is used (its two m × n copies take 16 MB·(m·n / 2²⁰)).
 pub(super) const TILED_ENTRIES: usize = 1 << 21;
 /// Rows and columns of an output tile; a row block's tiles start at its diagonal, so only the
-/// lower triangle of one TILE_ROWS × TILE_ROWS square per row block is computed in vain (on W5
-/// the shapes 64–128 × 128–1000 measured within noise of each other; this one wastes least).
-const TILE_ROWS: usize = 64;
-const TILE_COLS: usize = 256;
+/// lower triangle of one TILE_ROWS × TILE_ROWS square per row block is computed in vain. On the
+/// AMD EPYC (Zen 5) machine of the sixth session, one W5 Gram in column-major tiles on both
+/// cores (min of 40): 32 × 1000 2.34–2.37 ms, 32 × 512 2.42–2.43, 64 × 512 2.47–2.57, 64 × 256
+/// 2.53–2.57, 16 × 256 2.90–3.09; W5 12.6–13.9 → 12.1–12.6 ms/step (five interleaved pairs).
+/// (On the earlier Intel machine 64–128 × 128–1000 had measured within noise of each other.)
+const TILE_ROWS: usize = 32;
+const TILE_COLS: usize = 1024;
 /// Most entries of X Xᵀ tiles kept between steps (16 MB; W5's n = 1000 needs 5 MB).
 const INPUT_TILE_ENTRIES: usize = 1 << 21;
 
@@ -85,21 +88,34 @@ impl TwoLayer {
         let (cu, cv) = (c2 * ku * s2, c2 * kv);
         let shared = SharedOut(out.as_mut_ptr());
         let x = &data.x;
-        // X[i0..] X[j0..]ᵀ (inner d, column-major like the other two) of every tile, at a stride
-        // of tr·tc: made once for these rows (the same GEMM calls each time, so the same bits)
-        // and kept when small enough.
+        // X[i0..] X[j0..]ᵀ (inner d, column-major like the other two) of every tile, one after
+        // the other (tile t's ri·cj entries from `starts[t]`): made once for these rows (the same
+        // GEMM calls each time, so the same bits) and kept when small enough.
         let input_tile = |&(i0, j0): &(usize, usize), tx: &mut [f64]| {
             let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));
             gemm(ri, d, cj, 1.0, &x[i0 * d..], (d as isize, 1), &x[j0 * d..], (1, d as isize), 0.0, tx, (1, ri as isize));
         };
-        let keep = tiles.len() * tr * tc <= INPUT_TILE_ENTRIES;
+        let starts: Vec<usize> = tiles.iter().scan(0, |next, &(i0, j0)| {
+            let start = *next;
+            *next += tr.min(n - i0) * tc.min(n - j0);
+            Some(start)
+        }).collect();
+        let kept_len = tiles.iter().map(|&(i0, j0)| tr.min(n - i0) * tc.min(n - j0)).sum();
+        let keep = kept_len <= INPUT_TILE_ENTRIES;
         let kept = keep.then(|| {
-            crate::engine::model::kept_for_rows(&self.input_tiles, &x[..n * d], tiles.len() * tr * tc, || {
-                let mut t = vec![0.0; tiles.len() * tr * tc];
+            crate::engine::model::kept_for_rows(&self.input_tiles, &x[..n * d], kept_len, || {
+                let mut t = vec![0.0; kept_len];
+                let mut parts: Vec<&mut [f64]> = Vec::with_capacity(tiles.len());
+                let mut rest = &mut t[..];
+                for &(i0, j0) in &tiles {
+                    let (part, tail) = rest.split_at_mut(tr.min(n - i0) * tc.min(n - j0));
+                    parts.push(part);
+                    rest = tail;
+                }
                 if parallel {
-                    t.par_chunks_mut(tr * tc).zip(tiles.par_iter()).for_each(|(tx, tile)| input_tile(tile, tx));
+                    parts.into_par_iter().zip(tiles.par_iter()).for_each(|(tx, tile)| input_tile(tile, tx));
                 } else {
-                    t.chunks_mut(tr * tc).zip(tiles.iter()).for_each(|(tx, tile)| input_tile(tile, tx));
+                    parts.into_iter().zip(tiles.iter()).for_each(|(tx, tile)| input_tile(tile, tx));
                 }
                 t
             })
@@ -117,7 +133,7 @@ impl TwoLayer {
                 gemm(ri, m, cj, 1.0, &ga[i0..], (1, ns), &ga[j0..], (ns, 1), 0.0, ta, (1, ri as isize));
                 gemm(ri, m, cj, 1.0, &gb[i0..], (1, ns), &gb[j0..], (ns, 1), 0.0, tb, (1, ri as isize));
                 let tx: &[f64] = match input_tiles {
-                    Some(t) => &t[index * tr * tc..(index + 1) * tr * tc],
+                    Some(t) => &t[starts[index]..starts[index] + ri * cj],
                     None => {
                         input_tile(&(i0, j0), tx);
                         tx
