@@ -12,7 +12,7 @@ use crate::engine::config::{ModelKind, Preset};
 use crate::engine::data::Dataset;
 
 /// A scalar-output model with a flat parameter vector w.
-pub trait Model: Send {
+pub trait Model: Send + Sync {
     /// Number of trained parameters P.
     fn n_params(&self) -> usize;
     /// The current parameters w.

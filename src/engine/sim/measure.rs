@@ -55,12 +55,44 @@ const AGOP_ROWS_ENTRIES: usize = 1 << 21;
 impl Simulation {
     /// The normalized kernel's top two eigenvalues and top eigenvector at the current state.
     pub(super) fn kernel_top2(&mut self) -> (f64, f64, [Vec<f64>; 2]) {
-        let s = self.loss.scale(self.data.n);
-        let weights: Vec<f64> = self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect();
+        let weights = self.kernel_weights();
         let started = std::time::Instant::now();
         let top = self.solver.top2(self.model.as_ref(), &self.data, &weights);
         self.timing.kernel_secs += started.elapsed().as_secs_f64();
         (top.values[0], top.values[1], top.vectors)
+    }
+
+    /// The weights s ℓ''(f_i, y_i) of the normalized kernel.
+    fn kernel_weights(&self) -> Vec<f64> {
+        let s = self.loss.scale(self.data.n);
+        self.outputs.iter().zip(&self.data.y).map(|(&f, &y)| s * self.loss.d2(f, y)).collect()
+    }
+
+    /// `kernel_top2` and `test_measurements` at once, the latter on a thread of its own: they
+    /// are independent, and the eigen-solver's serial Rayleigh–Ritz steps leave a core idle that
+    /// the test loss and the AGOP (W5: ≈ 1.4 ms) can use; W5 12.2 → 11.8 ms/step (medians of
+    /// five interleaved pairs). Worth the thread only for a large kernel with test measurements
+    /// to make. The same numbers either way (each side is the same computation).
+    fn kernel_top2_beside_tests(&mut self) -> ((f64, f64, [Vec<f64>; 2]), TestMeasurements) {
+        if self.data.n < BESIDE_MIN_N || (self.test.is_none() && self.agop_target.is_none()) {
+            return (self.kernel_top2(), self.test_measurements());
+        }
+        // A model that keeps weight updates pending (the layered net's input layer) applies
+        // them on the first read, under a lock and with parallel work; done here, before two
+        // threads read, so neither can wait on that lock inside the other's parallel work.
+        let _ = self.model.params();
+        let weights = self.kernel_weights();
+        let probe = Probe { model: self.model.as_ref(), data: &self.data, test: self.test.as_ref(), loss: &self.loss, agop_target: self.agop_target.as_deref() };
+        let (solver, model, data) = (&mut self.solver, self.model.as_ref(), &self.data);
+        let (top, secs, tests) = std::thread::scope(|scope| {
+            let tests = scope.spawn(|| probe.test_measurements());
+            let started = std::time::Instant::now();
+            let top = solver.top2(model, data, &weights);
+            let secs = started.elapsed().as_secs_f64();
+            (top, secs, tests.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        self.timing.kernel_secs += secs;
+        ((top.values[0], top.values[1], top.vectors), tests)
     }
 
     /// Measures the current state; `fused` carries what a fused one-example step already
@@ -69,11 +101,11 @@ impl Simulation {
         let loss = self.loss.total(&self.outputs, &self.data.y);
         let finite = loss.is_finite() && self.outputs.iter().all(|f| f.is_finite());
         let s = self.loss.scale(self.data.n);
-        let (lambda_hat, lambda_hat_2, [p1, p2]) = match (fused, finite) {
-            (_, false) => (f64::NAN, f64::NAN, [vec![0.0; self.data.n], vec![0.0; self.data.n]]),
+        let ((lambda_hat, lambda_hat_2, [p1, p2]), (test_loss, test_acc, agop_alignment)) = match (fused, finite) {
+            (_, false) => ((f64::NAN, f64::NAN, [vec![0.0; self.data.n], vec![0.0; self.data.n]]), (None, None, None)),
             // n = 1: K̂ = s ℓ'' K is 1 × 1, its eigenvector is 1.
-            (Some(state), true) => (s * self.loss.d2(self.outputs[0], self.data.y[0]) * state.kernel, 0.0, [vec![1.0], vec![0.0]]),
-            (None, true) => self.kernel_top2(),
+            (Some(state), true) => ((s * self.loss.d2(self.outputs[0], self.data.y[0]) * state.kernel, 0.0, [vec![1.0], vec![0.0]]), self.test_measurements()),
+            (None, true) => self.kernel_top2_beside_tests(),
         };
         let (lambda_raw, lambda_ntk) = match (&mut self.raw_solver, finite) {
             (Some(_), true) if fused.is_some() => {
@@ -103,7 +135,6 @@ impl Simulation {
             let second = dot(&residual, &p2);
             s * (projection * projection + second * second)
         });
-        let (test_loss, test_acc, agop_alignment) = if finite { self.test_measurements() } else { (None, None, None) };
         let train_acc = self.data.has_pm1_labels().then(|| {
             let correct = self.outputs.iter().zip(&self.data.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
             correct as f64 / self.data.n as f64
@@ -154,75 +185,26 @@ impl Simulation {
 
     /// Test loss and accuracy (by sign, for ±1 labels) on the held-out set, and the AGOP
     /// alignment cos(G, G*) for teacher data (None where they do not apply).
-    pub(super) fn test_measurements(&self) -> (Option<f64>, Option<f64>, Option<f64>) {
-        let (test_loss, test_acc) = match &self.test {
-            None => (None, None),
-            Some(test) => {
-                let mut predictions = vec![0.0; test.n];
-                self.model.outputs_on(test, &mut predictions);
-                // The test loss is normalized like the training loss (s over the test set's size).
-                let test_loss = self.loss.total(&predictions, &test.y);
-                let test_acc = test.has_pm1_labels().then(|| {
-                    let correct = predictions.iter().zip(&test.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
-                    correct as f64 / test.n.max(1) as f64
-                });
-                (Some(test_loss), test_acc)
-            }
-        };
-        // The AGOP lives on the training inputs: measured with or without a test split.
-        let alignment = self.agop_target.as_ref().and_then(|target| {
-            let g = self.agop()?;
-            let (gg, tt): (f64, f64) = (norm_sq(&g), norm_sq(target));
-            (gg > 0.0 && tt > 0.0).then(|| dot(&g, target) / (gg * tt).sqrt())
-        });
-        (test_loss, test_acc, alignment)
+    pub(super) fn test_measurements(&self) -> TestMeasurements {
+        self.probe_parts().test_measurements()
     }
 
     /// The model's AGOP G = (1/n) Σ ∇ₓf(x_i) ∇ₓf(x_i)ᵀ on the training inputs (d × d).
     pub fn agop(&self) -> Option<Vec<f64>> {
-        let (n, d) = (self.data.n, self.data.d);
-        let mut g = vec![0.0; d * d];
-        if n * d <= AGOP_ROWS_ENTRIES {
-            let mut grads = vec![0.0; n * d];
-            if !self.model.training_input_gradients(&self.data, &mut grads) {
-                return None;
-            }
-            // G = (1/n) Σ_i ∇f_i ∇f_iᵀ = (1/n) ∇Fᵀ∇F (one matrix product), upper triangle mirrored.
-            crate::engine::linalg::gemm(d, n, d, 1.0 / n as f64, &grads, (1, d as isize), &grads, (d as isize, 1), 0.0, &mut g, (d as isize, 1));
-        } else {
-            // A large training set: a block of rows at a time.
-            return self.agop_by_blocks((AGOP_ROWS_ENTRIES / d).max(1));
-        }
-        for a in 0..d {
-            for b in 0..a {
-                g[a * d + b] = g[b * d + a];
-            }
-        }
-        Some(g)
+        self.probe_parts().agop()
     }
 
     /// `agop` with the training inputs' gradients taken `rows` rows at a time and G accumulated
     /// (what `agop` does for a training set above `AGOP_ROWS_ENTRIES` entries; public for its
     /// test).
     pub fn agop_by_blocks(&self, rows: usize) -> Option<Vec<f64>> {
-        let (n, d) = (self.data.n, self.data.d);
-        let rows = rows.clamp(1, n.max(1));
-        let mut g = vec![0.0; d * d];
-        let mut grads = vec![0.0; rows * d];
-        for start in (0..n).step_by(rows) {
-            let r = rows.min(n - start);
-            let block = Dataset { n: r, d, x: self.data.x[start * d..(start + r) * d].to_vec(), y: Vec::new() };
-            if !self.model.input_gradients(&block, &mut grads[..r * d]) {
-                return None;
-            }
-            crate::engine::linalg::gemm(d, r, d, 1.0 / n as f64, &grads, (1, d as isize), &grads, (d as isize, 1), 1.0, &mut g, (d as isize, 1));
-        }
-        for a in 0..d {
-            for b in 0..a {
-                g[a * d + b] = g[b * d + a];
-            }
-        }
-        Some(g)
+        self.probe_parts().agop_by_blocks(rows)
+    }
+
+    /// What the test measurements read (`kernel_top2_beside_tests` borrows the same fields one
+    /// by one, beside the kernel solver borrowed mutably).
+    fn probe_parts(&self) -> Probe<'_> {
+        Probe { model: self.model.as_ref(), data: &self.data, test: self.test.as_ref(), loss: &self.loss, agop_target: self.agop_target.as_deref() }
     }
 
     /// The teacher's AGOP G* = (1/n) Σ ∇f*(x_i) ∇f*(x_i)ᵀ on the training inputs (teacher data).
@@ -296,5 +278,97 @@ impl Simulation {
         let catapult = self.lambda0 * 4.0 / (two_s * kappa * theta0_sq);
         let divergence = (m.a_neg > 0.0).then(|| self.lambda0 * 4.0 / (two_s * kappa * m.a_neg * m.a_neg * theta0_sq));
         Some((catapult, divergence))
+    }
+}
+
+/// Test loss, test accuracy and AGOP alignment (None where they do not apply).
+pub(super) type TestMeasurements = (Option<f64>, Option<f64>, Option<f64>);
+
+/// From this many training examples on, `kernel_top2_beside_tests` runs the test measurements
+/// on a thread of their own (a thread costs tens of µs; W1's whole step is 50).
+const BESIDE_MIN_N: usize = 256;
+
+/// The state the test measurements read.
+#[derive(Clone, Copy)]
+struct Probe<'a> {
+    model: &'a dyn Model,
+    data: &'a Dataset,
+    test: Option<&'a Dataset>,
+    loss: &'a Loss,
+    agop_target: Option<&'a [f64]>,
+}
+
+impl Probe<'_> {
+    /// Test loss and accuracy (by sign, for ±1 labels) on the held-out set, and the AGOP
+    /// alignment cos(G, G*) for teacher data (None where they do not apply).
+    fn test_measurements(&self) -> TestMeasurements {
+        let (test_loss, test_acc) = match self.test {
+            None => (None, None),
+            Some(test) => {
+                let mut predictions = vec![0.0; test.n];
+                self.model.outputs_on(test, &mut predictions);
+                // The test loss is normalized like the training loss (s over the test set's size).
+                let test_loss = self.loss.total(&predictions, &test.y);
+                let test_acc = test.has_pm1_labels().then(|| {
+                    let correct = predictions.iter().zip(&test.y).filter(|(f, y)| f.signum() == **y && **f != 0.0).count();
+                    correct as f64 / test.n.max(1) as f64
+                });
+                (Some(test_loss), test_acc)
+            }
+        };
+        // The AGOP lives on the training inputs: measured with or without a test split.
+        let alignment = self.agop_target.and_then(|target| {
+            let g = self.agop()?;
+            let (gg, tt): (f64, f64) = (norm_sq(&g), norm_sq(target));
+            (gg > 0.0 && tt > 0.0).then(|| dot(&g, target) / (gg * tt).sqrt())
+        });
+        (test_loss, test_acc, alignment)
+    }
+
+    /// The model's AGOP G = (1/n) Σ ∇ₓf(x_i) ∇ₓf(x_i)ᵀ on the training inputs (d × d).
+    fn agop(&self) -> Option<Vec<f64>> {
+        let (n, d) = (self.data.n, self.data.d);
+        let mut g = vec![0.0; d * d];
+        if n * d <= AGOP_ROWS_ENTRIES {
+            let mut grads = vec![0.0; n * d];
+            if !self.model.training_input_gradients(&self.data, &mut grads) {
+                return None;
+            }
+            // G = (1/n) Σ_i ∇f_i ∇f_iᵀ = (1/n) ∇Fᵀ∇F (one matrix product), upper triangle mirrored.
+            crate::engine::linalg::gemm(d, n, d, 1.0 / n as f64, &grads, (1, d as isize), &grads, (d as isize, 1), 0.0, &mut g, (d as isize, 1));
+        } else {
+            // A large training set: a block of rows at a time.
+            return self.agop_by_blocks((AGOP_ROWS_ENTRIES / d).max(1));
+        }
+        for a in 0..d {
+            for b in 0..a {
+                g[a * d + b] = g[b * d + a];
+            }
+        }
+        Some(g)
+    }
+
+    /// `agop` with the training inputs' gradients taken `rows` rows at a time and G accumulated
+    /// (what `agop` does for a training set above `AGOP_ROWS_ENTRIES` entries; public for its
+    /// test).
+    fn agop_by_blocks(&self, rows: usize) -> Option<Vec<f64>> {
+        let (n, d) = (self.data.n, self.data.d);
+        let rows = rows.clamp(1, n.max(1));
+        let mut g = vec![0.0; d * d];
+        let mut grads = vec![0.0; rows * d];
+        for start in (0..n).step_by(rows) {
+            let r = rows.min(n - start);
+            let block = Dataset { n: r, d, x: self.data.x[start * d..(start + r) * d].to_vec(), y: Vec::new() };
+            if !self.model.input_gradients(&block, &mut grads[..r * d]) {
+                return None;
+            }
+            crate::engine::linalg::gemm(d, r, d, 1.0 / n as f64, &grads, (1, d as isize), &grads, (d as isize, 1), 1.0, &mut g, (d as isize, 1));
+        }
+        for a in 0..d {
+            for b in 0..a {
+                g[a * d + b] = g[b * d + a];
+            }
+        }
+        Some(g)
     }
 }
