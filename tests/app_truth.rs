@@ -228,6 +228,36 @@ fn layouts_at_1024x768_and_1920x1080_with_large_text() {
     }
 }
 
+/// An SGD run on teacher data (four plots on the left, legends of several rows) with Large text
+/// at 1024×768: every plot keeps room to read (its frame at least 4 lines of text and 80 px tall, not the 25 px
+/// the shared height left under the loss legend before); the left column scrolls when they do
+/// not all fit, and none is cut off at the sides.
+#[test]
+fn sgd_plots_keep_their_height_with_large_text_at_1024x768() {
+    let size = [1024.0f32, 768.0f32];
+    let mut harness = paused_harness("zhu-sgd-batch-5", size);
+    step_until(&mut harness, "the run", |app| app.snapshot().is_some());
+    harness.get_by_label("Large text").click();
+    harness.run_steps(2);
+    assert!(harness.state().prefs().large_text);
+    steps(&mut harness, 30);
+    let body = harness.ctx.style_of(harness.ctx.theme()).text_styles[&egui::TextStyle::Body].size;
+    let mut bottom = 0.0f32;
+    for id in [PlotId::Loss, PlotId::Lambda, PlotId::Weights] {
+        let layout = harness.state().plot_layout(id).unwrap_or_else(|| panic!("{id:?} drawn"));
+        assert!(layout.plot.height() >= 4.0 * body && layout.plot.height() >= 80.0, "{id:?} only {} px tall (body text {body} px): {:?}", layout.plot.height(), layout.plot);
+        assert!(layout.plot.left() >= 0.0 && layout.plot.right() <= size[0] && layout.plot.width() >= 200.0, "{id:?} cut off at the sides: {:?}", layout.plot);
+        assert!(layout.plot.top() >= bottom - 0.5, "{id:?} overlaps the plot above it: {:?}", layout.plot);
+        assert!(!layout.plot.intersects(layout.legend.shrink(1.0)), "{id:?} legend {:?} over the plot {:?}", layout.legend, layout.plot);
+        bottom = layout.plot.bottom();
+    }
+    // The loss and kernel plots (the two a class watches) are on screen without scrolling.
+    for id in [PlotId::Loss, PlotId::Lambda] {
+        let plot = harness.state().plot_layout(id).unwrap().plot;
+        assert!(plot.bottom() <= size[1], "{id:?} below the window: {plot:?}");
+    }
+}
+
 /// Hovering a plot names the series and snaps to a drawn sample (its step and value).
 #[test]
 fn hover_snaps_to_a_sample() {

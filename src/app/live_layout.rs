@@ -1,6 +1,7 @@
 //! The live view's layout: the step axis in use, the series of the frame (report::live_view,
 //! computed once and shared by the plots), and the placement of the loss, kernel, weights (and
-//! SGD / AGOP) plots beside the phase panel, each block sharing the height left by the text.
+//! SGD / AGOP) plots beside the phase panel, each block sharing the height left by the text
+//! (a column scrolls when its plots' least heights do not fit).
 //! The last frame's series, plot rectangles and hover readout are kept for the tests.
 
 use super::*;
@@ -91,29 +92,41 @@ impl App {
         ui.horizontal_top(|ui| {
             ui.allocate_ui_with_layout(egui::vec2(left_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(left_width);
-                // With four plots the loss (which carries the most series) gets more room, the weights less.
-                let (loss_height, weights_height) = if sgd { (plot_height * 1.2, plot_height * 0.8) } else { (plot_height, plot_height) };
-                layouts.push((PlotId::Loss, plots::loss_plot(ui, &inputs, loss_height)));
-                layouts.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
-                layouts.push((PlotId::Weights, plots::weights_plot(ui, &inputs, weights_height)));
-                if sgd {
-                    plots::sgd_rate_plot(ui, &inputs, plot_height);
-                }
+                // A scroll area that only scrolls when the plots' least heights (under long
+                // legends, Large text, a small window) add up to more than the window has.
+                column_scroll("live plots", available.y).show(ui, |ui| {
+                    ui.set_width(left_width);
+                    // With four plots the loss (which carries the most series) gets more room, the weights less.
+                    let (loss_height, weights_height) = if sgd { (plot_height * 1.2, plot_height * 0.8) } else { (plot_height, plot_height) };
+                    layouts.push((PlotId::Loss, plots::loss_plot(ui, &inputs, loss_height)));
+                    layouts.push((PlotId::Lambda, plots::lambda_plot(ui, &inputs, plot_height)));
+                    layouts.push((PlotId::Weights, plots::weights_plot(ui, &inputs, weights_height)));
+                    if sgd {
+                        plots::sgd_rate_plot(ui, &inputs, plot_height);
+                    }
+                });
             });
             ui.allocate_ui_with_layout(egui::vec2(right_width, available.y), egui::Layout::top_down(egui::Align::LEFT), |ui| {
                 ui.set_width(right_width);
-                if teacher {
-                    let phase_height = (available.y * 0.36).max(120.0);
-                    layouts.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, &inputs, phase_height, phase_view, gamma_y, uv_reason)));
-                    // The alignment plot keeps at least a quarter of the column (110 px).
-                    let alignment_min = (available.y * 0.25).max(110.0);
-                    let heatmap_height = (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height).min(available.y - phase_height - alignment_min - 2.0 * spacing.y);
-                    agop_view::agop_heatmaps(ui, agop.as_deref(), heatmap_height);
-                    let alignment_height = ui.available_height().max(alignment_min);
-                    plots::agop_alignment_plot(ui, &inputs, alignment_height);
-                } else {
-                    layouts.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, &inputs, phase_height, phase_view, gamma_y, uv_reason)));
-                }
+                // Scrolls like the left column when the alignment plot's least height does not fit.
+                column_scroll("live panels", available.y).show(ui, |ui| {
+                    ui.set_width(right_width);
+                    let column_top = ui.cursor().top();
+                    if teacher {
+                        let phase_height = (available.y * 0.36).max(120.0);
+                        layouts.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, &inputs, phase_height, phase_view, gamma_y, uv_reason)));
+                        // The alignment plot keeps at least a quarter of the column, and room for
+                        // its two-line title over a plot of the least height; the heatmaps give way.
+                        let alignment_min = (available.y * 0.25).max(110.0).max(2.0 * title_height + plots::min_plot_height(ui) + spacing.y);
+                        let heatmap_height = (available.y * 0.36).min(right_width * 0.5 + 3.0 * title_height).min(available.y - phase_height - alignment_min - 2.0 * spacing.y);
+                        agop_view::agop_heatmaps(ui, agop.as_deref(), heatmap_height);
+                        // What the window leaves below the heatmaps (the scroll area's own height is unbounded).
+                        let alignment_height = (available.y - (ui.cursor().top() - column_top)).max(alignment_min);
+                        plots::agop_alignment_plot(ui, &inputs, alignment_height);
+                    } else {
+                        layouts.push((PlotId::PhasePlane, phase_plane::phase_panel(ui, &inputs, phase_height, phase_view, gamma_y, uv_reason)));
+                    }
+                });
             });
         });
         self.reset_plots = false;
@@ -128,4 +141,10 @@ impl App {
             self.layouts.insert(id, layout);
         }
     }
+}
+
+/// A plot column's vertical scroll area, `height` tall: it scrolls only when the column's plots
+/// at their least heights (`plots::min_plot_height`) need more than that.
+fn column_scroll(id: &str, height: f32) -> egui::ScrollArea {
+    egui::ScrollArea::vertical().id_salt(id).max_height(height).auto_shrink([false, true])
 }

@@ -100,7 +100,14 @@ pub fn hover_text(readout: &HoverReadout) -> String {
 
 /// The height left for a plot in a block of `height` that started at `block_top`.
 pub fn rest_of(ui: &egui::Ui, block_top: f32, height: f32) -> f32 {
-    (height - (ui.cursor().top() - block_top) - ui.spacing().item_spacing.y).max(60.0)
+    (height - (ui.cursor().top() - block_top) - ui.spacing().item_spacing.y).max(min_plot_height(ui))
+}
+
+/// The least height a plot (with its axes) gets whatever its block's share: six lines of body
+/// text, so a plot under a long legend stays readable with Large text (the live view's left
+/// column scrolls when its plots need more than the window has).
+pub fn min_plot_height(ui: &egui::Ui) -> f32 {
+    (6.0 * ui.text_style_height(&egui::TextStyle::Body)).max(60.0)
 }
 
 /// Moves the points of `series` to plot coordinates (`axis` for x, `y_map` for y).
