@@ -95,20 +95,22 @@ impl TwoLayer {
             let (ri, cj) = (tr.min(n - i0), tc.min(n - j0));
             gemm(ri, d, cj, 1.0, &x[i0 * d..], (d as isize, 1), &x[j0 * d..], (1, d as isize), 0.0, tx, (1, ri as isize));
         };
-        let starts: Vec<usize> = tiles.iter().scan(0, |next, &(i0, j0)| {
+        // Entries of a tile (its last row and column blocks are cut at n).
+        let extent = |&(i0, j0): &(usize, usize)| tr.min(n - i0) * tc.min(n - j0);
+        let starts: Vec<usize> = tiles.iter().scan(0, |next, tile| {
             let start = *next;
-            *next += tr.min(n - i0) * tc.min(n - j0);
+            *next += extent(tile);
             Some(start)
         }).collect();
-        let kept_len = tiles.iter().map(|&(i0, j0)| tr.min(n - i0) * tc.min(n - j0)).sum();
+        let kept_len = tiles.iter().map(extent).sum();
         let keep = kept_len <= INPUT_TILE_ENTRIES;
         let kept = keep.then(|| {
             crate::engine::model::kept_for_rows(&self.input_tiles, &x[..n * d], kept_len, || {
                 let mut t = vec![0.0; kept_len];
                 let mut parts: Vec<&mut [f64]> = Vec::with_capacity(tiles.len());
                 let mut rest = &mut t[..];
-                for &(i0, j0) in &tiles {
-                    let (part, tail) = rest.split_at_mut(tr.min(n - i0) * tc.min(n - j0));
+                for tile in &tiles {
+                    let (part, tail) = rest.split_at_mut(extent(tile));
                     parts.push(part);
                     rest = tail;
                 }
