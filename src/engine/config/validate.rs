@@ -180,7 +180,8 @@ pub fn estimated_bytes(preset: &Preset) -> f64 {
     let m = preset.model.width as f64;
     let floats = match preset.model.kind {
         // u, v, u0, v0, gradient, two Lanczos work vectors; per-sample caches z, z0, gates; the
-        // tiled kernel's kept X Xᵀ tiles (n(n + 32)/2, kept up to 2²¹ entries) or the chunked
+        // tiled kernel's kept X Xᵀ tiles (n(n + 32)/2 for its 32-row tiles, `gram_tiled.rs`;
+        // kept up to 2²¹ entries) or the chunked
         // kernel's kept x_i·x_j (n², up to 2²¹ entries).
         ModelKind::TwoLayer => {
             let limit = (1u64 << 21) as f64;

@@ -20,6 +20,8 @@ pub(super) const TILED_ENTRIES: usize = 1 << 21;
 /// cores (min of 40): 32 × 1000 2.34–2.37 ms, 32 × 512 2.42–2.43, 64 × 512 2.47–2.57, 64 × 256
 /// 2.53–2.57, 16 × 256 2.90–3.09; W5 12.6–13.9 → 12.1–12.6 ms/step (five interleaved pairs).
 /// (On the earlier Intel machine 64–128 × 128–1000 had measured within noise of each other.)
+/// `config::estimated_bytes` counts the kept X Xᵀ tiles as n(n + TILE_ROWS)/2 entries: change
+/// it with TILE_ROWS.
 const TILE_ROWS: usize = 32;
 const TILE_COLS: usize = 1024;
 /// Most entries of X Xᵀ tiles kept between steps (16 MB; W5's n = 1000 needs 5 MB).
