@@ -501,7 +501,18 @@ fn clicking_a_phase_cell_opens_that_run_in_the_live_view() {
     assert_eq!(harness.state().preset().train.steps, 200);
 }
 
+/// The process's resident memory, after the allocator has handed its free pages back: glibc
+/// keeps freed memory in its heaps (one per thread that allocated), so without the trim a wide
+/// run the monkey made and dropped could still count, in amounts that depend on timing.
 fn resident_bytes() -> Option<usize> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: glibc's malloc_trim only returns free memory to the system.
+        unsafe { malloc_trim(0) };
+    }
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse::<usize>().ok().map(|kb| kb * 1024)
